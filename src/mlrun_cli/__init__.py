@@ -1,0 +1,37 @@
+"""mlrun: a reproducible ML project runner.
+
+Importing this package is cheap and standard-library only: it exposes the training-code API that
+projects call from inside ``mlrun run`` (``mlrun_cli.log_metric(...)`` etc.).
+"""
+
+from __future__ import annotations
+
+from mlrun_cli._version import __version__
+from mlrun_cli.tracking.client import (
+    TrackingClientError,
+    active_run_id,
+    log_artifact,
+    log_dict,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    set_tag,
+    set_tags,
+)
+
+__all__ = [
+    "TrackingClientError",
+    "__version__",
+    "active_run_id",
+    "log_artifact",
+    "log_dict",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "set_tag",
+    "set_tags",
+]

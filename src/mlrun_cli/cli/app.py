@@ -1,0 +1,49 @@
+"""``mlrun``: the top-level typer app and the console-script entry point."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mlrun_cli import __version__
+from mlrun_cli.cli import experiments, runs
+from mlrun_cli.cli._output import State
+from mlrun_cli.cli.run import run_command
+
+app = typer.Typer(
+    name="mlrun",
+    help="Reproducible ML project runner: MLflow Projects, locked environments, pinned data, "
+    "and a searchable run store.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("run", no_args_is_help=True)(run_command)
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(runs.app, name="runs")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlrun {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
+    ] = False,
+    _version_flag: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    State.debug = debug
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="mlrun")

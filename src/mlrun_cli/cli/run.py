@@ -1,0 +1,96 @@
+"""``mlrun run``: run a project entry point and record it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlrun_cli.cli._output import (
+    CliReporter,
+    State,
+    err_console,
+    format_number,
+    handle_errors,
+    print_json,
+)
+
+TrackingUri = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="Store: a directory, file:///dir or sqlite:///file.db "
+        "(default: $MLRUN_TRACKING_URI, else ./mlruns).",
+        show_default=False,
+    ),
+]
+
+
+@handle_errors
+def run_command(
+    uri: Annotated[str, typer.Argument(help="Project: a local folder.")],
+    entry_point: Annotated[
+        str, typer.Option("--entry-point", "-e", help="Entry point to run.")
+    ] = "main",
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-P", help="A parameter, NAME=VALUE (repeatable).", show_default=False),
+    ] = None,
+    experiment_name: Annotated[
+        str | None, typer.Option("--experiment-name", help="Experiment (created if missing).")
+    ] = None,
+    experiment_id: Annotated[str | None, typer.Option("--experiment-id", help="Experiment id.")] = None,
+    run_name: Annotated[
+        str | None, typer.Option("--run-name", help="Run name (default: generated).")
+    ] = None,
+    env_manager: Annotated[
+        str, typer.Option("--env-manager", help="Environment: local (the current Python).")
+    ] = "local",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse parameters the entry point does not declare.")
+    ] = False,
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="Print the run as JSON on stdout (the entry point's stdout "
+                     "goes to stderr)."),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the run id.")] = False,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Run a project entry point in its environment and record everything as a run."""
+    from mlrun_cli.execution.runner import RunRequest, execute_run
+
+    State.quiet = quiet or State.quiet
+    request = RunRequest(
+        uri=uri,
+        entry_point=entry_point,
+        params=tuple(param or ()),
+        experiment_name=experiment_name,
+        experiment_id=experiment_id,
+        run_name=run_name,
+        env_manager=env_manager,
+        tracking_uri=tracking_uri,
+        strict=strict,
+        stdout_to_stderr=json_output or quiet,
+        cwd=Path.cwd(),
+    )
+    result = execute_run(request, CliReporter())
+    run = result.run
+    if json_output:
+        print_json(run.to_json())
+    elif quiet:
+        typer.echo(run.run_id)
+    else:
+        seconds = ((run.end_time or run.start_time) - run.start_time) / 1000
+        metrics = " ".join(
+            f"{key}={format_number(metric.value)}" for key, metric in sorted(run.metrics.items())
+        )
+        color = {"FINISHED": "green", "FAILED": "red"}.get(run.status, "yellow")
+        reason = f" ({run.status_reason})" if run.status_reason else ""
+        err_console().print(
+            f"[dim]mlrun:[/dim] run {run.run_id} [{color}]{run.status}[/{color}]{reason} "
+            f"in {seconds:.1f}s" + (f"  {metrics}" if metrics else ""),
+            markup=True,
+        )
+    raise typer.Exit(result.exit_code)

@@ -1,0 +1,1 @@
+"""Python environments a run executes in."""

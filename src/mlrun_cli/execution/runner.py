@@ -1,0 +1,292 @@
+"""The steps of ``mlrun run``, in order. The only module that knows that order.
+
+Each step is a plain function elsewhere; this module wires them and guarantees that once a run
+exists, it always ends in a terminal status (FINISHED, FAILED or KILLED), whatever happens.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import signal
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from mlrun_cli.errors import ExitCode, UsageError
+from mlrun_cli.tracking import models
+
+if TYPE_CHECKING:
+    from mlrun_cli.envs.base import Env
+    from mlrun_cli.execution.process import Outcome
+    from mlrun_cli.source.local import Checkout
+    from mlrun_cli.spec.mlproject import Project
+    from mlrun_cli.spec.params import BoundParams
+    from mlrun_cli.tracking.models import Experiment, Run
+    from mlrun_cli.tracking.store import TrackingStore
+
+LOG_ARTIFACT = "mlrun-output.log"
+
+
+class Reporter(Protocol):
+    """How the core tells the user what happens; the CLI implements it with rich."""
+
+    def info(self, message: str) -> None: ...
+    def warn(self, message: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything ``mlrun run`` was asked to do, already split into plain values."""
+
+    uri: str
+    entry_point: str = "main"
+    params: tuple[str, ...] = ()
+    experiment_name: str | None = None
+    experiment_id: str | None = None
+    run_name: str | None = None
+    env_manager: str = "local"
+    tracking_uri: str | None = None
+    strict: bool = False
+    stdout_to_stderr: bool = False
+    cwd: Path = field(default_factory=Path.cwd)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The finished run and the exit code mlrun should end with."""
+
+    run: Run
+    exit_code: int
+
+
+def exit_code_for(run: Run, interrupted_by: int | None = None) -> int:
+    """FINISHED -> 0, FAILED -> 1, KILLED -> 130 (143 when mlrun got SIGTERM)."""
+    if run.status == models.FINISHED:
+        return ExitCode.OK
+    if run.status == models.KILLED:
+        return ExitCode.TERMINATED if interrupted_by == signal.SIGTERM else ExitCode.INTERRUPTED
+    return ExitCode.RUN_FAILED
+
+
+def resolve_experiment(
+    store: TrackingStore, name: str | None, experiment_id: str | None
+) -> Experiment:
+    """``--experiment-name`` (created if missing) or ``--experiment-id``; default: Default."""
+    from mlrun_cli.tracking.sqlite import DEFAULT_EXPERIMENT_NAME
+
+    if name is not None and experiment_id is not None:
+        raise UsageError("--experiment-name and --experiment-id: give one, not both")
+    if experiment_id is not None:
+        experiment = store.get_experiment(experiment_id)
+    else:
+        experiment = store.get_or_create_experiment(name or DEFAULT_EXPERIMENT_NAME)
+    if experiment.lifecycle_stage == models.DELETED:
+        raise UsageError(
+            f"experiment {experiment.name!r} (id {experiment.experiment_id}) is deleted; "
+            f"restore it with: mlrun experiments restore --experiment-id {experiment.experiment_id}"
+        )
+    return experiment
+
+
+def child_environment(env: Env, run_id: str, store_uri: str, experiment_id: str,
+                      events: Path, artifact_dir: Path) -> dict[str, str]:  # fmt: skip
+    """The child's environment: the user's, the env's bin dir first on PATH, mlrun's variables."""
+    child = dict(os.environ)
+    child["PATH"] = os.pathsep.join([str(env.bin_dir), child.get("PATH", "")])
+    # Output is a pipe, not a terminal: unbuffered Python keeps the streamed log live.
+    child["PYTHONUNBUFFERED"] = "1"
+    child.update(
+        {
+            "MLRUN_RUN_ID": run_id,
+            "MLRUN_TRACKING_URI": store_uri,
+            "MLRUN_EXPERIMENT_ID": experiment_id,
+            "MLRUN_EVENTS": str(events),
+            "MLRUN_ARTIFACT_DIR": str(artifact_dir),
+        }
+    )
+    return child
+
+
+def shell_argv(command: str) -> tuple[str, ...]:
+    """Run the rendered command through bash (as MLflow does), or sh where bash is missing."""
+    shell = shutil.which("bash") or "/bin/sh"
+    return (shell, "-c", command)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The outcome of every step that can fail before a run exists."""
+
+    checkout: Checkout
+    project: Project
+    bound: BoundParams
+    env: Env
+
+
+def prepare(request: RunRequest, reporter: Reporter) -> Prepared:
+    """Resolve source, spec, params and environment. Errors here create no run."""
+    from mlrun_cli.envs.base import check_env_manager, local_env
+    from mlrun_cli.source.local import local_checkout
+    from mlrun_cli.spec.mlproject import load_project
+    from mlrun_cli.spec.params import bind_params, parse_cli_params
+
+    given = parse_cli_params(request.params)
+    check_env_manager(request.env_manager)
+    checkout = local_checkout(request.uri)
+    project = load_project(checkout.path)
+    for message in project.warnings:
+        reporter.warn(message)
+    entry_point = project.entry_point(request.entry_point)
+    bound = bind_params(
+        entry_point, given, user_cwd=request.cwd, project_dir=checkout.path, strict=request.strict
+    )
+    for message in bound.warnings:
+        reporter.warn(message)
+    if project.env.kind == "docker":
+        raise UsageError(
+            f"{project.mlproject_path}: docker_env: docker environments are not supported; "
+            "use python_env (or --env-manager local)"
+        )
+    return Prepared(checkout, project, bound, local_env())
+
+
+def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
+    """Run a project entry point end to end and record it."""
+    from mlrun_cli.tracking.ingest import process_start_marker, reap_orphans
+    from mlrun_cli.tracking.models import Param, RunCreate
+    from mlrun_cli.tracking.names import generate_run_name
+    from mlrun_cli.tracking.store import open_store
+
+    store = open_store(request.tracking_uri)
+    try:
+        host = socket.gethostname()
+        reap_orphans(store, host)
+        prepared = prepare(request, reporter)
+        experiment = resolve_experiment(store, request.experiment_name, request.experiment_id)
+        spec = RunCreate(
+            experiment_id=experiment.experiment_id,
+            name=request.run_name or generate_run_name(),
+            entry_point=request.entry_point,
+            command=prepared.bound.command,
+            code=prepared.checkout.code,
+            params=tuple(Param(p.name, p.value, p.type) for p in prepared.bound.params),
+            tags=(
+                ("mlrun.env.manager", prepared.env.manager),
+                ("mlrun.env.python", prepared.env.python_version),
+            ),
+            user=_user(),
+            host=host,
+            pid=os.getpid(),
+            pid_start=process_start_marker(os.getpid()),
+        )
+        events = _events_path(store, spec.run_id)
+        spec = _with_events(spec, events)
+        run = store.create_run(spec)
+        reporter.info(
+            f"run {run.run_id} ({run.name}) in experiment {experiment.name!r} "
+            f"[id {experiment.experiment_id}]: {prepared.bound.command}"
+        )
+        return _supervise(store, run, experiment, prepared, events, request, reporter)
+    finally:
+        store.close()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid()) if hasattr(os, "getuid") else ""
+
+
+def _events_path(store: TrackingStore, run_id: str) -> Path:
+    return store.artifact_dir(run_id).parent.parent / "events" / f"{run_id}.jsonl"
+
+
+def _with_events(spec: models.RunCreate, events: Path) -> models.RunCreate:
+    from dataclasses import replace
+
+    return replace(spec, events_path=str(events))
+
+
+def _supervise(
+    store: TrackingStore,
+    run: Run,
+    experiment: Experiment,
+    prepared: Prepared,
+    events: Path,
+    request: RunRequest,
+    reporter: Reporter,
+) -> RunResult:
+    """Run the child and ingest its events; the run always ends in a terminal status."""
+    from mlrun_cli.execution.process import Request, run_process
+    from mlrun_cli.tracking.ingest import LiveIngester, ingest_available
+    from mlrun_cli.tracking.store import open_store
+
+    artifact_dir = store.artifact_dir(run.run_id)
+    outcome: Outcome | None = None
+    try:
+        artifact_dir.mkdir(parents=True, exist_ok=True)
+        events.parent.mkdir(parents=True, exist_ok=True)
+        events.touch()
+        log_path = artifact_dir / LOG_ARTIFACT
+        env = child_environment(
+            prepared.env, run.run_id, store.uri, experiment.experiment_id, events, artifact_dir
+        )
+        ingester = LiveIngester(
+            lambda: open_store(store.uri), run.run_id, events, reporter.warn
+        )
+        ingester.start()
+        try:
+            outcome = run_process(
+                Request(
+                    shell_argv(prepared.bound.command),
+                    prepared.checkout.path,
+                    env,
+                    log_path=log_path,
+                    stdout_to_stderr=request.stdout_to_stderr,
+                )
+            )
+        finally:
+            ingester.stop()
+        for message in ingest_available(store, run.run_id, events):
+            reporter.warn(message)
+        _record_log(store, run.run_id, log_path)
+        events.unlink(missing_ok=True)
+        if outcome.interrupted_by is not None:
+            name = signal.Signals(outcome.interrupted_by).name
+            store.finish_run(run.run_id, models.KILLED, outcome.exit_code, f"interrupted ({name})")
+        elif outcome.exit_code == 0:
+            store.finish_run(run.run_id, models.FINISHED, 0)
+        else:
+            store.finish_run(
+                run.run_id, models.FAILED, outcome.exit_code, _describe_exit(outcome.exit_code)
+            )
+    except KeyboardInterrupt:
+        store.finish_run(run.run_id, models.KILLED, None, "interrupted (SIGINT)")
+        raise
+    except BaseException as exc:
+        store.finish_run(run.run_id, models.FAILED, None, f"mlrun error: {exc}")
+        raise
+    final = store.get_run(run.run_id)
+    return RunResult(final, exit_code_for(final, outcome.interrupted_by))
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"entry point killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"entry point killed by signal {-code}"
+    return f"entry point exited with code {code}"
+
+
+def _record_log(store: TrackingStore, run_id: str, log_path: Path) -> None:
+    from mlrun_cli.tracking.client import file_sha256
+    from mlrun_cli.tracking.models import Artifact, EventBatch
+
+    if log_path.exists():
+        artifact = Artifact(LOG_ARTIFACT, log_path.stat().st_size, file_sha256(log_path))
+        store.log_batch(run_id, EventBatch(artifacts=(artifact,)))

@@ -1,0 +1,1 @@
+"""Pure parsers and validators for MLproject, python_env.yaml and parameters."""

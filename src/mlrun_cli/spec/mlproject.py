@@ -1,0 +1,240 @@
+"""Read an ``MLproject`` file exactly as MLflow defines it, and validate it strictly.
+
+Format: ``name``, one of ``python_env`` / ``conda_env`` / ``docker_env``, and ``entry_points``
+whose ``parameters`` have a ``type`` (float, int, string, bool, path, uri; default string) and an
+optional ``default`` (required when absent), and whose ``command`` is a ``{param}`` template.
+"""
+
+from __future__ import annotations
+
+import difflib
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlrun_cli.errors import SpecError, UsageError
+from mlrun_cli.spec._yaml import Node, describe, load_yaml
+from mlrun_cli.spec.values import PARAM_TYPES, convert
+
+MLPROJECT = "MLproject"
+PYTHON_ENV_FILE = "python_env.yaml"
+CONDA_ENV_FILE = "conda.yaml"
+_TOP_LEVEL_KEYS = ("name", "python_env", "conda_env", "docker_env", "entry_points")
+_ENTRY_POINT_KEYS = ("parameters", "command")
+_PARAMETER_KEYS = ("type", "default")
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """A declared entry-point parameter. ``default`` is canonical text, or None if required."""
+
+    name: str
+    type: str = "string"
+    default: str | None = None
+
+    @property
+    def required(self) -> bool:
+        """A parameter with no default must be passed with ``-P``."""
+        return self.default is None
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """A command template and its declared parameters (in declaration order)."""
+
+    name: str
+    command: str
+    parameters: tuple[ParameterSpec, ...] = ()
+    is_script: bool = False
+
+    def parameter(self, name: str) -> ParameterSpec | None:
+        """The declared parameter called ``name``, if any."""
+        return next((p for p in self.parameters if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class EnvRef:
+    """Which environment file a project uses: ``python_env``, ``conda_env``, ``docker`` or none."""
+
+    kind: str
+    path: Path | None = None
+    docker_image: str | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded project: its folder, entry points, environment reference and load warnings."""
+
+    directory: Path
+    name: str | None
+    entry_points: dict[str, EntryPoint]
+    env: EnvRef
+    mlproject_path: Path | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    def entry_point(self, name: str) -> EntryPoint:
+        """The named entry point; an undeclared ``*.py`` / ``*.sh`` file runs as a script."""
+        if name in self.entry_points:
+            return self.entry_points[name]
+        if name.endswith((".py", ".sh")):
+            script = self.directory / name
+            if not script.is_file():
+                raise UsageError(f"entry point {name!r}: no such file in {self.directory}")
+            interpreter = "python" if name.endswith(".py") else "bash"
+            return EntryPoint(name, f"{interpreter} {_quote(name)}", (), is_script=True)
+        declared = sorted(self.entry_points)
+        hint = difflib.get_close_matches(name, declared, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        listing = ", ".join(declared) if declared else "none declared"
+        raise UsageError(
+            f"entry point {name!r} not found{suggestion}; expected one of: {listing}, "
+            "or a .py / .sh file in the project"
+        )
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def find_mlproject(directory: Path) -> Path | None:
+    """``MLproject``, or any case variant of it (MLflow accepts ``mlproject``)."""
+    exact = directory / MLPROJECT
+    if exact.is_file():
+        return exact
+    try:
+        names = sorted(p.name for p in directory.iterdir())
+    except OSError:
+        return None
+    for name in names:
+        if name.lower() == MLPROJECT.lower() and (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def load_project(directory: Path) -> Project:
+    """Load the project in ``directory`` (which may have no MLproject at all)."""
+    mlproject = find_mlproject(directory)
+    if mlproject is None:
+        return Project(directory, None, {}, _discover_env_file(directory))
+    label = mlproject.name
+    root = Node(load_yaml(mlproject, label), label)
+    if root.value is None:
+        raise root.error("the file is empty; expected a mapping with 'entry_points'")
+    top = root.expect_mapping("a mapping with keys such as 'name' and 'entry_points'")
+    warnings = [
+        f"{label}: {key}: unknown key ignored{_did_you_mean(key, _TOP_LEVEL_KEYS)}"
+        for key in top
+        if key not in _TOP_LEVEL_KEYS
+    ]
+    name = root.child("name").expect_str() if top.get("name") is not None else None
+    env = _env_ref(root, directory)
+    entry_points: dict[str, EntryPoint] = {}
+    if top.get("entry_points") is not None:
+        eps = root.child("entry_points")
+        for ep_name in eps.expect_mapping():
+            entry_points[ep_name] = _entry_point(eps.child(ep_name), ep_name, warnings)
+    return Project(directory, name, entry_points, env, mlproject, tuple(warnings))
+
+
+def _did_you_mean(key: str, known: tuple[str, ...]) -> str:
+    match = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _env_ref(root: Node, directory: Path) -> EnvRef:
+    top = root.expect_mapping()
+    declared = [k for k in ("python_env", "conda_env", "docker_env") if top.get(k) is not None]
+    if len(declared) > 1:
+        raise root.error(f"expected at most one of python_env, conda_env, docker_env; got {declared}")
+    if not declared:
+        return _discover_env_file(directory)
+    key = declared[0]
+    node = root.child(key)
+    if key == "docker_env":
+        image = node.child("image").expect_str("an image name")
+        return EnvRef("docker", None, image)
+    relative = node.expect_str("a path to an environment file")
+    path = directory / relative
+    if not path.is_file():
+        raise node.error(f"expected an existing file; got {relative!r} (no such file)")
+    return EnvRef(key, path)
+
+
+def _discover_env_file(directory: Path) -> EnvRef:
+    """MLflow's order when MLproject names no environment: python_env.yaml, then conda.yaml."""
+    if (directory / PYTHON_ENV_FILE).is_file():
+        return EnvRef("python_env", directory / PYTHON_ENV_FILE)
+    if (directory / CONDA_ENV_FILE).is_file():
+        return EnvRef("conda_env", directory / CONDA_ENV_FILE)
+    return EnvRef("none")
+
+
+def _entry_point(node: Node, name: str, warnings: list[str]) -> EntryPoint:
+    body = node.expect_mapping("a mapping with 'command' and optional 'parameters'")
+    warnings.extend(
+        f"{node.file}: {node.path}.{key}: unknown key ignored{_did_you_mean(key, _ENTRY_POINT_KEYS)}"
+        for key in body
+        if key not in _ENTRY_POINT_KEYS
+    )
+    command = node.child("command").expect_str("a command string")
+    parameters: list[ParameterSpec] = []
+    if body.get("parameters") is not None:
+        params_node = node.child("parameters")
+        for param_name in params_node.expect_mapping():
+            parameters.append(_parameter(params_node.child(param_name), param_name, warnings))
+    declared = {p.name for p in parameters}
+    for field_name in _template_fields(node.child("command"), command):
+        if field_name not in declared:
+            listing = ", ".join(p.name for p in parameters) or "none"
+            raise node.child("command").error(
+                f"{{{field_name}}} is not a declared parameter; declared: {listing}"
+            )
+    return EntryPoint(name, command, tuple(parameters))
+
+
+def _template_fields(node: Node, command: str) -> list[str]:
+    try:
+        parsed = list(string.Formatter().parse(command))
+    except ValueError as exc:
+        raise node.error(f"invalid template ({exc}); write literal braces as {{{{ and }}}}") from exc
+    fields = []
+    for _, field_name, spec, conversion in parsed:
+        if field_name is None:
+            continue
+        if not field_name or spec or conversion:
+            raise node.error(f"expected {{name}} placeholders; got {{{field_name}{':' + spec if spec else ''}}}")
+        fields.append(field_name)
+    return fields
+
+
+def _parameter(node: Node, name: str, warnings: list[str]) -> ParameterSpec:
+    if isinstance(node.value, str):
+        # Shorthand: ``alpha: float``.
+        type_node, default_node = node, Node(None, node.file, node.path)
+    elif node.value is None:
+        raise node.error(f"expected a type ({', '.join(PARAM_TYPES)}) or a mapping; got nothing")
+    else:
+        body = node.expect_mapping("a type name or a mapping with 'type' and 'default'")
+        warnings.extend(
+            f"{node.file}: {node.path}.{key}: unknown key ignored{_did_you_mean(key, _PARAMETER_KEYS)}"
+            for key in body
+            if key not in _PARAMETER_KEYS
+        )
+        type_node = node.child("type")
+        default_node = node.child("default")
+    type_name = "string" if type_node.value is None else type_node.value
+    if type_name not in PARAM_TYPES:
+        raise type_node.error(f"expected one of {', '.join(PARAM_TYPES)}; got {describe(type_name)}")
+    default = None
+    if default_node.value is not None:
+        raw = default_node.value
+        if isinstance(raw, (dict, list)):
+            raise default_node.error(f"expected a {type_name} value; got {describe(raw)}")
+        text = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        try:
+            default = convert(type_name, text)
+        except ValueError as exc:
+            raise default_node.error(f"{exc}; got {describe(raw)}") from None
+    return ParameterSpec(name, str(type_name), default)

@@ -1,0 +1,56 @@
+"""``python_env.yaml`` as MLflow defines it: ``python``, ``build_dependencies``, ``dependencies``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mlrun_cli.spec._yaml import Node, describe, load_yaml
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+_VERSION_RE = re.compile(r"^\d+(\.\d+){0,2}$")
+_KEYS = ("python", "build_dependencies", "dependencies")
+
+
+@dataclass(frozen=True)
+class PythonEnvSpec:
+    """What an isolated environment must contain. ``python`` None means 'the current Python'."""
+
+    python: str | None
+    build_dependencies: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    source: str = ""
+
+
+def load_python_env(path: Path) -> PythonEnvSpec:
+    """Parse and validate a python_env.yaml file."""
+    label = path.name
+    root = Node(load_yaml(path, label), label)
+    if root.value is None:
+        raise root.error("the file is empty; expected a mapping with 'python' and 'dependencies'")
+    body = root.expect_mapping("a mapping with 'python' and 'dependencies'")
+    unknown = [key for key in body if key not in _KEYS]
+    if unknown:
+        raise root.child(unknown[0]).error(f"unknown key; expected one of {', '.join(_KEYS)}")
+    python_node = root.child("python")
+    python = python_node.value
+    if isinstance(python, float):
+        # YAML reads 3.10 as the float 3.1: refuse instead of silently asking for Python 3.1.
+        raise python_node.error(
+            f"expected a version string such as \"3.10\"; got {describe(python)} "
+            "(YAML reads unquoted 3.10 as 3.1: quote the version)"
+        )
+    if python is not None:
+        if isinstance(python, int) and not isinstance(python, bool):
+            python = str(python)
+        if not isinstance(python, str) or not _VERSION_RE.match(python):
+            raise python_node.error(f"expected a version such as \"3.11\"; got {describe(python)}")
+    return PythonEnvSpec(
+        python=python,
+        build_dependencies=tuple(root.child("build_dependencies").expect_str_list()),
+        dependencies=tuple(root.child("dependencies").expect_str_list()),
+        source=str(path),
+    )

@@ -1,0 +1,256 @@
+"""The training-code API: ``mlrun_cli.log_metric(...)`` and friends.
+
+Standard library only: this module is imported inside users' isolated environments, where neither
+mlrun's dependencies nor a database driver exist. Under ``mlrun run`` every call appends one JSON
+line to the file named by ``MLRUN_EVENTS`` and the parent process ingests it. Outside ``mlrun run``
+the same calls write a run straight into the default store (that path imports the full package).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import numbers
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+EVENTS_ENV = "MLRUN_EVENTS"
+RUN_ID_ENV = "MLRUN_RUN_ID"
+ARTIFACT_DIR_ENV = "MLRUN_ARTIFACT_DIR"
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+_KEY_RE = re.compile(r"^[\w\-. /]+$")
+
+
+class TrackingClientError(ValueError):
+    """An invalid call to the training-code API (bad key, value or path)."""
+
+
+def validate_key(kind: str, key: object) -> str:
+    """Check a param/metric/tag key the way MLflow does; return it."""
+    if not isinstance(key, str) or not key:
+        raise TrackingClientError(f"{kind} key must be a non-empty string; got {key!r}")
+    if len(key) > MAX_KEY_LENGTH:
+        raise TrackingClientError(f"{kind} key {key[:40]!r}...: longer than {MAX_KEY_LENGTH}")
+    if not _KEY_RE.match(key) or any(part == ".." for part in key.split("/")):
+        raise TrackingClientError(
+            f"{kind} key {key!r}: expected letters, digits, '_', '-', '.', ' ' or '/'"
+        )
+    return key
+
+
+def metric_value(key: str, value: object) -> float:
+    """A metric value as float: any real number, NaN and infinities included."""
+    if isinstance(value, str) or not isinstance(value, numbers.Real):
+        raise TrackingClientError(f"metric {key!r}: expected a number; got {value!r}")
+    return float(value)
+
+
+def _text_value(kind: str, key: str, value: object, limit: int) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        raise TrackingClientError(f"{kind} {key!r}: value longer than {limit} characters")
+    return text
+
+
+def _step(step: object) -> int:
+    if step is None:
+        return 0
+    if isinstance(step, bool) or not isinstance(step, int):
+        raise TrackingClientError(f"step must be an integer; got {step!r}")
+    return step
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Sink(Protocol):
+    artifact_dir: Path
+
+    def emit(self, event: dict[str, Any]) -> None: ...
+    def close(self) -> None: ...
+
+
+class _EventFileSink:
+    """Appends one JSON line per event; line buffering keeps each event a single write()."""
+
+    def __init__(self, events_path: str, artifact_dir: str) -> None:
+        self._handle = open(events_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        self.artifact_dir = Path(artifact_dir)
+        self._lock = threading.Lock()
+
+    def emit(self, event: dict[str, Any]) -> None:
+        line = json.dumps(event, separators=(",", ":"), allow_nan=True) + "\n"
+        with self._lock:
+            self._handle.write(line)
+
+    def close(self) -> None:
+        """Close the events file (further calls reopen a sink)."""
+        self._handle.close()
+
+
+_sink: _Sink | None = None
+_logged_params: dict[str, str] = {}
+_sink_lock = threading.Lock()
+
+
+def _get_sink() -> _Sink:
+    global _sink  # noqa: PLW0603 - one sink per process, created on first use
+    with _sink_lock:
+        if _sink is None:
+            events = os.environ.get(EVENTS_ENV)
+            if events:
+                artifact_dir = os.environ.get(ARTIFACT_DIR_ENV) or tempfile.mkdtemp()
+                _sink = _EventFileSink(events, artifact_dir)
+            else:
+                try:
+                    from mlrun_cli.tracking.direct import DirectSink
+                except ImportError as exc:  # pragma: no cover - only in a stripped client dir
+                    raise TrackingClientError(
+                        f"{EVENTS_ENV} is not set and the full mlrun package is not importable"
+                    ) from exc
+                _sink = DirectSink()
+        return _sink
+
+
+def flush() -> None:
+    """Close this process's sink: everything logged so far is handed over. Logging may go on."""
+    global _sink  # noqa: PLW0603 - see _get_sink
+    with _sink_lock:
+        if _sink is not None:
+            _sink.close()
+            _sink = None
+
+
+def active_run_id() -> str | None:
+    """The id of the run this process logs to, if one exists yet."""
+    run_id = os.environ.get(RUN_ID_ENV)
+    if run_id:
+        return run_id
+    sink = _sink
+    return getattr(sink, "run_id", None)
+
+
+def log_param(key: str, value: object) -> None:
+    """Record a parameter. Params are immutable: logging a key again needs the same value."""
+    validate_key("param", key)
+    text = _text_value("param", key, value, MAX_PARAM_VALUE_LENGTH)
+    previous = _logged_params.get(key)
+    if previous is not None and previous != text:
+        raise TrackingClientError(
+            f"param {key!r} was already logged as {previous!r}; params cannot change ({text!r})"
+        )
+    _logged_params[key] = text
+    _get_sink().emit({"t": "param", "k": key, "v": text})
+
+
+def log_params(params: dict[str, object]) -> None:
+    """Record several parameters."""
+    for key, value in params.items():
+        log_param(key, value)
+
+
+def log_metric(
+    key: str, value: float, step: int | None = None, timestamp: int | None = None
+) -> None:
+    """Record one point of a metric (step defaults to 0; timestamp in ms, defaults to now)."""
+    validate_key("metric", key)
+    number = metric_value(key, value)
+    ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
+    event: dict[str, Any] = {"t": "metric", "k": key, "v": number, "s": _step(step), "ts": ts}
+    if math.isnan(number) or math.isinf(number):
+        # JSON has no NaN/inf literals; carry them as strings both sides understand.
+        event["v"] = repr(number)
+    _get_sink().emit(event)
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
+    """Record several metrics at one step."""
+    ts = int(time.time() * 1000)
+    for key, value in metrics.items():
+        log_metric(key, value, step=step, timestamp=ts)
+
+
+def set_tag(key: str, value: object) -> None:
+    """Set a tag (tags, unlike params, may be overwritten)."""
+    validate_key("tag", key)
+    _get_sink().emit(
+        {"t": "tag", "k": key, "v": _text_value("tag", key, value, MAX_TAG_VALUE_LENGTH)}
+    )
+
+
+def set_tags(tags: dict[str, object]) -> None:
+    """Set several tags."""
+    for key, value in tags.items():
+        set_tag(key, value)
+
+
+def _artifact_target(artifact_path: str | None, name: str) -> tuple[Path, str]:
+    sink = _get_sink()
+    relative = Path(artifact_path or "") / name
+    if relative.is_absolute() or ".." in relative.parts:
+        raise TrackingClientError(
+            f"artifact path {str(relative)!r}: expected a relative path inside the run"
+        )
+    target = sink.artifact_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target, relative.as_posix()
+
+
+def _emit_artifact(target: Path, relative: str) -> None:
+    _get_sink().emit(
+        {"t": "artifact", "p": relative, "n": target.stat().st_size, "h": file_sha256(target)}
+    )
+
+
+def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Copy a file (or a directory's files) into the run's artifacts."""
+    source = Path(local_path)
+    if not source.exists():
+        raise TrackingClientError(f"log_artifact: {str(source)!r} does not exist")
+    if source.is_dir():
+        for item in sorted(p for p in source.rglob("*") if p.is_file()):
+            sub = Path(artifact_path or "") / source.name / item.parent.relative_to(source)
+            log_artifact(item, sub.as_posix())
+        return
+    target, relative = _artifact_target(artifact_path, source.name)
+    shutil.copyfile(source, target)
+    _emit_artifact(target, relative)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    """Write ``text`` as an artifact file."""
+    path = Path(artifact_file)
+    target, relative = _artifact_target(path.parent.as_posix(), path.name)
+    target.write_text(text, encoding="utf-8")
+    _emit_artifact(target, relative)
+
+
+def log_dict(dictionary: dict[str, Any], artifact_file: str) -> None:
+    """Write a dict as a JSON (or YAML, by extension) artifact file."""
+    if artifact_file.endswith((".yaml", ".yml")):
+        try:
+            import yaml
+
+            text = yaml.safe_dump(dictionary, sort_keys=False)
+        except ImportError:
+            # JSON is valid YAML, so the file stays readable as YAML without PyYAML.
+            text = json.dumps(dictionary, indent=2)
+    else:
+        text = json.dumps(dictionary, indent=2)
+    log_text(text, artifact_file)

@@ -1,0 +1,83 @@
+"""The training-code API outside ``mlrun run``: calls write a run straight into the store.
+
+The run is created on the first call (experiment from ``MLRUN_EXPERIMENT_NAME``, store from
+``MLRUN_TRACKING_URI`` or ``./mlruns``) and finished when the process exits: FINISHED, or FAILED
+if an exception escaped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlrun_cli.tracking import models
+from mlrun_cli.tracking.ingest import parse_events, process_start_marker
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+EXPERIMENT_NAME_ENV = "MLRUN_EXPERIMENT_NAME"
+
+
+class DirectSink:
+    """Applies each event to the store at once (one short transaction per call)."""
+
+    def __init__(self) -> None:
+        import json
+
+        from mlrun_cli.execution.runner import _user
+        from mlrun_cli.tracking.names import generate_run_name
+        from mlrun_cli.tracking.store import open_store
+
+        self._json = json
+        self._store = open_store()
+        self._lock = threading.Lock()
+        experiment = self._store.get_or_create_experiment(
+            os.environ.get(EXPERIMENT_NAME_ENV) or "Default"
+        )
+        script = sys.argv[0] if sys.argv and sys.argv[0] else "<interactive>"
+        spec = models.RunCreate(
+            experiment_id=experiment.experiment_id,
+            name=generate_run_name(),
+            entry_point=Path(script).name,
+            command=" ".join(sys.argv) or script,
+            code=models.CodeVersion("script", str(Path(script).absolute())),
+            user=_user(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            pid_start=process_start_marker(os.getpid()),
+        )
+        run = self._store.create_run(spec)
+        self.run_id = run.run_id
+        self.artifact_dir = self._store.artifact_dir(run.run_id)
+        self.artifact_dir.mkdir(parents=True, exist_ok=True)
+        self._failed = False
+        previous_hook = sys.excepthook
+
+        def hook(
+            kind: type[BaseException], value: BaseException, tb: TracebackType | None
+        ) -> None:
+            self._failed = True
+            previous_hook(kind, value, tb)
+
+        sys.excepthook = hook
+        atexit.register(self._finish)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Store one event now."""
+        line = self._json.dumps(event, allow_nan=True).encode() + b"\n"
+        with self._lock:
+            self._store.log_batch(self.run_id, parse_events(line).batch())
+
+    def close(self) -> None:
+        """Nothing to flush: every event is already in the store."""
+
+    def _finish(self) -> None:
+        status = models.FAILED if self._failed else models.FINISHED
+        self._store.finish_run(self.run_id, status, 1 if self._failed else 0)
+        self._store.close()

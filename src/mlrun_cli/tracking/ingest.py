@@ -1,0 +1,189 @@
+"""Turn the child's JSON-lines events into store writes: live while it runs, and at its end.
+
+Each ingest reads the events file from the offset the store remembers, parses only complete
+lines, and applies them together with the new offset in one transaction: an event is ingested
+exactly once even if mlrun is killed half-way and a later command finishes the job.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlrun_cli.tracking.models import Artifact, EventBatch, Metric, Param
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mlrun_cli.tracking.store import TrackingStore
+
+MAX_BATCH_BYTES = 32 << 20
+
+
+@dataclass
+class ParsedEvents:
+    """Events parsed from a chunk of lines, plus what could not be parsed."""
+
+    params: list[Param] = field(default_factory=list)
+    metrics: list[Metric] = field(default_factory=list)
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+    bad_lines: int = 0
+
+    def batch(self) -> EventBatch:
+        """Freeze into an EventBatch for the store."""
+        return EventBatch(
+            tuple(self.params), tuple(self.metrics), tuple(self.tags), tuple(self.artifacts)
+        )
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, str):
+        # NaN and infinities travel as their repr (JSON has no literal for them).
+        number = float(value)
+        if not (math.isnan(number) or math.isinf(number)):
+            raise ValueError(value)
+        return number
+    return float(value)
+
+
+def parse_events(chunk: bytes) -> ParsedEvents:
+    """Parse complete JSON lines; lines that are not valid events are counted, not fatal."""
+    parsed = ParsedEvents()
+    loads = json.loads
+    for line in chunk.splitlines():
+        if not line.strip():
+            continue
+        try:
+            event = loads(line)
+            kind = event["t"]
+            if kind == "metric":
+                parsed.metrics.append(
+                    Metric(
+                        str(event["k"]), _number(event["v"]), int(event["s"]), int(event["ts"])
+                    )
+                )
+            elif kind == "param":
+                parsed.params.append(Param(str(event["k"]), str(event["v"])))
+            elif kind == "tag":
+                parsed.tags.append((str(event["k"]), str(event["v"])))
+            elif kind == "artifact":
+                parsed.artifacts.append(
+                    Artifact(str(event["p"]), int(event["n"]), str(event["h"]))
+                )
+            else:
+                parsed.bad_lines += 1
+        except (ValueError, KeyError, TypeError):
+            parsed.bad_lines += 1
+    return parsed
+
+
+def ingest_available(store: TrackingStore, run_id: str, events_path: Path) -> list[str]:
+    """Ingest every complete line past the stored offset; return warnings to show."""
+    warnings: list[str] = []
+    offset = store.events_offset(run_id)
+    try:
+        handle = events_path.open("rb")
+    except FileNotFoundError:
+        return warnings
+    with handle:
+        while True:
+            handle.seek(offset)
+            chunk = handle.read(MAX_BATCH_BYTES)
+            end = chunk.rfind(b"\n")
+            if end < 0:
+                break
+            chunk = chunk[: end + 1]
+            parsed = parse_events(chunk)
+            if parsed.bad_lines:
+                warnings.append(f"ignored {parsed.bad_lines} malformed event line(s)")
+            offset += len(chunk)
+            warnings.extend(store.log_batch(run_id, parsed.batch(), events_offset=offset))
+    return warnings
+
+
+class LiveIngester:
+    """A background thread ingesting events every ``interval`` seconds while the child runs."""
+
+    def __init__(
+        self,
+        open_store: Callable[[], TrackingStore],
+        run_id: str,
+        events_path: Path,
+        warn: Callable[[str], None],
+        interval: float = 1.0,
+    ) -> None:
+        self._open_store = open_store
+        self._run_id = run_id
+        self._events_path = events_path
+        self._warn = warn
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="mlrun-ingest", daemon=True)
+
+    def start(self) -> None:
+        """Start polling."""
+        self._thread.start()
+
+    def _loop(self) -> None:
+        # sqlite3 connections belong to one thread: the poller opens its own.
+        store = self._open_store()
+        try:
+            while not self._stop.wait(self._interval):
+                for message in ingest_available(store, self._run_id, self._events_path):
+                    self._warn(message)
+        finally:
+            store.close()
+
+    def stop(self) -> None:
+        """Stop polling and wait for the thread (the final ingest is the caller's)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
+def process_start_marker(pid: int) -> str | None:
+    """A value that changes when ``pid`` is reused (Linux: start time in clock ticks)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces; fields after the last ')' are fixed.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_alive(pid: int, start_marker: str | None) -> bool:
+    """Whether the process that created a run still exists (and is the same process)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if start_marker is None:
+        return True
+    current = process_start_marker(pid)
+    return current is None or current == start_marker
+
+
+def reap_orphans(store: TrackingStore, host: str) -> list[str]:
+    """Mark FAILED the RUNNING runs of this host whose mlrun process is gone.
+
+    Their remaining events are ingested first, so nothing the child logged is lost.
+    """
+    reaped = []
+    for run_id, pid, start_marker, events_path in store.running_runs_on(host):
+        if pid is None or process_alive(pid, start_marker):
+            continue
+        if events_path:
+            ingest_available(store, run_id, Path(events_path))
+        store.finish_run(
+            run_id, "FAILED", reason=f"mlrun process {pid} disappeared while the run was RUNNING"
+        )
+        reaped.append(run_id)
+    return reaped

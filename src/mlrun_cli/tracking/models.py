@@ -1,0 +1,178 @@
+"""Records the store holds: experiments, runs, metrics, artifacts. Plain frozen dataclasses."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+ACTIVE = "active"
+DELETED = "deleted"
+
+RUNNING = "RUNNING"
+FINISHED = "FINISHED"
+FAILED = "FAILED"
+KILLED = "KILLED"
+RUN_STATUSES = (RUNNING, FINISHED, FAILED, KILLED)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named group of runs. Deletion is soft (``lifecycle_stage``)."""
+
+    experiment_id: str
+    name: str
+    lifecycle_stage: str
+    creation_time: int
+    last_update_time: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON form."""
+        return {
+            "experiment_id": self.experiment_id,
+            "name": self.name,
+            "lifecycle_stage": self.lifecycle_stage,
+            "creation_time": self.creation_time,
+            "last_update_time": self.last_update_time,
+            "tags": dict(self.tags),
+        }
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One point of a metric's history. ``value`` may be NaN or infinite."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: int
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form; NaN and infinities become strings (JSON has no literal for them)."""
+        finite = not (math.isnan(self.value) or math.isinf(self.value))
+        return {
+            "key": self.key,
+            "value": self.value if finite else repr(self.value),
+            "step": self.step,
+            "timestamp": self.timestamp,
+        }
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file stored with a run, relative to the run's artifact directory."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Param:
+    """A run parameter: recorded unquoted, with its declared type when the MLproject has one."""
+
+    key: str
+    value: str
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class CodeVersion:
+    """What code ran: a git commit (plus dirtiness) or a content hash of a plain folder."""
+
+    kind: str
+    uri: str
+    commit: str | None = None
+    dirty: bool | None = None
+    content_hash: str | None = None
+    subdirectory: str = ""
+
+
+@dataclass(frozen=True)
+class RunCreate:
+    """Everything known about a run when it starts."""
+
+    experiment_id: str
+    name: str
+    entry_point: str
+    command: str
+    code: CodeVersion
+    params: tuple[Param, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    user: str = ""
+    host: str = ""
+    pid: int | None = None
+    pid_start: str | None = None
+    events_path: str | None = None
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run as stored, with its params, tags, latest metrics and artifacts."""
+
+    run_id: str
+    experiment_id: str
+    name: str
+    status: str
+    start_time: int
+    end_time: int | None
+    user: str
+    host: str
+    entry_point: str
+    command: str
+    exit_code: int | None
+    status_reason: str | None
+    lifecycle_stage: str
+    code: CodeVersion
+    params: tuple[Param, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    artifacts: tuple[Artifact, ...] = ()
+    artifact_uri: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON form (schema version 1)."""
+        return {
+            "run_id": self.run_id,
+            "run_name": self.name,
+            "experiment_id": self.experiment_id,
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "exit_code": self.exit_code,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "user": self.user,
+            "host": self.host,
+            "lifecycle_stage": self.lifecycle_stage,
+            "entry_point": self.entry_point,
+            "command": self.command,
+            "source": {
+                "kind": self.code.kind,
+                "uri": self.code.uri,
+                "commit": self.code.commit,
+                "dirty": self.code.dirty,
+                "content_hash": self.code.content_hash,
+                "subdirectory": self.code.subdirectory,
+            },
+            "params": {p.key: p.value for p in self.params},
+            "param_types": {p.key: p.type for p in self.params if p.type},
+            "metrics": {k: m.to_json()["value"] for k, m in sorted(self.metrics.items())},
+            "tags": dict(sorted(self.tags.items())),
+            "artifact_uri": self.artifact_uri,
+            "artifacts": [
+                {"path": a.path, "size": a.size, "sha256": a.sha256} for a in self.artifacts
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """Events ingested together, applied to the store in one transaction."""
+
+    params: tuple[Param, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    artifacts: tuple[Artifact, ...] = ()

@@ -1,0 +1,97 @@
+"""The store's SQL schema as ordered migrations (``PRAGMA user_version`` counts applied ones).
+
+Written once in SQL that PostgreSQL accepts too, so a shared server store is a second
+implementation of the same protocol, not a rewrite. Never edit a released migration: append one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE experiments (
+            experiment_id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+            creation_time BIGINT NOT NULL,
+            last_update_time BIGINT NOT NULL
+        )""",
+        """CREATE TABLE experiment_tags (
+            experiment_id INTEGER NOT NULL REFERENCES experiments (experiment_id),
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (experiment_id, key)
+        )""",
+        """CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            experiment_id INTEGER NOT NULL REFERENCES experiments (experiment_id),
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            status_reason TEXT,
+            lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+            start_time BIGINT NOT NULL,
+            end_time BIGINT,
+            user_id TEXT NOT NULL DEFAULT '',
+            host TEXT NOT NULL DEFAULT '',
+            pid INTEGER,
+            pid_start TEXT,
+            source_kind TEXT NOT NULL,
+            source_uri TEXT NOT NULL,
+            subdirectory TEXT NOT NULL DEFAULT '',
+            commit_sha TEXT,
+            dirty INTEGER,
+            content_hash TEXT,
+            entry_point TEXT NOT NULL,
+            command TEXT NOT NULL,
+            exit_code INTEGER,
+            fingerprint TEXT,
+            data_fingerprint TEXT,
+            env_lock_hash TEXT,
+            events_path TEXT,
+            events_offset BIGINT NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time)",
+        "CREATE INDEX runs_by_status ON runs (status)",
+        """CREATE TABLE params (
+            run_id TEXT NOT NULL REFERENCES runs (run_id),
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            type TEXT,
+            PRIMARY KEY (run_id, key)
+        )""",
+        """CREATE TABLE tags (
+            run_id TEXT NOT NULL REFERENCES runs (run_id),
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (run_id, key)
+        )""",
+        # Full history; NaN is stored as value NULL with is_nan = 1 (SQL has no NaN).
+        """CREATE TABLE metrics (
+            run_id TEXT NOT NULL REFERENCES runs (run_id),
+            key TEXT NOT NULL,
+            value DOUBLE PRECISION,
+            is_nan INTEGER NOT NULL DEFAULT 0,
+            step BIGINT NOT NULL,
+            timestamp BIGINT NOT NULL
+        )""",
+        "CREATE INDEX metrics_by_run_key ON metrics (run_id, key, step)",
+        # Latest value per (run, key), so search never scans the history.
+        """CREATE TABLE latest_metrics (
+            run_id TEXT NOT NULL REFERENCES runs (run_id),
+            key TEXT NOT NULL,
+            value DOUBLE PRECISION,
+            is_nan INTEGER NOT NULL DEFAULT 0,
+            step BIGINT NOT NULL,
+            timestamp BIGINT NOT NULL,
+            PRIMARY KEY (run_id, key)
+        )""",
+        """CREATE TABLE artifacts (
+            run_id TEXT NOT NULL REFERENCES runs (run_id),
+            path TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            sha256 TEXT NOT NULL,
+            PRIMARY KEY (run_id, path)
+        )""",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,446 @@
+"""The default TrackingStore: one SQLite file (stdlib ``sqlite3``), WAL mode, busy timeout.
+
+Every write is one short ``BEGIN IMMEDIATE`` transaction, so concurrent ``mlrun run`` processes
+on one store serialize cleanly instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlrun_cli.errors import NotFoundError, StoreError, UsageError
+from mlrun_cli.tracking import models
+from mlrun_cli.tracking.models import (
+    Artifact,
+    CodeVersion,
+    EventBatch,
+    Experiment,
+    Metric,
+    Param,
+    Run,
+    RunCreate,
+)
+from mlrun_cli.tracking.schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from mlrun_cli.tracking.store import StoreLocation
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+BUSY_TIMEOUT_S = 60.0
+
+_RUN_COLUMNS = (
+    "run_id, experiment_id, name, status, start_time, end_time, user_id, host, entry_point, "
+    "command, exit_code, status_reason, lifecycle_stage, source_kind, source_uri, commit_sha, "
+    "dirty, content_hash, subdirectory"
+)
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, the store's time unit."""
+    return int(time.time() * 1000)
+
+
+def _float_or_nan(value: float | None, is_nan: int) -> float:
+    return math.nan if is_nan or value is None else float(value)
+
+
+class SqliteStore:
+    """A TrackingStore backed by one SQLite database file."""
+
+    def __init__(self, location: StoreLocation) -> None:
+        self.location = location
+        self.uri = location.uri
+        try:
+            location.db_path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                location.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"tracking store {location.db_path}: cannot open: {exc}") from exc
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    # -- plumbing -------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"tracking store {self.location.db_path}: schema version {version} is newer "
+                    f"than this mlrun understands ({SCHEMA_VERSION}); upgrade mlrun-cli"
+                )
+            # WAL lets readers proceed while one process writes; it is persistent per file.
+            conn.execute("PRAGMA journal_mode = WAL")
+            with self._write():
+                # Re-read inside the lock: another process may have migrated meanwhile.
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                for index in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[index]:
+                        conn.execute(statement)
+                    if index == 0:
+                        conn.execute(
+                            "INSERT INTO experiments VALUES (?, ?, 'active', ?, ?)",
+                            (int(DEFAULT_EXPERIMENT_ID), DEFAULT_EXPERIMENT_NAME, now_ms(), now_ms()),
+                        )
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"tracking store {self.location.db_path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def artifact_dir(self, run_id: str) -> Path:
+        """The directory holding a run's artifacts."""
+        return self.location.artifact_root / run_id
+
+    # -- experiments ----------------------------------------------------------------------
+    def _experiment_from_row(self, row: tuple[object, ...]) -> Experiment:
+        experiment_id = str(row[0])
+        tags = dict(
+            self._conn.execute(
+                "SELECT key, value FROM experiment_tags WHERE experiment_id = ?", (row[0],)
+            ).fetchall()
+        )
+        return Experiment(
+            experiment_id, str(row[1]), str(row[2]), int(str(row[3])), int(str(row[4])), tags
+        )
+
+    _EXPERIMENT_SELECT = (
+        "SELECT experiment_id, name, lifecycle_stage, creation_time, last_update_time "
+        "FROM experiments e"
+    )
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """One experiment by id (deleted ones included)."""
+        if not experiment_id.isdigit():
+            raise NotFoundError(f"experiment id {experiment_id!r}: expected a number")
+        row = self._conn.execute(
+            f"{self._EXPERIMENT_SELECT} WHERE e.experiment_id = ?", (int(experiment_id),)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no experiment with id {experiment_id}")
+        return self._experiment_from_row(row)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """One experiment by exact name, or None."""
+        row = self._conn.execute(
+            f"{self._EXPERIMENT_SELECT} WHERE e.name = ?", (name,)
+        ).fetchone()
+        return None if row is None else self._experiment_from_row(row)
+
+    def create_experiment(self, name: str) -> Experiment:
+        """Create an experiment; the name must be new (deleted experiments keep theirs)."""
+        if not name.strip():
+            raise UsageError("experiment name must not be empty")
+        with self._write() as conn:
+            existing = self.get_experiment_by_name(name)
+            if existing is not None:
+                state = " (deleted)" if existing.lifecycle_stage == models.DELETED else ""
+                raise UsageError(
+                    f"experiment {name!r} already exists{state} with id {existing.experiment_id}"
+                )
+            stamp = now_ms()
+            cursor = conn.execute(
+                "INSERT INTO experiments (name, lifecycle_stage, creation_time, last_update_time)"
+                " VALUES (?, 'active', ?, ?)",
+                (name, stamp, stamp),
+            )
+        return self.get_experiment(str(cursor.lastrowid))
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """The active experiment called ``name``, created if missing (race-free)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO experiments (name, lifecycle_stage, creation_time, last_update_time)"
+                " VALUES (?, 'active', ?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, now_ms(), now_ms()),
+            )
+        experiment = self.get_experiment_by_name(name)
+        assert experiment is not None  # noqa: S101 - inserted or present just above
+        return experiment
+
+    def search_experiments(
+        self, view: str = "active", where: str = "", args: Sequence[object] = ()
+    ) -> list[Experiment]:
+        """Experiments in a lifecycle view, optionally narrowed by a compiled filter."""
+        clauses, values = [], list(args)
+        if view in (models.ACTIVE, models.DELETED):
+            clauses.append("e.lifecycle_stage = ?")
+            values.insert(0, view)
+        elif view != "all":
+            raise UsageError(f"--view: expected one of active, deleted, all; got {view!r}")
+        if where:
+            clauses.append(f"({where})")
+        sql = self._EXPERIMENT_SELECT + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        rows = self._conn.execute(sql + " ORDER BY e.experiment_id", values).fetchall()
+        return [self._experiment_from_row(row) for row in rows]
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> Experiment:
+        """Give an experiment a new, unused name."""
+        self.get_experiment(experiment_id)
+        if not new_name.strip():
+            raise UsageError("experiment name must not be empty")
+        with self._write() as conn:
+            if self.get_experiment_by_name(new_name) is not None:
+                raise UsageError(f"experiment {new_name!r} already exists")
+            conn.execute(
+                "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
+                (new_name, now_ms(), int(experiment_id)),
+            )
+        return self.get_experiment(experiment_id)
+
+    def set_experiment_stage(self, experiment_id: str, stage: str) -> Experiment:
+        """Soft-delete (``deleted``) or restore (``active``) an experiment."""
+        experiment = self.get_experiment(experiment_id)
+        if stage == models.DELETED and experiment_id == DEFAULT_EXPERIMENT_ID:
+            raise UsageError("the Default experiment (id 0) cannot be deleted")
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? "
+                "WHERE experiment_id = ?",
+                (stage, now_ms(), int(experiment.experiment_id)),
+            )
+        return self.get_experiment(experiment_id)
+
+    # -- runs -----------------------------------------------------------------------------
+    def create_run(self, spec: RunCreate) -> Run:
+        """Insert a RUNNING run with its params and tags."""
+        run_id = spec.run_id
+        code = spec.code
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO runs (run_id, experiment_id, name, status, start_time, user_id, "
+                "host, pid, pid_start, source_kind, source_uri, subdirectory, commit_sha, dirty, "
+                "content_hash, entry_point, command, events_path) "
+                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id, int(spec.experiment_id), spec.name, now_ms(), spec.user, spec.host,
+                    spec.pid, spec.pid_start, code.kind, code.uri, code.subdirectory,
+                    code.commit, None if code.dirty is None else int(code.dirty),
+                    code.content_hash, spec.entry_point, spec.command, spec.events_path,
+                ),
+            )  # fmt: skip
+            conn.executemany(
+                "INSERT INTO params (run_id, key, value, type) VALUES (?, ?, ?, ?)",
+                [(run_id, p.key, p.value, p.type) for p in spec.params],
+            )
+            conn.executemany(
+                "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)",
+                [(run_id, key, value) for key, value in spec.tags],
+            )
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        """One run with everything recorded about it."""
+        row = self._conn.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id!r}")
+        return self._run_from_row(row)
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """A full run id from itself or a unique prefix (at least 4 characters)."""
+        text = prefix.strip().lower()
+        if len(text) >= 4 and all(c in "0123456789abcdef" for c in text):
+            rows = self._conn.execute(
+                "SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ? LIMIT 2",
+                (text, text + "g"),
+            ).fetchall()
+            if len(rows) == 1:
+                return str(rows[0][0])
+            if len(rows) > 1:
+                raise UsageError(f"run id prefix {prefix!r} is ambiguous; give more characters")
+        raise NotFoundError(f"no run with id {prefix!r}")
+
+    def _run_from_row(self, row: tuple[object, ...]) -> Run:
+        run_id = str(row[0])
+        conn = self._conn
+        params = tuple(
+            Param(str(k), str(v), t)
+            for k, v, t in conn.execute(
+                "SELECT key, value, type FROM params WHERE run_id = ? ORDER BY key", (run_id,)
+            )
+        )
+        tags = dict(conn.execute("SELECT key, value FROM tags WHERE run_id = ?", (run_id,)))
+        metrics = {
+            key: Metric(key, _float_or_nan(value, is_nan), step, ts)
+            for key, value, is_nan, step, ts in conn.execute(
+                "SELECT key, value, is_nan, step, timestamp FROM latest_metrics "
+                "WHERE run_id = ?",
+                (run_id,),
+            )
+        }
+        artifacts = tuple(
+            Artifact(p, n, h)
+            for p, n, h in conn.execute(
+                "SELECT path, size, sha256 FROM artifacts WHERE run_id = ? ORDER BY path",
+                (run_id,),
+            )
+        )
+        dirty = row[16]
+        code = CodeVersion(
+            kind=str(row[13]),
+            uri=str(row[14]),
+            commit=None if row[15] is None else str(row[15]),
+            dirty=None if dirty is None else bool(dirty),
+            content_hash=None if row[17] is None else str(row[17]),
+            subdirectory=str(row[18]),
+        )
+        return Run(
+            run_id=run_id,
+            experiment_id=str(row[1]),
+            name=str(row[2]),
+            status=str(row[3]),
+            start_time=int(str(row[4])),
+            end_time=None if row[5] is None else int(str(row[5])),
+            user=str(row[6]),
+            host=str(row[7]),
+            entry_point=str(row[8]),
+            command=str(row[9]),
+            exit_code=None if row[10] is None else int(str(row[10])),
+            status_reason=None if row[11] is None else str(row[11]),
+            lifecycle_stage=str(row[12]),
+            code=code,
+            params=params,
+            tags=tags,
+            metrics=metrics,
+            artifacts=artifacts,
+            artifact_uri=str(self.artifact_dir(run_id)),
+        )
+
+    def list_runs(self, experiment_ids: Sequence[str], max_results: int = 1000) -> list[Run]:
+        """Active runs of the given experiments, newest first."""
+        marks = ", ".join("?" for _ in experiment_ids)
+        rows = self._conn.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE experiment_id IN ({marks}) "
+            "AND lifecycle_stage = 'active' ORDER BY start_time DESC, run_id LIMIT ?",
+            [int(e) for e in experiment_ids] + [max_results],
+        ).fetchall()
+        return [self._run_from_row(row) for row in rows]
+
+    def log_batch(
+        self, run_id: str, batch: EventBatch, events_offset: int | None = None
+    ) -> list[str]:
+        """Apply a batch of events in one transaction; return warnings (param conflicts)."""
+        warnings: list[str] = []
+        latest: dict[str, Metric] = {}
+        for metric in batch.metrics:
+            best = latest.get(metric.key)
+            if best is None or (metric.step, metric.timestamp) >= (best.step, best.timestamp):
+                latest[metric.key] = metric
+        with self._write() as conn:
+            for param in batch.params:
+                row = conn.execute(
+                    "SELECT value FROM params WHERE run_id = ? AND key = ?", (run_id, param.key)
+                ).fetchone()
+                if row is None:
+                    conn.execute(
+                        "INSERT INTO params (run_id, key, value, type) VALUES (?, ?, ?, ?)",
+                        (run_id, param.key, param.value, param.type),
+                    )
+                elif row[0] != param.value:
+                    warnings.append(
+                        f"param {param.key!r} was logged as {param.value!r} but is already "
+                        f"{row[0]!r}; kept {row[0]!r}"
+                    )
+            conn.executemany(
+                "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, m.key, None if math.isnan(m.value) else m.value,
+                     int(math.isnan(m.value)), m.step, m.timestamp)
+                    for m in batch.metrics
+                ],
+            )  # fmt: skip
+            conn.executemany(
+                "INSERT INTO latest_metrics (run_id, key, value, is_nan, step, timestamp) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "
+                "value = excluded.value, is_nan = excluded.is_nan, step = excluded.step, "
+                "timestamp = excluded.timestamp WHERE excluded.step > latest_metrics.step OR "
+                "(excluded.step = latest_metrics.step AND "
+                "excluded.timestamp >= latest_metrics.timestamp)",
+                [
+                    (run_id, m.key, None if math.isnan(m.value) else m.value,
+                     int(math.isnan(m.value)), m.step, m.timestamp)
+                    for m in latest.values()
+                ],
+            )  # fmt: skip
+            conn.executemany(
+                "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                [(run_id, key, value) for key, value in batch.tags],
+            )
+            conn.executemany(
+                "INSERT INTO artifacts (run_id, path, size, sha256) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (run_id, path) DO UPDATE SET size = excluded.size, "
+                "sha256 = excluded.sha256",
+                [(run_id, a.path, a.size, a.sha256) for a in batch.artifacts],
+            )
+            if events_offset is not None:
+                conn.execute(
+                    "UPDATE runs SET events_offset = ? WHERE run_id = ?", (events_offset, run_id)
+                )
+        return warnings
+
+    def events_offset(self, run_id: str) -> int:
+        """How many bytes of the run's events file are already ingested."""
+        row = self._conn.execute(
+            "SELECT events_offset FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def finish_run(
+        self, run_id: str, status: str, exit_code: int | None = None, reason: str | None = None
+    ) -> None:
+        """Move a RUNNING run to a terminal status (a finished run is never changed again)."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET status = ?, exit_code = ?, status_reason = ?, end_time = ? "
+                "WHERE run_id = ? AND status = 'RUNNING'",
+                (status, exit_code, reason, now_ms(), run_id),
+            )
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every logged point of one metric, by step then time."""
+        rows = self._conn.execute(
+            "SELECT value, is_nan, step, timestamp FROM metrics WHERE run_id = ? AND key = ? "
+            "ORDER BY step, timestamp",
+            (run_id, key),
+        ).fetchall()
+        return [Metric(key, _float_or_nan(v, n), s, t) for v, n, s, t in rows]
+
+    def running_runs_on(self, host: str) -> list[tuple[str, int | None, str | None, str | None]]:
+        """(run_id, pid, pid_start, events_path) of RUNNING runs started on ``host``."""
+        return [
+            (str(r), p, s, e)
+            for r, p, s, e in self._conn.execute(
+                "SELECT run_id, pid, pid_start, events_path FROM runs "
+                "WHERE status = 'RUNNING' AND host = ?",
+                (host,),
+            )
+        ]

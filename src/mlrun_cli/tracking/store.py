@@ -1,0 +1,95 @@
+"""The TrackingStore protocol and the function that opens one from a tracking URI."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from mlrun_cli import paths
+from mlrun_cli.errors import StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from mlrun_cli.tracking.models import EventBatch, Experiment, Metric, Run, RunCreate
+
+TRACKING_URI_ENV = "MLRUN_TRACKING_URI"
+
+
+class TrackingStore(Protocol):
+    """Where experiments and runs live. SQLite is the default implementation."""
+
+    uri: str
+
+    def create_experiment(self, name: str) -> Experiment: ...
+    def get_experiment(self, experiment_id: str) -> Experiment: ...
+    def get_experiment_by_name(self, name: str) -> Experiment | None: ...
+    def get_or_create_experiment(self, name: str) -> Experiment: ...
+    def search_experiments(self, view: str = "active", where: str = "", args: Sequence[object] = ()) -> list[Experiment]: ...
+    def rename_experiment(self, experiment_id: str, new_name: str) -> Experiment: ...
+    def set_experiment_stage(self, experiment_id: str, stage: str) -> Experiment: ...
+
+    def create_run(self, spec: RunCreate) -> Run: ...
+    def get_run(self, run_id: str) -> Run: ...
+    def resolve_run_id(self, prefix: str) -> str: ...
+    def log_batch(self, run_id: str, batch: EventBatch, events_offset: int | None = None) -> list[str]: ...
+    def events_offset(self, run_id: str) -> int: ...
+    def finish_run(self, run_id: str, status: str, exit_code: int | None = None, reason: str | None = None) -> None: ...
+    def list_runs(self, experiment_ids: Sequence[str], max_results: int = 1000) -> list[Run]: ...
+    def metric_history(self, run_id: str, key: str) -> list[Metric]: ...
+    def running_runs_on(self, host: str) -> list[tuple[str, int | None, str | None, str | None]]: ...
+    def artifact_dir(self, run_id: str) -> Path: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a tracking URI points, and which setting chose it (for messages)."""
+
+    db_path: Path
+    artifact_root: Path
+    source: str
+
+    @property
+    def uri(self) -> str:
+        """The URI handed to child processes (always absolute)."""
+        return f"sqlite:///{self.db_path}"
+
+
+def resolve_location(cli_value: str | None = None) -> StoreLocation:
+    """Resolve the store: ``--tracking-uri`` > ``MLRUN_TRACKING_URI`` > ``./mlruns``.
+
+    Accepted forms: a directory (``./mlruns``; the database is ``mlrun.db`` inside it),
+    ``file:///dir``, or ``sqlite:///path/to/file.db`` (artifacts go beside the file).
+    """
+    if cli_value:
+        value, source = cli_value, "--tracking-uri"
+    elif os.environ.get(TRACKING_URI_ENV):
+        value, source = os.environ[TRACKING_URI_ENV], TRACKING_URI_ENV
+    else:
+        root = paths.default_store_dir()
+        return StoreLocation(root / paths.STORE_DB_NAME, root / "artifacts", "default")
+    if value.startswith("sqlite:///"):
+        db = Path(value[len("sqlite:///") :]).expanduser()
+        if not db.is_absolute():
+            db = Path.cwd() / db
+        return StoreLocation(db, db.parent / "artifacts", source)
+    if value.startswith("file://"):
+        value = value[len("file://") :]
+    elif "://" in value:
+        scheme = value.split("://", 1)[0]
+        raise StoreError(
+            f"{source}: unsupported tracking URI scheme {scheme!r}; "
+            "expected a directory, file:///dir or sqlite:///file.db"
+        )
+    root = Path(value).expanduser().absolute()
+    return StoreLocation(root / paths.STORE_DB_NAME, root / "artifacts", source)
+
+
+def open_store(cli_value: str | None = None) -> TrackingStore:
+    """Open (creating and migrating if needed) the store a tracking URI names."""
+    from mlrun_cli.tracking.sqlite import SqliteStore
+
+    return SqliteStore(resolve_location(cli_value))

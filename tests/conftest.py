@@ -1,0 +1,85 @@
+"""Fixtures shared by every test: an isolated HOME, caches and tracking store per test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_PROJECT = REPO / "example_project"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own HOME, cache, data dir and working directory (so ./mlruns)."""
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("MLRUN_HOME", str(home / "mlrun-home"))
+    monkeypatch.setenv("MLRUN_CACHE_DIR", str(home / "mlrun-cache"))
+    for name in ("MLRUN_TRACKING_URI", "MLRUN_EVENTS", "MLRUN_RUN_ID", "MLRUN_ARTIFACT_DIR",
+                 "MLRUN_EXPERIMENT_ID", "MLRUN_EXPERIMENT_NAME", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)  # fmt: skip
+    monkeypatch.chdir(work)
+    yield work
+
+
+@dataclass
+class Result:
+    """A finished mlrun process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def mlrun_argv(*args: str) -> list[str]:
+    """argv running the mlrun CLI of this checkout with the test interpreter."""
+    return [sys.executable, "-m", "mlrun_cli", *args]
+
+
+def run_mlrun(*args: str, cwd: Path | None = None, timeout: float = 120) -> Result:
+    """Run the real CLI in a subprocess, as a user would."""
+    proc = subprocess.run(
+        mlrun_argv(*args),
+        cwd=cwd or Path.cwd(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ),
+        check=False,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def mlrun() -> type:
+    """Access to the subprocess helpers from tests."""
+
+    class Helpers:
+        run = staticmethod(run_mlrun)
+        argv = staticmethod(mlrun_argv)
+
+    return Helpers
+
+
+def write_project(directory: Path, mlproject: str, files: dict[str, str] | None = None) -> Path:
+    """Create a project folder with an MLproject and extra files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "MLproject").write_text(mlproject)
+    for name, text in (files or {}).items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return directory

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlrun_cli.errors import SpecError, UsageError
+from mlrun_cli.spec.mlproject import load_project
+
+
+def project(tmp_path: Path, text: str, name: str = "MLproject") -> Path:
+    folder = tmp_path / "proj"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(text)
+    return folder
+
+
+def error_of(folder: Path) -> str:
+    with pytest.raises(SpecError) as info:
+        load_project(folder)
+    return str(info.value)
+
+
+def test_full_mlflow_format(tmp_path: Path) -> None:
+    folder = project(
+        tmp_path,
+        """
+name: wine
+python_env: env.yaml
+entry_points:
+  main:
+    parameters:
+      alpha: {type: float, default: 0.5}
+      l1_ratio: float
+      epochs: {type: int, default: 10}
+      data: {type: path, default: data.csv}
+      flag: {type: bool, default: true}
+      name: {default: x}
+    command: "python train.py --alpha {alpha} --l1 {l1_ratio}"
+""",
+    )
+    (folder / "env.yaml").write_text("python: '3.11'\n")
+    loaded = load_project(folder)
+    assert loaded.name == "wine"
+    assert loaded.env.kind == "python_env"
+    assert loaded.env.path == folder / "env.yaml"
+    main = loaded.entry_point("main")
+    assert [p.name for p in main.parameters] == ["alpha", "l1_ratio", "epochs", "data", "flag", "name"]
+    assert [p.type for p in main.parameters] == ["float", "float", "int", "path", "bool", "string"]
+    assert main.parameter("alpha").default == "0.5"  # type: ignore[union-attr]
+    assert main.parameter("l1_ratio").required  # type: ignore[union-attr]
+    assert main.parameter("flag").default == "true"  # type: ignore[union-attr]
+
+
+def test_bad_type_names_file_key_expected_and_found(tmp_path: Path) -> None:
+    folder = project(
+        tmp_path,
+        "entry_points:\n  main:\n    parameters:\n      alpha: {type: flaot}\n    command: x\n",
+    )
+    assert error_of(folder) == (
+        "MLproject: entry_points.main.parameters.alpha.type: expected one of float, int, "
+        "string, bool, path, uri; got 'flaot'"
+    )
+
+
+def test_shorthand_bad_type(tmp_path: Path) -> None:
+    folder = project(tmp_path, "entry_points:\n  main:\n    parameters:\n      a: flaot\n    command: x\n")
+    assert "entry_points.main.parameters.a: expected one of" in error_of(folder)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "MLproject: the file is empty; expected a mapping with 'entry_points'"),
+        ("- a\n- b\n", "MLproject: expected a mapping with keys such as 'name' and 'entry_points'; got a list"),
+        ("entry_points: [main]\n", "MLproject: entry_points: expected a mapping; got a list"),
+        ("entry_points:\n  main: python x.py\n", "MLproject: entry_points.main: expected a mapping with 'command' and optional 'parameters'; got 'python x.py'"),
+        ("entry_points:\n  main:\n    parameters: {}\n", "MLproject: entry_points.main.command: expected a command string; got nothing (null)"),
+        ("entry_points:\n  main:\n    parameters: [a]\n    command: x\n", "MLproject: entry_points.main.parameters: expected a mapping; got a list"),
+        ("entry_points:\n  main:\n    command: python {alpha}\n", "MLproject: entry_points.main.command: {alpha} is not a declared parameter; declared: none"),
+        ("entry_points:\n  main:\n    command: python {a\n", "MLproject: entry_points.main.command: invalid template"),
+        ("entry_points:\n  main:\n    parameters:\n      a: {type: float, default: abc}\n    command: x\n", "MLproject: entry_points.main.parameters.a.default: expected a float; got 'abc'"),
+        ("entry_points:\n  main:\n    parameters:\n      a: {type: int, default: 1.5}\n    command: x\n", "MLproject: entry_points.main.parameters.a.default: expected an int; got the number 1.5"),
+        ("name: [x]\nentry_points: {}\n", "MLproject: name: expected a string; got a list"),
+        ("key: : bad\n", "MLproject: invalid YAML: line 1"),
+        ("python_env: a.yaml\nconda_env: b.yaml\n", "MLproject: expected at most one of python_env, conda_env, docker_env"),
+        ("python_env: missing.yaml\n", "MLproject: python_env: expected an existing file; got 'missing.yaml' (no such file)"),
+    ],
+)
+def test_spec_errors(tmp_path: Path, text: str, expected: str) -> None:
+    assert error_of(project(tmp_path, text)).startswith(expected)
+
+
+def test_lowercase_mlproject_is_accepted(tmp_path: Path) -> None:
+    folder = project(tmp_path, "entry_points:\n  main:\n    command: echo hi\n", name="mlproject")
+    assert load_project(folder).entry_point("main").command == "echo hi"
+
+
+def test_unknown_keys_warn_with_suggestion(tmp_path: Path) -> None:
+    folder = project(tmp_path, "entry_point:\n  main:\n    command: x\n")
+    loaded = load_project(folder)
+    assert loaded.warnings == (
+        "MLproject: entry_point: unknown key ignored (did you mean 'entry_points'?)",
+    )
+
+
+def test_env_discovery_order(tmp_path: Path) -> None:
+    folder = project(tmp_path, "entry_points: {}\n")
+    assert load_project(folder).env.kind == "none"
+    (folder / "conda.yaml").write_text("dependencies: []\n")
+    assert load_project(folder).env.kind == "conda_env"
+    (folder / "python_env.yaml").write_text("python: '3.11'\n")
+    assert load_project(folder).env.path == folder / "python_env.yaml"
+    (folder / "MLproject").write_text("conda_env: conda.yaml\n")
+    assert load_project(folder).env.kind == "conda_env"
+
+
+def test_docker_env_is_parsed(tmp_path: Path) -> None:
+    folder = project(tmp_path, "docker_env:\n  image: python:3.11\n")
+    assert load_project(folder).env.docker_image == "python:3.11"
+
+
+def test_script_entry_points(tmp_path: Path) -> None:
+    folder = project(tmp_path, "entry_points:\n  main:\n    command: x\n")
+    (folder / "train.py").write_text("")
+    (folder / "run me.sh").write_text("")
+    loaded = load_project(folder)
+    assert loaded.entry_point("train.py").command == "python train.py"
+    assert loaded.entry_point("run me.sh").command == "bash 'run me.sh'"
+    with pytest.raises(UsageError, match="no such file"):
+        loaded.entry_point("other.py")
+    with pytest.raises(UsageError, match="did you mean 'main'"):
+        loaded.entry_point("mian")
+
+
+def test_no_mlproject_at_all(tmp_path: Path) -> None:
+    folder = tmp_path / "bare"
+    folder.mkdir()
+    (folder / "train.py").write_text("")
+    loaded = load_project(folder)
+    assert loaded.mlproject_path is None
+    assert loaded.entry_point("train.py").is_script

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+import mlrun_cli
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+from mlrun_cli.tracking import client
+
+
+@pytest.fixture
+def events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "events.jsonl"
+    monkeypatch.setenv("MLRUN_EVENTS", str(path))
+    monkeypatch.setenv("MLRUN_ARTIFACT_DIR", str(tmp_path / "artifacts"))
+    monkeypatch.setattr(client, "_sink", None)
+    monkeypatch.setattr(client, "_logged_params", {})
+    yield path
+    client.flush()
+
+
+def lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_calls_append_json_lines(events: Path, tmp_path: Path) -> None:
+    mlrun_cli.log_params({"alpha": 0.5, "name": "x"})
+    mlrun_cli.log_metric("rmse", 0.25, step=3, timestamp=7)
+    mlrun_cli.log_metric("nan", math.nan)
+    mlrun_cli.set_tag("model", "enet")
+    model = tmp_path / "model.json"
+    model.write_text("{}")
+    mlrun_cli.log_artifact(model, "models")
+    mlrun_cli.log_dict({"a": 1}, "nested/coefs.json")
+    got = lines(events)
+    assert got[0] == {"t": "param", "k": "alpha", "v": "0.5"}
+    assert got[2] == {"t": "metric", "k": "rmse", "v": 0.25, "s": 3, "ts": 7}
+    assert got[3]["v"] == "nan"
+    assert got[4] == {"t": "tag", "k": "model", "v": "enet"}
+    assert got[5]["p"] == "models/model.json"
+    assert got[6]["p"] == "nested/coefs.json"
+    assert (tmp_path / "artifacts" / "nested" / "coefs.json").read_text() == '{\n  "a": 1\n}'
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: mlrun_cli.log_metric("m", "high"), "metric 'm': expected a number; got 'high'"),  # type: ignore[arg-type]
+        (lambda: mlrun_cli.log_metric("m", None), "metric 'm': expected a number; got None"),  # type: ignore[arg-type]
+        (lambda: mlrun_cli.log_metric("bad key!", 1), "metric key 'bad key!': expected letters"),
+        (lambda: mlrun_cli.log_metric("", 1), "metric key must be a non-empty string"),
+        (lambda: mlrun_cli.log_metric("m", 1, step=1.5), "step must be an integer; got 1.5"),  # type: ignore[arg-type]
+        (lambda: mlrun_cli.log_param("../x", 1), "param key '../x'"),
+        (lambda: mlrun_cli.log_artifact("/no/such/file"), "log_artifact: '/no/such/file' does not exist"),
+        (lambda: mlrun_cli.log_text("x", "../escape.txt"), "artifact path '../escape.txt'"),
+    ],
+)
+def test_invalid_calls_raise_clear_errors(events: Path, call: object, message: str) -> None:
+    with pytest.raises(mlrun_cli.TrackingClientError) as info:
+        call()  # type: ignore[operator]
+    assert str(info.value).startswith(message)
+
+
+def test_params_are_immutable(events: Path) -> None:
+    mlrun_cli.log_param("alpha", 0.5)
+    mlrun_cli.log_param("alpha", "0.5")
+    with pytest.raises(mlrun_cli.TrackingClientError, match="already logged as '0.5'"):
+        mlrun_cli.log_param("alpha", 0.7)
+
+
+def test_client_module_is_standard_library_only() -> None:
+    import ast
+
+    source = Path(client.__file__).read_text()
+    tree = ast.parse(source)
+    imported = set()
+    # Module-level imports only: the lazy ones (PyYAML, the direct-store sink) are optional.
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    import sys
+
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}

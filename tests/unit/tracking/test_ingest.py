@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from mlrun_cli.tracking.ingest import ingest_available, parse_events
+from mlrun_cli.tracking.models import CodeVersion, RunCreate
+from mlrun_cli.tracking.store import open_store
+
+
+def test_parse_events_all_kinds_and_bad_lines() -> None:
+    parsed = parse_events(
+        b'{"t":"metric","k":"a","v":1,"s":2,"ts":3}\n'
+        b'{"t":"metric","k":"n","v":"nan","s":0,"ts":3}\n'
+        b'{"t":"param","k":"p","v":"x"}\n'
+        b'{"t":"tag","k":"t","v":"y"}\n'
+        b'{"t":"artifact","p":"m.json","n":3,"h":"abc"}\n'
+        b"not json\n"
+        b'{"t":"metric","k":"a","v":"high","s":0,"ts":0}\n'
+        b'{"t":"weird"}\n'
+        b"\n"
+    )
+    assert [(m.key, m.value, m.step) for m in parsed.metrics][0] == ("a", 1.0, 2)
+    assert math.isnan(parsed.metrics[1].value)
+    assert parsed.params[0].value == "x"
+    assert parsed.tags == [("t", "y")]
+    assert parsed.artifacts[0].path == "m.json"
+    assert parsed.bad_lines == 3
+
+
+def test_ingest_is_exactly_once_and_waits_for_complete_lines(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "s"))
+    run_id = store.create_run(
+        RunCreate("0", "r", "main", "x", CodeVersion("local", "/p"))
+    ).run_id
+    events = tmp_path / "e.jsonl"
+    events.write_bytes(b'{"t":"metric","k":"a","v":1,"s":0,"ts":1}\n{"t":"metric","k":"a","v":2,')
+    ingest_available(store, run_id, events)
+    with events.open("ab") as handle:
+        handle.write(b'"s":1,"ts":2}\n')
+    ingest_available(store, run_id, events)
+    ingest_available(store, run_id, events)
+    assert [m.value for m in store.metric_history(run_id, "a")] == [1.0, 2.0]
+    assert ingest_available(store, run_id, tmp_path / "missing") == []

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mlrun_cli.errors import NotFoundError, StoreError, UsageError
+from mlrun_cli.tracking.ingest import reap_orphans
+from mlrun_cli.tracking.models import CodeVersion, EventBatch, Metric, Param, RunCreate
+from mlrun_cli.tracking.schema import SCHEMA_VERSION
+from mlrun_cli.tracking.sqlite import SqliteStore
+from mlrun_cli.tracking.store import open_store, resolve_location
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    opened = open_store(str(tmp_path / "store"))
+    assert isinstance(opened, SqliteStore)
+    return opened
+
+
+def new_run(store: SqliteStore, experiment_id: str = "0", **changes: object) -> str:
+    spec = RunCreate(
+        experiment_id=experiment_id,
+        name="r",
+        entry_point="main",
+        command="python x.py",
+        code=CodeVersion("local", "/p", content_hash="h"),
+        params=(Param("alpha", "0.5", "float"),),
+        **changes,  # type: ignore[arg-type]
+    )
+    return store.create_run(spec).run_id
+
+
+def test_location_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_location().db_path == Path.cwd() / "mlruns" / "mlrun.db"
+    monkeypatch.setenv("MLRUN_TRACKING_URI", str(tmp_path / "t"))
+    env = resolve_location()
+    assert (env.db_path, env.source) == (tmp_path / "t" / "mlrun.db", "MLRUN_TRACKING_URI")
+    cli = resolve_location(f"sqlite:///{tmp_path}/x.db")
+    assert (cli.db_path, cli.artifact_root, cli.source) == (
+        tmp_path / "x.db", tmp_path / "artifacts", "--tracking-uri",
+    )  # fmt: skip
+    assert resolve_location(f"file://{tmp_path}/f").db_path == tmp_path / "f" / "mlrun.db"
+    with pytest.raises(StoreError, match="unsupported tracking URI scheme 'postgresql'"):
+        resolve_location("postgresql://host/db")
+
+
+def test_schema_is_versioned_and_wal(store: SqliteStore) -> None:
+    conn = sqlite3.connect(store.location.db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_newer_schema_is_refused(store: SqliteStore) -> None:
+    conn = sqlite3.connect(store.location.db_path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this mlrun understands"):
+        SqliteStore(store.location)
+
+
+def test_experiments_lifecycle(store: SqliteStore) -> None:
+    assert store.get_experiment("0").name == "Default"
+    wine = store.create_experiment("wine")
+    assert wine.experiment_id == "1"
+    with pytest.raises(UsageError, match="already exists with id 1"):
+        store.create_experiment("wine")
+    assert store.get_or_create_experiment("wine") == wine
+    renamed = store.rename_experiment("1", "red-wine")
+    assert renamed.name == "red-wine"
+    store.set_experiment_stage("1", "deleted")
+    assert [e.name for e in store.search_experiments("active")] == ["Default"]
+    assert [e.name for e in store.search_experiments("deleted")] == ["red-wine"]
+    assert len(store.search_experiments("all")) == 2
+    with pytest.raises(UsageError, match=r"already exists \(deleted\)"):
+        store.create_experiment("red-wine")
+    store.set_experiment_stage("1", "active")
+    assert len(store.search_experiments("active")) == 2
+    with pytest.raises(UsageError, match="Default experiment"):
+        store.set_experiment_stage("0", "deleted")
+    with pytest.raises(NotFoundError, match="no experiment with id 42"):
+        store.get_experiment("42")
+
+
+def test_run_round_trip_and_latest_metric_semantics(store: SqliteStore) -> None:
+    run_id = new_run(store)
+    store.log_batch(
+        run_id,
+        EventBatch(
+            metrics=(
+                Metric("loss", 3.0, 0, 100),
+                Metric("loss", 1.0, 2, 50),
+                Metric("loss", 2.0, 1, 200),
+                Metric("nan", math.nan, 0, 1),
+                Metric("inf", math.inf, 0, 1),
+            ),
+            tags=(("t", "1"),),
+        ),
+    )
+    store.log_batch(run_id, EventBatch(metrics=(Metric("loss", 9.0, 1, 999),)))
+    run = store.get_run(run_id)
+    assert run.metrics["loss"].value == 1.0  # highest step wins, not the newest write
+    assert math.isnan(run.metrics["nan"].value)
+    assert run.metrics["inf"].value == math.inf
+    assert [m.value for m in store.metric_history(run_id, "loss")] == [3.0, 2.0, 9.0, 1.0]
+    assert run.tags == {"t": "1"}
+    assert run.params == (Param("alpha", "0.5", "float"),)
+    assert run.status == "RUNNING"
+
+
+def test_param_conflicts_keep_the_first_value(store: SqliteStore) -> None:
+    run_id = new_run(store)
+    warnings = store.log_batch(run_id, EventBatch(params=(Param("alpha", "0.7"), Param("b", "1"))))
+    assert warnings == ["param 'alpha' was logged as '0.7' but is already '0.5'; kept '0.5'"]
+    assert {p.key: p.value for p in store.get_run(run_id).params} == {"alpha": "0.5", "b": "1"}
+
+
+def test_finish_is_final(store: SqliteStore) -> None:
+    run_id = new_run(store)
+    store.finish_run(run_id, "FAILED", 3, "boom")
+    store.finish_run(run_id, "FINISHED", 0)
+    run = store.get_run(run_id)
+    assert (run.status, run.exit_code, run.status_reason) == ("FAILED", 3, "boom")
+    assert run.end_time is not None
+
+
+def test_resolve_run_id_prefix(store: SqliteStore) -> None:
+    run_id = new_run(store)
+    assert store.resolve_run_id(run_id[:6]) == run_id
+    with pytest.raises(NotFoundError):
+        store.resolve_run_id("zzzz")
+
+
+def test_reap_orphans_marks_dead_runs_failed_and_ingests_their_events(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"t":"metric","k":"m","v":1.5,"s":0,"ts":1}\n{"t":"metric"')
+    dead_pid = 2**22 + 12345  # above Linux's default pid_max: never a live process
+    orphan = new_run(store, host="h", pid=dead_pid, events_path=str(events))
+    alive = new_run(store, host="h", pid=os.getpid())
+    elsewhere = new_run(store, host="other", pid=dead_pid)
+    assert reap_orphans(store, "h") == [orphan]
+    run = store.get_run(orphan)
+    assert run.status == "FAILED"
+    assert run.status_reason is not None and "disappeared" in run.status_reason
+    assert run.metrics["m"].value == 1.5
+    assert store.get_run(alive).status == "RUNNING"
+    assert store.get_run(elsewhere).status == "RUNNING"

@@ -28,8 +28,15 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("MLRUN_HOME", str(home / "mlrun-home"))
     monkeypatch.setenv("MLRUN_CACHE_DIR", str(home / "mlrun-cache"))
-    for name in ("MLRUN_TRACKING_URI", "MLRUN_EVENTS", "MLRUN_RUN_ID", "MLRUN_ARTIFACT_DIR",
-                 "MLRUN_EXPERIMENT_ID", "MLRUN_EXPERIMENT_NAME", "GITHUB_STEP_SUMMARY"):
+    for name in (
+        "MLRUN_TRACKING_URI",
+        "MLRUN_EVENTS",
+        "MLRUN_RUN_ID",
+        "MLRUN_ARTIFACT_DIR",
+        "MLRUN_EXPERIMENT_ID",
+        "MLRUN_EXPERIMENT_NAME",
+        "GITHUB_STEP_SUMMARY",
+    ):
         monkeypatch.delenv(name, raising=False)  # fmt: skip
     monkeypatch.chdir(work)
     yield work

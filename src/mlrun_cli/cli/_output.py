@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -32,14 +33,6 @@ class State:
 
 
 @functools.cache
-def err_console() -> Console:
-    """The rich console for messages (stderr)."""
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-@functools.cache
 def out_console() -> Console:
     """The rich console for data (stdout)."""
     from rich.console import Console
@@ -47,21 +40,35 @@ def out_console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def info(message: str) -> None:
+def _styled(text: str, code: str) -> str:
+    """ANSI style for a terminal that wants colour (https://no-color.org), else plain."""
+    stream = sys.stderr
+    if os.environ.get("NO_COLOR") or not (hasattr(stream, "isatty") and stream.isatty()):
+        return text
+    return f"\033[{code}m{text}\033[0m"
+
+
+def message(text: str) -> None:
+    """One line on stderr. Plain writes: importing rich costs ~50 ms a command."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def info(text: str) -> None:
     """A progress message on stderr (hidden by --quiet)."""
     if not State.quiet:
-        err_console().print(f"[dim]mlrun:[/dim] {_escape(message)}")
+        message(f"{_styled('mlrun:', '2')} {text}")
 
 
-def warn(message: str) -> None:
+def warn(text: str) -> None:
     """A warning on stderr."""
-    err_console().print(f"[yellow]warning:[/yellow] {_escape(message)}")
+    message(f"{_styled('warning:', '33')} {text}")
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+def status_text(status: str) -> str:
+    """A run status, coloured for terminals."""
+    code = {"FINISHED": "32", "FAILED": "31", "RUNNING": "36"}.get(status, "33")
+    return _styled(status, code)
 
 
 def print_json(data: Any) -> None:
@@ -93,14 +100,14 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             if State.debug:
                 raise
             lines = str(exc).splitlines() or [type(exc).__name__]
-            err_console().print(f"[bold red]error:[/bold red] {_escape(lines[0])}")
+            message(f"{_styled('error:', '1;31')} {lines[0]}")
             for line in lines[1:]:
-                err_console().print(_escape(line))
+                message(line)
             if exc.hint:
-                err_console().print(f"[dim]hint:[/dim] {_escape(exc.hint)}")
+                message(f"{_styled('hint:', '2')} {exc.hint}")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            err_console().print("[bold red]interrupted[/bold red]")
+            message(_styled("interrupted", "1;31"))
             raise typer.Exit(130) from None
 
     return wrapper
@@ -110,8 +117,8 @@ def print_table(table: Table) -> None:
     """Print a table on stdout; when piped, wide enough that no cell wraps."""
     console = out_console()
     if not console.is_terminal:
-        width = console.measure(table).maximum
-        console.width = max(console.width, width)
+        unbounded = console.options.update(max_width=1_000_000)
+        console.width = max(console.width, console.measure(table, options=unbounded).maximum)
     console.print(table)
 
 

@@ -17,6 +17,8 @@ app = typer.Typer(
     "and a searchable run store.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help: typer's rich help imports markdown and pygments (~130 ms per call).
+    rich_markup_mode=None,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

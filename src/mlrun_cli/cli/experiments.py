@@ -16,9 +16,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Create, search and manage experiments.", no_args_is_help=True)
 
 IdOption = Annotated[str | None, typer.Option("--experiment-id", "-x", help="Experiment id.")]
-NameOption = Annotated[
-    str | None, typer.Option("--experiment-name", "-n", help="Experiment name.")
-]
+NameOption = Annotated[str | None, typer.Option("--experiment-name", "-n", help="Experiment name.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 

@@ -10,10 +10,11 @@ import typer
 from mlrun_cli.cli._output import (
     CliReporter,
     State,
-    err_console,
     format_number,
     handle_errors,
+    info,
     print_json,
+    status_text,
 )
 
 TrackingUri = Annotated[
@@ -35,12 +36,16 @@ def run_command(
     ] = "main",
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", "-P", help="A parameter, NAME=VALUE (repeatable).", show_default=False),
+        typer.Option(
+            "--param", "-P", help="A parameter, NAME=VALUE (repeatable).", show_default=False
+        ),
     ] = None,
     experiment_name: Annotated[
         str | None, typer.Option("--experiment-name", help="Experiment (created if missing).")
     ] = None,
-    experiment_id: Annotated[str | None, typer.Option("--experiment-id", help="Experiment id.")] = None,
+    experiment_id: Annotated[
+        str | None, typer.Option("--experiment-id", help="Experiment id.")
+    ] = None,
     run_name: Annotated[
         str | None, typer.Option("--run-name", help="Run name (default: generated).")
     ] = None,
@@ -52,8 +57,10 @@ def run_command(
     ] = False,
     json_output: Annotated[
         bool,
-        typer.Option("--json", help="Print the run as JSON on stdout (the entry point's stdout "
-                     "goes to stderr)."),
+        typer.Option(
+            "--json",
+            help="Print the run as JSON on stdout (the entry point's stdout goes to stderr).",
+        ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the run id.")] = False,
     tracking_uri: TrackingUri = None,
@@ -86,11 +93,9 @@ def run_command(
         metrics = " ".join(
             f"{key}={format_number(metric.value)}" for key, metric in sorted(run.metrics.items())
         )
-        color = {"FINISHED": "green", "FAILED": "red"}.get(run.status, "yellow")
         reason = f" ({run.status_reason})" if run.status_reason else ""
-        err_console().print(
-            f"[dim]mlrun:[/dim] run {run.run_id} [{color}]{run.status}[/{color}]{reason} "
-            f"in {seconds:.1f}s" + (f"  {metrics}" if metrics else ""),
-            markup=True,
+        info(
+            f"run {run.run_id} {status_text(run.status)}{reason} in {seconds:.1f}s"
+            + (f"  {metrics}" if metrics else "")
         )
     raise typer.Exit(result.exit_code)

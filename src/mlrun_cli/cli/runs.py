@@ -28,14 +28,19 @@ app = typer.Typer(help="Search and inspect runs.", no_args_is_help=True)
 def search(
     experiment_name: Annotated[
         list[str] | None,
-        typer.Option("--experiment-name", "-n", help="Experiment name (repeatable).",
-                     show_default=False),
+        typer.Option(
+            "--experiment-name", "-n", help="Experiment name (repeatable).", show_default=False
+        ),
     ] = None,
     experiment_id: Annotated[
         list[str] | None,
-        typer.Option("--experiment-id", "-x", help="Experiment id (repeatable).", show_default=False),
+        typer.Option(
+            "--experiment-id", "-x", help="Experiment id (repeatable).", show_default=False
+        ),
     ] = None,
-    max_results: Annotated[int, typer.Option("--max-results", help="At most this many runs.")] = 1000,
+    max_results: Annotated[
+        int, typer.Option("--max-results", help="At most this many runs.")
+    ] = 1000,
     json_output: JsonOption = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
@@ -73,7 +78,7 @@ def _print_table(found: list[Run]) -> None:
         table.add_column(escape(f"params.{key}"), no_wrap=True)
     for key in metric_keys:
         table.add_column(escape(f"metrics.{key}"), no_wrap=True, justify="right")
-    for run, run_params, run_metrics in zip(found, params, metrics):
+    for run, run_params, run_metrics in zip(found, params, metrics, strict=True):
         style = {"FINISHED": "green", "FAILED": "red", "RUNNING": "cyan"}.get(run.status, "yellow")
         table.add_row(
             run.run_id[:8],
@@ -115,7 +120,10 @@ def show(
         ("started", format_time(run.start_time)),
         ("duration", duration),
         ("user@host", f"{run.user}@{run.host}"),
-        ("source", f"{code.uri} [{code.kind}]" + (f" #{code.subdirectory}" if code.subdirectory else "")),
+        (
+            "source",
+            f"{code.uri} [{code.kind}]" + (f" #{code.subdirectory}" if code.subdirectory else ""),
+        ),
         ("code", version),
         ("entry point", run.entry_point),
         ("command", run.command),

@@ -69,19 +69,52 @@ def _pump(source: IO[bytes], sink: IO[bytes], log: IO[bytes] | None, lock: threa
     source.close()
 
 
-class _SignalLatch:
-    """Remembers the first SIGINT/SIGTERM mlrun receives while the child runs."""
+class _Interrupts:
+    """While the child runs, turns mlrun's first SIGINT/SIGTERM into an escalation thread.
 
-    def __init__(self) -> None:
+    The main thread blocks in ``wait()`` (no polling latency); the handler only starts the
+    thread that forwards the signal, then SIGTERM, then SIGKILL, each after its timeout.
+    """
+
+    def __init__(self, timeouts: tuple[float, float, float]) -> None:
         self.signum: int | None = None
-        self.at = 0.0
+        self._timeouts = timeouts
+        self._proc: subprocess.Popen[bytes] | None = None
         self._previous: dict[int, Any] = {}
+
+    def watch(self, proc: subprocess.Popen[bytes]) -> None:
+        """Escalate against this child (a signal that came earlier is acted on now)."""
+        self._proc = proc
+        if self.signum is not None:
+            self._start_escalation()
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         if self.signum is None:
-            self.signum, self.at = signum, time.monotonic()
+            self.signum = signum
+            if self._proc is not None:
+                self._start_escalation()
 
-    def __enter__(self) -> _SignalLatch:
+    def _start_escalation(self) -> None:
+        threading.Thread(target=self._escalate, name="mlrun-interrupt", daemon=True).start()
+
+    def _escalate(self) -> None:
+        proc = self._proc
+        assert proc is not None  # noqa: S101 - started only once a child exists
+        grace, interrupt_timeout, terminate_timeout = self._timeouts
+        forward = self.signum or signal.SIGINT
+        steps: list[tuple[float, Callable[[], None]]] = [
+            (grace, lambda: proc.send_signal(forward)),
+            (interrupt_timeout, proc.terminate),
+            (terminate_timeout, proc.kill),
+        ]
+        for delay, action in steps:
+            try:
+                proc.wait(timeout=delay)
+                return
+            except subprocess.TimeoutExpired:
+                action()
+
+    def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self._previous[signum] = signal.signal(signum, self._handle)
@@ -92,32 +125,13 @@ class _SignalLatch:
             signal.signal(signum, handler)
 
 
-def _stop_child(proc: subprocess.Popen[bytes], latch: _SignalLatch, timeouts: tuple[float, ...]) -> None:
-    """Escalate: forward the signal, then SIGTERM, then SIGKILL, each after its timeout."""
-    grace, interrupt_timeout, terminate_timeout = timeouts
-    assert latch.signum is not None  # noqa: S101 - only called once a signal arrived
-    steps: list[tuple[float, Callable[[], None]]] = [
-        (grace, lambda: proc.send_signal(latch.signum or signal.SIGINT)),
-        (interrupt_timeout, proc.terminate),
-        (terminate_timeout, proc.kill),
-    ]
-    for delay, action in steps:
-        try:
-            proc.wait(timeout=max(0.0, latch.at + delay - time.monotonic()))
-            return
-        except subprocess.TimeoutExpired:
-            action()
-            latch.at = time.monotonic()
-    proc.wait()
-
-
 def run_process(request: Request, on_start: Callable[[int], None] | None = None) -> Outcome:
     """Run the request to completion, streaming its output; never raises on child failure."""
     log = request.log_path.open("ab") if request.log_path is not None else None
     lock = threading.Lock()
     started = time.time()
     try:
-        with _SignalLatch() as latch:
+        with _Interrupts(request.timeouts) as interrupts:
             proc = subprocess.Popen(
                 request.argv,
                 cwd=request.cwd,
@@ -126,30 +140,27 @@ def run_process(request: Request, on_start: Callable[[int], None] | None = None)
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
+            interrupts.watch(proc)
             if on_start is not None:
                 on_start(proc.pid)
             out_sink = sys.stderr.buffer if request.stdout_to_stderr else sys.stdout.buffer
-            assert proc.stdout is not None and proc.stderr is not None  # noqa: S101
+            assert proc.stdout is not None  # noqa: S101 - PIPE was requested
+            assert proc.stderr is not None  # noqa: S101 - PIPE was requested
             pumps = [
-                threading.Thread(target=_pump, args=(proc.stdout, out_sink, log, lock), daemon=True),
+                threading.Thread(
+                    target=_pump, args=(proc.stdout, out_sink, log, lock), daemon=True
+                ),
                 threading.Thread(
                     target=_pump, args=(proc.stderr, sys.stderr.buffer, log, lock), daemon=True
                 ),
             ]
             for pump in pumps:
                 pump.start()
-            while True:
-                try:
-                    proc.wait(timeout=0.1)
-                    break
-                except subprocess.TimeoutExpired:
-                    if latch.signum is not None:
-                        _stop_child(proc, latch, request.timeouts)
-                        break
+            proc.wait()
             # A grandchild may keep the pipes open after the child exits: don't wait forever.
             for pump in pumps:
                 pump.join(PUMP_JOIN_TIMEOUT_S)
-            return Outcome(proc.returncode, started, time.time(), latch.signum)
+            return Outcome(proc.returncode, started, time.time(), interrupts.signum)
     finally:
         if log is not None:
             log.close()

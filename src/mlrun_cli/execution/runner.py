@@ -77,8 +77,6 @@ def resolve_experiment(
     """``--experiment-name`` (created if missing) or ``--experiment-id``; default: Default."""
     from mlrun_cli.tracking.sqlite import DEFAULT_EXPERIMENT_NAME
 
-    if name is not None and experiment_id is not None:
-        raise UsageError("--experiment-name and --experiment-id: give one, not both")
     if experiment_id is not None:
         experiment = store.get_experiment(experiment_id)
     else:
@@ -132,7 +130,10 @@ def prepare(request: RunRequest, reporter: Reporter) -> Prepared:
     from mlrun_cli.source.local import local_checkout
     from mlrun_cli.spec.mlproject import load_project
     from mlrun_cli.spec.params import bind_params, parse_cli_params
+    from mlrun_cli.spec.python_env import load_python_env
 
+    if request.experiment_name is not None and request.experiment_id is not None:
+        raise UsageError("--experiment-name and --experiment-id: give one, not both")
     given = parse_cli_params(request.params)
     check_env_manager(request.env_manager)
     checkout = local_checkout(request.uri)
@@ -150,7 +151,20 @@ def prepare(request: RunRequest, reporter: Reporter) -> Prepared:
             f"{project.mlproject_path}: docker_env: docker environments are not supported; "
             "use python_env (or --env-manager local)"
         )
-    return Prepared(checkout, project, bound, local_env())
+    env = local_env()
+    if project.env.kind == "python_env" and project.env.path is not None:
+        wanted = load_python_env(project.env.path).python
+        if wanted and not _version_matches(env.python_version, wanted):
+            reporter.warn(
+                f"{project.env.path.name} asks for Python {wanted}; "
+                f"--env-manager local runs Python {env.python_version}"
+            )
+    return Prepared(checkout, project, bound, env)
+
+
+def _version_matches(version: str, wanted: str) -> bool:
+    """``3.11.7`` matches ``3.11`` and ``3.11.7``, not ``3.1``."""
+    return version == wanted or version.startswith(wanted + ".")
 
 
 def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
@@ -235,9 +249,7 @@ def _supervise(
         env = child_environment(
             prepared.env, run.run_id, store.uri, experiment.experiment_id, events, artifact_dir
         )
-        ingester = LiveIngester(
-            lambda: open_store(store.uri), run.run_id, events, reporter.warn
-        )
+        ingester = LiveIngester(lambda: open_store(store.uri), run.run_id, events, reporter.warn)
         ingester.start()
         try:
             outcome = run_process(

@@ -53,7 +53,7 @@ def content_hash(directory: Path) -> str:
             path = Path(root) / name
             relative = path.relative_to(directory).as_posix()
             if path.is_symlink():
-                entries.append((relative, "link:" + os.readlink(path)))
+                entries.append((relative, "link:" + str(path.readlink())))
                 continue
             digest = hashlib.sha256()
             with path.open("rb") as handle:

@@ -1,4 +1,4 @@
-"""YAML loading and typed access that reports errors as ``file: key.path: expected ...; got ...``."""
+"""YAML loading and typed access; errors read ``file: key.path: expected ...; got ...``."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def load_yaml(path: Path, label: str) -> object:
     except UnicodeDecodeError as exc:
         raise SpecError(label, "", "expected UTF-8 text") from exc
     try:
-        return yaml.safe_load(text)
+        # The C loader (when PyYAML has it) is several times faster; same safe semantics.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader, chosen above
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -12,7 +12,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlrun_cli.errors import SpecError, UsageError
+from mlrun_cli.errors import UsageError
 from mlrun_cli.spec._yaml import Node, describe, load_yaml
 from mlrun_cli.spec.values import PARAM_TYPES, convert
 
@@ -123,11 +123,7 @@ def load_project(directory: Path) -> Project:
     if root.value is None:
         raise root.error("the file is empty; expected a mapping with 'entry_points'")
     top = root.expect_mapping("a mapping with keys such as 'name' and 'entry_points'")
-    warnings = [
-        f"{label}: {key}: unknown key ignored{_did_you_mean(key, _TOP_LEVEL_KEYS)}"
-        for key in top
-        if key not in _TOP_LEVEL_KEYS
-    ]
+    warnings = _unknown_keys(root, top, _TOP_LEVEL_KEYS)
     name = root.child("name").expect_str() if top.get("name") is not None else None
     env = _env_ref(root, directory)
     entry_points: dict[str, EntryPoint] = {}
@@ -138,16 +134,24 @@ def load_project(directory: Path) -> Project:
     return Project(directory, name, entry_points, env, mlproject, tuple(warnings))
 
 
-def _did_you_mean(key: str, known: tuple[str, ...]) -> str:
-    match = difflib.get_close_matches(key, known, n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+def _unknown_keys(node: Node, body: dict[str, object], known: tuple[str, ...]) -> list[str]:
+    """Warnings for keys MLflow would ignore too (we say so, with a likely intended key)."""
+    warnings = []
+    for key in body:
+        if key not in known:
+            match = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {match[0]!r}?)" if match else ""
+            warnings.append(f"{node.file}: {node.child(key).path}: unknown key ignored{hint}")
+    return warnings
 
 
 def _env_ref(root: Node, directory: Path) -> EnvRef:
     top = root.expect_mapping()
     declared = [k for k in ("python_env", "conda_env", "docker_env") if top.get(k) is not None]
     if len(declared) > 1:
-        raise root.error(f"expected at most one of python_env, conda_env, docker_env; got {declared}")
+        raise root.error(
+            f"expected at most one of python_env, conda_env, docker_env; got {declared}"
+        )
     if not declared:
         return _discover_env_file(directory)
     key = declared[0]
@@ -173,11 +177,7 @@ def _discover_env_file(directory: Path) -> EnvRef:
 
 def _entry_point(node: Node, name: str, warnings: list[str]) -> EntryPoint:
     body = node.expect_mapping("a mapping with 'command' and optional 'parameters'")
-    warnings.extend(
-        f"{node.file}: {node.path}.{key}: unknown key ignored{_did_you_mean(key, _ENTRY_POINT_KEYS)}"
-        for key in body
-        if key not in _ENTRY_POINT_KEYS
-    )
+    warnings.extend(_unknown_keys(node, body, _ENTRY_POINT_KEYS))
     command = node.child("command").expect_str("a command string")
     parameters: list[ParameterSpec] = []
     if body.get("parameters") is not None:
@@ -198,13 +198,17 @@ def _template_fields(node: Node, command: str) -> list[str]:
     try:
         parsed = list(string.Formatter().parse(command))
     except ValueError as exc:
-        raise node.error(f"invalid template ({exc}); write literal braces as {{{{ and }}}}") from exc
+        raise node.error(
+            f"invalid template ({exc}); write literal braces as {{{{ and }}}}"
+        ) from exc
     fields = []
     for _, field_name, spec, conversion in parsed:
         if field_name is None:
             continue
         if not field_name or spec or conversion:
-            raise node.error(f"expected {{name}} placeholders; got {{{field_name}{':' + spec if spec else ''}}}")
+            raise node.error(
+                f"expected {{name}} placeholders; got {{{field_name}{':' + spec if spec else ''}}}"
+            )
         fields.append(field_name)
     return fields
 
@@ -217,16 +221,14 @@ def _parameter(node: Node, name: str, warnings: list[str]) -> ParameterSpec:
         raise node.error(f"expected a type ({', '.join(PARAM_TYPES)}) or a mapping; got nothing")
     else:
         body = node.expect_mapping("a type name or a mapping with 'type' and 'default'")
-        warnings.extend(
-            f"{node.file}: {node.path}.{key}: unknown key ignored{_did_you_mean(key, _PARAMETER_KEYS)}"
-            for key in body
-            if key not in _PARAMETER_KEYS
-        )
+        warnings.extend(_unknown_keys(node, body, _PARAMETER_KEYS))
         type_node = node.child("type")
         default_node = node.child("default")
     type_name = "string" if type_node.value is None else type_node.value
     if type_name not in PARAM_TYPES:
-        raise type_node.error(f"expected one of {', '.join(PARAM_TYPES)}; got {describe(type_name)}")
+        raise type_node.error(
+            f"expected one of {', '.join(PARAM_TYPES)}; got {describe(type_name)}"
+        )
     default = None
     if default_node.value is not None:
         raw = default_node.value

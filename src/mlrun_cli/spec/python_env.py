@@ -1,4 +1,4 @@
-"""``python_env.yaml`` as MLflow defines it: ``python``, ``build_dependencies``, ``dependencies``."""
+"""``python_env.yaml`` as MLflow defines it: python, build_dependencies, dependencies."""
 
 from __future__ import annotations
 
@@ -40,14 +40,14 @@ def load_python_env(path: Path) -> PythonEnvSpec:
     if isinstance(python, float):
         # YAML reads 3.10 as the float 3.1: refuse instead of silently asking for Python 3.1.
         raise python_node.error(
-            f"expected a version string such as \"3.10\"; got {describe(python)} "
+            f'expected a version string such as "3.10"; got {describe(python)} '
             "(YAML reads unquoted 3.10 as 3.1: quote the version)"
         )
     if python is not None:
         if isinstance(python, int) and not isinstance(python, bool):
             python = str(python)
         if not isinstance(python, str) or not _VERSION_RE.match(python):
-            raise python_node.error(f"expected a version such as \"3.11\"; got {describe(python)}")
+            raise python_node.error(f'expected a version such as "3.11"; got {describe(python)}')
     return PythonEnvSpec(
         python=python,
         build_dependencies=tuple(root.child("build_dependencies").expect_str_list()),

@@ -90,7 +90,7 @@ class _EventFileSink:
     """Appends one JSON line per event; line buffering keeps each event a single write()."""
 
     def __init__(self, events_path: str, artifact_dir: str) -> None:
-        self._handle = open(events_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        self._handle = Path(events_path).open("a", buffering=1, encoding="utf-8")  # noqa: SIM115
         self.artifact_dir = Path(artifact_dir)
         self._lock = threading.Lock()
 

@@ -59,9 +59,7 @@ class DirectSink:
         self._failed = False
         previous_hook = sys.excepthook
 
-        def hook(
-            kind: type[BaseException], value: BaseException, tb: TracebackType | None
-        ) -> None:
+        def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
             self._failed = True
             previous_hook(kind, value, tb)
 

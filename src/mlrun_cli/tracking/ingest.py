@@ -64,18 +64,14 @@ def parse_events(chunk: bytes) -> ParsedEvents:
             kind = event["t"]
             if kind == "metric":
                 parsed.metrics.append(
-                    Metric(
-                        str(event["k"]), _number(event["v"]), int(event["s"]), int(event["ts"])
-                    )
+                    Metric(str(event["k"]), _number(event["v"]), int(event["s"]), int(event["ts"]))
                 )
             elif kind == "param":
                 parsed.params.append(Param(str(event["k"]), str(event["v"])))
             elif kind == "tag":
                 parsed.tags.append((str(event["k"]), str(event["v"])))
             elif kind == "artifact":
-                parsed.artifacts.append(
-                    Artifact(str(event["p"]), int(event["n"]), str(event["h"]))
-                )
+                parsed.artifacts.append(Artifact(str(event["p"]), int(event["n"]), str(event["h"])))
             else:
                 parsed.bad_lines += 1
         except (ValueError, KeyError, TypeError):

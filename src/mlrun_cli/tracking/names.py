@@ -22,6 +22,4 @@ _NOUNS = (
 
 def generate_run_name() -> str:
     """A random adjective-animal-number name; not unique, just memorable."""
-    return (
-        f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(1000):03d}"
-    )
+    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(1000):03d}"

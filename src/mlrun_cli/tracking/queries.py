@@ -17,7 +17,8 @@ def search_experiments(
     """Experiments in ``view`` (active, deleted, all) matching an MLflow-style filter."""
     from mlrun_cli.tracking.search import EXPERIMENT_SCHEMA, compile_filter, parse_filter
 
-    where, args = compile_filter(parse_filter(filter_text), EXPERIMENT_SCHEMA)
+    expr = parse_filter(filter_text, schema=EXPERIMENT_SCHEMA)
+    where, args = compile_filter(expr, EXPERIMENT_SCHEMA)
     return store.search_experiments(view, where, args)
 
 
@@ -36,9 +37,7 @@ def find_experiment(
     return experiment
 
 
-def experiment_ids_for(
-    store: TrackingStore, names: list[str], ids: list[str]
-) -> list[str]:
+def experiment_ids_for(store: TrackingStore, names: list[str], ids: list[str]) -> list[str]:
     """Experiment ids from names and ids; none given means every active experiment."""
     resolved = [find_experiment(store, None, name).experiment_id for name in names]
     resolved += [store.get_experiment(i).experiment_id for i in ids]

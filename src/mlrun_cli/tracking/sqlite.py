@@ -103,7 +103,12 @@ class SqliteStore:
                     if index == 0:
                         conn.execute(
                             "INSERT INTO experiments VALUES (?, ?, 'active', ?, ?)",
-                            (int(DEFAULT_EXPERIMENT_ID), DEFAULT_EXPERIMENT_NAME, now_ms(), now_ms()),
+                            (
+                                int(DEFAULT_EXPERIMENT_ID),
+                                DEFAULT_EXPERIMENT_NAME,
+                                now_ms(),
+                                now_ms(),
+                            ),
                         )
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -147,9 +152,7 @@ class SqliteStore:
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         """One experiment by exact name, or None."""
-        row = self._conn.execute(
-            f"{self._EXPERIMENT_SELECT} WHERE e.name = ?", (name,)
-        ).fetchone()
+        row = self._conn.execute(f"{self._EXPERIMENT_SELECT} WHERE e.name = ?", (name,)).fetchone()
         return None if row is None else self._experiment_from_row(row)
 
     def create_experiment(self, name: str) -> Experiment:
@@ -290,8 +293,7 @@ class SqliteStore:
         metrics = {
             key: Metric(key, _float_or_nan(value, is_nan), step, ts)
             for key, value, is_nan, step, ts in conn.execute(
-                "SELECT key, value, is_nan, step, timestamp FROM latest_metrics "
-                "WHERE run_id = ?",
+                "SELECT key, value, is_nan, step, timestamp FROM latest_metrics WHERE run_id = ?",
                 (run_id,),
             )
         }

@@ -45,7 +45,14 @@ entry_points:
     assert loaded.env.kind == "python_env"
     assert loaded.env.path == folder / "env.yaml"
     main = loaded.entry_point("main")
-    assert [p.name for p in main.parameters] == ["alpha", "l1_ratio", "epochs", "data", "flag", "name"]
+    assert [p.name for p in main.parameters] == [
+        "alpha",
+        "l1_ratio",
+        "epochs",
+        "data",
+        "flag",
+        "name",
+    ]
     assert [p.type for p in main.parameters] == ["float", "float", "int", "path", "bool", "string"]
     assert main.parameter("alpha").default == "0.5"  # type: ignore[union-attr]
     assert main.parameter("l1_ratio").required  # type: ignore[union-attr]
@@ -64,7 +71,9 @@ def test_bad_type_names_file_key_expected_and_found(tmp_path: Path) -> None:
 
 
 def test_shorthand_bad_type(tmp_path: Path) -> None:
-    folder = project(tmp_path, "entry_points:\n  main:\n    parameters:\n      a: flaot\n    command: x\n")
+    folder = project(
+        tmp_path, "entry_points:\n  main:\n    parameters:\n      a: flaot\n    command: x\n"
+    )
     assert "entry_points.main.parameters.a: expected one of" in error_of(folder)
 
 
@@ -72,19 +81,49 @@ def test_shorthand_bad_type(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("", "MLproject: the file is empty; expected a mapping with 'entry_points'"),
-        ("- a\n- b\n", "MLproject: expected a mapping with keys such as 'name' and 'entry_points'; got a list"),
+        (
+            "- a\n- b\n",
+            "MLproject: expected a mapping with keys such as 'name' and 'entry_points'; got a list",
+        ),
         ("entry_points: [main]\n", "MLproject: entry_points: expected a mapping; got a list"),
-        ("entry_points:\n  main: python x.py\n", "MLproject: entry_points.main: expected a mapping with 'command' and optional 'parameters'; got 'python x.py'"),
-        ("entry_points:\n  main:\n    parameters: {}\n", "MLproject: entry_points.main.command: expected a command string; got nothing (null)"),
-        ("entry_points:\n  main:\n    parameters: [a]\n    command: x\n", "MLproject: entry_points.main.parameters: expected a mapping; got a list"),
-        ("entry_points:\n  main:\n    command: python {alpha}\n", "MLproject: entry_points.main.command: {alpha} is not a declared parameter; declared: none"),
-        ("entry_points:\n  main:\n    command: python {a\n", "MLproject: entry_points.main.command: invalid template"),
-        ("entry_points:\n  main:\n    parameters:\n      a: {type: float, default: abc}\n    command: x\n", "MLproject: entry_points.main.parameters.a.default: expected a float; got 'abc'"),
-        ("entry_points:\n  main:\n    parameters:\n      a: {type: int, default: 1.5}\n    command: x\n", "MLproject: entry_points.main.parameters.a.default: expected an int; got the number 1.5"),
+        (
+            "entry_points:\n  main: python x.py\n",
+            "MLproject: entry_points.main: expected a mapping with 'command' and optional 'parameters'; got 'python x.py'",
+        ),
+        (
+            "entry_points:\n  main:\n    parameters: {}\n",
+            "MLproject: entry_points.main.command: expected a command string; got nothing (null)",
+        ),
+        (
+            "entry_points:\n  main:\n    parameters: [a]\n    command: x\n",
+            "MLproject: entry_points.main.parameters: expected a mapping; got a list",
+        ),
+        (
+            "entry_points:\n  main:\n    command: python {alpha}\n",
+            "MLproject: entry_points.main.command: {alpha} is not a declared parameter; declared: none",
+        ),
+        (
+            "entry_points:\n  main:\n    command: python {a\n",
+            "MLproject: entry_points.main.command: invalid template",
+        ),
+        (
+            "entry_points:\n  main:\n    parameters:\n      a: {type: float, default: abc}\n    command: x\n",
+            "MLproject: entry_points.main.parameters.a.default: expected a float; got 'abc'",
+        ),
+        (
+            "entry_points:\n  main:\n    parameters:\n      a: {type: int, default: 1.5}\n    command: x\n",
+            "MLproject: entry_points.main.parameters.a.default: expected an int; got the number 1.5",
+        ),
         ("name: [x]\nentry_points: {}\n", "MLproject: name: expected a string; got a list"),
         ("key: : bad\n", "MLproject: invalid YAML: line 1"),
-        ("python_env: a.yaml\nconda_env: b.yaml\n", "MLproject: expected at most one of python_env, conda_env, docker_env"),
-        ("python_env: missing.yaml\n", "MLproject: python_env: expected an existing file; got 'missing.yaml' (no such file)"),
+        (
+            "python_env: a.yaml\nconda_env: b.yaml\n",
+            "MLproject: expected at most one of python_env, conda_env, docker_env",
+        ),
+        (
+            "python_env: missing.yaml\n",
+            "MLproject: python_env: expected an existing file; got 'missing.yaml' (no such file)",
+        ),
     ],
 )
 def test_spec_errors(tmp_path: Path, text: str, expected: str) -> None:

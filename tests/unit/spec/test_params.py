@@ -99,7 +99,7 @@ def test_path_must_exist_and_becomes_absolute(tmp_path: Path) -> None:
     assert given.as_dict() == {"p": str(user_cwd / "data.csv")}
     default = bind_params(ep, {}, user_cwd=user_cwd, project_dir=project)
     assert default.as_dict() == {"p": str(project / "default.csv")}
-    with pytest.raises(UsageError, match="-P p: expected an existing path; got 'nope.csv'"):
+    with pytest.raises(UsageError, match=r"-P p: expected an existing path; got 'nope\.csv'"):
         bind_params(ep, {"p": "nope.csv"}, user_cwd=user_cwd, project_dir=project)
 
 
@@ -115,8 +115,10 @@ def test_undeclared_params_are_appended_with_a_suggestion(tmp_path: Path) -> Non
     bound = bind(EP, {"alpha": "1", "alpah": "2", "extra": "a b"}, tmp_path)
     assert bound.command.endswith(" --alpah 2 --extra 'a b'")
     assert bound.warnings == (
-        "parameter 'alpah' is not declared by entry point 'main' (did you mean 'alpha'?); "
-        "passing it as --alpah 2",
+        (
+            "parameter 'alpah' is not declared by entry point 'main' (did you mean 'alpha'?); "
+            "passing it as --alpah 2"
+        ),
         "parameter 'extra' is not declared by entry point 'main'; passing it as --extra 'a b'",
     )
     assert [p.type for p in bound.params][-2:] == [None, None]

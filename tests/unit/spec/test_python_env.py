@@ -37,9 +37,18 @@ def test_unquoted_version_is_an_error_not_python_3_1(tmp_path: Path) -> None:
     [
         ("", "python_env.yaml: the file is empty"),
         ("[]", "python_env.yaml: expected a mapping with 'python' and 'dependencies'; got a list"),
-        ("python: three\n", "python_env.yaml: python: expected a version such as \"3.11\"; got 'three'"),
-        ("dependencies: numpy\n", "python_env.yaml: dependencies: expected a list of strings; got 'numpy'"),
-        ("dependencies: [1]\n", "python_env.yaml: dependencies[0]: expected a string; got the number 1"),
+        (
+            "python: three\n",
+            "python_env.yaml: python: expected a version such as \"3.11\"; got 'three'",
+        ),
+        (
+            "dependencies: numpy\n",
+            "python_env.yaml: dependencies: expected a list of strings; got 'numpy'",
+        ),
+        (
+            "dependencies: [1]\n",
+            "python_env.yaml: dependencies[0]: expected a string; got the number 1",
+        ),
         ("pyhton: '3.11'\n", "python_env.yaml: pyhton: unknown key"),
     ],
 )

@@ -57,7 +57,10 @@ def test_calls_append_json_lines(events: Path, tmp_path: Path) -> None:
         (lambda: mlrun_cli.log_metric("", 1), "metric key must be a non-empty string"),
         (lambda: mlrun_cli.log_metric("m", 1, step=1.5), "step must be an integer; got 1.5"),  # type: ignore[arg-type]
         (lambda: mlrun_cli.log_param("../x", 1), "param key '../x'"),
-        (lambda: mlrun_cli.log_artifact("/no/such/file"), "log_artifact: '/no/such/file' does not exist"),
+        (
+            lambda: mlrun_cli.log_artifact("/no/such/file"),
+            "log_artifact: '/no/such/file' does not exist",
+        ),
         (lambda: mlrun_cli.log_text("x", "../escape.txt"), "artifact path '../escape.txt'"),
     ],
 )
@@ -70,7 +73,7 @@ def test_invalid_calls_raise_clear_errors(events: Path, call: object, message: s
 def test_params_are_immutable(events: Path) -> None:
     mlrun_cli.log_param("alpha", 0.5)
     mlrun_cli.log_param("alpha", "0.5")
-    with pytest.raises(mlrun_cli.TrackingClientError, match="already logged as '0.5'"):
+    with pytest.raises(mlrun_cli.TrackingClientError, match=r"already logged as '0\.5'"):
         mlrun_cli.log_param("alpha", 0.7)
 
 

@@ -20,7 +20,7 @@ def test_parse_events_all_kinds_and_bad_lines() -> None:
         b'{"t":"weird"}\n'
         b"\n"
     )
-    assert [(m.key, m.value, m.step) for m in parsed.metrics][0] == ("a", 1.0, 2)
+    assert (parsed.metrics[0].key, parsed.metrics[0].value, parsed.metrics[0].step) == ("a", 1.0, 2)
     assert math.isnan(parsed.metrics[1].value)
     assert parsed.params[0].value == "x"
     assert parsed.tags == [("t", "y")]
@@ -30,9 +30,7 @@ def test_parse_events_all_kinds_and_bad_lines() -> None:
 
 def test_ingest_is_exactly_once_and_waits_for_complete_lines(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "s"))
-    run_id = store.create_run(
-        RunCreate("0", "r", "main", "x", CodeVersion("local", "/p"))
-    ).run_id
+    run_id = store.create_run(RunCreate("0", "r", "main", "x", CodeVersion("local", "/p"))).run_id
     events = tmp_path / "e.jsonl"
     events.write_bytes(b'{"t":"metric","k":"a","v":1,"s":0,"ts":1}\n{"t":"metric","k":"a","v":2,')
     ingest_available(store, run_id, events)

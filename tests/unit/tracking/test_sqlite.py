@@ -147,7 +147,8 @@ def test_reap_orphans_marks_dead_runs_failed_and_ingests_their_events(
     assert reap_orphans(store, "h") == [orphan]
     run = store.get_run(orphan)
     assert run.status == "FAILED"
-    assert run.status_reason is not None and "disappeared" in run.status_reason
+    assert run.status_reason is not None
+    assert "disappeared" in run.status_reason
     assert run.metrics["m"].value == 1.5
     assert store.get_run(alive).status == "RUNNING"
     assert store.get_run(elsewhere).status == "RUNNING"

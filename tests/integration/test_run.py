@@ -1,0 +1,223 @@
+"""End to end: the real CLI in subprocesses, real projects in tmp_path, a real SQLite store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_PROJECT, mlrun_argv, run_mlrun, write_project
+
+pytestmark = pytest.mark.integration
+
+
+def store_rows(sql: str, *args: object) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(Path.cwd() / "mlruns" / "mlrun.db")
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def test_example_project_runs_and_is_recorded() -> None:
+    result = run_mlrun(
+        "run", str(EXAMPLE_PROJECT), "-P", "alpha=0.5", "--experiment-name", "wine", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    run = json.loads(result.stdout)
+    assert run["status"] == "FINISHED"
+    assert run["exit_code"] == 0
+    assert run["params"] == {"alpha": "0.5", "l1_ratio": "0.1", "max_iter": "200", "seed": "42"}
+    assert run["param_types"]["alpha"] == "float"
+    assert set(run["metrics"]) >= {"rmse", "mae", "r2", "train_rmse", "train_loss"}
+    assert run["tags"]["model"] == "elasticnet"
+    paths = {a["path"] for a in run["artifacts"]}
+    assert paths == {"model.json", "coefficients.json", "mlrun-output.log"}
+    log = Path(run["artifact_uri"]) / "mlrun-output.log"
+    assert "ElasticNet(alpha=0.5" in log.read_text()
+    assert "ElasticNet(alpha=0.5" in result.stderr  # --json moves the child's stdout to stderr
+    assert run["source"]["kind"] in ("local", "local-git")
+    listing = run_mlrun("runs", "search", "--experiment-name", "wine", "--json")
+    assert [r["run_id"] for r in json.loads(listing.stdout)["runs"]] == [run["run_id"]]
+    shown = run_mlrun("runs", "show", run["run_id"][:8])
+    assert "wine (id 1)" in shown.stdout
+    assert "rmse" in shown.stdout
+
+
+def test_failing_entry_point(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        "entry_points:\n  main:\n    command: python fail.py\n",
+        {"fail.py": "import mlrun_cli, sys\nmlrun_cli.log_metric('before', 1)\nsys.exit(3)\n"},
+    )
+    result = run_mlrun("run", str(project), "--json")
+    assert result.returncode == 1
+    run = json.loads(result.stdout)
+    assert (run["status"], run["exit_code"]) == ("FAILED", 3)
+    assert run["status_reason"] == "entry point exited with code 3"
+    assert run["metrics"] == {"before": 1.0}
+
+
+def test_spec_and_param_errors_create_no_run(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        "entry_points:\n  main:\n    parameters:\n      alpha: float\n    command: echo {alpha}\n",
+    )
+    result = run_mlrun("run", str(project), "-P", "alpha=abc")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: -P alpha=abc: expected a float for parameter 'alpha'"
+    assert "Traceback" not in result.stderr
+    (project / "MLproject").write_text(
+        "entry_points:\n  main:\n    parameters:\n      a: {type: flaot}\n    command: x\n"
+    )
+    bad = run_mlrun("run", str(project))
+    assert bad.returncode == 2
+    assert "MLproject: entry_points.main.parameters.a.type: expected one of" in bad.stderr
+    assert store_rows("SELECT COUNT(*) FROM runs") == [(0,)]
+
+
+def test_injection_is_printed_never_run(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        "entry_points:\n  main:\n    parameters:\n      name: string\n    command: echo {name}\n",
+    )
+    result = run_mlrun("run", str(project), "-P", "name=x; echo pwned")
+    assert result.returncode == 0
+    assert result.stdout == "x; echo pwned\n"
+
+
+def test_child_api_error_is_clear(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        "entry_points:\n  main:\n    command: python bad.py\n",
+        {"bad.py": "import mlrun_cli\nmlrun_cli.log_metric('acc', 'high')\n"},
+    )
+    result = run_mlrun("run", str(project))
+    assert result.returncode == 1
+    assert "TrackingClientError: metric 'acc': expected a number; got 'high'" in result.stderr
+
+
+def test_ten_thousand_metric_points(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        "entry_points:\n  main:\n    command: python many.py\n",
+        {
+            "many.py": "import mlrun_cli\nfor i in range(10000):\n    mlrun_cli.log_metric('loss', 1.0 / (i + 1), step=i)\n"
+        },
+    )
+    result = run_mlrun("run", str(project), "--json")
+    run = json.loads(result.stdout)
+    assert run["metrics"]["loss"] == 1.0 / 10000
+    assert store_rows("SELECT COUNT(*) FROM metrics WHERE run_id = ?", run["run_id"]) == [(10000,)]
+
+
+SLEEPER = textwrap.dedent(
+    """
+    import os, sys, time, pathlib, mlrun_cli
+    mlrun_cli.log_metric("started", 1)
+    pathlib.Path(sys.argv[1]).write_text(str(os.getpid()))
+    try:
+        time.sleep(60)
+    except KeyboardInterrupt:
+        mlrun_cli.log_metric("interrupted", 1)
+        raise
+    """
+)
+
+
+def start_sleeper(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    marker = tmp_path / "child.pid"
+    project = write_project(
+        tmp_path / "p",
+        f"entry_points:\n  main:\n    command: python sleeper.py {marker}\n",
+        {"sleeper.py": SLEEPER},
+    )
+    proc = subprocess.Popen(
+        mlrun_argv("run", str(project)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while not marker.exists() or not marker.read_text():
+        assert time.monotonic() < deadline, "child never started"
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    return proc, marker
+
+
+def test_sigint_kills_the_run_and_exits_130(tmp_path: Path) -> None:
+    proc, _ = start_sleeper(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    ((status, reason),) = store_rows("SELECT status, status_reason FROM runs")
+    assert (status, reason) == ("KILLED", "interrupted (SIGINT)")
+    assert store_rows("SELECT key FROM latest_metrics ORDER BY key") == [
+        ("interrupted",),
+        ("started",),
+    ]
+
+
+def test_killed_parent_leaves_an_orphan_the_next_command_fails(tmp_path: Path) -> None:
+    proc, marker = start_sleeper(tmp_path)
+    proc.kill()
+    proc.communicate()
+    os.kill(int(marker.read_text()), signal.SIGKILL)
+    assert store_rows("SELECT status FROM runs") == [("RUNNING",)]
+    listing = run_mlrun("runs", "search", "--json")
+    (run,) = json.loads(listing.stdout)["runs"]
+    assert run["status"] == "FAILED"
+    assert "disappeared" in run["status_reason"]
+    assert run["metrics"] == {"started": 1.0}
+
+
+def test_concurrent_runs_lose_nothing(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        "entry_points:\n  main:\n    parameters:\n      n: int\n    command: python log.py {n}\n",
+        {"log.py": "import sys, mlrun_cli\nn = int(sys.argv[1])\nmlrun_cli.log_param('worker', n)\n"
+                   "for i in range(2000):\n    mlrun_cli.log_metric('m', i, step=i)\n"},
+    )  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            mlrun_argv("run", str(project), "-P", f"n={n}", "--experiment-name", "load"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(8)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert store_rows("SELECT status, COUNT(*) FROM runs GROUP BY status") == [("FINISHED", 8)]
+    counts = store_rows("SELECT run_id, COUNT(*) FROM metrics GROUP BY run_id")
+    assert sorted(c for _, c in counts) == [2000] * 8
+    assert sorted(
+        int(str(v)) for (v,) in store_rows("SELECT value FROM params WHERE key = 'worker'")
+    ) == list(range(8))
+
+
+def test_direct_mode_outside_mlrun_run(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import mlrun_cli\nmlrun_cli.log_param('a', 1)\nmlrun_cli.log_metric('m', 2.5)\n"
+    )
+    env = {**os.environ, "MLRUN_EXPERIMENT_NAME": "notebook"}
+    subprocess.run([sys.executable, str(script)], check=True, env=env)
+    listing = run_mlrun("runs", "search", "--experiment-name", "notebook", "--json")
+    (run,) = json.loads(listing.stdout)["runs"]
+    assert (run["status"], run["params"], run["metrics"]) == ("FINISHED", {"a": "1"}, {"m": 2.5})
+    failing = tmp_path / "fail.py"
+    failing.write_text("import mlrun_cli\nmlrun_cli.log_metric('m', 1)\nraise SystemExit(bad)\n")
+    subprocess.run([sys.executable, str(failing)], check=False, env=env, capture_output=True)
+    statuses = {
+        r["status"] for r in json.loads(run_mlrun("runs", "search", "--json").stdout)["runs"]
+    }
+    assert statuses == {"FINISHED", "FAILED"}

@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -124,6 +123,7 @@ SLEEPER = textwrap.dedent(
     import os, sys, time, pathlib, mlrun_cli
     mlrun_cli.log_metric("started", 1)
     pathlib.Path(sys.argv[1]).write_text(str(os.getpid()))
+    print("sleeping")
     try:
         time.sleep(60)
     except KeyboardInterrupt:
@@ -143,11 +143,10 @@ def start_sleeper(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
     proc = subprocess.Popen(
         mlrun_argv("run", str(project)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    deadline = time.monotonic() + 30
-    while not marker.exists() or not marker.read_text():
-        assert time.monotonic() < deadline, "child never started"
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
+    # Output streams live: the line arrives while the child is still running.
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "sleeping\n"
+    assert proc.poll() is None
     return proc, marker
 
 
@@ -161,6 +160,16 @@ def test_sigint_kills_the_run_and_exits_130(tmp_path: Path) -> None:
     assert store_rows("SELECT key FROM latest_metrics ORDER BY key") == [
         ("interrupted",),
         ("started",),
+    ]
+
+
+def test_sigterm_kills_the_run_and_exits_143(tmp_path: Path) -> None:
+    proc, _ = start_sleeper(tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 143, stderr
+    assert store_rows("SELECT status, status_reason FROM runs") == [
+        ("KILLED", "interrupted (SIGTERM)")
     ]
 
 

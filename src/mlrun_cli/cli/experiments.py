@@ -21,13 +21,12 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout."
 
 
 def _store(tracking_uri: str | None) -> TrackingStore:
-    import socket
-
+    from mlrun_cli._system import hostname
     from mlrun_cli.tracking.ingest import reap_orphans
     from mlrun_cli.tracking.store import open_store
 
     store = open_store(tracking_uri)
-    reap_orphans(store, socket.gethostname())
+    reap_orphans(store, hostname())
     return store
 
 

@@ -6,15 +6,14 @@ exists, it always ends in a terminal status (FINISHED, FAILED or KILLED), whatev
 
 from __future__ import annotations
 
-import getpass
 import os
 import shutil
 import signal
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from mlrun_cli._system import current_user, hostname
 from mlrun_cli.errors import ExitCode, UsageError
 from mlrun_cli.tracking import models
 
@@ -176,7 +175,7 @@ def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
 
     store = open_store(request.tracking_uri)
     try:
-        host = socket.gethostname()
+        host = hostname()
         reap_orphans(store, host)
         prepared = prepare(request, reporter)
         experiment = resolve_experiment(store, request.experiment_name, request.experiment_id)
@@ -191,7 +190,7 @@ def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
                 ("mlrun.env.manager", prepared.env.manager),
                 ("mlrun.env.python", prepared.env.python_version),
             ),
-            user=_user(),
+            user=current_user(),
             host=host,
             pid=os.getpid(),
             pid_start=process_start_marker(os.getpid()),
@@ -206,13 +205,6 @@ def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
         return _supervise(store, run, experiment, prepared, events, request, reporter)
     finally:
         store.close()
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid()) if hasattr(os, "getuid") else ""
 
 
 def _events_path(store: TrackingStore, run_id: str) -> Path:

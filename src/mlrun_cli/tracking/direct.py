@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import atexit
 import os
-import socket
 import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlrun_cli._system import current_user, hostname
 from mlrun_cli.tracking import models
 from mlrun_cli.tracking.ingest import parse_events, process_start_marker
 
@@ -30,7 +30,6 @@ class DirectSink:
     def __init__(self) -> None:
         import json
 
-        from mlrun_cli.execution.runner import _user
         from mlrun_cli.tracking.names import generate_run_name
         from mlrun_cli.tracking.store import open_store
 
@@ -47,8 +46,8 @@ class DirectSink:
             entry_point=Path(script).name,
             command=" ".join(sys.argv) or script,
             code=models.CodeVersion("script", str(Path(script).absolute())),
-            user=_user(),
-            host=socket.gethostname(),
+            user=current_user(),
+            host=hostname(),
             pid=os.getpid(),
             pid_start=process_start_marker(os.getpid()),
         )

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 from mlrun_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
 Kind = Literal["string", "number"]
 
@@ -551,7 +551,7 @@ def _compile_comparison(expr: Comparison, schema: Schema, args: list[object]) ->
 
 def _predicate(column: str, op: str, value: object, args: list[object]) -> str:
     if op in ("IN", "NOT IN"):
-        values: Sequence[object] = value  # type: ignore[assignment]
+        values = value if isinstance(value, tuple) else (value,)
         args.extend(values)
         return f"{column} {op} ({', '.join('?' * len(values))})"
     # SQLite's LIKE ignores ASCII case (unless a connection-wide PRAGMA says otherwise) and has no

@@ -18,9 +18,6 @@ from mlrun_cli.errors import MlrunError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from rich.console import Console
-    from rich.table import Table
-
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -30,14 +27,6 @@ class State:
 
     debug = False
     quiet = False
-
-
-@functools.cache
-def out_console() -> Console:
-    """The rich console for data (stdout)."""
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True)
 
 
 def _styled(text: str, code: str) -> str:
@@ -65,10 +54,12 @@ def warn(text: str) -> None:
     message(f"{_styled('warning:', '33')} {text}")
 
 
+STATUS_STYLES = {"FINISHED": "32", "FAILED": "31", "RUNNING": "36", "KILLED": "33"}
+
+
 def status_text(status: str) -> str:
     """A run status, coloured for terminals."""
-    code = {"FINISHED": "32", "FAILED": "31", "RUNNING": "36"}.get(status, "33")
-    return _styled(status, code)
+    return _styled(status, STATUS_STYLES.get(status, "33"))
 
 
 def print_json(data: Any) -> None:
@@ -111,15 +102,6 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(130) from None
 
     return wrapper
-
-
-def print_table(table: Table) -> None:
-    """Print a table on stdout; when piped, wide enough that no cell wraps."""
-    console = out_console()
-    if not console.is_terminal:
-        unbounded = console.options.update(max_width=1_000_000)
-        console.width = max(console.width, console.measure(table, options=unbounded).maximum)
-    console.print(table)
 
 
 def format_time(ms: int | None) -> str:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlrun_cli.cli._output import format_time, handle_errors, print_json, print_table
+from mlrun_cli.cli._output import format_time, handle_errors, print_json
 from mlrun_cli.cli.run import TrackingUri
 
 if TYPE_CHECKING:
@@ -72,11 +72,9 @@ def search(
     if json_output:
         print_json({"experiments": [e.to_json() for e in found]})
         return
-    from rich.table import Table
+    from mlrun_cli.cli._table import Table, print_table
 
-    table = Table(box=None, header_style="bold")
-    for column in ("ID", "Name", "Stage", "Created"):
-        table.add_column(column)
+    table = Table(["ID", "Name", "Stage", "Created"], right={0})
     for experiment in found:
         table.add_row(
             experiment.experiment_id,

@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mlrun_cli.cli._output import (
+    STATUS_STYLES,
     format_number,
     format_time,
     handle_errors,
-    out_console,
     print_json,
-    print_table,
 )
 from mlrun_cli.cli.experiments import JsonOption, _store
 from mlrun_cli.cli.run import TrackingUri
@@ -65,27 +64,23 @@ def _varying(values: list[dict[str, str]]) -> list[str]:
 
 
 def _print_table(found: list[Run]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+    from mlrun_cli.cli._table import Table, print_table
 
     params = [{p.key: p.value for p in run.params} for run in found]
     metrics = [{k: format_number(m.value) for k, m in run.metrics.items()} for run in found]
     param_keys, metric_keys = _varying(params), _varying(metrics)
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("Run ID", "Name", "Status", "Started"):
-        table.add_column(column, no_wrap=True)
-    for key in param_keys:
-        table.add_column(escape(f"params.{key}"), no_wrap=True)
-    for key in metric_keys:
-        table.add_column(escape(f"metrics.{key}"), no_wrap=True, justify="right")
+    headers = ["Run ID", "Name", "Status", "Started"]
+    headers += [f"params.{key}" for key in param_keys]
+    headers += [f"metrics.{key}" for key in metric_keys]
+    first_metric = 4 + len(param_keys)
+    table = Table(headers, right=set(range(first_metric, len(headers))))
     for run, run_params, run_metrics in zip(found, params, metrics, strict=True):
-        style = {"FINISHED": "green", "FAILED": "red", "RUNNING": "cyan"}.get(run.status, "yellow")
         table.add_row(
             run.run_id[:8],
-            escape(run.name),
-            f"[{style}]{run.status}[/{style}]",
+            run.name,
+            (run.status, STATUS_STYLES.get(run.status, "33")),
             format_time(run.start_time),
-            *(escape(run_params.get(key, "")) for key in param_keys),
+            *(run_params.get(key, "") for key in param_keys),
             *(run_metrics.get(key, "") for key in metric_keys),
         )
     print_table(table)
@@ -129,11 +124,7 @@ def show(
         ("command", run.command),
         ("artifacts", run.artifact_uri),
     ]
-    console = out_console()
-    from rich.markup import escape
-
-    for label, value in lines:
-        console.print(f"[bold]{label + ':':<12}[/bold] {escape(value)}")
+    out = [f"{label + ':':<12} {value}" for label, value in lines]
     for title, items in (
         ("params", [(p.key, p.value) for p in run.params]),
         ("metrics", [(k, format_number(m.value)) for k, m in sorted(run.metrics.items())]),
@@ -141,6 +132,6 @@ def show(
         ("files", [(a.path, f"{a.size} bytes  sha256:{a.sha256[:12]}") for a in run.artifacts]),
     ):
         if items:
-            console.print(f"[bold]{title}:[/bold]")
-            for key, value in items:
-                console.print(f"  {escape(key)} = {escape(value)}")
+            out.append(f"{title}:")
+            out.extend(f"  {key} = {value}" for key, value in items)
+    typer.echo("\n".join(out))

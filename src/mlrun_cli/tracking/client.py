@@ -8,14 +8,11 @@ the same calls write a run straight into the default store (that path imports th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import numbers
 import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -72,6 +69,8 @@ def _step(step: object) -> int:
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes, streamed."""
+    import hashlib
+
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -115,6 +114,8 @@ def _get_sink() -> _Sink:
         if _sink is None:
             events = os.environ.get(EVENTS_ENV)
             if events:
+                import tempfile
+
                 artifact_dir = os.environ.get(ARTIFACT_DIR_ENV) or tempfile.mkdtemp()
                 _sink = _EventFileSink(events, artifact_dir)
             else:
@@ -228,6 +229,8 @@ def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None =
             sub = Path(artifact_path or "") / source.name / item.parent.relative_to(source)
             log_artifact(item, sub.as_posix())
         return
+    import shutil
+
     target, relative = _artifact_target(artifact_path, source.name)
     shutil.copyfile(source, target)
     _emit_artifact(target, relative)

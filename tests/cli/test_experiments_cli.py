@@ -110,7 +110,7 @@ def test_version_and_help() -> None:
 def test_unknown_env_manager() -> None:
     code, _, err = mlrun("run", ".", "--env-manager", "conda")
     assert code == 2
-    assert "--env-manager: expected one of local; got 'conda'" in err
+    assert "--env-manager: expected one of local, uv, virtualenv; got 'conda'" in err
 
 
 def test_missing_project_folder_is_a_source_error() -> None:

@@ -5,10 +5,12 @@ rich is imported on first use only, so commands that print nothing fancy stay fa
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
+import time
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
@@ -16,7 +18,7 @@ import typer
 from mlrun_cli.errors import MlrunError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -70,6 +72,29 @@ def print_json(data: Any) -> None:
 
 class CliReporter:
     """The core's Reporter protocol, on the terminal."""
+
+    @contextlib.contextmanager
+    def progress(self, title: str) -> Iterator[Callable[[str], None]]:
+        """A spinner with the step and elapsed time on a terminal; plain lines otherwise."""
+        started = time.monotonic()
+        if not sys.stderr.isatty() or os.environ.get("CI"):
+            info(f"{title}: started")
+
+            def plain(step: str) -> None:
+                info(f"{title}: {step} ({time.monotonic() - started:.1f}s)")
+
+            yield plain
+            info(f"{title}: done in {time.monotonic() - started:.1f}s")
+            return
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task(title)
+            yield lambda step: bar.update(task, description=f"{title}: {step}")
+        info(f"{title}: built in {time.monotonic() - started:.1f}s")
 
     def info(self, message: str) -> None:
         """Progress."""

@@ -50,8 +50,13 @@ def run_command(
         str | None, typer.Option("--run-name", help="Run name (default: generated).")
     ] = None,
     env_manager: Annotated[
-        str, typer.Option("--env-manager", help="Environment: local (the current Python).")
-    ] = "local",
+        str,
+        typer.Option(
+            "--env-manager",
+            help="Environment: uv (isolated, cached), virtualenv (isolated, virtualenv + pip) "
+            "or local (the Python running mlrun, no isolation).",
+        ),
+    ] = "uv",
     strict: Annotated[
         bool, typer.Option("--strict", help="Refuse parameters the entry point does not declare.")
     ] = False,

@@ -1,32 +1,70 @@
-"""The environment a run executes in, and the builder table that makes one."""
+"""The environment a run executes in, the builder protocol, and the builder name table."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from mlrun_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from mlrun_cli.envs.interpreters import Interpreter
+    from mlrun_cli.envs.lock import EnvLock
+    from mlrun_cli.envs.logged import BuildLog
+
+LOCAL = "local"
+DEFAULT_ENV_MANAGER = "uv"
+ENV_MANAGERS = ("local", "uv", "virtualenv")
 
 
 @dataclass(frozen=True)
 class Env:
-    """An environment ready to run commands: its interpreter and the directory put first on PATH."""
+    """An environment ready to run commands: its interpreter, the PATH entry, its lock."""
 
     manager: str
     python: Path
     bin_dir: Path
     python_version: str
+    lock: EnvLock | None = None
+    key: str | None = None
+    root: Path | None = None  # the virtualenv's folder; None for the local interpreter
+
+    @property
+    def isolated(self) -> bool:
+        """Whether this is a virtualenv of mlrun's (not the interpreter running mlrun)."""
+        return self.root is not None
 
 
-def local_env() -> Env:
-    """No isolation: the interpreter running mlrun, and whatever it has installed."""
-    executable = Path(sys.executable)
-    version = ".".join(str(part) for part in sys.version_info[:3])
-    return Env("local", executable, executable.parent, version)
+class EnvBuilder(Protocol):
+    """Creates a virtual environment and installs requirement files into it."""
+
+    name: str
+
+    def create(self, interpreter: Interpreter, target: Path, log: BuildLog) -> None:
+        """Create an empty virtual environment at ``target`` for ``interpreter``."""
+        ...
+
+    def install(self, target: Path, requirements: Path, *, no_deps: bool, log: BuildLog) -> None:
+        """Install a requirements file (byte-compiled; exact pins only when ``no_deps``)."""
+        ...
 
 
-ENV_MANAGERS = ("local",)
+def _uv() -> EnvBuilder:
+    from mlrun_cli.envs.uv import UvBuilder
+
+    return UvBuilder()
+
+
+def _virtualenv() -> EnvBuilder:
+    from mlrun_cli.envs.virtualenv import VirtualenvBuilder
+
+    return VirtualenvBuilder()
+
+
+BUILDERS: dict[str, Callable[[], EnvBuilder]] = {"uv": _uv, "virtualenv": _virtualenv}
 
 
 def check_env_manager(name: str) -> str:
@@ -34,3 +72,14 @@ def check_env_manager(name: str) -> str:
     if name not in ENV_MANAGERS:
         raise UsageError(f"--env-manager: expected one of {', '.join(ENV_MANAGERS)}; got {name!r}")
     return name
+
+
+def get_builder(name: str) -> EnvBuilder:
+    """The builder for an isolated env manager."""
+    check_env_manager(name)
+    return BUILDERS[name]()
+
+
+def venv_python(root: Path) -> Path:
+    """A virtualenv's interpreter."""
+    return root / "bin" / "python"

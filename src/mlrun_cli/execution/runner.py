@@ -18,11 +18,16 @@ from mlrun_cli.errors import ExitCode, UsageError
 from mlrun_cli.tracking import models
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
     from mlrun_cli.envs.base import Env
+    from mlrun_cli.envs.cache import Lease
     from mlrun_cli.execution.process import Outcome
     from mlrun_cli.source.local import Checkout
     from mlrun_cli.spec.mlproject import Project
     from mlrun_cli.spec.params import BoundParams
+    from mlrun_cli.spec.python_env import PythonEnvSpec
     from mlrun_cli.tracking.models import Experiment, Run
     from mlrun_cli.tracking.store import TrackingStore
 
@@ -30,10 +35,11 @@ LOG_ARTIFACT = "mlrun-output.log"
 
 
 class Reporter(Protocol):
-    """How the core tells the user what happens; the CLI implements it with rich."""
+    """How the core tells the user what happens; the CLI implements it."""
 
     def info(self, message: str) -> None: ...
     def warn(self, message: str) -> None: ...
+    def progress(self, title: str) -> AbstractContextManager[Callable[[str], None]]: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class RunRequest:
     experiment_name: str | None = None
     experiment_id: str | None = None
     run_name: str | None = None
-    env_manager: str = "local"
+    env_manager: str = "uv"
     tracking_uri: str | None = None
     strict: bool = False
     stdout_to_stderr: bool = False
@@ -92,6 +98,13 @@ def child_environment(env: Env, run_id: str, store_uri: str, experiment_id: str,
                       events: Path, artifact_dir: Path) -> dict[str, str]:  # fmt: skip
     """The child's environment: the user's, the env's bin dir first on PATH, mlrun's variables."""
     child = dict(os.environ)
+    if env.isolated:
+        # PYTHONPATH would put the host's packages into the isolated env; PYTHONHOME points
+        # the interpreter at another installation's standard library; __PYVENV_LAUNCHER__
+        # (set by macOS framework builds) makes a venv's python report the wrong executable.
+        for name in ("PYTHONPATH", "PYTHONHOME", "__PYVENV_LAUNCHER__"):
+            child.pop(name, None)
+        child["VIRTUAL_ENV"] = str(env.root)
     child["PATH"] = os.pathsep.join([str(env.bin_dir), child.get("PATH", "")])
     # Output is a pipe, not a terminal: unbuffered Python keeps the streamed log live.
     child["PYTHONUNBUFFERED"] = "1"
@@ -121,15 +134,22 @@ class Prepared:
     project: Project
     bound: BoundParams
     env: Env
+    lease: Lease | None = None
+
+    def release(self) -> None:
+        """Stop holding the environment in use."""
+        if self.lease is not None:
+            self.lease.release()
 
 
 def prepare(request: RunRequest, reporter: Reporter) -> Prepared:
     """Resolve source, spec, params and environment. Errors here create no run."""
-    from mlrun_cli.envs.base import check_env_manager, local_env
+    from mlrun_cli.envs.base import check_env_manager
+    from mlrun_cli.envs.interpreters import matches
+    from mlrun_cli.envs.provision import provision
     from mlrun_cli.source.local import local_checkout
     from mlrun_cli.spec.mlproject import load_project
     from mlrun_cli.spec.params import bind_params, parse_cli_params
-    from mlrun_cli.spec.python_env import load_python_env
 
     if request.experiment_name is not None and request.experiment_id is not None:
         raise UsageError("--experiment-name and --experiment-id: give one, not both")
@@ -148,73 +168,91 @@ def prepare(request: RunRequest, reporter: Reporter) -> Prepared:
     if project.env.kind == "docker":
         raise UsageError(
             f"{project.mlproject_path}: docker_env: docker environments are not supported; "
-            "use python_env (or --env-manager local)"
+            "use python_env"
         )
-    env = local_env()
-    if project.env.kind == "python_env" and project.env.path is not None:
-        wanted = load_python_env(project.env.path).python
-        if wanted and not _version_matches(env.python_version, wanted):
-            reporter.warn(
-                f"{project.env.path.name} asks for Python {wanted}; "
-                f"--env-manager local runs Python {env.python_version}"
-            )
-    return Prepared(checkout, project, bound, env)
+    spec = load_env_spec(project, reporter)
+    env, lease = provision(request.env_manager, spec, checkout.path, reporter)
+    wanted = spec.python if spec is not None else None
+    if spec is not None and wanted and not env.isolated and not matches(env.python_version, wanted):
+        reporter.warn(
+            f"{Path(spec.source).name} asks for Python {wanted}; "
+            f"--env-manager local runs Python {env.python_version}"
+        )
+    return Prepared(checkout, project, bound, env, lease)
 
 
-def _version_matches(version: str, wanted: str) -> bool:
-    """``3.11.7`` matches ``3.11`` and ``3.11.7``, not ``3.1``."""
-    return version == wanted or version.startswith(wanted + ".")
+def load_env_spec(project: Project, reporter: Reporter) -> PythonEnvSpec | None:
+    """The project's python_env.yaml, or the pip part of its conda.yaml, or None."""
+    from mlrun_cli.spec.conda_env import load_conda_env
+    from mlrun_cli.spec.python_env import load_python_env
+
+    ref = project.env
+    if ref.path is None:
+        return None
+    if ref.kind == "conda_env":
+        spec, warnings = load_conda_env(ref.path)
+        for message in warnings:
+            reporter.warn(message)
+        return spec
+    return load_python_env(ref.path)
 
 
 def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
     """Run a project entry point end to end and record it."""
-    from mlrun_cli.tracking.ingest import process_start_marker, reap_orphans
-    from mlrun_cli.tracking.models import Param, RunCreate
-    from mlrun_cli.tracking.names import generate_run_name
+    from mlrun_cli.tracking.ingest import reap_orphans
     from mlrun_cli.tracking.store import open_store
 
     store = open_store(request.tracking_uri)
     try:
-        host = hostname()
-        reap_orphans(store, host)
+        reap_orphans(store, hostname())
         prepared = prepare(request, reporter)
-        experiment = resolve_experiment(store, request.experiment_name, request.experiment_id)
-        spec = RunCreate(
-            experiment_id=experiment.experiment_id,
-            name=request.run_name or generate_run_name(),
-            entry_point=request.entry_point,
-            command=prepared.bound.command,
-            code=prepared.checkout.code,
-            params=tuple(Param(p.name, p.value, p.type) for p in prepared.bound.params),
-            tags=(
-                ("mlrun.env.manager", prepared.env.manager),
-                ("mlrun.env.python", prepared.env.python_version),
-            ),
-            user=current_user(),
-            host=host,
-            pid=os.getpid(),
-            pid_start=process_start_marker(os.getpid()),
-        )
-        events = _events_path(store, spec.run_id)
-        spec = _with_events(spec, events)
-        run = store.create_run(spec)
-        reporter.info(
-            f"run {run.run_id} ({run.name}) in experiment {experiment.name!r} "
-            f"[id {experiment.experiment_id}]: {prepared.bound.command}"
-        )
-        return _supervise(store, run, experiment, prepared, events, request, reporter)
+        try:
+            experiment = resolve_experiment(store, request.experiment_name, request.experiment_id)
+            spec = run_spec(request, prepared, experiment, store)
+            run = store.create_run(spec)
+            reporter.info(
+                f"run {run.run_id} ({run.name}) in experiment {experiment.name!r} "
+                f"[id {experiment.experiment_id}]: {prepared.bound.command}"
+            )
+            assert spec.events_path is not None  # noqa: S101 - run_spec always sets it
+            events = Path(spec.events_path)
+            return _supervise(store, run, experiment, prepared, events, request, reporter)
+        finally:
+            prepared.release()
     finally:
         store.close()
 
 
-def _events_path(store: TrackingStore, run_id: str) -> Path:
-    return store.artifact_dir(run_id).parent.parent / "events" / f"{run_id}.jsonl"
+def run_spec(
+    request: RunRequest, prepared: Prepared, experiment: Experiment, store: TrackingStore
+) -> models.RunCreate:
+    """The record a new run starts with."""
+    import uuid
 
+    from mlrun_cli.tracking.ingest import process_start_marker
+    from mlrun_cli.tracking.models import Param, RunCreate
+    from mlrun_cli.tracking.names import generate_run_name
 
-def _with_events(spec: models.RunCreate, events: Path) -> models.RunCreate:
-    from dataclasses import replace
-
-    return replace(spec, events_path=str(events))
+    run_id = uuid.uuid4().hex
+    env = prepared.env
+    return RunCreate(
+        run_id=run_id,
+        experiment_id=experiment.experiment_id,
+        name=request.run_name or generate_run_name(),
+        entry_point=request.entry_point,
+        command=prepared.bound.command,
+        code=prepared.checkout.code,
+        params=tuple(Param(p.name, p.value, p.type) for p in prepared.bound.params),
+        tags=(("mlrun.env.manager", env.manager), ("mlrun.env.python", env.python_version))
+        + ((("mlrun.env.key", env.key),) if env.key else ()),
+        user=current_user(),
+        host=hostname(),
+        pid=os.getpid(),
+        pid_start=process_start_marker(os.getpid()),
+        events_path=str(store.artifact_dir(run_id).parent.parent / "events" / f"{run_id}.jsonl"),
+        env_lock=env.lock.text if env.lock else None,
+        env_lock_hash=env.lock.sha256 if env.lock else None,
+    )
 
 
 def _supervise(

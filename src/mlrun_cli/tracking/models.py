@@ -106,6 +106,8 @@ class RunCreate:
     pid: int | None = None
     pid_start: str | None = None
     events_path: str | None = None
+    env_lock: str | None = None
+    env_lock_hash: str | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -132,6 +134,8 @@ class Run:
     metrics: dict[str, Metric] = field(default_factory=dict)
     artifacts: tuple[Artifact, ...] = ()
     artifact_uri: str = ""
+    env_lock_hash: str | None = None
+    env_lock: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON form (schema version 1)."""
@@ -161,6 +165,7 @@ class Run:
             "param_types": {p.key: p.type for p in self.params if p.type},
             "metrics": {k: m.to_json()["value"] for k, m in sorted(self.metrics.items())},
             "tags": dict(sorted(self.tags.items())),
+            "environment": _environment_json(self),
             "artifact_uri": self.artifact_uri,
             "artifacts": [
                 {"path": a.path, "size": a.size, "sha256": a.sha256} for a in self.artifacts
@@ -176,3 +181,27 @@ class EventBatch:
     metrics: tuple[Metric, ...] = ()
     tags: tuple[tuple[str, str], ...] = ()
     artifacts: tuple[Artifact, ...] = ()
+
+
+def _environment_json(run: Run) -> dict[str, Any]:
+    """The run's environment: manager, python, and the whole lock (text and packages)."""
+    packages: dict[str, str] = {}
+    python = implementation = platform = None
+    for line in (run.env_lock or "").splitlines():
+        if line.startswith("# python:"):
+            python, _, implementation = line.split(":", 1)[1].strip().partition(" ")
+        elif line.startswith("# platform:"):
+            platform = line.split(":", 1)[1].strip()
+        elif "==" in line and not line.startswith(("#", "-")):
+            name, _, version = line.partition("==")
+            packages[name] = version
+    return {
+        "manager": run.tags.get("mlrun.env.manager"),
+        "key": run.tags.get("mlrun.env.key"),
+        "python": python or run.tags.get("mlrun.env.python"),
+        "implementation": implementation,
+        "platform": platform,
+        "lock_sha256": run.env_lock_hash,
+        "packages": packages,
+        "lock": run.env_lock,
+    }

@@ -92,6 +92,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (run_id, path)
         )""",
     ),
+    (
+        # Environment locks, shared by every run that used the same package set.
+        """CREATE TABLE env_locks (
+            lock_hash TEXT PRIMARY KEY,
+            text TEXT NOT NULL
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -39,7 +39,7 @@ BUSY_TIMEOUT_S = 60.0
 _RUN_COLUMNS = (
     "run_id, experiment_id, name, status, start_time, end_time, user_id, host, entry_point, "
     "command, exit_code, status_reason, lifecycle_stage, source_kind, source_uri, commit_sha, "
-    "dirty, content_hash, subdirectory"
+    "dirty, content_hash, subdirectory, env_lock_hash"
 )
 
 
@@ -238,15 +238,22 @@ class SqliteStore:
             conn.execute(
                 "INSERT INTO runs (run_id, experiment_id, name, status, start_time, user_id, "
                 "host, pid, pid_start, source_kind, source_uri, subdirectory, commit_sha, dirty, "
-                "content_hash, entry_point, command, events_path) "
-                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "content_hash, entry_point, command, events_path, env_lock_hash) "
+                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id, int(spec.experiment_id), spec.name, now_ms(), spec.user, spec.host,
                     spec.pid, spec.pid_start, code.kind, code.uri, code.subdirectory,
                     code.commit, None if code.dirty is None else int(code.dirty),
                     code.content_hash, spec.entry_point, spec.command, spec.events_path,
+                    spec.env_lock_hash,
                 ),
             )  # fmt: skip
+            if spec.env_lock_hash and spec.env_lock is not None:
+                conn.execute(
+                    "INSERT INTO env_locks (lock_hash, text) VALUES (?, ?) "
+                    "ON CONFLICT (lock_hash) DO NOTHING",
+                    (spec.env_lock_hash, spec.env_lock),
+                )
             conn.executemany(
                 "INSERT INTO params (run_id, key, value, type) VALUES (?, ?, ?, ?)",
                 [(run_id, p.key, p.value, p.type) for p in spec.params],
@@ -333,7 +340,17 @@ class SqliteStore:
             metrics=metrics,
             artifacts=artifacts,
             artifact_uri=str(self.artifact_dir(run_id)),
+            env_lock_hash=None if row[19] is None else str(row[19]),
+            env_lock=self._env_lock(row[19]),
         )
+
+    def _env_lock(self, lock_hash: object) -> str | None:
+        if lock_hash is None:
+            return None
+        row = self._conn.execute(
+            "SELECT text FROM env_locks WHERE lock_hash = ?", (lock_hash,)
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def list_runs(self, experiment_ids: Sequence[str], max_results: int = 1000) -> list[Run]:
         """Active runs of the given experiments, newest first."""

@@ -1,0 +1,170 @@
+"""Get the environment a run needs: reuse the cached one in milliseconds, or build it once.
+
+``provision`` (from a project's env spec) and ``provision_from_lock`` (exact versions, no
+resolution; what reproduce uses) both return the Env and a Lease: a shared lock the caller
+holds while the env is in use, so ``mlrun env prune`` never removes it under a running run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mlrun_cli import paths
+from mlrun_cli.envs import cache
+from mlrun_cli.envs.base import LOCAL, Env, get_builder, venv_python
+from mlrun_cli.envs.client_dir import install_client
+from mlrun_cli.envs.interpreters import Interpreter, current, find_interpreter
+from mlrun_cli.envs.lock import FREEZE_SCRIPT, EnvLock, freeze, freeze_output_to_lock, parse_lock
+from mlrun_cli.envs.logged import BuildLog
+from mlrun_cli.envs.requirements import resolve_spec
+from mlrun_cli.errors import EnvError
+from mlrun_cli.spec.python_env import PythonEnvSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+    from pathlib import Path
+
+    from mlrun_cli.envs.base import EnvBuilder
+
+
+class ProgressReporter(Protocol):
+    """Shows a long step (a spinner with the step and elapsed time on a terminal)."""
+
+    def progress(self, title: str) -> AbstractContextManager[Callable[[str], None]]: ...
+
+
+def local_env() -> tuple[Env, None]:
+    """No isolation: the interpreter running mlrun; its lock is frozen in-process."""
+    interpreter = current()
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        exec(FREEZE_SCRIPT, {})  # noqa: S102 - our own constant script, also run in child envs
+    lock = freeze_output_to_lock(buffer.getvalue())
+    env = Env(LOCAL, interpreter.path, interpreter.path.parent, interpreter.version, lock)
+    return env, None
+
+
+def _requirements_file(root: Path, name: str, lines: tuple[str, ...]) -> Path:
+    path = root / name
+    path.write_text("".join(f"{line}\n" for line in lines))
+    return path
+
+
+def _metadata(key: str, builder: str, interpreter: Interpreter, **extra: Any) -> dict[str, Any]:
+    return {
+        "key": key,
+        "builder": builder,
+        "python": interpreter.version,
+        "interpreter": str(interpreter.path),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **extra,
+    }
+
+
+def _obtain(
+    key: str,
+    build: Callable[[Path, Callable[[str], None], BuildLog], tuple[EnvLock, dict[str, Any]]],
+    title: str,
+    reporter: ProgressReporter,
+    manager: str,
+    project: Path | None,
+) -> tuple[Env, cache.Lease]:
+    root = cache.env_root(key)
+    lease = cache.Lease(key)
+    try:
+        lease.shared()
+        if not cache.is_complete(root):
+            lease.exclusive()
+            # Someone else may have finished it while we waited for the lock.
+            if not cache.is_complete(root):
+                cache.discard(root)  # a half-built leftover (killed build): garbage
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                log = BuildLog(paths.cache_dir() / "logs" / f"{key}-{stamp}.log")
+                try:
+                    with reporter.progress(title) as step:
+                        lock, metadata = build(root, step, log)
+                    cache.finish_build(root, metadata, lock.text)
+                except BaseException:
+                    cache.discard(root)
+                    raise
+            lease.shared()
+        install_client(root)
+        cache.mark_used(root, project)
+        lock = parse_lock((root / cache.LOCK_FILE).read_text(), str(root / cache.LOCK_FILE))
+        python = venv_python(root)
+        return Env(manager, python, python.parent, lock.python, lock, key, root), lease
+    except BaseException:
+        lease.release()
+        raise
+
+
+def provision(
+    manager: str,
+    spec: PythonEnvSpec | None,
+    project_dir: Path,
+    reporter: ProgressReporter,
+) -> tuple[Env, cache.Lease | None]:
+    """The environment for a project's env spec (None: current Python, no dependencies)."""
+    if manager == LOCAL:
+        return local_env()
+    builder = get_builder(manager)
+    resolved = resolve_spec(spec or PythonEnvSpec(None), project_dir)
+    interpreter = find_interpreter(resolved.python)
+    key = cache.spec_key(resolved, interpreter, builder.name)
+
+    def build(
+        root: Path, step: Callable[[str], None], log: BuildLog
+    ) -> tuple[EnvLock, dict[str, Any]]:
+        step(f"creating a Python {interpreter.version} virtualenv")
+        builder.create(interpreter, root, log)
+        for name, lines in (("build dependencies", resolved.build_dependencies),
+                            ("dependencies", resolved.dependencies)):  # fmt: skip
+            if lines:
+                step(f"installing {name}")
+                file = _requirements_file(root, f"mlrun-{name.replace(' ', '-')}.txt", lines)
+                builder.install(root, file, no_deps=False, log=log)
+        step("locking")
+        lock = freeze(venv_python(root), resolved.index_options)
+        meta = _metadata(key, builder.name, interpreter, spec=resolved.source,
+                         dependencies=list(resolved.dependencies))  # fmt: skip
+        return lock, meta
+
+    title = f"environment {key[:8]} ({builder.name}, Python {interpreter.version})"
+    return _obtain(key, build, title, reporter, manager, project_dir)
+
+
+def provision_from_lock(
+    manager: str, lock: EnvLock, reporter: ProgressReporter, project: Path | None = None
+) -> tuple[Env, cache.Lease]:
+    """An environment with exactly the locked versions, installed with no resolution."""
+    builder: EnvBuilder = get_builder(manager)
+    interpreter = find_interpreter(lock.python)
+    if interpreter.version != lock.python:
+        raise EnvError(f"the lock needs Python {lock.python} exactly; found {interpreter.version}")
+    key = cache.lock_key(lock.sha256, interpreter, builder.name)
+
+    def build(
+        root: Path, step: Callable[[str], None], log: BuildLog
+    ) -> tuple[EnvLock, dict[str, Any]]:
+        step(f"creating a Python {interpreter.version} virtualenv")
+        builder.create(interpreter, root, log)
+        step(f"installing {len(lock.packages)} locked packages")
+        locked = _requirements_file(root, "mlrun-from-lock.txt", tuple(lock.text.splitlines()))
+        builder.install(root, locked, no_deps=True, log=log)
+        built = freeze(venv_python(root), lock.options)
+        missing = sorted(set(lock.packages) - set(built.packages))
+        if missing:
+            raise EnvError(
+                "the environment does not match the lock; missing: "
+                + ", ".join(f"{n}=={v}" for n, v in missing)
+            )
+        meta = _metadata(key, builder.name, interpreter, from_lock=lock.sha256)
+        return built, meta
+
+    title = f"environment {key[:8]} from lock ({builder.name}, Python {interpreter.version})"
+    return _obtain(key, build, title, reporter, manager, project)

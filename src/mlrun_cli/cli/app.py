@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from mlrun_cli import __version__
-from mlrun_cli.cli import experiments, runs
+from mlrun_cli.cli import env, experiments, runs
 from mlrun_cli.cli._output import State
 from mlrun_cli.cli.run import run_command
 
@@ -25,6 +25,7 @@ app = typer.Typer(
 app.command("run", no_args_is_help=True)(run_command)
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
+app.add_typer(env.app, name="env")
 
 
 def _version(value: bool) -> None:

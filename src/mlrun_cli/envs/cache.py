@@ -218,3 +218,22 @@ def parse_age(text: str) -> float:
             f"--older-than: expected a duration such as 30d, 12h or 90m; got {text!r}"
         ) from None
     return amount * units[unit]
+
+
+def prune(older_than: float, dry_run: bool) -> list[tuple[CachedEnv, str]]:
+    """Environments unused for ``older_than`` seconds and unfinished builds, with why.
+
+    An environment a run is using (shared lease held) or a build in progress is never removed.
+    """
+    now = time.time()
+    chosen = []
+    for env in list_envs():
+        if not env.complete:
+            reason = "incomplete build"
+        elif env.last_used is not None and now - env.last_used >= older_than:
+            reason = f"unused for {(now - env.last_used) / 86400:.1f} days"
+        else:
+            continue
+        if dry_run or remove(env.key):
+            chosen.append((env, reason))
+    return chosen

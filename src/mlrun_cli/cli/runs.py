@@ -86,6 +86,14 @@ def _print_table(found: list[Run]) -> None:
     print_table(table)
 
 
+def _environment_line(run: Run) -> str:
+    env = run.to_json()["environment"]
+    text = f"{env['manager'] or '?'}, Python {env['python'] or '?'}"
+    if env["lock_sha256"]:
+        text += f", {len(env['packages'])} packages (lock sha256 {env['lock_sha256'][:12]})"
+    return text
+
+
 @app.command("show")
 @handle_errors
 def show(
@@ -120,6 +128,7 @@ def show(
             f"{code.uri} [{code.kind}]" + (f" #{code.subdirectory}" if code.subdirectory else ""),
         ),
         ("code", version),
+        ("environment", _environment_line(run)),
         ("entry point", run.entry_point),
         ("command", run.command),
         ("artifacts", run.artifact_uri),

@@ -137,9 +137,9 @@ def discover(wanted: str | None = None) -> list[Interpreter]:
     """Every interpreter found, best first (newest version first, then search order)."""
     found = [current(), *_pyenv_candidates(), *_uv_candidates()]
     found += _probe(_path_candidates(wanted))
-    unique: dict[Path, Interpreter] = {}
+    unique: dict[tuple[Path, str], Interpreter] = {}
     for interpreter in found:
-        unique.setdefault(interpreter.path.resolve(), interpreter)
+        unique.setdefault((interpreter.path.resolve(), interpreter.version), interpreter)
     return sorted(unique.values(), key=lambda i: i.version_tuple, reverse=True)
 
 

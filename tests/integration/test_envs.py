@@ -1,0 +1,191 @@
+"""Real environments (uv and virtualenv) in a per-test cache, built from local packages."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from mlrun_cli.envs.cache import Lease
+from tests.conftest import mlrun_argv, run_mlrun, write_project
+from tests.packages import make_source_project, make_wheel
+
+pytestmark = pytest.mark.integration
+
+CHECK = """\
+import json, sys, mlrun_cli, tinypkg
+try:
+    import yaml  # installed next to mlrun, must not leak into the isolated env
+    leaked = True
+except ImportError:
+    leaked = False
+mlrun_cli.log_metric("leaked", int(leaked))
+mlrun_cli.log_param("tinypkg", tinypkg.VERSION)
+print(sys.prefix)
+"""
+
+
+def env_project(tmp_path: Path, deps: list[str], name: str = "p") -> Path:
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "tinypkg", "1.0")
+    lines = "".join(f"  - {line}\n" for line in ["--no-index", f"--find-links {wheels}", *deps])
+    return write_project(
+        tmp_path / name,
+        "entry_points:\n  main:\n    command: python check.py\n",
+        {"python_env.yaml": f"python: '3.11'\ndependencies:\n{lines}", "check.py": CHECK},
+    )
+
+
+def envs_dir() -> Path:
+    return Path(os.environ["MLRUN_CACHE_DIR"]) / "envs"
+
+
+@pytest.mark.parametrize("manager", ["uv", "virtualenv"])
+def test_isolated_env_is_built_once_locked_and_recorded(tmp_path: Path, manager: str) -> None:
+    project = env_project(tmp_path, ["tinypkg==1.0"])
+    first = run_mlrun("run", str(project), "--env-manager", manager, "--json")
+    assert first.returncode == 0, first.stderr
+    assert "started" in first.stderr
+    run = json.loads(first.stdout)
+    assert run["params"]["tinypkg"] == "1.0"
+    assert run["metrics"]["leaked"] == 0
+    env = run["environment"]
+    assert env["manager"] == manager
+    assert env["packages"]["tinypkg"] == "1.0"
+    assert env["python"].startswith("3.11.")
+    assert "tinypkg==1.0" in env["lock"]
+    assert "--no-index" in env["lock"]
+    second = run_mlrun("run", str(project), "--env-manager", manager, "--json")
+    assert "started" not in second.stderr  # cache hit: nothing built
+    assert json.loads(second.stdout)["environment"]["lock_sha256"] == env["lock_sha256"]
+    (key,) = [p.name for p in envs_dir().iterdir() if p.is_dir()]
+    assert key == env["key"]
+    shown = run_mlrun("runs", "show", run["run_id"])
+    assert f"{manager}, Python 3.11." in shown.stdout
+    listing = run_mlrun("env", "list", "--json")
+    (listed,) = json.loads(listing.stdout)["environments"]
+    assert (listed["builder"], listed["projects"]) == (manager, [str(project)])
+    assert "tinypkg==1.0" in run_mlrun("env", "show", key[:6]).stdout
+
+
+def test_changed_requirements_file_gives_a_new_env(tmp_path: Path) -> None:
+    project = env_project(tmp_path, ["-r requirements.txt"])
+    (project / "requirements.txt").write_text("tinypkg==1.0\n")
+    assert run_mlrun("run", str(project)).returncode == 0
+    make_wheel(tmp_path / "wheels", "tinypkg", "2.0")
+    (project / "requirements.txt").write_text("tinypkg==2.0\n")
+    result = run_mlrun("run", str(project), "--json")
+    assert json.loads(result.stdout)["params"]["tinypkg"] == "2.0"
+    assert len([p for p in envs_dir().iterdir() if p.is_dir()]) == 2
+
+
+def test_unknown_python_exits_3_and_creates_no_run(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p", "entry_points:\n  main:\n    command: python -c pass\n",
+        {"python_env.yaml": "python: '2.1'\n"},
+    )  # fmt: skip
+    result = run_mlrun("run", str(project))
+    assert result.returncode == 3
+    assert (
+        "error: no Python 2.1 found (searched PATH, pyenv and uv installs; found: " in result.stderr
+    )
+    assert "hint: install one" in result.stderr
+    assert json.loads(run_mlrun("runs", "search", "--json").stdout)["runs"] == []
+
+
+def test_failed_install_shows_the_installer_and_leaves_nothing(tmp_path: Path) -> None:
+    project = env_project(tmp_path, ["no-such-package==9.9"])
+    result = run_mlrun("run", str(project), "--json")
+    assert result.returncode == 3
+    assert "error: installing dependencies" not in result.stderr  # the message names the tool
+    assert "installing packages (uv pip install) failed (exit code" in result.stderr
+    assert "full log: " in result.stderr
+    assert "no-such-package" in result.stderr  # the installer's own last lines
+    assert [p for p in envs_dir().iterdir() if p.is_dir()] == []
+    assert json.loads(run_mlrun("runs", "search", "--json").stdout)["runs"] == []
+
+
+def slow_project(tmp_path: Path, delay: float) -> tuple[Path, Path]:
+    source = make_source_project(tmp_path / "slowpkg-src", "slowpkg", delay=delay)
+    project = write_project(
+        tmp_path / "p", "entry_points:\n  main:\n    command: python -c 'import slowpkg'\n",
+        {"python_env.yaml": f"python: '3.11'\ndependencies:\n  - --no-index\n  - {source}\n"},
+    )  # fmt: skip
+    return project, source
+
+
+def test_concurrent_runs_build_the_env_once(tmp_path: Path) -> None:
+    project, source = slow_project(tmp_path, delay=2)
+    procs = [
+        subprocess.Popen(mlrun_argv("run", str(project)), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    assert (source / "builds.log").read_text().count("build") == 1
+    assert sum("started" in err for _, err in outputs) == 1
+
+
+def test_sigkilled_build_is_never_reused(tmp_path: Path) -> None:
+    project, source = slow_project(tmp_path, delay=60)
+    proc = subprocess.Popen(
+        mlrun_argv("run", str(project)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (source / "builds.log").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (half,) = [p for p in envs_dir().iterdir() if p.is_dir()]
+    assert not (half / ".complete").exists()
+    (source / "delay").write_text("0")
+    result = run_mlrun("run", str(project), "--json")
+    assert result.returncode == 0, result.stderr
+    assert "slowpkg" in json.loads(result.stdout)["environment"]["packages"]
+    assert (half / ".complete").exists()
+    assert (source / "builds.log").read_text().count("build") == 2
+
+
+def test_build_from_lock_installs_exact_versions(tmp_path: Path) -> None:
+    project = env_project(tmp_path, ["tinypkg"])
+    make_wheel(tmp_path / "wheels", "tinypkg", "2.0")
+    built = json.loads(run_mlrun("env", "build", str(project), "--json").stdout)
+    assert "tinypkg==2.0" in built["lock"]
+    lock = tmp_path / "lock.txt"
+    lock.write_text(built["lock"].replace("tinypkg==2.0", "tinypkg==1.0"))
+    again = run_mlrun("env", "build", "--from-lock", str(lock), "--json")
+    assert again.returncode == 0, again.stderr
+    data = json.loads(again.stdout)
+    assert "tinypkg==1.0" in data["lock"]
+    assert data["key"].startswith("L")
+
+
+def test_prune_skips_envs_in_use(tmp_path: Path) -> None:
+    project = env_project(tmp_path, ["tinypkg==1.0"])
+    key = json.loads(run_mlrun("env", "build", str(project), "--json").stdout)["key"]
+    os.utime(envs_dir() / key / ".complete", (0, 0))
+    (envs_dir() / "deadbeef").mkdir()  # an interrupted build's leftovers
+    lease = Lease(key)
+    lease.shared()
+    try:
+        dry = run_mlrun("env", "prune", "--older-than", "1d", "--dry-run")
+        assert f"would remove {key}" in dry.stdout
+        assert "would remove deadbeef" in dry.stdout
+        busy = run_mlrun("env", "prune", "--older-than", "1d")
+        assert "removed deadbeef" in busy.stdout
+        assert key not in busy.stdout
+        refused = run_mlrun("env", "rm", key)
+        assert refused.returncode == 3
+        assert "in use" in refused.stderr
+    finally:
+        lease.release()
+    assert f"removed {key}" in run_mlrun("env", "prune", "--older-than", "1d").stdout
+    assert not (envs_dir() / key).exists()

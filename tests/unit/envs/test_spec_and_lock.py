@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlrun_cli.envs.cache import parse_age, spec_key
+from mlrun_cli.envs.interpreters import Interpreter, find_interpreter, matches
+from mlrun_cli.envs.lock import EnvLock, parse_lock
+from mlrun_cli.envs.requirements import resolve_spec
+from mlrun_cli.errors import EnvError, SpecError, UsageError
+from mlrun_cli.spec.conda_env import load_conda_env
+from mlrun_cli.spec.python_env import PythonEnvSpec
+
+PY = Interpreter(Path("/usr/bin/python3"), "3.11.7")
+
+
+def test_references_become_absolute_and_are_hashed(tmp_path: Path) -> None:
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "reqs" / "base.txt").write_text("-c ../constraints.txt\nnumpy\n")
+    (tmp_path / "constraints.txt").write_text("numpy<3\n")
+    spec = PythonEnvSpec(
+        "3.11", (), ("-r reqs/base.txt", "--find-links /w", "pyyaml"), "python_env.yaml"
+    )
+    resolved = resolve_spec(spec, tmp_path)
+    assert resolved.dependencies[0] == f"-r {tmp_path / 'reqs' / 'base.txt'}"
+    assert [Path(p).name for p, _ in resolved.referenced] == ["constraints.txt", "base.txt"]
+    assert resolved.index_options == ("--find-links /w",)
+    before = spec_key(resolved, PY, "uv")
+    (tmp_path / "constraints.txt").write_text("numpy<2\n")
+    assert spec_key(resolve_spec(spec, tmp_path), PY, "uv") != before
+    assert spec_key(resolved, PY, "virtualenv") != before
+
+
+def test_missing_referenced_file(tmp_path: Path) -> None:
+    spec = PythonEnvSpec(None, (), ("numpy", "-r nope.txt"), "python_env.yaml")
+    with pytest.raises(SpecError) as info:
+        resolve_spec(spec, tmp_path)
+    assert str(info.value).startswith(
+        "python_env.yaml: dependencies[1]: expected an existing file; got 'nope.txt'"
+    )
+
+
+def test_lock_round_trip() -> None:
+    lock = EnvLock("3.11.7", "cpython", "linux-x86_64", (("numpy", "2.1.0"),), ("--no-index",))
+    again = parse_lock(lock.text, "x")
+    assert again == lock
+    assert again.sha256 == lock.sha256
+    with pytest.raises(EnvError, match="not an mlrun environment lock"):
+        parse_lock("numpy==1\n", "lock.txt")
+    with pytest.raises(EnvError, match="expected name==version; got 'numpy'"):
+        parse_lock(lock.text + "numpy\n", "lock.txt")
+
+
+def test_version_matching() -> None:
+    assert matches("3.11.7", "3.11")
+    assert matches("3.11.7", "3.11.7")
+    assert not matches("3.11.7", "3.1")
+    assert not matches("3.110.0", "3.11")
+
+
+def test_pyenv_versions_are_found_and_newest_prefix_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    for version in ("3.9.1", "3.9.18", "3.9.2"):
+        bin_dir = tmp_path / "versions" / version / "bin"
+        bin_dir.mkdir(parents=True)
+        (bin_dir / "python3").symlink_to(sys.executable)
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
+    monkeypatch.setenv("PATH", "")
+    found = find_interpreter("3.9")
+    assert found.version == "3.9.18"
+    assert found.path == tmp_path / "versions" / "3.9.18" / "bin" / "python3"
+    assert find_interpreter("3.9.2").version == "3.9.2"
+
+
+def test_unknown_python_lists_what_exists() -> None:
+    with pytest.raises(EnvError) as info:
+        find_interpreter("2.1")
+    assert str(info.value).startswith(
+        "no Python 2.1 found (searched PATH, pyenv and uv installs; found: "
+    )
+    assert info.value.exit_code == 3
+    assert info.value.hint is not None
+    assert "uv python install 2.1" in info.value.hint
+
+
+def test_parse_age() -> None:
+    assert parse_age("30d") == 30 * 86400
+    assert parse_age("90m") == 5400
+    assert parse_age("15") == 15
+    with pytest.raises(UsageError, match="expected a duration"):
+        parse_age("soon")
+
+
+def test_conda_yaml_pip_part(tmp_path: Path) -> None:
+    path = tmp_path / "conda.yaml"
+    path.write_text(
+        "name: x\nchannels: [conda-forge]\ndependencies:\n  - python=3.10\n  - pip\n"
+        "  - numpy=1.26\n  - cudatoolkit\n  - pip:\n    - mlflow\n    - -r requirements.txt\n"
+    )
+    spec, warnings = load_conda_env(path)
+    assert spec.python == "3.10"
+    assert spec.dependencies == ("mlflow", "-r requirements.txt")
+    assert warnings == (
+        "conda.yaml: conda packages are not installed by mlrun (only python and pip: are used); "
+        "dropped: numpy=1.26, cudatoolkit",
+    )
+    path.write_text("dependencies: numpy\n")
+    with pytest.raises(SpecError, match="conda.yaml: dependencies: expected a list; got 'numpy'"):
+        load_conda_env(path)

@@ -39,8 +39,8 @@ def test_example_project_runs_and_is_recorded() -> None:
     assert set(run["metrics"]) >= {"rmse", "mae", "r2", "train_rmse", "train_loss"}
     assert run["tags"]["model"] == "elasticnet"
     paths = {a["path"] for a in run["artifacts"]}
-    assert paths == {"model.json", "coefficients.json", "mlrun-output.log"}
-    log = Path(run["artifact_uri"]) / "mlrun-output.log"
+    assert paths == {"model.json", "coefficients.json", "_mlrun/output.log"}
+    log = Path(run["artifact_uri"]) / "_mlrun/output.log"
     assert "ElasticNet(alpha=0.5" in log.read_text()
     assert "ElasticNet(alpha=0.5" in result.stderr  # --json moves the child's stdout to stderr
     assert run["source"]["kind"] in ("local", "local-git")

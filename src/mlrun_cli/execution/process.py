@@ -1,12 +1,17 @@
-"""Run one child process: stream and tee its output, forward interrupts, report the outcome.
+"""Run one child process: stream and tee its output, relay interrupts, report the outcome.
 
-The child shares mlrun's process group, so a terminal Ctrl-C reaches it directly: the child
-owns Ctrl-C. If it is still alive shortly after mlrun was signalled (a signal sent to mlrun
-alone, as CI runners do), mlrun forwards the signal, then escalates to SIGTERM and SIGKILL.
+The child runs in its own process group, so that a signal reaches the whole job (bash and the
+programs it starts), exactly once. mlrun relays the first SIGINT/SIGTERM it receives (a terminal
+Ctrl-C reaches mlrun only) to the child's group, then, if the job is still running, SIGTERM after
+INTERRUPT_TIMEOUT_S (time to save a checkpoint) and SIGKILL after TERMINATE_TIMEOUT_S more. A
+second Ctrl-C skips straight to SIGKILL. A child in a background group must not read the
+terminal (it would be stopped), so a terminal stdin is replaced by /dev/null; piped stdin is
+passed through.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,9 +26,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from types import FrameType
 
-FORWARD_GRACE_S = 0.3
-INTERRUPT_TIMEOUT_S = 5.0
-TERMINATE_TIMEOUT_S = 3.0
+INTERRUPT_TIMEOUT_S = 10.0
+TERMINATE_TIMEOUT_S = 5.0
 PUMP_JOIN_TIMEOUT_S = 5.0
 
 
@@ -36,9 +40,7 @@ class Request:
     env: dict[str, str]
     log_path: Path | None = None
     stdout_to_stderr: bool = False
-    timeouts: tuple[float, float, float] = field(
-        default=(FORWARD_GRACE_S, INTERRUPT_TIMEOUT_S, TERMINATE_TIMEOUT_S)
-    )
+    timeouts: tuple[float, float] = field(default=(INTERRUPT_TIMEOUT_S, TERMINATE_TIMEOUT_S))
 
 
 @dataclass(frozen=True)
@@ -54,65 +56,83 @@ class Outcome:
 def _pump(source: IO[bytes], sink: IO[bytes], log: IO[bytes] | None, lock: threading.Lock) -> None:
     read = os.read
     fd = source.fileno()
+    sink_open = True
     while True:
         chunk = read(fd, 65536)
         if not chunk:
             break
-        try:
-            sink.write(chunk)
-            sink.flush()
-        except (OSError, ValueError):
-            pass  # the terminal went away; keep draining so the child never blocks
+        if sink_open:
+            try:
+                sink.write(chunk)
+                sink.flush()
+            except (OSError, ValueError):
+                sink_open = False  # the terminal or pipe went away; keep draining the child
         if log is not None:
             with lock:
-                log.write(chunk)
+                if not log.closed:  # closed when mlrun stopped waiting for a lingering pipe
+                    log.write(chunk)
     source.close()
 
 
 class _Interrupts:
-    """While the child runs, turns mlrun's first SIGINT/SIGTERM into an escalation thread.
+    """Relays mlrun's SIGINT/SIGTERM to the child's process group, escalating in a thread."""
 
-    The main thread blocks in ``wait()`` (no polling latency); the handler only starts the
-    thread that forwards the signal, then SIGTERM, then SIGKILL, each after its timeout.
-    """
-
-    def __init__(self, timeouts: tuple[float, float, float]) -> None:
+    def __init__(self, timeouts: tuple[float, float]) -> None:
         self.signum: int | None = None
         self._timeouts = timeouts
         self._proc: subprocess.Popen[bytes] | None = None
         self._previous: dict[int, Any] = {}
+        self._lock = threading.Lock()
+        self._escalating = False
+        self._force = threading.Event()
 
     def watch(self, proc: subprocess.Popen[bytes]) -> None:
-        """Escalate against this child (a signal that came earlier is acted on now)."""
-        self._proc = proc
+        """Relay to this child from now on (a signal that came earlier is relayed now)."""
+        with self._lock:
+            self._proc = proc
         if self.signum is not None:
-            self._start_escalation()
+            self._start()
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         if self.signum is None:
             self.signum = signum
-            if self._proc is not None:
-                self._start_escalation()
+        else:
+            self._force.set()  # a second signal: stop waiting politely
+        self._start()
 
-    def _start_escalation(self) -> None:
+    def _start(self) -> None:
+        with self._lock:
+            if self._proc is None or self._escalating:
+                return
+            self._escalating = True
         threading.Thread(target=self._escalate, name="mlrun-interrupt", daemon=True).start()
 
-    def _escalate(self) -> None:
+    def _signal_group(self, signum: int) -> None:
         proc = self._proc
-        assert proc is not None  # noqa: S101 - started only once a child exists
-        grace, interrupt_timeout, terminate_timeout = self._timeouts
-        forward = self.signum or signal.SIGINT
-        steps: list[tuple[float, Callable[[], None]]] = [
-            (grace, lambda: proc.send_signal(forward)),
-            (interrupt_timeout, proc.terminate),
-            (terminate_timeout, proc.kill),
-        ]
-        for delay, action in steps:
-            try:
-                proc.wait(timeout=delay)
+        assert proc is not None  # noqa: S101 - escalation starts only once a child exists
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signum)
+
+    def _escalate(self) -> None:
+        interrupt_timeout, terminate_timeout = self._timeouts
+        self._signal_group(self.signum or signal.SIGINT)
+        steps = ((interrupt_timeout, signal.SIGTERM), (terminate_timeout, signal.SIGKILL))
+        for delay, signum in steps:
+            if self._wait(delay):
                 return
-            except subprocess.TimeoutExpired:
-                action()
+            self._signal_group(signal.SIGKILL if self._force.is_set() else signum)
+
+    def _wait(self, delay: float) -> bool:
+        """Whether the child ended within ``delay`` (cut short by a second signal)."""
+        proc = self._proc
+        assert proc is not None  # noqa: S101 - see _signal_group
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and not self._force.is_set():
+            if proc.poll() is not None:
+                return True
+            time.sleep(0.05)
+        return proc.poll() is not None
 
     def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():
@@ -123,6 +143,13 @@ class _Interrupts:
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+
+
+def _stdin() -> int | None:
+    try:
+        return subprocess.DEVNULL if os.isatty(sys.stdin.fileno()) else None
+    except (AttributeError, OSError, ValueError):
+        return subprocess.DEVNULL
 
 
 def run_process(request: Request, on_start: Callable[[int], None] | None = None) -> Outcome:
@@ -136,9 +163,10 @@ def run_process(request: Request, on_start: Callable[[int], None] | None = None)
                 request.argv,
                 cwd=request.cwd,
                 env=request.env,
-                stdin=None,
+                stdin=_stdin(),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                start_new_session=True,  # its own process group (and no controlling tty)
             )
             interrupts.watch(proc)
             if on_start is not None:
@@ -147,20 +175,18 @@ def run_process(request: Request, on_start: Callable[[int], None] | None = None)
             assert proc.stdout is not None  # noqa: S101 - PIPE was requested
             assert proc.stderr is not None  # noqa: S101 - PIPE was requested
             pumps = [
-                threading.Thread(
-                    target=_pump, args=(proc.stdout, out_sink, log, lock), daemon=True
-                ),
-                threading.Thread(
-                    target=_pump, args=(proc.stderr, sys.stderr.buffer, log, lock), daemon=True
-                ),
+                threading.Thread(target=_pump, args=(source, sink, log, lock), daemon=True)
+                for source, sink in ((proc.stdout, out_sink), (proc.stderr, sys.stderr.buffer))
             ]
             for pump in pumps:
                 pump.start()
             proc.wait()
-            # A grandchild may keep the pipes open after the child exits: don't wait forever.
+            # A background grandchild may keep the pipes open: wait a little, not forever.
+            deadline = time.monotonic() + PUMP_JOIN_TIMEOUT_S
             for pump in pumps:
-                pump.join(PUMP_JOIN_TIMEOUT_S)
+                pump.join(max(0.0, deadline - time.monotonic()))
             return Outcome(proc.returncode, started, time.time(), interrupts.signum)
     finally:
         if log is not None:
-            log.close()
+            with lock:
+                log.close()

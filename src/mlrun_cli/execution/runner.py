@@ -6,6 +6,7 @@ exists, it always ends in a terminal status (FINISHED, FAILED or KILLED), whatev
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from mlrun_cli.spec.python_env import PythonEnvSpec
     from mlrun_cli.tracking.models import Experiment, Run
     from mlrun_cli.tracking.store import TrackingStore
-
-LOG_ARTIFACT = "mlrun-output.log"
 
 
 class Reporter(Protocol):
@@ -94,8 +93,9 @@ def resolve_experiment(
     return experiment
 
 
-def child_environment(env: Env, run_id: str, store_uri: str, experiment_id: str,
-                      events: Path, artifact_dir: Path) -> dict[str, str]:  # fmt: skip
+def child_environment(
+    env: Env, run: Run, store_uri: str, events: Path, artifact_dir: Path
+) -> dict[str, str]:
     """The child's environment: the user's, the env's bin dir first on PATH, mlrun's variables."""
     child = dict(os.environ)
     if env.isolated:
@@ -110,11 +110,12 @@ def child_environment(env: Env, run_id: str, store_uri: str, experiment_id: str,
     child["PYTHONUNBUFFERED"] = "1"
     child.update(
         {
-            "MLRUN_RUN_ID": run_id,
+            "MLRUN_RUN_ID": run.run_id,
             "MLRUN_TRACKING_URI": store_uri,
-            "MLRUN_EXPERIMENT_ID": experiment_id,
+            "MLRUN_EXPERIMENT_ID": run.experiment_id,
             "MLRUN_EVENTS": str(events),
             "MLRUN_ARTIFACT_DIR": str(artifact_dir),
+            "MLRUN_PARAMS": json.dumps({p.key: p.value for p in run.params}),
         }
     )
     return child
@@ -266,7 +267,13 @@ def _supervise(
 ) -> RunResult:
     """Run the child and ingest its events; the run always ends in a terminal status."""
     from mlrun_cli.execution.process import Request, run_process
-    from mlrun_cli.tracking.ingest import LiveIngester, ingest_available
+    from mlrun_cli.tracking.ingest import (
+        OUTPUT_LOG,
+        LiveIngester,
+        ingest_available,
+        process_start_marker,
+        record_output_log,
+    )
     from mlrun_cli.tracking.store import open_store
 
     artifact_dir = store.artifact_dir(run.run_id)
@@ -275,10 +282,9 @@ def _supervise(
         artifact_dir.mkdir(parents=True, exist_ok=True)
         events.parent.mkdir(parents=True, exist_ok=True)
         events.touch()
-        log_path = artifact_dir / LOG_ARTIFACT
-        env = child_environment(
-            prepared.env, run.run_id, store.uri, experiment.experiment_id, events, artifact_dir
-        )
+        log_path = artifact_dir / OUTPUT_LOG
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = child_environment(prepared.env, run, store.uri, events, artifact_dir)
         ingester = LiveIngester(lambda: open_store(store.uri), run.run_id, events, reporter.warn)
         ingester.start()
         try:
@@ -289,13 +295,16 @@ def _supervise(
                     env,
                     log_path=log_path,
                     stdout_to_stderr=request.stdout_to_stderr,
-                )
+                ),
+                on_start=lambda pid: store.set_child_process(
+                    run.run_id, pid, process_start_marker(pid)
+                ),
             )
         finally:
             ingester.stop()
         for message in ingest_available(store, run.run_id, events):
             reporter.warn(message)
-        _record_log(store, run.run_id, log_path)
+        record_output_log(store, run.run_id)
         events.unlink(missing_ok=True)
         if outcome.interrupted_by is not None:
             name = signal.Signals(outcome.interrupted_by).name
@@ -323,12 +332,3 @@ def _describe_exit(code: int) -> str:
         except ValueError:
             return f"entry point killed by signal {-code}"
     return f"entry point exited with code {code}"
-
-
-def _record_log(store: TrackingStore, run_id: str, log_path: Path) -> None:
-    from mlrun_cli.tracking.client import file_sha256
-    from mlrun_cli.tracking.models import Artifact, EventBatch
-
-    if log_path.exists():
-        artifact = Artifact(LOG_ARTIFACT, log_path.stat().st_size, file_sha256(log_path))
-        store.log_batch(run_id, EventBatch(artifacts=(artifact,)))

@@ -22,6 +22,8 @@ EVENTS_ENV = "MLRUN_EVENTS"
 RUN_ID_ENV = "MLRUN_RUN_ID"
 ARTIFACT_DIR_ENV = "MLRUN_ARTIFACT_DIR"
 
+RESERVED_ARTIFACT_DIR = "_mlrun"
+PARAMS_ENV = "MLRUN_PARAMS"
 MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
@@ -59,11 +61,16 @@ def _text_value(kind: str, key: str, value: object, limit: int) -> str:
     return text
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def _step(step: object) -> int:
     if step is None:
         return 0
     if isinstance(step, bool) or not isinstance(step, int):
         raise TrackingClientError(f"step must be an integer; got {step!r}")
+    if not _INT64[0] <= step <= _INT64[1]:
+        raise TrackingClientError(f"step {step} is out of range (a 64-bit integer)")
     return step
 
 
@@ -114,6 +121,13 @@ def _get_sink() -> _Sink:
         if _sink is None:
             events = os.environ.get(EVENTS_ENV)
             if events:
+                # Params mlrun passed with -P are already recorded: a different value is an error.
+                try:
+                    given = json.loads(os.environ.get(PARAMS_ENV) or "{}")
+                except ValueError:
+                    given = {}
+                for key, value in given.items():
+                    _logged_params.setdefault(str(key), str(value))
                 import tempfile
 
                 artifact_dir = os.environ.get(ARTIFACT_DIR_ENV) or tempfile.mkdtemp()
@@ -151,13 +165,14 @@ def log_param(key: str, value: object) -> None:
     """Record a parameter. Params are immutable: logging a key again needs the same value."""
     validate_key("param", key)
     text = _text_value("param", key, value, MAX_PARAM_VALUE_LENGTH)
+    sink = _get_sink()
     previous = _logged_params.get(key)
     if previous is not None and previous != text:
         raise TrackingClientError(
             f"param {key!r} was already logged as {previous!r}; params cannot change ({text!r})"
         )
     _logged_params[key] = text
-    _get_sink().emit({"t": "param", "k": key, "v": text})
+    sink.emit({"t": "param", "k": key, "v": text})
 
 
 def log_params(params: dict[str, object]) -> None:
@@ -173,6 +188,8 @@ def log_metric(
     validate_key("metric", key)
     number = metric_value(key, value)
     ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
+    if not _INT64[0] <= ts <= _INT64[1]:
+        raise TrackingClientError(f"timestamp {ts} is out of range (milliseconds, 64-bit)")
     event: dict[str, Any] = {"t": "metric", "k": key, "v": number, "s": _step(step), "ts": ts}
     if math.isnan(number) or math.isinf(number):
         # JSON has no NaN/inf literals; carry them as strings both sides understand.
@@ -207,6 +224,10 @@ def _artifact_target(artifact_path: str | None, name: str) -> tuple[Path, str]:
     if relative.is_absolute() or ".." in relative.parts:
         raise TrackingClientError(
             f"artifact path {str(relative)!r}: expected a relative path inside the run"
+        )
+    if relative.parts and relative.parts[0] == RESERVED_ARTIFACT_DIR:
+        raise TrackingClientError(
+            f"artifact path {relative.as_posix()!r}: {RESERVED_ARTIFACT_DIR}/ is mlrun's own"
         )
     target = sink.artifact_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mlrun_cli.tracking.store import TrackingStore
 
 MAX_BATCH_BYTES = 32 << 20
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass
@@ -63,9 +64,10 @@ def parse_events(chunk: bytes) -> ParsedEvents:
             event = loads(line)
             kind = event["t"]
             if kind == "metric":
-                parsed.metrics.append(
-                    Metric(str(event["k"]), _number(event["v"]), int(event["s"]), int(event["ts"]))
-                )
+                step, stamp = int(event["s"]), int(event["ts"])
+                if not (_INT64_MIN <= step <= _INT64_MAX and _INT64_MIN <= stamp <= _INT64_MAX):
+                    raise ValueError(step)
+                parsed.metrics.append(Metric(str(event["k"]), _number(event["v"]), step, stamp))
             elif kind == "param":
                 parsed.params.append(Param(str(event["k"]), str(event["v"])))
             elif kind == "tag":
@@ -96,10 +98,15 @@ def ingest_available(store: TrackingStore, run_id: str, events_path: Path) -> li
                 break
             chunk = chunk[: end + 1]
             parsed = parse_events(chunk)
+            applied = store.log_batch(run_id, parsed.batch(), (offset, offset + len(chunk)))
+            if applied is None:
+                # Another process ingested from this offset first: continue from where it is.
+                offset = store.events_offset(run_id)
+                continue
             if parsed.bad_lines:
                 warnings.append(f"ignored {parsed.bad_lines} malformed event line(s)")
+            warnings.extend(applied)
             offset += len(chunk)
-            warnings.extend(store.log_batch(run_id, parsed.batch(), events_offset=offset))
     return warnings
 
 
@@ -144,42 +151,74 @@ class LiveIngester:
 
 
 def process_start_marker(pid: int) -> str | None:
-    """A value that changes when ``pid`` is reused (Linux: start time in clock ticks)."""
+    """A value that changes when ``pid`` is reused: pid namespace and start time (Linux)."""
     try:
+        namespace = str(Path("/proc/self/ns/pid").readlink())
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may contain spaces; fields after the last ')' are fixed.
-    return stat.rsplit(")", 1)[1].split()[19]
+    return f"{namespace}:{stat.rsplit(')', 1)[1].split()[19]}"
 
 
-def process_alive(pid: int, start_marker: str | None) -> bool:
-    """Whether the process that created a run still exists (and is the same process)."""
+def process_alive(pid: int | None, start_marker: str | None) -> bool:
+    """Whether a recorded process still exists (and is the same process)."""
+    if pid is None:
+        return False
+    if start_marker is not None:
+        namespace = start_marker.rsplit(":", 1)[0]
+        try:
+            if str(Path("/proc/self/ns/pid").readlink()) != namespace:
+                return True  # recorded in another pid namespace (a container): cannot judge
+        except OSError:
+            pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    if start_marker is None:
-        return True
-    current = process_start_marker(pid)
-    return current is None or current == start_marker
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return start_marker is None  # no /proc (not Linux): trust kill(0)
+    if fields[0] == "Z":
+        return False  # a zombie nobody reaped (its parent, mlrun, is gone) is not running
+    return start_marker is None or process_start_marker(pid) == start_marker
 
 
 def reap_orphans(store: TrackingStore, host: str) -> list[str]:
-    """Mark FAILED the RUNNING runs of this host whose mlrun process is gone.
+    """Finish the RUNNING runs of this host whose mlrun and entry-point processes are gone.
 
-    Their remaining events are ingested first, so nothing the child logged is lost.
+    The run is claimed first (only one command reaps it), then its remaining events and its
+    output log are recorded, so nothing the child logged is lost, and its events file removed.
     """
     reaped = []
-    for run_id, pid, start_marker, events_path in store.running_runs_on(host):
-        if pid is None or process_alive(pid, start_marker):
+    for live in store.running_runs_on(host):
+        if live.pid is None or process_alive(live.pid, live.pid_start):
             continue
-        if events_path:
-            ingest_available(store, run_id, Path(events_path))
-        store.finish_run(
-            run_id, "FAILED", reason=f"mlrun process {pid} disappeared while the run was RUNNING"
-        )
-        reaped.append(run_id)
+        if process_alive(live.child_pid, live.child_pid_start):
+            continue  # mlrun died but the entry point still runs: it is still logging
+        reason = f"mlrun process {live.pid} disappeared while the run was RUNNING"
+        if not store.finish_run(live.run_id, "FAILED", reason=reason):
+            continue
+        if live.events_path:
+            events = Path(live.events_path)
+            ingest_available(store, live.run_id, events)
+            events.unlink(missing_ok=True)
+        record_output_log(store, live.run_id)
+        reaped.append(live.run_id)
     return reaped
+
+
+OUTPUT_LOG = "_mlrun/output.log"
+
+
+def record_output_log(store: TrackingStore, run_id: str) -> None:
+    """Record the streamed output log as the run's ``_mlrun/output.log`` artifact."""
+    from mlrun_cli.tracking.client import file_sha256
+
+    path = store.artifact_dir(run_id) / OUTPUT_LOG
+    if path.exists():
+        artifact = Artifact(OUTPUT_LOG, path.stat().st_size, file_sha256(path))
+        store.log_batch(run_id, EventBatch(artifacts=(artifact,)))

@@ -174,6 +174,18 @@ class Run:
 
 
 @dataclass(frozen=True)
+class LiveRun:
+    """A RUNNING run and the processes (mlrun's and the entry point's) that should be alive."""
+
+    run_id: str
+    pid: int | None
+    pid_start: str | None
+    child_pid: int | None
+    child_pid_start: str | None
+    events_path: str | None
+
+
+@dataclass(frozen=True)
 class EventBatch:
     """Events ingested together, applied to the store in one transaction."""
 

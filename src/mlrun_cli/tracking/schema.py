@@ -99,6 +99,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             text TEXT NOT NULL
         )""",
     ),
+    (
+        # The entry point's own process: an orphaned run is reaped only once both are gone.
+        "ALTER TABLE runs ADD COLUMN child_pid INTEGER",
+        "ALTER TABLE runs ADD COLUMN child_pid_start TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

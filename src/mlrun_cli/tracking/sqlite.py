@@ -20,6 +20,7 @@ from mlrun_cli.tracking.models import (
     CodeVersion,
     EventBatch,
     Experiment,
+    LiveRun,
     Metric,
     Param,
     Run,
@@ -363,9 +364,14 @@ class SqliteStore:
         return [self._run_from_row(row) for row in rows]
 
     def log_batch(
-        self, run_id: str, batch: EventBatch, events_offset: int | None = None
-    ) -> list[str]:
-        """Apply a batch of events in one transaction; return warnings (param conflicts)."""
+        self, run_id: str, batch: EventBatch, events_range: tuple[int, int] | None = None
+    ) -> list[str] | None:
+        """Apply a batch of events in one transaction; return warnings (param conflicts).
+
+        With ``events_range`` (start, end) the batch is the events file's bytes start..end: it
+        is applied only if the stored offset is still ``start`` (and moves it to ``end``), so
+        two processes ingesting the same file never apply a line twice. None: already applied.
+        """
         warnings: list[str] = []
         latest: dict[str, Metric] = {}
         for metric in batch.metrics:
@@ -373,6 +379,13 @@ class SqliteStore:
             if best is None or (metric.step, metric.timestamp) >= (best.step, best.timestamp):
                 latest[metric.key] = metric
         with self._write() as conn:
+            if events_range is not None:
+                moved = conn.execute(
+                    "UPDATE runs SET events_offset = ? WHERE run_id = ? AND events_offset = ?",
+                    (events_range[1], run_id, events_range[0]),
+                ).rowcount
+                if moved != 1:
+                    return None
             for param in batch.params:
                 row = conn.execute(
                     "SELECT value FROM params WHERE run_id = ? AND key = ?", (run_id, param.key)
@@ -420,10 +433,6 @@ class SqliteStore:
                 "sha256 = excluded.sha256",
                 [(run_id, a.path, a.size, a.sha256) for a in batch.artifacts],
             )
-            if events_offset is not None:
-                conn.execute(
-                    "UPDATE runs SET events_offset = ? WHERE run_id = ?", (events_offset, run_id)
-                )
         return warnings
 
     def events_offset(self, run_id: str) -> int:
@@ -435,13 +444,16 @@ class SqliteStore:
 
     def finish_run(
         self, run_id: str, status: str, exit_code: int | None = None, reason: str | None = None
-    ) -> None:
-        """Move a RUNNING run to a terminal status (a finished run is never changed again)."""
+    ) -> bool:
+        """Move a RUNNING run to a terminal status; False if it had already ended (unchanged)."""
         with self._write() as conn:
-            conn.execute(
-                "UPDATE runs SET status = ?, exit_code = ?, status_reason = ?, end_time = ? "
-                "WHERE run_id = ? AND status = 'RUNNING'",
-                (status, exit_code, reason, now_ms(), run_id),
+            return (
+                conn.execute(
+                    "UPDATE runs SET status = ?, exit_code = ?, status_reason = ?, end_time = ? "
+                    "WHERE run_id = ? AND status = 'RUNNING'",
+                    (status, exit_code, reason, now_ms(), run_id),
+                ).rowcount
+                == 1
             )
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -453,13 +465,21 @@ class SqliteStore:
         ).fetchall()
         return [Metric(key, _float_or_nan(v, n), s, t) for v, n, s, t in rows]
 
-    def running_runs_on(self, host: str) -> list[tuple[str, int | None, str | None, str | None]]:
-        """(run_id, pid, pid_start, events_path) of RUNNING runs started on ``host``."""
+    def running_runs_on(self, host: str) -> list[LiveRun]:
+        """The RUNNING runs started on ``host``, with the processes that run them."""
         return [
-            (str(r), p, s, e)
-            for r, p, s, e in self._conn.execute(
-                "SELECT run_id, pid, pid_start, events_path FROM runs "
-                "WHERE status = 'RUNNING' AND host = ?",
+            LiveRun(*row)
+            for row in self._conn.execute(
+                "SELECT run_id, pid, pid_start, child_pid, child_pid_start, events_path "
+                "FROM runs WHERE status = 'RUNNING' AND host = ?",
                 (host,),
             )
         ]
+
+    def set_child_process(self, run_id: str, pid: int, marker: str | None) -> None:
+        """Record the entry point's process (the orphan check waits for it too)."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET child_pid = ?, child_pid_start = ? WHERE run_id = ?",
+                (pid, marker, run_id),
+            )

@@ -35,6 +35,10 @@ class MlrunError(Exception):
         return self.message
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an exception (like SIGINT's KeyboardInterrupt), so cleanup runs."""
+
+
 class UsageError(MlrunError):
     """Bad command-line input: a flag, a parameter value, a combination of options."""
 

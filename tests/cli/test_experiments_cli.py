@@ -74,10 +74,21 @@ def test_search_filter() -> None:
         (["experiments", "search", "--filter", "name = "], "error: --filter:"),
         (["experiments", "search", "--filter", "metrics.x > 1"], "error: --filter:"),
         (["runs", "show", "abcdef"], "error: no run with id 'abcdef'"),
+        (["runs", "show", "abc"], "error: run id 'abc': give the id or a prefix of at least 4"),
+        (["experiments", "get", "-x", "²"], "error: experiment id '²': expected a number"),
+        (
+            ["experiments", "rename", "-x", "0", "--new-name", "x"],
+            "error: the Default experiment (id 0) cannot be renamed",
+        ),
+        (
+            ["experiments", "search", "--tracking-uri", "file:rel"],
+            "error: --tracking-uri: 'file:rel': expected file:///absolute/path",
+        ),
         (["runs", "search", "--experiment-name", "nope"], "error: no experiment named 'nope'"),
     ],
 )
 def test_errors_are_one_line_with_exit_code_2(args: list[str], message: str) -> None:
+    mlrun("experiments", "create", "-n", "existing")
     code, _, err = mlrun(*args)
     assert code == 2
     assert err.startswith(message)
@@ -117,3 +128,27 @@ def test_missing_project_folder_is_a_source_error() -> None:
     code, _, err = mlrun("run", "no/such/dir")
     assert code == 4
     assert "project folder 'no/such/dir' does not exist" in err
+
+
+def test_reading_commands_never_create_a_store() -> None:
+    code, _, err = mlrun("runs", "search")
+    assert code == 2
+    assert err.startswith("error: no tracking store at ")
+    assert "hint: run something first" in err
+    assert not Path("mlruns").exists()
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    (tmp_path / "bad.db").write_text("not sqlite" * 100)
+    code, _, err = mlrun(
+        "experiments", "create", "-n", "x", "--tracking-uri", f"sqlite:///{tmp_path}/bad.db"
+    )
+    assert code == 2
+    assert err.startswith(f"error: tracking store {tmp_path}/bad.db: ")
+    assert "Traceback" not in err
+
+
+def test_restore_of_an_active_experiment_says_so() -> None:
+    mlrun("experiments", "create", "-n", "live")
+    _, out, _ = mlrun("experiments", "restore", "-n", "live")
+    assert out == "Experiment 'live' is already active\n"

@@ -95,7 +95,7 @@ def test_unknown_python_exits_3_and_creates_no_run(tmp_path: Path) -> None:
         "error: no Python 2.1 found (searched PATH, pyenv and uv installs; found: " in result.stderr
     )
     assert "hint: install one" in result.stderr
-    assert json.loads(run_mlrun("runs", "search", "--json").stdout)["runs"] == []
+    assert not (Path.cwd() / "mlruns").exists()  # failed before anything was recorded
 
 
 def test_failed_install_shows_the_installer_and_leaves_nothing(tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_failed_install_shows_the_installer_and_leaves_nothing(tmp_path: Path) -
     assert "full log: " in result.stderr
     assert "no-such-package" in result.stderr  # the installer's own last lines
     assert [p for p in envs_dir().iterdir() if p.is_dir()] == []
-    assert json.loads(run_mlrun("runs", "search", "--json").stdout)["runs"] == []
+    assert not (Path.cwd() / "mlruns").exists()
 
 
 def slow_project(tmp_path: Path, delay: float) -> tuple[Path, Path]:
@@ -128,8 +128,8 @@ def test_concurrent_runs_build_the_env_once(tmp_path: Path) -> None:
     ]  # fmt: skip
     outputs = [proc.communicate(timeout=120) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
-    assert (source / "builds.log").read_text().count("build") == 1
-    assert sum("started" in err for _, err in outputs) == 1
+    assert (source / "builds.log").read_text().count("build") == 1, outputs
+    assert sum("started" in err for _, err in outputs) == 1, outputs
 
 
 def test_sigkilled_build_is_never_reused(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_spec_and_param_errors_create_no_run(tmp_path: Path) -> None:
     bad = run_mlrun("run", str(project))
     assert bad.returncode == 2
     assert "MLproject: entry_points.main.parameters.a.type: expected one of" in bad.stderr
-    assert store_rows("SELECT COUNT(*) FROM runs") == [(0,)]
+    assert not (Path.cwd() / "mlruns").exists()  # nothing recorded, not even a store
 
 
 def test_injection_is_printed_never_run(tmp_path: Path) -> None:
@@ -127,17 +127,18 @@ SLEEPER = textwrap.dedent(
     try:
         time.sleep(60)
     except KeyboardInterrupt:
+        time.sleep(1)  # a checkpoint being saved: must not be cut short by a second signal
         mlrun_cli.log_metric("interrupted", 1)
         raise
     """
 )
 
 
-def start_sleeper(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+def start_sleeper(tmp_path: Path, then: str = "") -> tuple[subprocess.Popen[str], Path]:
     marker = tmp_path / "child.pid"
     project = write_project(
         tmp_path / "p",
-        f"entry_points:\n  main:\n    command: python sleeper.py {marker}\n",
+        f"entry_points:\n  main:\n    command: python sleeper.py {marker}{then}\n",
         {"sleeper.py": SLEEPER},
     )
     proc = subprocess.Popen(
@@ -150,11 +151,20 @@ def start_sleeper(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
     return proc, marker
 
 
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_sigint_kills_the_run_and_exits_130(tmp_path: Path) -> None:
-    proc, _ = start_sleeper(tmp_path)
+    proc, marker = start_sleeper(tmp_path, then="; echo after")
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
+    assert not pid_alive(int(marker.read_text()))  # the whole job got it, not just bash
     ((status, reason),) = store_rows("SELECT status, status_reason FROM runs")
     assert (status, reason) == ("KILLED", "interrupted (SIGINT)")
     assert store_rows("SELECT key FROM latest_metrics ORDER BY key") == [
@@ -177,13 +187,41 @@ def test_killed_parent_leaves_an_orphan_the_next_command_fails(tmp_path: Path) -
     proc, marker = start_sleeper(tmp_path)
     proc.kill()
     proc.communicate()
+    # mlrun is gone but the entry point still runs (and may still log): not reaped yet.
+    assert (
+        json.loads(run_mlrun("runs", "search", "--json").stdout)["runs"][0]["status"] == "RUNNING"
+    )
     os.kill(int(marker.read_text()), signal.SIGKILL)
-    assert store_rows("SELECT status FROM runs") == [("RUNNING",)]
     listing = run_mlrun("runs", "search", "--json")
     (run,) = json.loads(listing.stdout)["runs"]
     assert run["status"] == "FAILED"
     assert "disappeared" in run["status_reason"]
     assert run["metrics"] == {"started": 1.0}
+    assert [a["path"] for a in run["artifacts"]] == ["_mlrun/output.log"]
+    assert list((Path.cwd() / "mlruns" / "events").iterdir()) == []
+
+
+def test_concurrent_reapers_ingest_each_event_once(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        "entry_points:\n  main:\n    command: python log.py\n",
+        {"log.py": "import os, signal, mlrun_cli\nfor i in range(20000):\n"
+                   "    mlrun_cli.log_metric('m', i, step=i)\n"
+                   "os.kill(os.getppid(), signal.SIGKILL)\nos.killpg(0, signal.SIGKILL)\n"},
+    )  # fmt: skip
+    # The job kills mlrun (its parent: bash execs a single command), then itself.
+    proc = subprocess.Popen(mlrun_argv("run", str(project)))
+    proc.wait()
+    readers = [
+        subprocess.Popen(mlrun_argv("runs", "search", "--json"), stdout=subprocess.DEVNULL)
+        for _ in range(3)
+    ]
+    for reader in readers:
+        reader.wait(timeout=60)
+    assert store_rows("SELECT COUNT(*) FROM metrics") == [(20000,)]
+    ((status, reason),) = store_rows("SELECT status, status_reason FROM runs")
+    assert status == "FAILED"
+    assert "disappeared" in str(reason)
 
 
 def test_concurrent_runs_lose_nothing(tmp_path: Path) -> None:
@@ -230,3 +268,55 @@ def test_direct_mode_outside_mlrun_run(tmp_path: Path) -> None:
         r["status"] for r in json.loads(run_mlrun("runs", "search", "--json").stdout)["runs"]
     }
     assert statuses == {"FINISHED", "FAILED"}
+
+
+def test_param_given_with_p_cannot_change_in_the_child(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        "entry_points:\n  main:\n    parameters: {epochs: int}\n    command: python t.py\n",
+        {
+            "t.py": "import mlrun_cli\nmlrun_cli.log_param('epochs', 10)\nmlrun_cli.log_param('epochs', 20)\n"
+        },
+    )
+    result = run_mlrun("run", str(project), "-P", "epochs=10")
+    assert result.returncode == 1
+    assert "param 'epochs' was already logged as '10'" in result.stderr
+
+
+def test_store_inside_the_project_is_not_code(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", "entry_points:\n  main:\n    command: python -c pass\n")
+    hashes = set()
+    for _ in range(2):
+        result = run_mlrun(
+            "run", ".", "--env-manager", "local", "--tracking-uri", "store", "--json", cwd=project
+        )
+        hashes.add(json.loads(result.stdout)["source"]["content_hash"])
+    assert len(hashes) == 1
+
+
+def test_closed_output_pipe_keeps_the_exit_code(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p", "entry_points:\n  main:\n    command: python big.py\n",
+        {"big.py": "for i in range(20000):\n    print('line', i)\n"},
+    )  # fmt: skip
+    argv = " ".join(mlrun_argv("run", str(project), "--env-manager", "local"))
+    result = subprocess.run(
+        ["bash", "-c", f"{argv} 2>&1 | head -1; exit ${{PIPESTATUS[0]}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_direct_mode_records_exit_codes_and_threads(tmp_path: Path) -> None:
+    script = tmp_path / "t.py"
+    script.write_text(
+        "import sys, threading, mlrun_cli\n"
+        "t = threading.Thread(target=lambda: mlrun_cli.log_metric('from_thread', 1))\n"
+        "t.start(); t.join()\nmlrun_cli.log_metric('main', 2)\nsys.exit(2)\n"
+    )
+    subprocess.run([sys.executable, str(script)], check=False, capture_output=True)
+    (run,) = json.loads(run_mlrun("runs", "search", "--json").stdout)["runs"]
+    assert (run["status"], run["exit_code"]) == ("FAILED", 2)
+    assert run["metrics"] == {"from_thread": 1.0, "main": 2.0}

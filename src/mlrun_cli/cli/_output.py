@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
-from mlrun_cli.errors import MlrunError
+from mlrun_cli.errors import ExitCode, MlrunError, Terminated
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -41,8 +41,10 @@ def _styled(text: str, code: str) -> str:
 
 def message(text: str) -> None:
     """One line on stderr. Plain writes: importing rich costs ~50 ms a command."""
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
+    # A closed pipe (`mlrun ... 2>&1 | head`) must not turn a finished run into a crash.
+    with contextlib.suppress(BrokenPipeError, ValueError):
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
 
 
 def info(text: str) -> None:
@@ -122,9 +124,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             if exc.hint:
                 message(f"{_styled('hint:', '2')} {exc.hint}")
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             message(_styled("interrupted", "1;31"))
-            raise typer.Exit(130) from None
+            code = ExitCode.TERMINATED if isinstance(exc, Terminated) else ExitCode.INTERRUPTED
+            raise typer.Exit(code) from None
 
     return wrapper
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -49,4 +52,18 @@ def _root(
 
 def main() -> None:
     """Console-script entry point."""
-    app(prog_name="mlrun")
+    try:
+        app(prog_name="mlrun")
+    finally:
+        _settle_streams()
+
+
+def _settle_streams() -> None:
+    """Flush now; if the reader went away (`| head`), drop the rest instead of crashing."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(devnull, stream.fileno())

@@ -20,12 +20,13 @@ NameOption = Annotated[str | None, typer.Option("--experiment-name", "-n", help=
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
-def _store(tracking_uri: str | None) -> TrackingStore:
+def _store(tracking_uri: str | None, *, create: bool = False) -> TrackingStore:
+    """The store, with orphaned runs reaped. Only commands that record create it."""
     from mlrun_cli._system import hostname
     from mlrun_cli.tracking.ingest import reap_orphans
     from mlrun_cli.tracking.store import open_store
 
-    store = open_store(tracking_uri)
+    store = open_store(tracking_uri, create=create)
     reap_orphans(store, hostname())
     return store
 
@@ -45,7 +46,7 @@ def create(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Create an experiment."""
-    experiment = _store(tracking_uri).create_experiment(experiment_name)
+    experiment = _store(tracking_uri, create=True).create_experiment(experiment_name)
     _show(
         experiment,
         json_output,
@@ -132,6 +133,9 @@ def _set_stage(
 
     store = _store(tracking_uri)
     experiment = find_experiment(store, experiment_id, experiment_name)
+    if experiment.lifecycle_stage == stage:
+        _show(experiment, json_output, f"Experiment {experiment.name!r} is already {stage}")
+        return
     changed = store.set_experiment_stage(experiment.experiment_id, stage)
     verb = "Deleted" if stage == "deleted" else "Restored"
     _show(changed, json_output, f"{verb} experiment {changed.name!r} (id {changed.experiment_id})")

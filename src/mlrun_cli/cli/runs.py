@@ -38,7 +38,7 @@ def search(
         ),
     ] = None,
     max_results: Annotated[
-        int, typer.Option("--max-results", help="At most this many runs.")
+        int, typer.Option("--max-results", min=1, help="At most this many runs.")
     ] = 1000,
     json_output: JsonOption = False,
     tracking_uri: TrackingUri = None,

@@ -6,20 +6,22 @@ exists, it always ends in a terminal status (FINISHED, FAILED or KILLED), whatev
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mlrun_cli._system import current_user, hostname
-from mlrun_cli.errors import ExitCode, UsageError
+from mlrun_cli.errors import ExitCode, Terminated, UsageError
 from mlrun_cli.tracking import models
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from contextlib import AbstractContextManager
 
     from mlrun_cli.envs.base import Env
@@ -143,8 +145,11 @@ class Prepared:
             self.lease.release()
 
 
-def prepare(request: RunRequest, reporter: Reporter) -> Prepared:
-    """Resolve source, spec, params and environment. Errors here create no run."""
+def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] = ()) -> Prepared:
+    """Resolve source, spec, params and environment. Errors here create no run.
+
+    ``not_code``: paths never counted as the project's code (the tracking store's files).
+    """
     from mlrun_cli.envs.base import check_env_manager
     from mlrun_cli.envs.interpreters import matches
     from mlrun_cli.envs.provision import provision
@@ -156,7 +161,7 @@ def prepare(request: RunRequest, reporter: Reporter) -> Prepared:
         raise UsageError("--experiment-name and --experiment-id: give one, not both")
     given = parse_cli_params(request.params)
     check_env_manager(request.env_manager)
-    checkout = local_checkout(request.uri)
+    checkout = local_checkout(request.uri, not_code)
     project = load_project(checkout.path)
     for message in project.warnings:
         reporter.warn(message)
@@ -201,27 +206,49 @@ def load_env_spec(project: Project, reporter: Reporter) -> PythonEnvSpec | None:
 def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
     """Run a project entry point end to end and record it."""
     from mlrun_cli.tracking.ingest import reap_orphans
-    from mlrun_cli.tracking.store import open_store
+    from mlrun_cli.tracking.sqlite import SqliteStore
+    from mlrun_cli.tracking.store import resolve_location
 
-    store = open_store(request.tracking_uri)
-    try:
-        reap_orphans(store, hostname())
-        prepared = prepare(request, reporter)
+    location = resolve_location(request.tracking_uri)
+    with _sigterm_raises():
+        prepared = prepare(request, reporter, location.owned_paths())
         try:
-            experiment = resolve_experiment(store, request.experiment_name, request.experiment_id)
-            spec = run_spec(request, prepared, experiment, store)
-            run = store.create_run(spec)
-            reporter.info(
-                f"run {run.run_id} ({run.name}) in experiment {experiment.name!r} "
-                f"[id {experiment.experiment_id}]: {prepared.bound.command}"
-            )
-            assert spec.events_path is not None  # noqa: S101 - run_spec always sets it
-            events = Path(spec.events_path)
-            return _supervise(store, run, experiment, prepared, events, request, reporter)
+            store = SqliteStore(location)
+            try:
+                reap_orphans(store, hostname())
+                experiment = resolve_experiment(
+                    store, request.experiment_name, request.experiment_id
+                )
+                spec = run_spec(request, prepared, experiment, store)
+                run = store.create_run(spec)
+                reporter.info(
+                    f"run {run.run_id} ({run.name}) in experiment {experiment.name!r} "
+                    f"[id {experiment.experiment_id}]: {prepared.bound.command}"
+                )
+                assert spec.events_path is not None  # noqa: S101 - run_spec always sets it
+                events = Path(spec.events_path)
+                return _supervise(store, run, experiment, prepared, events, request, reporter)
+            finally:
+                store.close()
         finally:
             prepared.release()
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While mlrun works, SIGTERM raises Terminated, so a run is never left RUNNING."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
     finally:
-        store.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_spec(
@@ -315,8 +342,9 @@ def _supervise(
             store.finish_run(
                 run.run_id, models.FAILED, outcome.exit_code, _describe_exit(outcome.exit_code)
             )
-    except KeyboardInterrupt:
-        store.finish_run(run.run_id, models.KILLED, None, "interrupted (SIGINT)")
+    except KeyboardInterrupt as exc:
+        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+        store.finish_run(run.run_id, models.KILLED, None, f"interrupted ({name})")
         raise
     except BaseException as exc:
         store.finish_run(run.run_id, models.FAILED, None, f"mlrun error: {exc}")

@@ -42,13 +42,18 @@ def _git(cwd: Path, *args: str) -> str | None:
     return result.stdout if result.returncode == 0 else None
 
 
-def content_hash(directory: Path) -> str:
+def content_hash(directory: Path, exclude: tuple[Path, ...] = ()) -> str:
     """sha256 over sorted (relative path, file sha256) pairs of the folder's files."""
     entries: list[tuple[str, str]] = []
+    skipped = {path.resolve() for path in exclude}
     for root, dirs, files in os.walk(directory):
-        dirs[:] = [d for d in dirs if d not in _EXCLUDED_DIRS and not d.endswith(".egg-info")]
+        dirs[:] = [
+            d for d in dirs
+            if d not in _EXCLUDED_DIRS and not d.endswith(".egg-info")
+            and (Path(root) / d).resolve() not in skipped
+        ]  # fmt: skip
         for name in files:
-            if name.endswith(_EXCLUDED_SUFFIXES):
+            if name.endswith(_EXCLUDED_SUFFIXES) or (Path(root) / name).resolve() in skipped:
                 continue
             path = Path(root) / name
             relative = path.relative_to(directory).as_posix()
@@ -66,8 +71,11 @@ def content_hash(directory: Path) -> str:
     return total.hexdigest()
 
 
-def local_checkout(uri: str) -> Checkout:
-    """Resolve a local folder; a git work tree records its commit, anything else a hash."""
+def local_checkout(uri: str, exclude: tuple[Path, ...] = ()) -> Checkout:
+    """Resolve a local folder; a git work tree records its commit, anything else a hash.
+
+    ``exclude``: paths that are not code even inside the folder (the tracking store's files).
+    """
     path = Path(uri).expanduser()
     if not path.exists():
         raise SourceError(f"project folder {uri!r} does not exist")
@@ -79,8 +87,11 @@ def local_checkout(uri: str) -> Checkout:
         toplevel, commit = head.split()
         subdir = path.relative_to(Path(toplevel).resolve()).as_posix()
         subdir = "" if subdir == "." else subdir
-        # The default store (./mlruns) may live inside the project: it is not code.
-        status = _git(path, "status", "--porcelain", "--", ".", ":(exclude)mlruns")
+        # The store (default ./mlruns) may live inside the project: it is not code.
+        inside = [p.resolve() for p in exclude if p.resolve().is_relative_to(path)]
+        pathspecs = [f":(exclude){p.relative_to(path).as_posix()}" for p in inside]
+        status = _git(path, "status", "--porcelain", "--", ".", ":(exclude)mlruns", *pathspecs)
         dirty = bool(status and status.strip())
         return Checkout(path, CodeVersion("local-git", str(path), commit, dirty, None, subdir))
-    return Checkout(path, CodeVersion("local", str(path), content_hash=content_hash(path)))
+    digest = content_hash(path, exclude)
+    return Checkout(path, CodeVersion("local", str(path), content_hash=digest))

@@ -8,12 +8,12 @@ optional ``default`` (required when absent), and whose ``command`` is a ``{param
 from __future__ import annotations
 
 import difflib
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlrun_cli.errors import UsageError
 from mlrun_cli.spec._yaml import Node, describe, load_yaml
+from mlrun_cli.spec.template import parse_template, quoted_placeholders
 from mlrun_cli.spec.values import PARAM_TYPES, convert
 
 MLPROJECT = "MLproject"
@@ -77,7 +77,11 @@ class Project:
         if name in self.entry_points:
             return self.entry_points[name]
         if name.endswith((".py", ".sh")):
-            script = self.directory / name
+            script = (self.directory / name).resolve()
+            if not script.is_relative_to(self.directory.resolve()):
+                raise UsageError(
+                    f"entry point {name!r}: expected a file inside the project {self.directory}"
+                )
             if not script.is_file():
                 raise UsageError(f"entry point {name!r}: no such file in {self.directory}")
             interpreter = "python" if name.endswith(".py") else "bash"
@@ -178,6 +182,12 @@ def _discover_env_file(directory: Path) -> EnvRef:
 def _entry_point(node: Node, name: str, warnings: list[str]) -> EntryPoint:
     body = node.expect_mapping("a mapping with 'command' and optional 'parameters'")
     warnings.extend(_unknown_keys(node, body, _ENTRY_POINT_KEYS))
+    if body.get("command") is None:
+        typo = difflib.get_close_matches("command", [k for k in body if k != "command"], n=1)
+        if typo:
+            raise node.child("command").error(
+                f"expected a command string; found {typo[0]!r} (did you mean 'command'?)"
+            )
     command = node.child("command").expect_str("a command string")
     parameters: list[ParameterSpec] = []
     if body.get("parameters") is not None:
@@ -196,21 +206,18 @@ def _entry_point(node: Node, name: str, warnings: list[str]) -> EntryPoint:
 
 def _template_fields(node: Node, command: str) -> list[str]:
     try:
-        parsed = list(string.Formatter().parse(command))
+        pieces = parse_template(command)
     except ValueError as exc:
         raise node.error(
             f"invalid template ({exc}); write literal braces as {{{{ and }}}}"
-        ) from exc
-    fields = []
-    for _, field_name, spec, conversion in parsed:
-        if field_name is None:
-            continue
-        if not field_name or spec or conversion:
-            raise node.error(
-                f"expected {{name}} placeholders; got {{{field_name}{':' + spec if spec else ''}}}"
-            )
-        fields.append(field_name)
-    return fields
+        ) from None
+    quoted = quoted_placeholders(pieces)
+    if quoted:
+        raise node.error(
+            f"{{{quoted[0]}}} stands inside quotes; mlrun shell-quotes values itself: "
+            "remove the quotes around it"
+        )
+    return [name for _, name in pieces if name is not None]
 
 
 def _parameter(node: Node, name: str, warnings: list[str]) -> ParameterSpec:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import UsageError
+from mlrun_cli.spec.template import parse_template, render
 from mlrun_cli.spec.values import convert
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ def bind_params(
             raise UsageError(f"{message}; declared: {listing} (--strict)")
         warnings.append(f"{message}; passing it as --{name} {shlex.quote(value)}")
     quoted = {p.name: shlex.quote(p.value) for p in bound}
-    command = entry_point.command.format(**quoted)
+    command = render(parse_template(entry_point.command), quoted)
     for extra in extras:
         command += f" --{extra.name} {shlex.quote(extra.value)}"
     return BoundParams(tuple(bound + extras), command, tuple(warnings))

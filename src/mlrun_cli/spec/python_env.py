@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -34,7 +35,10 @@ def load_python_env(path: Path) -> PythonEnvSpec:
     body = root.expect_mapping("a mapping with 'python' and 'dependencies'")
     unknown = [key for key in body if key not in _KEYS]
     if unknown:
-        raise root.child(unknown[0]).error(f"unknown key; expected one of {', '.join(_KEYS)}")
+        # MLflow refuses unknown keys here too; say which key was probably meant.
+        match = difflib.get_close_matches(unknown[0], _KEYS, n=1)
+        hint = f" (did you mean {match[0]!r}?)" if match else ""
+        raise root.child(unknown[0]).error(f"unknown key{hint}; expected one of {', '.join(_KEYS)}")
     python_node = root.child("python")
     python = python_node.value
     if isinstance(python, float):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from urllib.parse import urlparse
 
 PARAM_TYPES = ("float", "int", "string", "bool", "path", "uri")
+_INT = re.compile(r"^[+-]?[0-9]+$")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
@@ -24,7 +26,7 @@ def convert(type_name: str, text: str) -> str:
         return repr(number) if not math.isnan(number) else "nan"
     if type_name == "int":
         stripped = text.strip()
-        if not stripped.lstrip("+-").isdigit():
+        if not _INT.match(stripped):
             raise ValueError("expected an int")
         return str(int(stripped))
     if type_name == "bool":

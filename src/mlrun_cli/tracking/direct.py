@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from mlrun_cli._system import current_user, hostname
 from mlrun_cli.tracking import models
@@ -55,14 +55,25 @@ class DirectSink:
         self.run_id = run.run_id
         self.artifact_dir = self._store.artifact_dir(run.run_id)
         self.artifact_dir.mkdir(parents=True, exist_ok=True)
-        self._failed = False
-        previous_hook = sys.excepthook
+        # How the process ends, as far as Python lets us see it: an uncaught exception
+        # (excepthook) or an explicit sys.exit(code). atexit itself gets no exit status.
+        self._status, self._exit_code = models.FINISHED, 0
+        previous_hook, previous_exit = sys.excepthook, sys.exit
 
         def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-            self._failed = True
+            interrupted = issubclass(kind, KeyboardInterrupt)
+            self._status = models.KILLED if interrupted else models.FAILED
+            self._exit_code = 130 if interrupted else 1
             previous_hook(kind, value, tb)
 
+        def exit_with(code: str | int | None = 0) -> NoReturn:
+            number = code if isinstance(code, int) else (0 if code is None else 1)
+            self._status = models.FINISHED if number == 0 else models.FAILED
+            self._exit_code = number
+            previous_exit(code)
+
         sys.excepthook = hook
+        sys.exit = exit_with
         atexit.register(self._finish)
 
     def emit(self, event: dict[str, Any]) -> None:
@@ -75,6 +86,6 @@ class DirectSink:
         """Nothing to flush: every event is already in the store."""
 
     def _finish(self) -> None:
-        status = models.FAILED if self._failed else models.FINISHED
-        self._store.finish_run(self.run_id, status, 1 if self._failed else 0)
+        reason = None if self._status == models.FINISHED else f"exit code {self._exit_code}"
+        self._store.finish_run(self.run_id, self._status, self._exit_code, reason)
         self._store.close()

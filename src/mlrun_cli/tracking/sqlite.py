@@ -7,6 +7,7 @@ on one store serialize cleanly instead of failing with "database is locked".
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -56,18 +57,29 @@ def _float_or_nan(value: float | None, is_nan: int) -> float:
 class SqliteStore:
     """A TrackingStore backed by one SQLite database file."""
 
-    def __init__(self, location: StoreLocation) -> None:
+    def __init__(self, location: StoreLocation, *, create: bool = True) -> None:
         self.location = location
         self.uri = location.uri
+        if not create and not location.db_path.exists():
+            hint = "" if location.source == "default" else f" (from {location.source})"
+            raise StoreError(
+                f"no tracking store at {location.db_path}{hint}: nothing was recorded there",
+                hint="run something first, or point --tracking-uri / MLRUN_TRACKING_URI "
+                "at an existing store",
+            )
         try:
             location.db_path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection may serve several threads (the direct-mode API serializes calls).
             self._conn = sqlite3.connect(
-                location.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None
+                location.db_path,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,
+                check_same_thread=False,
             )
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"tracking store {location.db_path}: cannot open: {exc}") from exc
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
         self._migrate()
 
     # -- plumbing -------------------------------------------------------------------------
@@ -142,7 +154,7 @@ class SqliteStore:
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         """One experiment by id (deleted ones included)."""
-        if not experiment_id.isdigit():
+        if not re.fullmatch(r"[0-9]+", experiment_id):
             raise NotFoundError(f"experiment id {experiment_id!r}: expected a number")
         row = self._conn.execute(
             f"{self._EXPERIMENT_SELECT} WHERE e.experiment_id = ?", (int(experiment_id),)
@@ -177,6 +189,8 @@ class SqliteStore:
 
     def get_or_create_experiment(self, name: str) -> Experiment:
         """The active experiment called ``name``, created if missing (race-free)."""
+        if not name.strip():
+            raise UsageError("experiment name must not be empty")
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO experiments (name, lifecycle_stage, creation_time, last_update_time)"
@@ -204,8 +218,10 @@ class SqliteStore:
         return [self._experiment_from_row(row) for row in rows]
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> Experiment:
-        """Give an experiment a new, unused name."""
+        """Give an experiment a new, unused name (not the Default one: runs fall back to it)."""
         self.get_experiment(experiment_id)
+        if experiment_id == DEFAULT_EXPERIMENT_ID:
+            raise UsageError("the Default experiment (id 0) cannot be renamed")
         if not new_name.strip():
             raise UsageError("experiment name must not be empty")
         with self._write() as conn:
@@ -286,6 +302,8 @@ class SqliteStore:
                 return str(rows[0][0])
             if len(rows) > 1:
                 raise UsageError(f"run id prefix {prefix!r} is ambiguous; give more characters")
+        if len(text) < 4:
+            raise UsageError(f"run id {prefix!r}: give the id or a prefix of at least 4 characters")
         raise NotFoundError(f"no run with id {prefix!r}")
 
     def _run_from_row(self, row: tuple[object, ...]) -> Run:

@@ -66,6 +66,12 @@ class StoreLocation:
     artifact_root: Path
     source: str
 
+    def owned_paths(self) -> tuple[Path, ...]:
+        """Everything the store writes: never part of a project's code, even inside it."""
+        db = self.db_path
+        journals = tuple(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))
+        return (db, *journals, self.artifact_root, self.artifact_root.parent / "events")
+
     @property
     def uri(self) -> str:
         """The URI handed to child processes (always absolute)."""
@@ -90,7 +96,9 @@ def resolve_location(cli_value: str | None = None) -> StoreLocation:
         if not db.is_absolute():
             db = Path.cwd() / db
         return StoreLocation(db, db.parent / "artifacts", source)
-    if value.startswith("file://"):
+    if value.startswith("file:"):
+        if not value.startswith("file:///"):
+            raise StoreError(f"{source}: {value!r}: expected file:///absolute/path")
         value = value[len("file://") :]
     elif "://" in value:
         scheme = value.split("://", 1)[0]
@@ -102,8 +110,8 @@ def resolve_location(cli_value: str | None = None) -> StoreLocation:
     return StoreLocation(root / paths.STORE_DB_NAME, root / "artifacts", source)
 
 
-def open_store(cli_value: str | None = None) -> TrackingStore:
-    """Open (creating and migrating if needed) the store a tracking URI names."""
+def open_store(cli_value: str | None = None, *, create: bool = True) -> TrackingStore:
+    """Open the store a tracking URI names (creating it only when ``create``), migrated."""
     from mlrun_cli.tracking.sqlite import SqliteStore
 
-    return SqliteStore(resolve_location(cli_value))
+    return SqliteStore(resolve_location(cli_value), create=create)

@@ -105,9 +105,11 @@ def test_conda_yaml_pip_part(tmp_path: Path) -> None:
     assert spec.python == "3.10"
     assert spec.dependencies == ("mlflow", "-r requirements.txt")
     assert warnings == (
-        "conda.yaml: conda packages are not installed by mlrun (only python and pip: are used); "
-        "dropped: numpy=1.26, cudatoolkit",
+        (
+            "conda.yaml: conda packages are not installed by mlrun (only python and pip: are "
+            "used); dropped: numpy=1.26, cudatoolkit"
+        ),
     )
     path.write_text("dependencies: numpy\n")
-    with pytest.raises(SpecError, match="conda.yaml: dependencies: expected a list; got 'numpy'"):
+    with pytest.raises(SpecError, match=r"conda\.yaml: dependencies: expected a list; got 'numpy'"):
         load_conda_env(path)

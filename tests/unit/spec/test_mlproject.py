@@ -179,3 +179,31 @@ def test_no_mlproject_at_all(tmp_path: Path) -> None:
     loaded = load_project(folder)
     assert loaded.mlproject_path is None
     assert loaded.entry_point("train.py").is_script
+
+
+@pytest.mark.parametrize("command", ['echo "name={name}"', "echo '{name}'", 'echo "a \\" {name}"'])
+def test_placeholders_inside_quotes_are_refused(tmp_path: Path, command: str) -> None:
+    import yaml
+
+    text = yaml.safe_dump(
+        {"entry_points": {"main": {"parameters": {"name": "string"}, "command": command}}}
+    )
+    assert error_of(project(tmp_path, text)) == (
+        "MLproject: entry_points.main.command: {name} stands inside quotes; "
+        "mlrun shell-quotes values itself: remove the quotes around it"
+    )
+
+
+def test_quotes_elsewhere_are_fine(tmp_path: Path) -> None:
+    folder = project(
+        tmp_path,
+        "entry_points:\n  main:\n    parameters: {n: string}\n    command: echo 'it''s' \"x\" {n}\n",
+    )
+    assert load_project(folder).entry_point("main").command.endswith("{n}")
+
+
+def test_script_entry_points_must_stay_inside_the_project(tmp_path: Path) -> None:
+    folder = project(tmp_path, "entry_points: {}\n")
+    (tmp_path / "outside.py").write_text("")
+    with pytest.raises(UsageError, match="expected a file inside the project"):
+        load_project(folder).entry_point("../outside.py")

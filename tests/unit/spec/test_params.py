@@ -136,3 +136,15 @@ def test_script_entry_points_take_any_params_silently(tmp_path: Path) -> None:
     bound = bind(ep, {"lr": "0.1"}, tmp_path, strict=True)
     assert shlex.split(bound.command) == ["python", "train.py", "--lr", "0.1"]
     assert bound.warnings == ()
+
+
+def test_placeholder_names_are_substituted_literally(tmp_path: Path) -> None:
+    ep = EntryPoint("m", "run {a.b} {0} {{literal}}", (ParameterSpec("a.b"), ParameterSpec("0")))
+    assert bind(ep, {"a.b": "x y", "0": "z"}, tmp_path).command == "run 'x y' z {literal}"
+
+
+def test_int_rejects_doubled_signs_and_unicode_digits(tmp_path: Path) -> None:
+    ep = EntryPoint("m", "x {n}", (ParameterSpec("n", "int"),))
+    for bad in ("--5", "²", "1_000"):
+        with pytest.raises(UsageError, match="expected an int"):
+            bind(ep, {"n": bad}, tmp_path)

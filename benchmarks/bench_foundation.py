@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _timing import ensure_bytecode, median_wall, mlrun_exe, report
+from _timing import ensure_bytecode, median_wall, mlrun_exe, report, wall
 
 TRIVIAL = "entry_points:\n  main:\n    command: python -c pass\n"
 MANY = """\
@@ -59,6 +59,7 @@ def main() -> int:
         project = work / "trivial"
         project.mkdir()
         (project / "MLproject").write_text(TRIVIAL)
+        wall([mlrun, "experiments", "create", "-n", "bench"], work, env)  # a store to search
         py = [sys.executable, "-c", "pass"]
         baseline = median_wall(py, work, args.runs, env)
         help_time = median_wall([mlrun, "--help"], work, args.runs, env)

@@ -8,9 +8,13 @@ holds while the env is in use, so ``mlrun env prune`` never removes it under a r
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import os
+import sys
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlrun_cli import paths
@@ -27,7 +31,6 @@ from mlrun_cli.spec.python_env import PythonEnvSpec
 if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractContextManager
-    from pathlib import Path
 
     from mlrun_cli.envs.base import EnvBuilder
 
@@ -39,14 +42,31 @@ class ProgressReporter(Protocol):
 
 
 def local_env() -> tuple[Env, None]:
-    """No isolation: the interpreter running mlrun; its lock is frozen in-process."""
+    """No isolation: the interpreter running mlrun, with the lock of what it has installed."""
     interpreter = current()
+    env = Env(LOCAL, interpreter.path, interpreter.path.parent, interpreter.version, _local_lock())
+    return env, None
+
+
+def _local_lock() -> EnvLock:
+    """Freeze the running interpreter's packages, cached until a sys.path folder changes
+    (listing a large site-packages costs ~100 ms; its folder's mtime moves on any install)."""
+    stamp = [(entry, Path(entry).stat().st_mtime_ns) for entry in sys.path if Path(entry).is_dir()]
+    key = hashlib.sha256(repr((sys.executable, stamp)).encode()).hexdigest()[:16]
+    cached = paths.cache_dir() / "local-locks" / f"{key}.txt"
+    try:
+        return parse_lock(cached.read_text(), str(cached))
+    except (OSError, EnvError):
+        pass
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         exec(FREEZE_SCRIPT, {})  # noqa: S102 - our own constant script, also run in child envs
     lock = freeze_output_to_lock(buffer.getvalue())
-    env = Env(LOCAL, interpreter.path, interpreter.path.parent, interpreter.version, lock)
-    return env, None
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
+    tmp.write_text(lock.text)
+    tmp.replace(cached)
+    return lock
 
 
 def _requirements_file(root: Path, name: str, lines: tuple[str, ...]) -> Path:

@@ -106,7 +106,16 @@ class SqliteStore:
                     f"than this mlrun understands ({SCHEMA_VERSION}); upgrade mlrun-cli"
                 )
             # WAL lets readers proceed while one process writes; it is persistent per file.
-            conn.execute("PRAGMA journal_mode = WAL")
+            # Switching needs a moment alone with the file, and SQLite does not wait for that
+            # with the busy timeout: retry while another process creates the same new store.
+            deadline = time.monotonic() + BUSY_TIMEOUT_S
+            while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                try:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                except sqlite3.OperationalError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
             with self._write():
                 # Re-read inside the lock: another process may have migrated meanwhile.
                 version = conn.execute("PRAGMA user_version").fetchone()[0]

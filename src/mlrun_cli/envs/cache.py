@@ -32,6 +32,8 @@ from mlrun_cli import paths
 from mlrun_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from mlrun_cli.envs.interpreters import Interpreter
     from mlrun_cli.envs.requirements import ResolvedSpec
 
@@ -69,14 +71,22 @@ def env_root(key: str) -> Path:
     return paths.env_cache_dir() / key
 
 
+def _open_lock(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+
 class Lease:
-    """An open flock on KEY.lock; shared while a run uses the env, exclusive to build/remove."""
+    """Flocks on an environment: KEY.lock is shared while a run uses (or builds) the env and
+    exclusive to remove it; KEY.build is exclusive while one process builds.
+
+    Two files, so no lock is ever converted: flock converts by unlocking first, which would
+    let ``prune`` slip in between a build and its use.
+    """
 
     def __init__(self, key: str) -> None:
         self.key = key
-        path = paths.env_cache_dir() / f"{key}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd: int | None = _open_lock(paths.env_cache_dir() / f"{key}.lock")
 
     def shared(self) -> None:
         """Hold the env in use (prune and rm skip it)."""
@@ -84,7 +94,7 @@ class Lease:
         fcntl.flock(self._fd, fcntl.LOCK_SH)
 
     def exclusive(self, wait: bool = True) -> bool:
-        """Own the env to build or remove it; False if busy and ``wait`` is False."""
+        """Own the env to remove it; False if it is in use and ``wait`` is False."""
         assert self._fd is not None  # noqa: S101 - not released yet
         flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
         try:
@@ -92,6 +102,16 @@ class Lease:
         except BlockingIOError:
             return False
         return True
+
+    @contextlib.contextmanager
+    def building(self) -> Iterator[None]:
+        """Be the only process building this env (others wait, then find it complete)."""
+        fd = _open_lock(paths.env_cache_dir() / f"{self.key}.build")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def release(self) -> None:
         """Drop the lock."""

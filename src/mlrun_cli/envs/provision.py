@@ -99,20 +99,19 @@ def _obtain(
     try:
         lease.shared()
         if not cache.is_complete(root):
-            lease.exclusive()
-            # Someone else may have finished it while we waited for the lock.
-            if not cache.is_complete(root):
-                cache.discard(root)  # a half-built leftover (killed build): garbage
-                stamp = time.strftime("%Y%m%d-%H%M%S")
-                log = BuildLog(paths.cache_dir() / "logs" / f"{key}-{stamp}.log")
-                try:
-                    with reporter.progress(title) as step:
-                        lock, metadata = build(root, step, log)
-                    cache.finish_build(root, metadata, lock.text)
-                except BaseException:
-                    cache.discard(root)
-                    raise
-            lease.shared()
+            with lease.building():
+                # Someone else may have finished it while we waited for the lock.
+                if not cache.is_complete(root):
+                    cache.discard(root)  # a half-built leftover (killed build): garbage
+                    stamp = time.strftime("%Y%m%d-%H%M%S")
+                    log = BuildLog(paths.cache_dir() / "logs" / f"{key}-{stamp}.log")
+                    try:
+                        with reporter.progress(title) as step:
+                            lock, metadata = build(root, step, log)
+                        cache.finish_build(root, metadata, lock.text)
+                    except BaseException:
+                        cache.discard(root)
+                        raise
         install_client(root)
         cache.mark_used(root, project)
         lock = parse_lock((root / cache.LOCK_FILE).read_text(), str(root / cache.LOCK_FILE))

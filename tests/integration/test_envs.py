@@ -189,3 +189,21 @@ def test_prune_skips_envs_in_use(tmp_path: Path) -> None:
         lease.release()
     assert f"removed {key}" in run_mlrun("env", "prune", "--older-than", "1d").stdout
     assert not (envs_dir() / key).exists()
+
+
+def test_child_environment_is_scrubbed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "hostonly.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(host))
+    project = write_project(
+        tmp_path / "p",
+        "entry_points:\n  main:\n    command: python probe.py\n",
+        {"probe.py": "import os, sys, importlib.util, mlrun_cli\n"
+                     "mlrun_cli.set_tag('leak', str(importlib.util.find_spec('hostonly') is not None))\n"
+                     "mlrun_cli.set_tag('venv', os.environ.get('VIRTUAL_ENV') == sys.prefix)\n"},
+    )  # fmt: skip
+    run = json.loads(run_mlrun("run", str(project), "--json").stdout)
+    assert (run["tags"]["leak"], run["tags"]["venv"]) == ("False", "True")
+    local = json.loads(run_mlrun("run", str(project), "--env-manager", "local", "--json").stdout)
+    assert local["tags"]["leak"] == "True"  # local means no isolation, as documented

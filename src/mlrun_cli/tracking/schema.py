@@ -104,6 +104,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE runs ADD COLUMN child_pid INTEGER",
         "ALTER TABLE runs ADD COLUMN child_pid_start TEXT",
     ),
+    (
+        # Search at scale: walk runs newest first; order and filter by a param or metric value.
+        "CREATE INDEX runs_by_start ON runs (start_time)",
+        "CREATE INDEX params_by_key_value ON params (key, value, run_id)",
+        "CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, value, run_id)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,16 +17,15 @@ from typing import TYPE_CHECKING
 from mlrun_cli.errors import NotFoundError, StoreError, UsageError
 from mlrun_cli.tracking import models
 from mlrun_cli.tracking.models import (
-    Artifact,
-    CodeVersion,
     EventBatch,
     Experiment,
     LiveRun,
     Metric,
-    Param,
     Run,
     RunCreate,
 )
+from mlrun_cli.tracking.run_rows import RUN_COLUMNS, float_or_nan, runs_from_rows
+from mlrun_cli.tracking.run_search import RunQuery, page_sql
 from mlrun_cli.tracking.schema import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -38,20 +37,10 @@ DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 BUSY_TIMEOUT_S = 60.0
 
-_RUN_COLUMNS = (
-    "run_id, experiment_id, name, status, start_time, end_time, user_id, host, entry_point, "
-    "command, exit_code, status_reason, lifecycle_stage, source_kind, source_uri, commit_sha, "
-    "dirty, content_hash, subdirectory, env_lock_hash"
-)
-
 
 def now_ms() -> int:
     """Milliseconds since the epoch, the store's time unit."""
     return int(time.time() * 1000)
-
-
-def _float_or_nan(value: float | None, is_nan: int) -> float:
-    return math.nan if is_nan or value is None else float(value)
 
 
 class SqliteStore:
@@ -293,11 +282,11 @@ class SqliteStore:
     def get_run(self, run_id: str) -> Run:
         """One run with everything recorded about it."""
         row = self._conn.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
         if row is None:
             raise NotFoundError(f"no run with id {run_id!r}")
-        return self._run_from_row(row)
+        return self._runs_from_rows([row])[run_id]
 
     def resolve_run_id(self, prefix: str) -> str:
         """A full run id from itself or a unique prefix (at least 4 characters)."""
@@ -315,80 +304,68 @@ class SqliteStore:
             raise UsageError(f"run id {prefix!r}: give the id or a prefix of at least 4 characters")
         raise NotFoundError(f"no run with id {prefix!r}")
 
-    def _run_from_row(self, row: tuple[object, ...]) -> Run:
-        run_id = str(row[0])
-        conn = self._conn
-        params = tuple(
-            Param(str(k), str(v), t)
-            for k, v, t in conn.execute(
-                "SELECT key, value, type FROM params WHERE run_id = ? ORDER BY key", (run_id,)
-            )
-        )
-        tags = dict(conn.execute("SELECT key, value FROM tags WHERE run_id = ?", (run_id,)))
-        metrics = {
-            key: Metric(key, _float_or_nan(value, is_nan), step, ts)
-            for key, value, is_nan, step, ts in conn.execute(
-                "SELECT key, value, is_nan, step, timestamp FROM latest_metrics WHERE run_id = ?",
-                (run_id,),
-            )
-        }
-        artifacts = tuple(
-            Artifact(p, n, h)
-            for p, n, h in conn.execute(
-                "SELECT path, size, sha256 FROM artifacts WHERE run_id = ? ORDER BY path",
-                (run_id,),
-            )
-        )
-        dirty = row[16]
-        code = CodeVersion(
-            kind=str(row[13]),
-            uri=str(row[14]),
-            commit=None if row[15] is None else str(row[15]),
-            dirty=None if dirty is None else bool(dirty),
-            content_hash=None if row[17] is None else str(row[17]),
-            subdirectory=str(row[18]),
-        )
-        return Run(
-            run_id=run_id,
-            experiment_id=str(row[1]),
-            name=str(row[2]),
-            status=str(row[3]),
-            start_time=int(str(row[4])),
-            end_time=None if row[5] is None else int(str(row[5])),
-            user=str(row[6]),
-            host=str(row[7]),
-            entry_point=str(row[8]),
-            command=str(row[9]),
-            exit_code=None if row[10] is None else int(str(row[10])),
-            status_reason=None if row[11] is None else str(row[11]),
-            lifecycle_stage=str(row[12]),
-            code=code,
-            params=params,
-            tags=tags,
-            metrics=metrics,
-            artifacts=artifacts,
-            artifact_uri=str(self.artifact_dir(run_id)),
-            env_lock_hash=None if row[19] is None else str(row[19]),
-            env_lock=self._env_lock(row[19]),
-        )
+    def _runs_from_rows(self, rows: Sequence[tuple[object, ...]]) -> dict[str, Run]:
+        return runs_from_rows(self._conn, rows, self.location.artifact_root)
 
-    def _env_lock(self, lock_hash: object) -> str | None:
-        if lock_hash is None:
-            return None
-        row = self._conn.execute(
-            "SELECT text FROM env_locks WHERE lock_hash = ?", (lock_hash,)
-        ).fetchone()
-        return None if row is None else str(row[0])
+    def search_run_ids(self, query: RunQuery, limit: int, offset: int) -> list[str]:
+        """One page of the run ids a compiled search selects, in order."""
+        statements = page_sql(query)
+        sql, args = statements[0]
+        ids = [
+            str(row[0])
+            for row in self._conn.execute(f"{sql} LIMIT ? OFFSET ?", [*args, limit, offset])
+        ]
+        if len(statements) == 1 or len(ids) == limit:
+            return ids
+        # The runs with the leading value are exhausted: continue with those lacking it.
+        (lacking, lacking_args), (count_sql, count_args) = statements[1], statements[2]
+        having_total = (ids and offset + len(ids)) or self._conn.execute(
+            count_sql, count_args
+        ).fetchone()[0]
+        rest_offset = max(0, offset - int(having_total))
+        rows = self._conn.execute(
+            f"{lacking} LIMIT ? OFFSET ?", [*lacking_args, limit - len(ids), rest_offset]
+        )
+        return ids + [str(row[0]) for row in rows]
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """Several runs, in the given order (missing ids are skipped)."""
+        found = {}
+        for chunk_start in range(0, len(run_ids), 500):
+            chunk = list(run_ids[chunk_start : chunk_start + 500])
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._conn.execute(
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id IN ({marks})", chunk
+            ).fetchall()
+            found.update(self._runs_from_rows(rows))
+        return [found[run_id] for run_id in run_ids if run_id in found]
+
+    def set_run_stage(self, run_id: str, stage: str) -> None:
+        """Soft-delete (``deleted``) or restore (``active``) a run."""
+        self.get_run(run_id)
+        with self._write() as conn:
+            conn.execute("UPDATE runs SET lifecycle_stage = ? WHERE run_id = ?", (stage, run_id))
+
+    def set_experiment_tags(self, experiment_id: str, tags: Sequence[tuple[str, str]]) -> None:
+        """Set (or overwrite) experiment tags."""
+        self.get_experiment(experiment_id)
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+                [(int(experiment_id), key, value) for key, value in tags],
+            )
 
     def list_runs(self, experiment_ids: Sequence[str], max_results: int = 1000) -> list[Run]:
         """Active runs of the given experiments, newest first."""
         marks = ", ".join("?" for _ in experiment_ids)
         rows = self._conn.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE experiment_id IN ({marks}) "
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE experiment_id IN ({marks}) "
             "AND lifecycle_stage = 'active' ORDER BY start_time DESC, run_id LIMIT ?",
             [int(e) for e in experiment_ids] + [max_results],
         ).fetchall()
-        return [self._run_from_row(row) for row in rows]
+        found = self._runs_from_rows(rows)
+        return [found[str(row[0])] for row in rows]
 
     def log_batch(
         self, run_id: str, batch: EventBatch, events_range: tuple[int, int] | None = None
@@ -490,7 +467,7 @@ class SqliteStore:
             "ORDER BY step, timestamp",
             (run_id, key),
         ).fetchall()
-        return [Metric(key, _float_or_nan(v, n), s, t) for v, n, s, t in rows]
+        return [Metric(key, float_or_nan(v, n), s, t) for v, n, s, t in rows]
 
     def running_runs_on(self, host: str) -> list[LiveRun]:
         """The RUNNING runs started on ``host``, with the processes that run them."""

@@ -1,0 +1,86 @@
+"""Build a tracking store with many runs, for search benchmarks.
+
+    python benchmarks/make_runs.py STORE_DIR [--runs 100000] [--seed 0]
+
+Each run: 5 params (alpha, l1_ratio, epochs, optimizer, seed), 5 metrics with 10-step
+histories (rmse, mae, r2, loss, accuracy), 3 tags, spread over 10 experiments. Rows go in with
+bulk inserts through the store's own schema (created by mlrun), 10,000 runs per transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+import uuid
+from pathlib import Path
+
+from mlrun_cli.tracking.sqlite import SqliteStore
+from mlrun_cli.tracking.store import resolve_location
+
+ALPHAS = ("0.01", "0.05", "0.1", "0.5", "1.0")
+OPTIMIZERS = ("sgd", "adam", "lbfgs")
+BATCH = 10_000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("store", type=Path)
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    started = time.perf_counter()
+    store = SqliteStore(resolve_location(str(args.store)))
+    experiments = [store.get_or_create_experiment(f"bench-{i}").experiment_id for i in range(10)]
+    conn = store._conn  # noqa: SLF001 - a bulk loader is the one place that writes rows directly
+    base_time = 1_700_000_000_000
+    for first in range(0, args.runs, BATCH):
+        runs, params, tags, history, latest = [], [], [], [], []
+        for index in range(first, min(first + BATCH, args.runs)):
+            run_id = uuid.UUID(int=rng.getrandbits(128)).hex
+            start = base_time + index * 1000
+            runs.append((run_id, int(rng.choice(experiments)), f"run-{index}", "FINISHED",
+                         start, start + 500, "bench", "host", "local", "/p", "main", "python x.py",
+                         0))  # fmt: skip
+            for key, value in (("alpha", rng.choice(ALPHAS)), ("l1_ratio", f"{rng.random():.2f}"),
+                               ("epochs", str(rng.randint(1, 100))),
+                               ("optimizer", rng.choice(OPTIMIZERS)), ("seed", str(index))):  # fmt: skip
+                params.append((run_id, key, value))
+            for key, value in (("team", rng.choice(("a", "b", "c"))), ("model", "enet"),
+                               ("stage", rng.choice(("dev", "prod")))):  # fmt: skip
+                tags.append((run_id, key, value))
+            for key in ("rmse", "mae", "r2", "loss", "accuracy"):
+                value = rng.random() * 2
+                for step in range(10):
+                    value *= 0.95
+                    history.append((run_id, key, value, step, start + step))
+                latest.append((run_id, key, value, 9, start + 9))
+        with conn:
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO runs (run_id, experiment_id, name, status, start_time, end_time, "
+                "user_id, host, source_kind, source_uri, entry_point, command, exit_code) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                runs,
+            )
+            conn.executemany("INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)", params)
+            conn.executemany("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)", tags)
+            conn.executemany(
+                "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)",
+                history,
+            )
+            conn.executemany(
+                "INSERT INTO latest_metrics (run_id, key, value, step, timestamp) "
+                "VALUES (?, ?, ?, ?, ?)",
+                latest,
+            )
+            conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    store.close()
+    print(f"{args.runs} runs in {time.perf_counter() - started:.1f}s -> {args.store}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

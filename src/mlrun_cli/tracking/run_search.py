@@ -1,0 +1,171 @@
+"""Searching runs: ``--order-by`` keys, page tokens, and the SQL that stays fast at 100,000 runs.
+
+Filters compile to correlated EXISTS checks (tracking/search.py). What makes a search fast is
+walking an index in the requested order and stopping after one page:
+
+- default order (``start_time DESC``) walks ``runs_by_start``;
+- when the first key is a metric or a param, the query is driven by that side table's
+  ``(key, value, run_id)`` index: runs that have the value, in order, then (NULLs last) the
+  runs that lack it, in a second query only when the first page is not full.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+
+from mlrun_cli.errors import UsageError
+from mlrun_cli.tracking.search import ENTITY_ALIASES, RUN_SCHEMA
+
+_ORDER_RE = re.compile(
+    r"^\s*(?:(?P<entity>[A-Za-z_]+)\.)?(?P<key>`[^`]+`|\"[^\"]+\"|[\w.]+)\s*(?P<dir>\w+)?\s*$"
+)
+# Side tables an order key can name, with the column that flags NaN (stored as NULL).
+_SIDE = {"metric": ("latest_metrics", True), "param": ("params", False), "tag": ("tags", False)}
+DEFAULT_ORDER = "start_time DESC"
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """One ``--order-by`` key."""
+
+    entity: str  # attribute, metric, param, tag
+    key: str
+    descending: bool = False
+
+
+def parse_order_by(text: str) -> OrderKey:
+    """``metrics.rmse ASC``, ``params.alpha``, ``start_time DESC`` (ASC is the default)."""
+    match = _ORDER_RE.match(text)
+    if not match:
+        raise UsageError(f"--order-by {text!r}: expected KEY [ASC|DESC], e.g. 'metrics.rmse ASC'")
+    direction = (match.group("dir") or "ASC").upper()
+    if direction not in ("ASC", "DESC"):
+        raise UsageError(f"--order-by {text!r}: expected ASC or DESC; got {match.group('dir')!r}")
+    key = match.group("key")
+    if key[0] in '`"':
+        key = key[1:-1]
+    raw_entity = match.group("entity")
+    if raw_entity is None:
+        entity = "attribute"
+    elif raw_entity.lower() in ENTITY_ALIASES:
+        entity = ENTITY_ALIASES[raw_entity.lower()]
+    else:
+        # "a.b" without a known prefix is not an entity: treat the whole text as an attribute
+        entity, key = "attribute", f"{raw_entity}.{key}"
+    if entity == "attribute" and key not in RUN_SCHEMA.attributes:
+        allowed = ", ".join(sorted(RUN_SCHEMA.attributes))
+        raise UsageError(
+            f"--order-by {text!r}: unknown attribute {key!r}; expected metrics.KEY, params.KEY, "
+            f"tags.KEY or one of: {allowed}"
+        )
+    return OrderKey(entity, key, direction == "DESC")
+
+
+def encode_page_token(offset: int) -> str:
+    """An opaque token for the next page."""
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def decode_page_token(token: str | None) -> int:
+    """The offset a page token stands for."""
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+    except (ValueError, KeyError, TypeError):
+        raise UsageError(f"--page-token {token!r}: not a token mlrun gave out") from None
+    if not isinstance(offset, int) or offset < 0:
+        raise UsageError(f"--page-token {token!r}: not a token mlrun gave out")
+    return offset
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """A compiled search: everything but the page."""
+
+    experiment_ids: tuple[int, ...]
+    view: str  # active, deleted, all
+    where: str
+    args: tuple[object, ...]
+    order: tuple[OrderKey, ...]
+
+
+def _present(alias: str, entity: str) -> str:
+    nan = _SIDE[entity][1]
+    return f"{alias}.value IS NOT NULL" + (f" AND {alias}.is_nan = 0" if nan else "")
+
+
+def _order_sql(
+    order: tuple[OrderKey, ...], skip_first_join: bool
+) -> tuple[str, list[str], list[object]]:
+    """LEFT JOINs, one ORDER BY term per key (NULLs and NaN last), and the join arguments."""
+    joins: list[str] = []
+    terms: list[str] = []
+    args: list[object] = []
+    for index, item in enumerate(order):
+        direction = "DESC" if item.descending else "ASC"
+        if item.entity == "attribute":
+            column = RUN_SCHEMA.attributes[item.key][0]
+            terms.append(f"({column} IS NULL), {column} {direction}")
+            continue
+        alias = f"o{index}"
+        if not (skip_first_join and index == 0):
+            table = _SIDE[item.entity][0]
+            joins.append(
+                f"LEFT JOIN {table} {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
+            )
+            args.append(item.key)
+        value = f"CASE WHEN {_present(alias, item.entity)} THEN {alias}.value END"
+        terms.append(f"({value} IS NULL), {value} {direction}")
+    return " ".join(joins), terms, args
+
+
+def _base(query: RunQuery) -> tuple[str, list[object]]:
+    marks = ", ".join("?" for _ in query.experiment_ids)
+    clauses = [f"r.experiment_id IN ({marks})"]
+    args: list[object] = list(query.experiment_ids)
+    if query.view != "all":
+        clauses.append("r.lifecycle_stage = ?")
+        args.append(query.view)
+    clauses.append(query.where)
+    args.extend(query.args)
+    return " AND ".join(clauses), args
+
+
+def page_sql(query: RunQuery) -> tuple[tuple[str, list[object]], ...]:
+    """The statements that list a search's run ids, in order; LIMIT/OFFSET come last.
+
+    One statement, or for an order led by a metric/param/tag: (runs that have that value,
+    driven by its index; runs that lack it; the count of the first), run as a UNION by hand.
+    """
+    base, base_args = _base(query)
+    first = query.order[0] if query.order else None
+    if first is None or first.entity == "attribute":
+        joins, terms, join_args = _order_sql(query.order, skip_first_join=False)
+        order = ", ".join([*terms, "r.run_id ASC"])
+        sql = f"SELECT r.run_id FROM runs r {joins} WHERE {base} ORDER BY {order}"
+        return ((sql, [*join_args, *base_args]),)
+    table = _SIDE[first.entity][0]
+    joins, terms, join_args = _order_sql(query.order, skip_first_join=True)
+    having = (
+        f"SELECT r.run_id FROM {table} o0 CROSS JOIN runs r ON r.run_id = o0.run_id {joins} "
+        f"WHERE o0.key = ? AND {_present('o0', first.entity)} AND {base}"
+    )
+    lacking = (
+        f"SELECT r.run_id FROM runs r {joins} WHERE NOT EXISTS (SELECT 1 FROM {table} x "
+        f"WHERE x.run_id = r.run_id AND x.key = ? AND {_present('x', first.entity)}) "
+        f"AND {base}"
+    )
+    # CROSS JOIN keeps SQLite from reordering: it must walk the (key, value) index in order.
+    having_order = ", ".join([f"o0.value {'DESC' if first.descending else 'ASC'}", *terms[1:],
+                              "r.run_id ASC"])  # fmt: skip
+    lacking_order = ", ".join([*terms[1:], "r.run_id ASC"])
+    args = [*join_args, first.key, *base_args]
+    return (
+        (f"{having} ORDER BY {having_order}", args),
+        (f"{lacking} ORDER BY {lacking_order}", args),
+        (f"SELECT COUNT(*) FROM ({having})", args),
+    )

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from mlrun_cli.cli.runs import _varying
 from tests.conftest import EXAMPLE_PROJECT, run_mlrun
 
 pytestmark = pytest.mark.integration
@@ -47,12 +46,6 @@ def test_undeclared_param_warning_and_strict(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["params"]["alpah"] == "1"
     strict = run_mlrun("run", str(EXAMPLE_PROJECT), "-P", "alpah=1", "--strict")
     assert strict.returncode == 2
-
-
-def test_varying_keys() -> None:
-    assert _varying([{"a": "1", "b": "2"}]) == ["a", "b"]
-    assert _varying([{"a": "1", "b": "2"}, {"a": "1", "b": "3"}]) == ["b"]
-    assert _varying([{"a": "1"}, {}]) == ["a"]
 
 
 def test_python_module_entry() -> None:

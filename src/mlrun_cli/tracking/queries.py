@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
-    from mlrun_cli.tracking.models import Experiment
+    from mlrun_cli.tracking.models import Experiment, Run
     from mlrun_cli.tracking.store import TrackingStore
 
 
@@ -44,3 +45,43 @@ def experiment_ids_for(store: TrackingStore, names: list[str], ids: list[str]) -
     if not names and not ids:
         resolved = [e.experiment_id for e in store.search_experiments("active")]
     return list(dict.fromkeys(resolved))
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """One page of a run search, and the token for the next one (None: no more)."""
+
+    runs: list[Run]
+    next_page_token: str | None
+
+
+def search_runs(
+    store: TrackingStore,
+    experiment_ids: list[str],
+    filter_text: str = "",
+    order_by: list[str] | None = None,
+    max_results: int = 1000,
+    page_token: str | None = None,
+    view: str = "active",
+) -> RunPage:
+    """Runs matching an MLflow-style filter, ordered (default ``start_time DESC``), one page."""
+    from mlrun_cli.tracking.run_search import (
+        DEFAULT_ORDER,
+        RunQuery,
+        decode_page_token,
+        encode_page_token,
+        parse_order_by,
+    )
+    from mlrun_cli.tracking.search import RUN_SCHEMA, compile_filter, parse_filter
+
+    if view not in ("active", "deleted", "all"):
+        raise UsageError(f"--view: expected one of active, deleted, all; got {view!r}")
+    if max_results < 1:
+        raise UsageError(f"--max-results: expected a positive number; got {max_results}")
+    where, args = compile_filter(parse_filter(filter_text, schema=RUN_SCHEMA), RUN_SCHEMA)
+    order = tuple(parse_order_by(text) for text in (order_by or [DEFAULT_ORDER]))
+    offset = decode_page_token(page_token)
+    query = RunQuery(tuple(int(i) for i in experiment_ids), view, where, tuple(args), order)
+    ids = store.search_run_ids(query, max_results + 1, offset) if experiment_ids else []
+    next_token = encode_page_token(offset + max_results) if len(ids) > max_results else None
+    return RunPage(store.get_runs(ids[:max_results]), next_token)

@@ -29,11 +29,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    rng = random.Random(args.seed)
+    rng = random.Random(args.seed)  # noqa: S311 - synthetic data, not security
     started = time.perf_counter()
     store = SqliteStore(resolve_location(str(args.store)))
     experiments = [store.get_or_create_experiment(f"bench-{i}").experiment_id for i in range(10)]
-    conn = store._conn  # noqa: SLF001 - a bulk loader is the one place that writes rows directly
+    conn = store._conn
     base_time = 1_700_000_000_000
     for first in range(0, args.runs, BATCH):
         runs, params, tags, history, latest = [], [], [], [], []
@@ -43,10 +43,13 @@ def main() -> int:
             runs.append((run_id, int(rng.choice(experiments)), f"run-{index}", "FINISHED",
                          start, start + 500, "bench", "host", "local", "/p", "main", "python x.py",
                          0))  # fmt: skip
-            for key, value in (("alpha", rng.choice(ALPHAS)), ("l1_ratio", f"{rng.random():.2f}"),
-                               ("epochs", str(rng.randint(1, 100))),
-                               ("optimizer", rng.choice(OPTIMIZERS)), ("seed", str(index))):  # fmt: skip
-                params.append((run_id, key, value))
+            params += [
+                (run_id, "alpha", rng.choice(ALPHAS)),
+                (run_id, "l1_ratio", f"{rng.random():.2f}"),
+                (run_id, "epochs", str(rng.randint(1, 100))),
+                (run_id, "optimizer", rng.choice(OPTIMIZERS)),
+                (run_id, "seed", str(index)),
+            ]
             for key, value in (("team", rng.choice(("a", "b", "c"))), ("model", "enet"),
                                ("stage", rng.choice(("dev", "prod")))):  # fmt: skip
                 tags.append((run_id, key, value))
@@ -56,26 +59,25 @@ def main() -> int:
                     value *= 0.95
                     history.append((run_id, key, value, step, start + step))
                 latest.append((run_id, key, value, 9, start + 9))
-        with conn:
-            conn.execute("BEGIN")
-            conn.executemany(
-                "INSERT INTO runs (run_id, experiment_id, name, status, start_time, end_time, "
-                "user_id, host, source_kind, source_uri, entry_point, command, exit_code) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                runs,
-            )
-            conn.executemany("INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)", params)
-            conn.executemany("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)", tags)
-            conn.executemany(
-                "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)",
-                history,
-            )
-            conn.executemany(
-                "INSERT INTO latest_metrics (run_id, key, value, step, timestamp) "
-                "VALUES (?, ?, ?, ?, ?)",
-                latest,
-            )
-            conn.execute("COMMIT")
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO runs (run_id, experiment_id, name, status, start_time, end_time, "
+            "user_id, host, source_kind, source_uri, entry_point, command, exit_code) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            runs,
+        )
+        conn.executemany("INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)", params)
+        conn.executemany("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)", tags)
+        conn.executemany(
+            "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)",
+            history,
+        )
+        conn.executemany(
+            "INSERT INTO latest_metrics (run_id, key, value, step, timestamp) "
+            "VALUES (?, ?, ?, ?, ?)",
+            latest,
+        )
+        conn.execute("COMMIT")
     conn.execute("ANALYZE")
     store.close()
     print(f"{args.runs} runs in {time.perf_counter() - started:.1f}s -> {args.store}")

@@ -21,10 +21,23 @@ from mlrun_cli.tracking.client import (
     set_tags,
 )
 
+_STORE_API = ("search_runs", "get_run")
+
+
+def __getattr__(name: str) -> object:
+    """``search_runs`` / ``get_run`` load the store code only when used (not in child envs)."""
+    if name in _STORE_API:
+        from mlrun_cli import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'mlrun_cli' has no attribute {name!r}")
+
+
 __all__ = [
     "TrackingClientError",
     "__version__",
     "active_run_id",
+    "get_run",
     "log_artifact",
     "log_dict",
     "log_metric",
@@ -32,6 +45,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "search_runs",
     "set_tag",
     "set_tags",
 ]

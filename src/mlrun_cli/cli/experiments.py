@@ -42,16 +42,60 @@ def _show(experiment: Experiment, json_output: bool, message: str) -> None:
 @handle_errors
 def create(
     experiment_name: Annotated[str, typer.Option("--experiment-name", "-n", help="Name.")],
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", "-t", help="KEY=VALUE (repeatable).", show_default=False),
+    ] = None,
     json_output: JsonOption = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Create an experiment."""
-    experiment = _store(tracking_uri, create=True).create_experiment(experiment_name)
+    pairs = parse_tag_pairs(tag or [])
+    store = _store(tracking_uri, create=True)
+    experiment = store.create_experiment(experiment_name)
+    if pairs:
+        store.set_experiment_tags(experiment.experiment_id, pairs)
+        experiment = store.get_experiment(experiment.experiment_id)
     _show(
         experiment,
         json_output,
         f"Created experiment {experiment.name!r} with id {experiment.experiment_id}",
     )
+
+
+def parse_tag_pairs(items: list[str]) -> list[tuple[str, str]]:
+    from mlrun_cli.errors import UsageError
+    from mlrun_cli.tracking.client import validate_key
+
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"tag {item!r}: expected KEY=VALUE")
+        try:
+            validate_key("tag", key)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        pairs.append((key, value))
+    return pairs
+
+
+@app.command("tag")
+@handle_errors
+def tag_command(
+    tags: Annotated[list[str], typer.Argument(help="KEY=VALUE pairs.")],
+    experiment_id: IdOption = None,
+    experiment_name: NameOption = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Set tags on an experiment (searchable: --filter "tags.team = 'x'")."""
+    from mlrun_cli.tracking.queries import find_experiment
+
+    pairs = parse_tag_pairs(tags)
+    store = _store(tracking_uri)
+    experiment = find_experiment(store, experiment_id, experiment_name)
+    store.set_experiment_tags(experiment.experiment_id, pairs)
+    typer.echo(f"Tagged experiment {experiment.name!r}: " + ", ".join(f"{k}={v}" for k, v in pairs))
 
 
 @app.command("search")

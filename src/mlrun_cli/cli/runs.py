@@ -228,19 +228,10 @@ def tag(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Set tags on a run (existing keys are overwritten)."""
-    from mlrun_cli.tracking.client import validate_key
+    from mlrun_cli.cli.experiments import parse_tag_pairs
     from mlrun_cli.tracking.models import EventBatch
 
-    pairs = []
-    for item in tags:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"tag {item!r}: expected KEY=VALUE")
-        try:
-            validate_key("tag", key)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        pairs.append((key, value))
+    pairs = parse_tag_pairs(tags)
     store = _store(tracking_uri)
     full = store.resolve_run_id(run_id)
     store.log_batch(full, EventBatch(tags=tuple(pairs)))

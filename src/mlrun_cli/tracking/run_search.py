@@ -109,7 +109,8 @@ def _order_sql(
         direction = "DESC" if item.descending else "ASC"
         if item.entity == "attribute":
             column = RUN_SCHEMA.attributes[item.key][0]
-            terms.append(f"({column} IS NULL), {column} {direction}")
+            # NULLS LAST (SQLite 3.30+, PostgreSQL) keeps a DESC walk on the column's index.
+            terms.append(f"{column} {direction} NULLS LAST")
             continue
         alias = f"o{index}"
         if not (skip_first_join and index == 0):
@@ -119,7 +120,7 @@ def _order_sql(
             )
             args.append(item.key)
         value = f"CASE WHEN {_present(alias, item.entity)} THEN {alias}.value END"
-        terms.append(f"({value} IS NULL), {value} {direction}")
+        terms.append(f"{value} {direction} NULLS LAST")
     return " ".join(joins), terms, args
 
 

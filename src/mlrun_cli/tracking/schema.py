@@ -107,6 +107,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         # Search at scale: walk runs newest first; order and filter by a param or metric value.
         "CREATE INDEX runs_by_start ON runs (start_time)",
+        "CREATE INDEX runs_by_end ON runs (end_time)",
+        "CREATE INDEX tags_by_key_value ON tags (key, value, run_id)",
         "CREATE INDEX params_by_key_value ON params (key, value, run_id)",
         "CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, value, run_id)",
     ),

@@ -1,6 +1,7 @@
 """An in-memory evaluator for ``--filter`` ASTs, with exactly the semantics of the SQL compiler.
 
-It is the reference model the compiler is property-tested against (``tests/unit/test_search.py``);
+It is the reference model the compiler is property-tested against
+(``tests/unit/tracking/test_search.py``);
 see the module docstring of ``mlrun_cli.tracking.search`` for the rules both follow.
 """
 

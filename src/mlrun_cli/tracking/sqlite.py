@@ -356,17 +356,6 @@ class SqliteStore:
                 [(int(experiment_id), key, value) for key, value in tags],
             )
 
-    def list_runs(self, experiment_ids: Sequence[str], max_results: int = 1000) -> list[Run]:
-        """Active runs of the given experiments, newest first."""
-        marks = ", ".join("?" for _ in experiment_ids)
-        rows = self._conn.execute(
-            f"SELECT {RUN_COLUMNS} FROM runs WHERE experiment_id IN ({marks}) "
-            "AND lifecycle_stage = 'active' ORDER BY start_time DESC, run_id LIMIT ?",
-            [int(e) for e in experiment_ids] + [max_results],
-        ).fetchall()
-        found = self._runs_from_rows(rows)
-        return [found[str(row[0])] for row in rows]
-
     def log_batch(
         self, run_id: str, batch: EventBatch, events_range: tuple[int, int] | None = None
     ) -> list[str] | None:

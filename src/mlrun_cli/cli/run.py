@@ -30,7 +30,13 @@ TrackingUri = Annotated[
 
 @handle_errors
 def run_command(
-    uri: Annotated[str, typer.Argument(help="Project: a local folder.")],
+    uri: Annotated[
+        str,
+        typer.Argument(
+            help="Project: a folder, file:// or git URL (https, ssh, git@host:repo), "
+            "with an optional #sub/dir."
+        ),
+    ],
     entry_point: Annotated[
         str, typer.Option("--entry-point", "-e", help="Entry point to run.")
     ] = "main",
@@ -57,6 +63,23 @@ def run_command(
             "or local (the Python running mlrun, no isolation).",
         ),
     ] = "uv",
+    version: Annotated[
+        str | None,
+        typer.Option(
+            "--version", "-v", help="Git branch, tag or (abbreviated) commit.", show_default=False
+        ),
+    ] = None,
+    dirty: Annotated[
+        str,
+        typer.Option(
+            "--dirty",
+            help="Uncommitted changes: snapshot (record a patch), refuse, "
+            "or allow (record only a flag).",
+        ),
+    ] = "snapshot",
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use the cached git mirror as it is; no fetch.")
+    ] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Refuse parameters the entry point does not declare.")
     ] = False,
@@ -84,6 +107,9 @@ def run_command(
         env_manager=env_manager,
         tracking_uri=tracking_uri,
         strict=strict,
+        version=version,
+        dirty=dirty,
+        offline=offline,
         stdout_to_stderr=json_output or quiet,
         cwd=Path.cwd(),
     )

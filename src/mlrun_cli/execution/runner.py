@@ -56,6 +56,9 @@ class RunRequest:
     env_manager: str = "uv"
     tracking_uri: str | None = None
     strict: bool = False
+    version: str | None = None
+    dirty: str = "snapshot"
+    offline: bool = False
     stdout_to_stderr: bool = False
     cwd: Path = field(default_factory=Path.cwd)
 
@@ -153,7 +156,7 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
     from mlrun_cli.envs.base import check_env_manager
     from mlrun_cli.envs.interpreters import matches
     from mlrun_cli.envs.provision import provision
-    from mlrun_cli.source.local import local_checkout
+    from mlrun_cli.source.local import SourceRequest, resolve_source
     from mlrun_cli.spec.mlproject import load_project
     from mlrun_cli.spec.params import bind_params, parse_cli_params
 
@@ -161,7 +164,8 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
         raise UsageError("--experiment-name and --experiment-id: give one, not both")
     given = parse_cli_params(request.params)
     check_env_manager(request.env_manager)
-    checkout = local_checkout(request.uri, not_code)
+    source = SourceRequest(request.uri, request.version, request.dirty, request.offline)
+    checkout = resolve_source(source, not_code)
     project = load_project(checkout.path)
     for message in project.warnings:
         reporter.warn(message)
@@ -221,6 +225,8 @@ def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
                 )
                 spec = run_spec(request, prepared, experiment, store)
                 run = store.create_run(spec)
+                if prepared.checkout.snapshot is not None:
+                    record_snapshot(store, run.run_id, prepared.checkout.snapshot)
                 reporter.info(
                     f"run {run.run_id} ({run.name}) in experiment {experiment.name!r} "
                     f"[id {experiment.experiment_id}]: {prepared.bound.command}"
@@ -360,3 +366,19 @@ def _describe_exit(code: int) -> str:
         except ValueError:
             return f"entry point killed by signal {-code}"
     return f"entry point exited with code {code}"
+
+
+SNAPSHOT_ARTIFACT = "_mlrun/dirty.patch"
+
+
+def record_snapshot(store: TrackingStore, run_id: str, patch: bytes) -> None:
+    """Store the dirty-tree patch as the run's ``_mlrun/dirty.patch`` artifact."""
+    import hashlib
+
+    from mlrun_cli.tracking.models import Artifact, EventBatch
+
+    path = store.artifact_dir(run_id) / SNAPSHOT_ARTIFACT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(patch)
+    artifact = Artifact(SNAPSHOT_ARTIFACT, len(patch), hashlib.sha256(patch).hexdigest())
+    store.log_batch(run_id, EventBatch(artifacts=(artifact,)))

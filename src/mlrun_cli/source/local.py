@@ -1,14 +1,21 @@
-"""A local project folder: record which code it holds (git commit and dirtiness, or a hash)."""
+"""Resolve a project URI to a folder to run and the exact code version it holds.
+
+A local git work tree records its commit and, per ``--dirty``, a snapshot of uncommitted
+changes; a plain folder records a content hash; a git URL (or a local repository run at another
+``--version``) is mirrored and checked out at the exact commit (see git.py).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mlrun_cli.errors import SourceError
+from mlrun_cli.errors import SourceError, UsageError
+from mlrun_cli.source.ignore import IgnoreRules
+from mlrun_cli.source.uri import parse_uri
 from mlrun_cli.tracking.models import CodeVersion
 
 # Never part of a project's code: VCS data, caches, virtualenvs and mlrun's own store.
@@ -17,46 +24,60 @@ _EXCLUDED_DIRS = frozenset(
      ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".dvc", ".ipynb_checkpoints"}
 )  # fmt: skip
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+DIRTY_MODES = ("snapshot", "refuse", "allow")
+_PROJECT_FILES = ("MLproject", "mlproject", "python_env.yaml", "conda.yaml")
 
 
 @dataclass(frozen=True)
 class Checkout:
-    """A project folder ready to run, and the code version it holds."""
+    """A project folder ready to run, the code version it holds, and any dirty snapshot."""
 
     path: Path
     code: CodeVersion
+    snapshot: bytes | None = None
+
+
+@dataclass(frozen=True)
+class SourceRequest:
+    """What ``mlrun run`` was asked to run."""
+
+    uri: str
+    version: str | None = None
+    dirty: str = "snapshot"
+    offline: bool = False
 
 
 def _git(cwd: Path, *args: str) -> str | None:
     try:
         result = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False,
             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-        )
+        )  # fmt: skip
     except FileNotFoundError:
         return None
     return result.stdout if result.returncode == 0 else None
 
 
 def content_hash(directory: Path, exclude: tuple[Path, ...] = ()) -> str:
-    """sha256 over sorted (relative path, file sha256) pairs of the folder's files."""
+    """sha256 over sorted (relative path, file sha256) pairs, honouring ``.mlrunignore``."""
     entries: list[tuple[str, str]] = []
     skipped = {path.resolve() for path in exclude}
+    rules = IgnoreRules.for_folder(directory)
     for root, dirs, files in os.walk(directory):
+        base = Path(root)
+        rel_base = base.relative_to(directory).as_posix()
+        prefix = "" if rel_base == "." else rel_base + "/"
         dirs[:] = [
             d for d in dirs
             if d not in _EXCLUDED_DIRS and not d.endswith(".egg-info")
-            and (Path(root) / d).resolve() not in skipped
+            and (base / d).resolve() not in skipped and not rules.ignored(prefix + d, is_dir=True)
         ]  # fmt: skip
         for name in files:
-            if name.endswith(_EXCLUDED_SUFFIXES) or (Path(root) / name).resolve() in skipped:
+            path = base / name
+            relative = prefix + name
+            if (name.endswith(_EXCLUDED_SUFFIXES) or path.resolve() in skipped
+                    or rules.ignored(relative, is_dir=False)):  # fmt: skip
                 continue
-            path = Path(root) / name
-            relative = path.relative_to(directory).as_posix()
             if path.is_symlink():
                 entries.append((relative, "link:" + str(path.readlink())))
                 continue
@@ -71,27 +92,91 @@ def content_hash(directory: Path, exclude: tuple[Path, ...] = ()) -> str:
     return total.hexdigest()
 
 
-def local_checkout(uri: str, exclude: tuple[Path, ...] = ()) -> Checkout:
-    """Resolve a local folder; a git work tree records its commit, anything else a hash.
+def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> Checkout:
+    from mlrun_cli.source.snapshot import changed_paths, make_snapshot
 
-    ``exclude``: paths that are not code even inside the folder (the tracking store's files).
+    head = _git(folder, "rev-parse", "--show-toplevel", "HEAD")
+    if head is None:
+        digest = content_hash(folder, not_code)
+        return Checkout(folder, CodeVersion("local", str(folder), content_hash=digest))
+    toplevel_text, commit = head.split()
+    toplevel = Path(toplevel_text).resolve()
+    subdir = folder.relative_to(toplevel).as_posix()
+    subdir = "" if subdir == "." else subdir
+    changed = changed_paths(toplevel, not_code)
+    code = CodeVersion("local-git", str(folder), commit, bool(changed), None, subdir)
+    if not changed or request.dirty == "allow":
+        return Checkout(folder, code)
+    if request.dirty == "refuse":
+        listing = ", ".join(changed[:20]) + (
+            f" ... ({len(changed)} in all)" if len(changed) > 20 else ""
+        )
+        raise SourceError(
+            f"{toplevel} has uncommitted changes (--dirty refuse): {listing}",
+            hint="commit or stash them, or use --dirty snapshot to record them with the run",
+        )
+    patch = make_snapshot(toplevel, not_code)
+    return Checkout(folder, replace(code, snapshot_sha256=hashlib.sha256(patch).hexdigest()), patch)
+
+
+def _remote(url: str, subdir: str, request: SourceRequest, kind: str) -> Checkout:
+    from mlrun_cli.source.git import checkout, ensure_mirror, list_level, resolve_commit
+    from mlrun_cli.source.uri import redact
+
+    mirror = ensure_mirror(url, request.version, request.offline)
+    commit = resolve_commit(mirror, url, request.version)
+    root = checkout(mirror, url, commit)
+    project = root / subdir if subdir else root
+    if not project.is_dir():
+        level, entries = list_level(root, subdir)
+        raise SourceError(
+            f"{redact(url)}@{commit[:12]}: no folder {subdir!r}; {level or 'the top level'} has: "
+            + (", ".join(entries) or "nothing")
+        )
+    if not any((project / name).is_file() for name in _PROJECT_FILES):
+        where = f"#{subdir}" if subdir else " (top level)"
+        raise SourceError(
+            f"{redact(url)}@{commit[:12]}{where}: no MLproject or python_env.yaml there"
+        )
+    code = CodeVersion(
+        kind, redact(url), commit, dirty=False, subdirectory=subdir, version=request.version
+    )
+    return Checkout(project, code)
+
+
+def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> Checkout:
+    """The folder to run and the code version it holds.
+
+    ``not_code``: paths never counted as code (the tracking store's files).
     """
-    path = Path(uri).expanduser()
-    if not path.exists():
-        raise SourceError(f"project folder {uri!r} does not exist")
-    if not path.is_dir():
-        raise SourceError(f"project {uri!r}: expected a folder; got a file")
-    path = path.resolve()
-    head = _git(path, "rev-parse", "--show-toplevel", "HEAD")
-    if head is not None:
-        toplevel, commit = head.split()
-        subdir = path.relative_to(Path(toplevel).resolve()).as_posix()
-        subdir = "" if subdir == "." else subdir
-        # The store (default ./mlruns) may live inside the project: it is not code.
-        inside = [p.resolve() for p in exclude if p.resolve().is_relative_to(path)]
-        pathspecs = [f":(exclude){p.relative_to(path).as_posix()}" for p in inside]
-        status = _git(path, "status", "--porcelain", "--", ".", ":(exclude)mlruns", *pathspecs)
-        dirty = bool(status and status.strip())
-        return Checkout(path, CodeVersion("local-git", str(path), commit, dirty, None, subdir))
-    digest = content_hash(path, exclude)
-    return Checkout(path, CodeVersion("local", str(path), content_hash=digest))
+    if request.dirty not in DIRTY_MODES:
+        raise UsageError(
+            f"--dirty: expected one of {', '.join(DIRTY_MODES)}; got {request.dirty!r}"
+        )
+    parsed = parse_uri(request.uri)
+    if parsed.kind == "git":
+        return _remote(parsed.location, parsed.subdirectory, request, "git")
+    folder = Path(parsed.location).expanduser()
+    if not folder.exists():
+        raise SourceError(f"project folder {parsed.location!r} does not exist")
+    if not folder.is_dir():
+        raise SourceError(f"project {parsed.location!r}: expected a folder; got a file")
+    folder = folder.resolve()
+    if request.version is None:
+        target = folder / parsed.subdirectory if parsed.subdirectory else folder
+        if not target.is_dir():
+            raise SourceError(f"project folder {str(target)!r} does not exist")
+        return _local(target, request, not_code)
+    # Another version of a local repository: mirror it, never touch the user's work tree.
+    toplevel = _git(folder, "rev-parse", "--show-toplevel")
+    if toplevel is None:
+        raise UsageError(f"--version {request.version}: {folder} is not a git repository")
+    top = Path(toplevel.strip()).resolve()
+    inner = folder.relative_to(top).as_posix()
+    subdir = "/".join(part for part in (inner if inner != "." else "", parsed.subdirectory) if part)
+    return _remote(str(top), subdir, request, "local-git")
+
+
+def local_checkout(uri: str, exclude: tuple[Path, ...] = ()) -> Checkout:
+    """A local folder's checkout with default settings (``mlrun env build`` uses it)."""
+    return resolve_source(SourceRequest(uri), exclude)

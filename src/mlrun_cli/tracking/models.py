@@ -88,6 +88,8 @@ class CodeVersion:
     dirty: bool | None = None
     content_hash: str | None = None
     subdirectory: str = ""
+    version: str | None = None  # the branch, tag or SHA asked for with --version
+    snapshot_sha256: str | None = None  # the dirty snapshot's hash (artifact _mlrun/dirty.patch)
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,8 @@ class Run:
                 "dirty": self.code.dirty,
                 "content_hash": self.code.content_hash,
                 "subdirectory": self.code.subdirectory,
+                "version": self.code.version,
+                "snapshot_sha256": self.code.snapshot_sha256,
             },
             "params": {p.key: p.value for p in self.params},
             "param_types": {p.key: p.type for p in self.params if p.type},

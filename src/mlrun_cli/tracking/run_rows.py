@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 RUN_COLUMNS = (
     "run_id, experiment_id, name, status, start_time, end_time, user_id, host, entry_point, "
     "command, exit_code, status_reason, lifecycle_stage, source_kind, source_uri, commit_sha, "
-    "dirty, content_hash, subdirectory, env_lock_hash"
+    "dirty, content_hash, subdirectory, env_lock_hash, source_version, snapshot_sha256"
 )
 _CHUNK = 500
 
@@ -90,6 +90,8 @@ def runs_from_rows(
                     dirty=None if row[16] is None else bool(row[16]),
                     content_hash=_opt_str(row[17]),
                     subdirectory=str(row[18]),
+                    version=_opt_str(row[20]),
+                    snapshot_sha256=_opt_str(row[21]),
                 ),
                 params=tuple(Param(str(k), str(v), _opt_str(t)) for k, v, t in params[run_id]),
                 tags={str(k): str(v) for k, v in tags[run_id]},

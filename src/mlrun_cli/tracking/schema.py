@@ -112,6 +112,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX params_by_key_value ON params (key, value, run_id)",
         "CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, value, run_id)",
     ),
+    (
+        # What code ran, precisely: the ref asked for, and the dirty snapshot's hash.
+        "ALTER TABLE runs ADD COLUMN source_version TEXT",
+        "ALTER TABLE runs ADD COLUMN snapshot_sha256 TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

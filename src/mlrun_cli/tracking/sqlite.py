@@ -253,14 +253,15 @@ class SqliteStore:
             conn.execute(
                 "INSERT INTO runs (run_id, experiment_id, name, status, start_time, user_id, "
                 "host, pid, pid_start, source_kind, source_uri, subdirectory, commit_sha, dirty, "
-                "content_hash, entry_point, command, events_path, env_lock_hash) "
-                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "content_hash, entry_point, command, events_path, env_lock_hash, source_version, "
+                "snapshot_sha256) "
+                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id, int(spec.experiment_id), spec.name, now_ms(), spec.user, spec.host,
                     spec.pid, spec.pid_start, code.kind, code.uri, code.subdirectory,
                     code.commit, None if code.dirty is None else int(code.dirty),
                     code.content_hash, spec.entry_point, spec.command, spec.events_path,
-                    spec.env_lock_hash,
+                    spec.env_lock_hash, code.version, code.snapshot_sha256,
                 ),
             )  # fmt: skip
             if spec.env_lock_hash and spec.env_lock is not None:

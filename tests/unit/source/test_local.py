@@ -29,11 +29,14 @@ def test_git_checkout_records_commit_and_dirtiness(tmp_path: Path) -> None:
     assert (clean.code.kind, clean.code.commit, clean.code.dirty) == ("local-git", head, False)
     assert clean.code.subdirectory == "proj.v2"
     (repo / "proj.v2" / "mlruns").mkdir()
-    (repo / "proj.v2" / "mlruns" / "mlrun.db").write_text("")
-    (repo / "other.txt").write_text("changed outside the project")
+    (repo / "proj.v2" / "mlruns" / "mlrun.db").write_text("")  # the store is not code
     assert local_checkout(str(repo / "proj.v2")).code.dirty is False
-    (repo / "proj.v2" / "new.py").write_text("")
-    assert local_checkout(str(repo / "proj.v2")).code.dirty is True
+    # The commit is the whole repository, so a change anywhere in it makes the run dirty.
+    (repo / "other.txt").write_text("changed outside the project")
+    dirty = local_checkout(str(repo / "proj.v2"))
+    assert dirty.code.dirty is True
+    assert dirty.snapshot is not None
+    assert b"changed outside the project" in dirty.snapshot
     assert local_checkout(str(repo)).code.subdirectory == ""
 
 

@@ -17,7 +17,8 @@ from mlrun_cli.errors import SourceError
 
 
 def _pathspecs(repo: Path, not_code: tuple[Path, ...]) -> list[str]:
-    specs = ["."]
+    # mlrun's default store folder is never code, wherever it sits in the repository.
+    specs = [".", ":(exclude,glob)**/mlruns/**"]
     for path in not_code:
         resolved = path.resolve()
         if resolved.is_relative_to(repo):

@@ -160,7 +160,13 @@ def show(
     experiment = store.get_experiment(run.experiment_id)
     code = run.code
     if code.commit:
-        version = f"{code.commit}{' (dirty)' if code.dirty else ''}"
+        version = code.commit + (f" ({code.version})" if code.version else "")
+        if code.dirty:
+            version += (
+                f" + dirty snapshot sha256 {code.snapshot_sha256[:12]} (_mlrun/dirty.patch)"
+                if code.snapshot_sha256
+                else " (dirty, not recorded)"
+            )
     else:
         version = f"content sha256 {code.content_hash}"
     duration = f"{(run.end_time - run.start_time) / 1000:.1f}s" if run.end_time else "-"

@@ -80,6 +80,22 @@ def run_command(
     offline: Annotated[
         bool, typer.Option("--offline", help="Use the cached git mirror as it is; no fetch.")
     ] = False,
+    data_version: Annotated[
+        str | None,
+        typer.Option(
+            "--data-version",
+            help="Take the DVC data pins from this git revision.",
+            show_default=False,
+        ),
+    ] = None,
+    allow_dirty_data: Annotated[
+        bool,
+        typer.Option(
+            "--allow-dirty-data",
+            help="Run even if DVC-tracked data differs from its "
+            "pins (the actual hashes are recorded).",
+        ),
+    ] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Refuse parameters the entry point does not declare.")
     ] = False,
@@ -110,6 +126,8 @@ def run_command(
         version=version,
         dirty=dirty,
         offline=offline,
+        data_version=data_version,
+        allow_dirty_data=allow_dirty_data,
         stdout_to_stderr=json_output or quiet,
         cwd=Path.cwd(),
     )

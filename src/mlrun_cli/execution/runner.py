@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from contextlib import AbstractContextManager
 
+    from mlrun_cli.data.step import DataPin
     from mlrun_cli.envs.base import Env
     from mlrun_cli.envs.cache import Lease
     from mlrun_cli.execution.process import Outcome
@@ -59,6 +60,8 @@ class RunRequest:
     version: str | None = None
     dirty: str = "snapshot"
     offline: bool = False
+    data_version: str | None = None
+    allow_dirty_data: bool = False
     stdout_to_stderr: bool = False
     cwd: Path = field(default_factory=Path.cwd)
 
@@ -141,6 +144,7 @@ class Prepared:
     bound: BoundParams
     env: Env
     lease: Lease | None = None
+    data: DataPin | None = None
 
     def release(self) -> None:
         """Stop holding the environment in use."""
@@ -180,6 +184,7 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
             f"{project.mlproject_path}: docker_env: docker environments are not supported; "
             "use python_env"
         )
+    data = _pin_data(request, checkout, reporter)
     spec = load_env_spec(project, reporter)
     env, lease = provision(request.env_manager, spec, checkout.path, reporter)
     wanted = spec.python if spec is not None else None
@@ -188,7 +193,30 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
             f"{Path(spec.source).name} asks for Python {wanted}; "
             f"--env-manager local runs Python {env.python_version}"
         )
-    return Prepared(checkout, project, bound, env, lease)
+    return Prepared(checkout, project, bound, env, lease, data)
+
+
+def _pin_data(request: RunRequest, checkout: Checkout, reporter: Reporter) -> DataPin | None:
+    """The data step: DVC pins verified and restored (None for projects without DVC)."""
+    from mlrun_cli.data.step import DataRequest, pin_data
+
+    own = checkout.code.kind in ("local", "local-git")
+    if request.data_version is not None and checkout.code.commit is None:
+        raise UsageError(
+            f"--data-version {request.data_version}: {checkout.path} is not in a git repository"
+        )
+    data = pin_data(
+        DataRequest(checkout.path, checkout.top, own, request.data_version,
+                    request.allow_dirty_data, request.offline),
+        reporter.warn,
+    )  # fmt: skip
+    if data is not None:
+        if data.pulled:
+            source = f"DVC remote {data.remote_name}" if data.remote_name else "the DVC cache"
+            reporter.info(f"data: fetched {len(data.pulled)} object(s) from {source}")
+        if data.dirty:
+            reporter.warn("data differs from the pins (--allow-dirty-data): actual hashes recorded")
+    return data
 
 
 def load_env_spec(project: Project, reporter: Reporter) -> PythonEnvSpec | None:
@@ -286,7 +314,18 @@ def run_spec(
         events_path=str(store.artifact_dir(run_id).parent.parent / "events" / f"{run_id}.jsonl"),
         env_lock=env.lock.text if env.lock else None,
         env_lock_hash=env.lock.sha256 if env.lock else None,
+        data=_data_record(prepared.data),
     )
+
+
+def _data_record(data: DataPin | None) -> models.DataRecord | None:
+    from mlrun_cli.tracking.models import DataPinRecord, DataRecord
+
+    if data is None:
+        return None
+    pins = tuple(DataPinRecord(p.path, p.md5, p.size, p.nfiles, p.is_output) for p in data.pins)
+    return DataRecord(data.fingerprint, pins, data.revision, data.dirty, data.remote_url,
+                      data.pulled)  # fmt: skip
 
 
 def _supervise(

@@ -35,6 +35,12 @@ class Checkout:
     path: Path
     code: CodeVersion
     snapshot: bytes | None = None
+    root: Path | None = None  # the repository (or plain folder) the project lives in
+
+    @property
+    def top(self) -> Path:
+        """The repository's top level (the project folder itself when it is not in one)."""
+        return self.root or self.path
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> 
     head = _git(folder, "rev-parse", "--show-toplevel", "HEAD")
     if head is None:
         digest = content_hash(folder, not_code)
-        return Checkout(folder, CodeVersion("local", str(folder), content_hash=digest))
+        return Checkout(folder, CodeVersion("local", str(folder), content_hash=digest), root=folder)
     toplevel_text, commit = head.split()
     toplevel = Path(toplevel_text).resolve()
     subdir = folder.relative_to(toplevel).as_posix()
@@ -106,7 +112,7 @@ def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> 
     changed = changed_paths(toplevel, not_code)
     code = CodeVersion("local-git", str(folder), commit, bool(changed), None, subdir)
     if not changed or request.dirty == "allow":
-        return Checkout(folder, code)
+        return Checkout(folder, code, root=toplevel)
     if request.dirty == "refuse":
         listing = ", ".join(changed[:20]) + (
             f" ... ({len(changed)} in all)" if len(changed) > 20 else ""
@@ -116,7 +122,8 @@ def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> 
             hint="commit or stash them, or use --dirty snapshot to record them with the run",
         )
     patch = make_snapshot(toplevel, not_code)
-    return Checkout(folder, replace(code, snapshot_sha256=hashlib.sha256(patch).hexdigest()), patch)
+    snapshot_code = replace(code, snapshot_sha256=hashlib.sha256(patch).hexdigest())
+    return Checkout(folder, snapshot_code, patch, root=toplevel)
 
 
 def _remote(url: str, subdir: str, request: SourceRequest, kind: str) -> Checkout:
@@ -141,7 +148,7 @@ def _remote(url: str, subdir: str, request: SourceRequest, kind: str) -> Checkou
     code = CodeVersion(
         kind, redact(url), commit, dirty=False, subdirectory=subdir, version=request.version
     )
-    return Checkout(project, code)
+    return Checkout(project, code, root=root)
 
 
 def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> Checkout:

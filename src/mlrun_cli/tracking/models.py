@@ -93,6 +93,43 @@ class CodeVersion:
 
 
 @dataclass(frozen=True)
+class DataPinRecord:
+    """One pinned data path as recorded with a run."""
+
+    path: str
+    md5: str
+    size: int | None = None
+    nfiles: int | None = None
+    is_output: bool = True
+
+
+@dataclass(frozen=True)
+class DataRecord:
+    """The data a run used: DVC pins, their fingerprint, where they came from."""
+
+    fingerprint: str
+    pins: tuple[DataPinRecord, ...] = ()
+    revision: str | None = None
+    dirty: bool = False
+    remote: str | None = None
+    pulled: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON form."""
+        return {
+            "fingerprint": self.fingerprint,
+            "revision": self.revision,
+            "dirty": self.dirty,
+            "remote": self.remote,
+            "pulled": list(self.pulled),
+            "pins": {
+                p.path: {"md5": p.md5, "size": p.size, "nfiles": p.nfiles, "output": p.is_output}
+                for p in self.pins
+            },
+        }
+
+
+@dataclass(frozen=True)
 class RunCreate:
     """Everything known about a run when it starts."""
 
@@ -110,6 +147,7 @@ class RunCreate:
     events_path: str | None = None
     env_lock: str | None = None
     env_lock_hash: str | None = None
+    data: DataRecord | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -138,6 +176,7 @@ class Run:
     artifact_uri: str = ""
     env_lock_hash: str | None = None
     env_lock: str | None = None
+    data: DataRecord | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON form (schema version 1)."""
@@ -170,6 +209,8 @@ class Run:
             "metrics": {k: m.to_json()["value"] for k, m in sorted(self.metrics.items())},
             "tags": dict(sorted(self.tags.items())),
             "environment": _environment_json(self),
+            "data": None if self.data is None else self.data.to_json(),
+            "data_fingerprint": None if self.data is None else self.data.fingerprint,
             "artifact_uri": self.artifact_uri,
             "artifacts": [
                 {"path": a.path, "size": a.size, "sha256": a.sha256} for a in self.artifacts

@@ -6,7 +6,15 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from mlrun_cli.tracking.models import Artifact, CodeVersion, Metric, Param, Run
+from mlrun_cli.tracking.models import (
+    Artifact,
+    CodeVersion,
+    DataPinRecord,
+    DataRecord,
+    Metric,
+    Param,
+    Run,
+)
 
 if TYPE_CHECKING:
     import sqlite3
@@ -16,7 +24,8 @@ if TYPE_CHECKING:
 RUN_COLUMNS = (
     "run_id, experiment_id, name, status, start_time, end_time, user_id, host, entry_point, "
     "command, exit_code, status_reason, lifecycle_stage, source_kind, source_uri, commit_sha, "
-    "dirty, content_hash, subdirectory, env_lock_hash, source_version, snapshot_sha256"
+    "dirty, content_hash, subdirectory, env_lock_hash, source_version, snapshot_sha256, "
+    "data_fingerprint, data_revision, data_dirty, data_remote, data_pulled"
 )
 _CHUNK = 500
 
@@ -66,6 +75,8 @@ def runs_from_rows(
             if lock_hashes
             else {}
         )  # fmt: skip
+        pins = _grouped(conn, "SELECT run_id, path, md5, size, nfiles, is_output FROM data_pins "
+                        "WHERE run_id IN ({marks}) ORDER BY path", ids)  # fmt: skip
         for row in chunk:
             run_id = str(row[0])
             lock_hash = _opt_str(row[19])
@@ -105,5 +116,22 @@ def runs_from_rows(
                 artifact_uri=str(artifact_root / run_id),
                 env_lock_hash=lock_hash,
                 env_lock=str(locks[lock_hash][0][0]) if lock_hash in locks else None,
+                data=_data_record(row, pins[run_id]),
             )
     return runs
+
+
+def _data_record(row: tuple[object, ...], pins: list[tuple[object, ...]]) -> DataRecord | None:
+    if row[22] is None:
+        return None
+    return DataRecord(
+        fingerprint=str(row[22]),
+        pins=tuple(
+            DataPinRecord(str(p), str(m), _opt_int(s), _opt_int(n), bool(o))
+            for p, m, s, n, o in pins
+        ),
+        revision=_opt_str(row[23]),
+        dirty=bool(row[24]),
+        remote=_opt_str(row[25]),
+        pulled=tuple(str(row[26]).split("\n")) if row[26] else (),
+    )

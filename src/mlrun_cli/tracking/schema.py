@@ -117,6 +117,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE runs ADD COLUMN source_version TEXT",
         "ALTER TABLE runs ADD COLUMN snapshot_sha256 TEXT",
     ),
+    (
+        # The data a run used (DVC pins); runs.data_fingerprint holds their fingerprint.
+        "ALTER TABLE runs ADD COLUMN data_revision TEXT",
+        "ALTER TABLE runs ADD COLUMN data_dirty INTEGER",
+        "ALTER TABLE runs ADD COLUMN data_remote TEXT",
+        "ALTER TABLE runs ADD COLUMN data_pulled TEXT",
+        """CREATE TABLE data_pins (
+            run_id TEXT NOT NULL REFERENCES runs (run_id),
+            path TEXT NOT NULL,
+            md5 TEXT NOT NULL,
+            size BIGINT,
+            nfiles BIGINT,
+            is_output INTEGER NOT NULL,
+            PRIMARY KEY (run_id, path)
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

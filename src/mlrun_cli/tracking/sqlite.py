@@ -264,6 +264,20 @@ class SqliteStore:
                     spec.env_lock_hash, code.version, code.snapshot_sha256,
                 ),
             )  # fmt: skip
+            if spec.data is not None:
+                data = spec.data
+                conn.execute(
+                    "UPDATE runs SET data_fingerprint = ?, data_revision = ?, data_dirty = ?, "
+                    "data_remote = ?, data_pulled = ? WHERE run_id = ?",
+                    (data.fingerprint, data.revision, int(data.dirty), data.remote,
+                     "\n".join(data.pulled), run_id),
+                )  # fmt: skip
+                conn.executemany(
+                    "INSERT INTO data_pins (run_id, path, md5, size, nfiles, is_output) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, path) DO NOTHING",
+                    [(run_id, p.path, p.md5, p.size, p.nfiles, int(p.is_output))
+                     for p in data.pins],
+                )  # fmt: skip
             if spec.env_lock_hash and spec.env_lock is not None:
                 conn.execute(
                     "INSERT INTO env_locks (lock_hash, text) VALUES (?, ?) "

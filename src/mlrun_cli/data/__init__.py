@@ -1,0 +1,1 @@
+"""DVC data: pins from dvc.lock and *.dvc files, verified and restored without importing dvc."""

@@ -144,6 +144,22 @@ def _environment_line(run: Run) -> str:
     return text
 
 
+def _data_line(run: Run) -> str:
+    data = run.data
+    if data is None:
+        return "-"
+    text = f"fingerprint {data.fingerprint[:12]}, {len(data.pins)} pinned path(s)"
+    if data.revision:
+        text += f", pins from {data.revision}"
+    if data.dirty:
+        text += ", DIRTY (actual hashes recorded)"
+    if data.remote:
+        text += f", remote {data.remote}"
+    if data.pulled:
+        text += f", fetched {len(data.pulled)} object(s)"
+    return text
+
+
 @app.command("show")
 @handle_errors
 def show(
@@ -185,6 +201,7 @@ def show(
         ),
         ("code", version),
         ("environment", _environment_line(run)),
+        ("data", _data_line(run)),
         ("entry point", run.entry_point),
         ("command", run.command),
         ("artifacts", run.artifact_uri),
@@ -194,6 +211,13 @@ def show(
         ("params", [(p.key, p.value) for p in run.params]),
         ("metrics", [(k, format_number(m.value)) for k, m in sorted(run.metrics.items())]),
         ("tags", sorted(run.tags.items())),
+        (
+            "data pins",
+            [
+                (p.path, p.md5 + ("" if p.is_output else "  (dependency)"))
+                for p in (run.data.pins if run.data else ())
+            ],
+        ),
         ("files", [(a.path, f"{a.size} bytes  sha256:{a.sha256[:12]}") for a in run.artifacts]),
     ):
         if items:

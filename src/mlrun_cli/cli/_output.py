@@ -96,7 +96,7 @@ class CliReporter:
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task(title)
             yield lambda step: bar.update(task, description=f"{title}: {step}")
-        info(f"{title}: built in {time.monotonic() - started:.1f}s")
+        info(f"{title}: done in {time.monotonic() - started:.1f}s")
 
     def info(self, message: str) -> None:
         """Progress."""

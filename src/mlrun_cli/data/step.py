@@ -5,6 +5,7 @@ Projects without ``.dvc/`` return None at once (no YAML read, no dvc import).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from mlrun_cli.errors import DataError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from contextlib import AbstractContextManager
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,11 @@ def _compare(
     return changed, to_restore
 
 
-def pin_data(request: DataRequest, warn: Callable[[str], None]) -> DataPin | None:
+def pin_data(
+    request: DataRequest,
+    warn: Callable[[str], None],
+    progress: Callable[[str], AbstractContextManager[Callable[[str], None]]] | None = None,
+) -> DataPin | None:
     """Pin, verify and restore a DVC project's data; None for a project without DVC."""
     dvc_root = find_dvc_root(request.project, request.top)
     if dvc_root is None:
@@ -114,9 +120,13 @@ def pin_data(request: DataRequest, warn: Callable[[str], None]) -> DataPin | Non
     if request.data_version is not None and request.own_workspace and to_restore:
         warn(f"restoring data of {request.data_version} in {dvc_root}; `dvc checkout` returns "
              "to the current version")  # fmt: skip
-    for pin in to_restore:
-        store.materialize(pin, dvc_root / pin.path)
-        state.actual(dvc_root / pin.path)  # remember the fresh files' hashes
+    if to_restore:
+        title = f"data: restoring {len(to_restore)} tracked path(s)"
+        with progress(title) if progress else contextlib.nullcontext(lambda _: None) as step:
+            for pin in to_restore:
+                step(pin.path)
+                store.materialize(pin, dvc_root / pin.path)
+                state.actual(dvc_root / pin.path)  # remember the fresh files' hashes
     state.save()
     recorded = list(pins)
     if changed:

@@ -209,6 +209,7 @@ def _pin_data(request: RunRequest, checkout: Checkout, reporter: Reporter) -> Da
         DataRequest(checkout.path, checkout.top, own, request.data_version,
                     request.allow_dirty_data, request.offline),
         reporter.warn,
+        reporter.progress,
     )  # fmt: skip
     if data is not None:
         if data.pulled:

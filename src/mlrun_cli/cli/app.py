@@ -12,6 +12,7 @@ import typer
 from mlrun_cli import __version__
 from mlrun_cli.cli import env, experiments, runs
 from mlrun_cli.cli._output import State
+from mlrun_cli.cli.reproduce import reproduce_command
 from mlrun_cli.cli.run import run_command
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("run", no_args_is_help=True)(run_command)
+app.command("reproduce", no_args_is_help=True)(reproduce_command)
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(env.app, name="env")

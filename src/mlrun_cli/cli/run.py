@@ -96,6 +96,14 @@ def run_command(
             "pins (the actual hashes are recorded).",
         ),
     ] = False,
+    reuse: Annotated[
+        bool,
+        typer.Option(
+            "--reuse",
+            help="If a FINISHED run with the same fingerprint exists in the "
+            "experiment, show it and run nothing.",
+        ),
+    ] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Refuse parameters the entry point does not declare.")
     ] = False,
@@ -128,13 +136,19 @@ def run_command(
         offline=offline,
         data_version=data_version,
         allow_dirty_data=allow_dirty_data,
+        reuse=reuse,
         stdout_to_stderr=json_output or quiet,
         cwd=Path.cwd(),
     )
     result = execute_run(request, CliReporter())
     run = result.run
+    from mlrun_cli.cli.summary import append_summary
+
+    append_summary(run, "mlrun run" + (" (reused)" if result.reused else ""))
+    if result.reused:
+        info(f"reusing run {run.run_id} ({run.name}): same fingerprint {run.fingerprint}")
     if json_output:
-        print_json(run.to_json())
+        print_json({**run.to_json(), "reused": result.reused})
     elif quiet:
         typer.echo(run.run_id)
     else:

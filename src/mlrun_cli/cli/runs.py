@@ -203,6 +203,7 @@ def show(
         ("environment", _environment_line(run)),
         ("data", _data_line(run)),
         ("entry point", run.entry_point),
+        ("fingerprint", run.fingerprint or "-"),
         ("command", run.command),
         ("artifacts", run.artifact_uri),
     ]

@@ -60,11 +60,13 @@ class ObjectStore:
     offline: bool = False
     revision: str | None = None
     fetched: list[str] = field(default_factory=list)
+    extra_caches: tuple[Path, ...] = ()  # other caches that may hold objects (read only)
 
     def _cached(self, md5: str) -> Path | None:
-        for candidate in (self.cache / _relative(md5), self.cache / md5[:2] / md5[2:]):
-            if candidate.is_file():
-                return candidate
+        for cache in (self.cache, *self.extra_caches):
+            for candidate in (cache / _relative(md5), cache / md5[:2] / md5[2:]):
+                if candidate.is_file():
+                    return candidate
         return None
 
     def _local_remote(self) -> Path | None:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractContextManager
 
+    from mlrun_cli.tracking.models import DataRecord
+
 
 @dataclass(frozen=True)
 class DataRequest:
@@ -145,3 +147,39 @@ def pin_data(
         pulled=tuple(store.fetched),
         dirty=bool(changed),
     )
+
+
+def restore_pins(
+    record: DataRecord,
+    project: Path,
+    top: Path,
+    *,
+    offline: bool,
+    extra_caches: tuple[Path, ...] = (),
+    progress: Callable[[str], AbstractContextManager[Callable[[str], None]]] | None = None,
+) -> DataPin:
+    """Put a run's recorded data (its pins) in a checkout mlrun made, for ``reproduce``."""
+    dvc_root = find_dvc_root(project, top)
+    if dvc_root is None:
+        raise DataError(f"cannot restore data: no .dvc folder at or above {project}")
+    config = read_config(dvc_root)
+    cache = config.cache_dir or paths.cache_dir() / "dvc-cache"
+    store = ObjectStore(cache, config, dvc_root, offline, record.revision,
+                        extra_caches=extra_caches)  # fmt: skip
+    state = HashState(dvc_root)
+    pins = tuple(
+        Pin(p.path, p.md5, p.size, p.nfiles, "recorded run", p.is_output, legacy=False)
+        for p in record.pins
+    )
+    missing = [p for p in pins if p.is_output and state.actual(dvc_root / p.path) != p.md5]
+    if missing:
+        with progress(f"data: restoring {len(missing)} recorded path(s)") if progress else (
+            contextlib.nullcontext(lambda _: None)
+        ) as step:  # fmt: skip
+            for pin in missing:
+                step(pin.path)
+                store.materialize(pin, dvc_root / pin.path)
+                state.actual(dvc_root / pin.path)
+    state.save()
+    return DataPin(dvc_root, pins, record.fingerprint, record.revision, config.remote_name,
+                   config.remote_display, tuple(store.fetched), record.dirty)  # fmt: skip

@@ -62,6 +62,7 @@ class RunRequest:
     offline: bool = False
     data_version: str | None = None
     allow_dirty_data: bool = False
+    reuse: bool = False
     stdout_to_stderr: bool = False
     cwd: Path = field(default_factory=Path.cwd)
 
@@ -72,6 +73,7 @@ class RunResult:
 
     run: Run
     exit_code: int
+    reused: bool = False
 
 
 def exit_code_for(run: Run, interrupted_by: int | None = None) -> int:
@@ -243,7 +245,7 @@ def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
     from mlrun_cli.tracking.store import resolve_location
 
     location = resolve_location(request.tracking_uri)
-    with _sigterm_raises():
+    with sigterm_raises():
         prepared = prepare(request, reporter, location.owned_paths())
         try:
             store = SqliteStore(location)
@@ -252,25 +254,42 @@ def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
                 experiment = resolve_experiment(
                     store, request.experiment_name, request.experiment_id
                 )
-                spec = run_spec(request, prepared, experiment, store)
-                run = store.create_run(spec)
-                if prepared.checkout.snapshot is not None:
-                    record_snapshot(store, run.run_id, prepared.checkout.snapshot)
-                reporter.info(
-                    f"run {run.run_id} ({run.name}) in experiment {experiment.name!r} "
-                    f"[id {experiment.experiment_id}]: {prepared.bound.command}"
-                )
-                assert spec.events_path is not None  # noqa: S101 - run_spec always sets it
-                events = Path(spec.events_path)
-                return _supervise(store, run, experiment, prepared, events, request, reporter)
+                if request.reuse:
+                    done = store.find_finished_run(
+                        experiment.experiment_id, run_fingerprint(request, prepared)
+                    )
+                    if done is not None:
+                        return RunResult(done, ExitCode.OK, reused=True)
+                return launch(store, prepared, request, experiment, reporter)
             finally:
                 store.close()
         finally:
             prepared.release()
 
 
+def launch(
+    store: TrackingStore,
+    prepared: Prepared,
+    request: RunRequest,
+    experiment: Experiment,
+    reporter: Reporter,
+    extra_tags: tuple[tuple[str, str], ...] = (),
+) -> RunResult:
+    """Create the run, start the entry point, record everything until it ends."""
+    spec = run_spec(request, prepared, experiment, store, extra_tags)
+    run = store.create_run(spec)
+    if prepared.checkout.snapshot is not None:
+        record_snapshot(store, run.run_id, prepared.checkout.snapshot)
+    reporter.info(
+        f"run {run.run_id} ({run.name}) in experiment {experiment.name!r} "
+        f"[id {experiment.experiment_id}]: {prepared.bound.command}"
+    )
+    assert spec.events_path is not None  # noqa: S101 - run_spec always sets it
+    return _supervise(store, run, experiment, prepared, Path(spec.events_path), request, reporter)
+
+
 @contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
+def sigterm_raises() -> Iterator[None]:
     """While mlrun works, SIGTERM raises Terminated, so a run is never left RUNNING."""
 
     def handler(_signum: int, _frame: object) -> None:
@@ -286,8 +305,30 @@ def _sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def run_fingerprint(request: RunRequest, prepared: Prepared) -> str:
+    """The fingerprint of what this run would be (computed before anything starts)."""
+    import sysconfig
+
+    from mlrun_cli.execution.fingerprint import fingerprint
+
+    env = prepared.env
+    return fingerprint(
+        prepared.checkout.code,
+        request.entry_point,
+        ((p.name, p.value) for p in prepared.bound.params),
+        prepared.data.fingerprint if prepared.data else None,
+        env.lock.sha256 if env.lock else None,
+        env.python_version,
+        env.lock.platform if env.lock else sysconfig.get_platform(),
+    )
+
+
 def run_spec(
-    request: RunRequest, prepared: Prepared, experiment: Experiment, store: TrackingStore
+    request: RunRequest,
+    prepared: Prepared,
+    experiment: Experiment,
+    store: TrackingStore,
+    extra_tags: tuple[tuple[str, str], ...] = (),
 ) -> models.RunCreate:
     """The record a new run starts with."""
     import uuid
@@ -307,7 +348,8 @@ def run_spec(
         code=prepared.checkout.code,
         params=tuple(Param(p.name, p.value, p.type) for p in prepared.bound.params),
         tags=(("mlrun.env.manager", env.manager), ("mlrun.env.python", env.python_version))
-        + ((("mlrun.env.key", env.key),) if env.key else ()),
+        + ((("mlrun.env.key", env.key),) if env.key else ())
+        + extra_tags,
         user=current_user(),
         host=hostname(),
         pid=os.getpid(),
@@ -316,6 +358,7 @@ def run_spec(
         env_lock=env.lock.text if env.lock else None,
         env_lock_hash=env.lock.sha256 if env.lock else None,
         data=_data_record(prepared.data),
+        fingerprint=run_fingerprint(request, prepared),
     )
 
 

@@ -125,12 +125,17 @@ def resolve_commit(mirror: Path, url: str, version: str | None) -> str:
     )
 
 
-def checkout(mirror: Path, url: str, commit: str) -> Path:
-    """A clean work tree of ``commit`` (reused for the same commit), submodules initialised."""
-    root = paths.git_cache_dir() / "checkouts" / mirror.stem / commit
+def checkout(mirror: Path, url: str, commit: str, patch: bytes | None = None) -> Path:
+    """A clean work tree of ``commit`` (reused for the same commit), submodules initialised.
+
+    With ``patch`` (a recorded dirty snapshot) the tree is the commit plus the patch, in a
+    folder of its own keyed by the patch's hash.
+    """
+    name = commit if patch is None else f"{commit}+{hashlib.sha256(patch).hexdigest()[:16]}"
+    root = paths.git_cache_dir() / "checkouts" / mirror.stem / name
     if root.exists():
         return root
-    tmp = root.with_name(f".tmp-{commit}-{os.getpid()}")
+    tmp = root.with_name(f".tmp-{name}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         run_git(["clone", "--quiet", "--shared", "--no-checkout", str(mirror), str(tmp)],
@@ -142,6 +147,14 @@ def checkout(mirror: Path, url: str, commit: str) -> Path:
             run_git(["submodule", "update", "--init", "--recursive", "--quiet"],
                     url, "cannot initialise submodules of", cwd=tmp)  # fmt: skip
             run_git(["remote", "set-url", "origin", redact(url)], url, "git", cwd=tmp)
+        if patch:
+            patch_file = tmp.with_name(tmp.name + ".patch")
+            patch_file.write_bytes(patch)
+            try:
+                run_git(["apply", "--binary", "--whitespace=nowarn", str(patch_file)],
+                        url, "cannot apply the recorded dirty snapshot to", cwd=tmp)  # fmt: skip
+            finally:
+                patch_file.unlink(missing_ok=True)
         try:
             tmp.rename(root)
         except OSError:

@@ -126,13 +126,15 @@ def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> 
     return Checkout(folder, snapshot_code, patch, root=toplevel)
 
 
-def _remote(url: str, subdir: str, request: SourceRequest, kind: str) -> Checkout:
+def _remote(
+    url: str, subdir: str, request: SourceRequest, kind: str, patch: bytes | None = None
+) -> Checkout:
     from mlrun_cli.source.git import checkout, ensure_mirror, list_level, resolve_commit
     from mlrun_cli.source.uri import redact
 
     mirror = ensure_mirror(url, request.version, request.offline)
     commit = resolve_commit(mirror, url, request.version)
-    root = checkout(mirror, url, commit)
+    root = checkout(mirror, url, commit, patch)
     project = root / subdir if subdir else root
     if not project.is_dir():
         level, entries = list_level(root, subdir)
@@ -187,3 +189,30 @@ def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> C
 def local_checkout(uri: str, exclude: tuple[Path, ...] = ()) -> Checkout:
     """A local folder's checkout with default settings (``mlrun env build`` uses it)."""
     return resolve_source(SourceRequest(uri), exclude)
+
+
+def restore_source(code: CodeVersion, patch: bytes | None, offline: bool = False) -> Checkout:
+    """The exact tree a run recorded: its commit (from the remote or the local repository's
+    object store) plus its dirty snapshot, or an unchanged plain folder."""
+    request = SourceRequest(code.uri, version=code.commit, offline=offline)
+    if code.kind == "git":
+        restored = _remote(code.uri, code.subdirectory, request, "git", patch)
+    elif code.kind == "local-git":
+        folder = Path(code.uri)
+        top = folder
+        for _ in code.subdirectory.split("/") if code.subdirectory else ():
+            top = top.parent
+        if not (top / ".git").exists():
+            raise SourceError(f"cannot reproduce: the repository {top} is gone")
+        restored = _remote(str(top), code.subdirectory, request, "local-git", patch)
+    elif code.kind == "local":
+        folder = Path(code.uri)
+        if not folder.is_dir() or content_hash(folder) != code.content_hash:
+            raise SourceError(
+                f"cannot reproduce: {folder} changed since the run (content hash differs) and is "
+                "not in a git repository, so the recorded code cannot be restored"
+            )
+        restored = Checkout(folder, code, root=folder)
+    else:
+        raise UsageError(f"cannot reproduce a run of kind {code.kind!r} (not run by mlrun run)")
+    return replace(restored, code=code)

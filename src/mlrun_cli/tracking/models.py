@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+RUN_JSON_SCHEMA = "mlrun.run/1"  # bumped when the JSON form of a run changes incompatibly
+
 ACTIVE = "active"
 DELETED = "deleted"
 
@@ -148,6 +150,7 @@ class RunCreate:
     env_lock: str | None = None
     env_lock_hash: str | None = None
     data: DataRecord | None = None
+    fingerprint: str | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -177,10 +180,12 @@ class Run:
     env_lock_hash: str | None = None
     env_lock: str | None = None
     data: DataRecord | None = None
+    fingerprint: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON form (schema version 1)."""
         return {
+            "schema": RUN_JSON_SCHEMA,
             "run_id": self.run_id,
             "run_name": self.name,
             "experiment_id": self.experiment_id,
@@ -194,6 +199,7 @@ class Run:
             "lifecycle_stage": self.lifecycle_stage,
             "entry_point": self.entry_point,
             "command": self.command,
+            "fingerprint": self.fingerprint,
             "source": {
                 "kind": self.code.kind,
                 "uri": self.code.uri,

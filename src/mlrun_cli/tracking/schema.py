@@ -123,6 +123,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE runs ADD COLUMN data_dirty INTEGER",
         "ALTER TABLE runs ADD COLUMN data_remote TEXT",
         "ALTER TABLE runs ADD COLUMN data_pulled TEXT",
+        "CREATE INDEX runs_by_fingerprint ON runs (fingerprint)",
         """CREATE TABLE data_pins (
             run_id TEXT NOT NULL REFERENCES runs (run_id),
             path TEXT NOT NULL,

@@ -254,14 +254,14 @@ class SqliteStore:
                 "INSERT INTO runs (run_id, experiment_id, name, status, start_time, user_id, "
                 "host, pid, pid_start, source_kind, source_uri, subdirectory, commit_sha, dirty, "
                 "content_hash, entry_point, command, events_path, env_lock_hash, source_version, "
-                "snapshot_sha256) "
-                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "snapshot_sha256, fingerprint) "
+                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id, int(spec.experiment_id), spec.name, now_ms(), spec.user, spec.host,
                     spec.pid, spec.pid_start, code.kind, code.uri, code.subdirectory,
                     code.commit, None if code.dirty is None else int(code.dirty),
                     code.content_hash, spec.entry_point, spec.command, spec.events_path,
-                    spec.env_lock_hash, code.version, code.snapshot_sha256,
+                    spec.env_lock_hash, code.version, code.snapshot_sha256, spec.fingerprint,
                 ),
             )  # fmt: skip
             if spec.data is not None:
@@ -354,6 +354,16 @@ class SqliteStore:
             ).fetchall()
             found.update(self._runs_from_rows(rows))
         return [found[run_id] for run_id in run_ids if run_id in found]
+
+    def find_finished_run(self, experiment_id: str, fingerprint: str) -> Run | None:
+        """The newest FINISHED, active run of the experiment with this fingerprint."""
+        row = self._conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE fingerprint = ? AND experiment_id = ? "
+            "AND status = 'FINISHED' AND lifecycle_stage = 'active' "
+            "ORDER BY start_time DESC LIMIT 1",
+            (fingerprint, int(experiment_id)),
+        ).fetchone()
+        return None if row is None else self._runs_from_rows([row])[str(row[0])]
 
     def set_run_stage(self, run_id: str, stage: str) -> None:
         """Soft-delete (``deleted``) or restore (``active``) a run."""

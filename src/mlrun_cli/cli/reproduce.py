@@ -1,0 +1,88 @@
+"""``mlrun reproduce``: rebuild a run from its record and check the result."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mlrun_cli.cli._output import CliReporter, State, handle_errors, info, print_json, status_text
+from mlrun_cli.cli.run import TrackingUri
+
+
+@handle_errors
+def reproduce_command(
+    run_id: Annotated[str, typer.Argument(help="The run to reproduce (id or unique prefix).")],
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify", help="Compare final metrics and artifact hashes; exit 6 on any mismatch."
+        ),
+    ] = False,
+    rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance for metrics.")] = 0.0,
+    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance for metrics.")] = 0.0,
+    experiment_name: Annotated[
+        str | None,
+        typer.Option(
+            "--experiment-name",
+            help="Record the new run here (default: the original's experiment).",
+            show_default=False,
+        ),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use cached git mirrors and data only.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON on stdout.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the new run id.")
+    ] = False,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Rebuild a run from its record alone (commit + snapshot, env lock, data pins) and rerun it."""
+    from mlrun_cli.cli.summary import append_summary
+    from mlrun_cli.execution.reproduce import ReproduceRequest, reproduce
+
+    State.quiet = quiet or State.quiet
+    request = ReproduceRequest(
+        run_id=run_id, verify=verify, rtol=rtol, atol=atol, experiment_name=experiment_name,
+        tracking_uri=tracking_uri, offline=offline, stdout_to_stderr=json_output or quiet,
+    )  # fmt: skip
+    result = reproduce(request, CliReporter())
+    append_summary(result.run, f"mlrun reproduce {result.original.run_id}", result.checks)
+    if json_output:
+        print_json({
+            "schema": "mlrun.reproduce/1",
+            "original_run_id": result.original.run_id,
+            "run": result.run.to_json(),
+            "verified": result.verified if verify else None,
+            "checks": [
+                {"kind": c.kind, "key": c.key, "original": c.original,
+                 "reproduced": c.reproduced, "match": c.match}
+                for c in result.checks
+            ],
+        })  # fmt: skip
+    elif quiet:
+        typer.echo(result.run.run_id)
+    else:
+        _print_checks(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _print_checks(result: object) -> None:
+    from mlrun_cli.cli._table import Table, print_table
+    from mlrun_cli.execution.reproduce import ReproduceResult
+
+    assert isinstance(result, ReproduceResult)  # noqa: S101 - typed loosely to keep imports lazy
+    run = result.run
+    info(f"run {run.run_id} {status_text(run.status)} reproduces {result.original.run_id}")
+    if not result.checks:
+        return
+    table = Table(["check", "key", "original", "reproduced", "match"])
+    for check in result.checks:
+        mark = ("yes", "32") if check.match else ("NO", "31")
+        table.add_row(check.kind, check.key, check.original, check.reproduced, mark)
+    print_table(table)
+    verdict = "verified: every check matches" if result.verified else "MISMATCH (exit 6)"
+    info(verdict)

@@ -1,0 +1,51 @@
+"""The run fingerprint: equal fingerprints mean the same run (same code, data, env, inputs).
+
+    fp1:<sha256 of the canonical JSON below>
+
+    {"v": 1, "code": commit or "content:<hash>", "snapshot": dirty-patch sha256 or null,
+     "subdirectory": ..., "entry_point": ..., "params": [[name, canonical value], ...] sorted,
+     "data": data fingerprint or null, "env_lock": lock sha256 or null,
+     "python": "3.11.7", "platform": "linux-x86_64"}
+
+Stable across mlrun versions: a change to what goes in bumps the version prefix (fp2:...), so
+old and new fingerprints never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from mlrun_cli.tracking.models import CodeVersion
+
+FINGERPRINT_VERSION = 1
+
+
+def fingerprint(
+    code: CodeVersion,
+    entry_point: str,
+    params: Iterable[tuple[str, str]],
+    data_fingerprint: str | None,
+    env_lock_sha256: str | None,
+    python: str,
+    platform: str,
+) -> str:
+    """The versioned fingerprint of a run's inputs."""
+    identity = {
+        "v": FINGERPRINT_VERSION,
+        "code": code.commit or f"content:{code.content_hash}",
+        "snapshot": code.snapshot_sha256 if code.dirty else None,
+        "subdirectory": code.subdirectory,
+        "entry_point": entry_point,
+        "params": sorted([name, value] for name, value in params),
+        "data": data_fingerprint,
+        "env_lock": env_lock_sha256,
+        "python": python,
+        "platform": platform,
+    }
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    return f"fp{FINGERPRINT_VERSION}:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,185 @@
+"""``mlrun reproduce``: rebuild a run from its record alone and, with ``--verify``, check that
+the result is the same.
+
+Code: the recorded commit (from its remote, or the local repository's object store) plus the
+recorded dirty snapshot. Environment: the recorded lock, installed with no resolution. Data: the
+recorded DVC pins, restored from the cache or the remote. Then the same entry point with the
+same params, as a new run tagged ``mlrun.reproduces``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlrun_cli.errors import ExitCode, SourceError, UsageError
+
+if TYPE_CHECKING:
+    from mlrun_cli.execution.runner import Prepared, Reporter
+    from mlrun_cli.tracking.models import Run
+    from mlrun_cli.tracking.store import TrackingStore
+
+REPRODUCES_TAG = "mlrun.reproduces"
+
+
+@dataclass(frozen=True)
+class ReproduceRequest:
+    """What ``mlrun reproduce`` was asked to do."""
+
+    run_id: str
+    verify: bool = False
+    rtol: float = 0.0
+    atol: float = 0.0
+    experiment_name: str | None = None
+    tracking_uri: str | None = None
+    offline: bool = False
+    stdout_to_stderr: bool = False
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verified value: a final metric or an artifact hash, in both runs."""
+
+    kind: str  # metric or artifact
+    key: str
+    original: str
+    reproduced: str
+    match: bool
+
+
+@dataclass(frozen=True)
+class ReproduceResult:
+    """The original run, the new one, the checks and the exit code."""
+
+    original: Run
+    run: Run
+    checks: tuple[Check, ...]
+    exit_code: int
+
+    @property
+    def verified(self) -> bool:
+        """Every check matched."""
+        return all(check.match for check in self.checks)
+
+
+def _close(a: float, b: float, rtol: float, atol: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b or abs(a - b) <= atol + rtol * abs(b)
+
+
+def compare(original: Run, new: Run, rtol: float, atol: float) -> tuple[Check, ...]:
+    """Final metrics (within tolerance) and hashes of the artifacts both runs logged."""
+    checks = []
+    for key in sorted(set(original.metrics) | set(new.metrics)):
+        before, after = original.metrics.get(key), new.metrics.get(key)
+        if before is None or after is None:
+            old = "-" if before is None else repr(before.value)
+            new_value = "-" if after is None else repr(after.value)
+            checks.append(Check("metric", key, old, new_value, match=False))
+            continue
+        match = _close(after.value, before.value, rtol, atol)
+        checks.append(Check("metric", key, repr(before.value), repr(after.value), match))
+    old_files = {a.path: a.sha256 for a in original.artifacts if not a.path.startswith("_mlrun/")}
+    new_files = {a.path: a.sha256 for a in new.artifacts if not a.path.startswith("_mlrun/")}
+    for path in sorted(set(old_files) & set(new_files)):
+        checks.append(Check("artifact", path, old_files[path][:12], new_files[path][:12],
+                            old_files[path] == new_files[path]))  # fmt: skip
+    return tuple(checks)
+
+
+def _snapshot(store: TrackingStore, original: Run) -> bytes | None:
+    sha = original.code.snapshot_sha256
+    if not sha:
+        return None
+    from mlrun_cli.execution.runner import SNAPSHOT_ARTIFACT
+
+    path = store.artifact_dir(original.run_id) / SNAPSHOT_ARTIFACT
+    try:
+        patch = path.read_bytes()
+    except OSError:
+        raise SourceError(f"cannot reproduce: the dirty snapshot {path} is missing") from None
+    if hashlib.sha256(patch).hexdigest() != sha:
+        raise SourceError(f"cannot reproduce: the dirty snapshot {path} does not match its hash")
+    return patch
+
+
+def _prepare(
+    store: TrackingStore, original: Run, request: ReproduceRequest, reporter: Reporter,
+    not_code: tuple[Path, ...],
+) -> Prepared:  # fmt: skip
+    from mlrun_cli.envs.lock import parse_lock
+    from mlrun_cli.envs.provision import local_env, provision_from_lock
+    from mlrun_cli.execution.runner import Prepared
+    from mlrun_cli.source.local import restore_source
+    from mlrun_cli.spec.mlproject import load_project
+    from mlrun_cli.spec.params import bind_params
+
+    checkout = restore_source(original.code, _snapshot(store, original), request.offline)
+    project = load_project(checkout.path)
+    entry_point = project.entry_point(original.entry_point)
+    given = {p.key: p.value for p in original.params}
+    bound = bind_params(entry_point, given, user_cwd=checkout.path, project_dir=checkout.path)
+    data = None
+    if original.data is not None:
+        from mlrun_cli.data.step import restore_pins
+
+        # The original project's own DVC cache may hold objects never pushed anywhere.
+        extra: tuple[Path, ...] = (checkout.path / ".dvc" / "cache",)
+        if original.code.kind in ("local", "local-git"):
+            folder = Path(original.code.uri)
+            extra = (*extra, *(p / ".dvc" / "cache" for p in (folder, *folder.parents)))
+        data = restore_pins(original.data, checkout.path, checkout.top, offline=request.offline,
+                            extra_caches=extra, progress=reporter.progress)  # fmt: skip
+    manager = original.tags.get("mlrun.env.manager", "uv")
+    if manager == "local" or not original.env_lock:
+        env, lease = local_env()
+        if original.env_lock_hash and env.lock and env.lock.sha256 != original.env_lock_hash:
+            reporter.warn("the run used --env-manager local; this Python's packages differ now")
+        return Prepared(checkout, project, bound, env, lease, data)
+    lock = parse_lock(original.env_lock, f"run {original.run_id} lock")
+    env, lease = provision_from_lock(manager, lock, reporter, checkout.path)
+    return Prepared(checkout, project, bound, env, lease, data)
+
+
+def reproduce(request: ReproduceRequest, reporter: Reporter) -> ReproduceResult:
+    """Rebuild and rerun a recorded run; verify it when asked."""
+    from mlrun_cli.execution.runner import RunRequest, launch, resolve_experiment, sigterm_raises
+    from mlrun_cli.tracking.ingest import reap_orphans
+    from mlrun_cli.tracking.sqlite import SqliteStore
+    from mlrun_cli.tracking.store import resolve_location
+
+    if request.rtol < 0 or request.atol < 0:
+        raise UsageError("--rtol and --atol: expected non-negative numbers")
+    location = resolve_location(request.tracking_uri)
+    store = SqliteStore(location, create=False)
+    try:
+        from mlrun_cli._system import hostname
+
+        reap_orphans(store, hostname())
+        original = store.get_run(store.resolve_run_id(request.run_id))
+        with sigterm_raises():
+            prepared = _prepare(store, original, request, reporter, location.owned_paths())
+            try:
+                name = request.experiment_name
+                experiment = resolve_experiment(
+                    store, name, None if name else original.experiment_id
+                )
+                run_request = RunRequest(
+                    uri=original.code.uri, entry_point=original.entry_point,
+                    env_manager=prepared.env.manager, stdout_to_stderr=request.stdout_to_stderr,
+                )  # fmt: skip
+                result = launch(store, prepared, run_request, experiment, reporter,
+                                ((REPRODUCES_TAG, original.run_id),))  # fmt: skip
+            finally:
+                prepared.release()
+        checks = compare(original, result.run, request.rtol, request.atol) if request.verify else ()
+        exit_code = result.exit_code
+        if exit_code == ExitCode.OK and not all(c.match for c in checks):
+            exit_code = ExitCode.REPRODUCE_MISMATCH
+        return ReproduceResult(original, result.run, checks, exit_code)
+    finally:
+        store.close()

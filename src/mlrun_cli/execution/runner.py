@@ -200,6 +200,12 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
 
 def _pin_data(request: RunRequest, checkout: Checkout, reporter: Reporter) -> DataPin | None:
     """The data step: DVC pins verified and restored (None for projects without DVC)."""
+    from mlrun_cli.data.pins import find_dvc_root
+
+    if find_dvc_root(checkout.path, checkout.top) is None:
+        if request.data_version is not None:
+            raise UsageError(f"--data-version: {checkout.path} is not a DVC project (no .dvc/)")
+        return None  # no DVC: pay for nothing (the data modules are not even imported)
     from mlrun_cli.data.step import DataRequest, pin_data
 
     own = checkout.code.kind in ("local", "local-git")

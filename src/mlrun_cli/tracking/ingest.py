@@ -134,14 +134,17 @@ class LiveIngester:
         self._thread.start()
 
     def _loop(self) -> None:
-        # sqlite3 connections belong to one thread: the poller opens its own.
-        store = self._open_store()
+        # The poller opens its own connection, and only once a first interval has passed:
+        # short runs (most of them) never pay for it; their events are ingested at the end.
+        store: TrackingStore | None = None
         try:
             while not self._stop.wait(self._interval):
+                store = store or self._open_store()
                 for message in ingest_available(store, self._run_id, self._events_path):
                     self._warn(message)
         finally:
-            store.close()
+            if store is not None:
+                store.close()
 
     def stop(self) -> None:
         """Stop polling and wait for the thread (the final ingest is the caller's)."""

@@ -25,12 +25,12 @@ from mlrun_cli.tracking.models import (
     RunCreate,
 )
 from mlrun_cli.tracking.run_rows import RUN_COLUMNS, float_or_nan, runs_from_rows
-from mlrun_cli.tracking.run_search import RunQuery, page_sql
 from mlrun_cli.tracking.schema import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from mlrun_cli.tracking.run_search import RunQuery
     from mlrun_cli.tracking.store import StoreLocation
 
 DEFAULT_EXPERIMENT_ID = "0"
@@ -324,6 +324,8 @@ class SqliteStore:
 
     def search_run_ids(self, query: RunQuery, limit: int, offset: int) -> list[str]:
         """One page of the run ids a compiled search selects, in order."""
+        from mlrun_cli.tracking.run_search import page_sql
+
         statements = page_sql(query)
         sql, args = statements[0]
         ids = [

@@ -12,10 +12,6 @@ if TYPE_CHECKING:
 Row = tuple[str, list[str], bool]  # field, one value per run, whether they differ
 
 
-def _packages(run: Run) -> dict[str, str]:
-    return dict(run.to_json()["environment"]["packages"])
-
-
 def compare_rows(runs: list[Run]) -> list[Row]:
     """Every compared field with its values; packages only where the env locks differ."""
     fields = ["status", "entry_point", "commit", "dirty"]
@@ -27,12 +23,12 @@ def compare_rows(runs: list[Run]) -> list[Row]:
         rows.append((field, values, len(set(values)) > 1))
     extra: list[tuple[str, list[str]]] = [
         ("code hash", [r.code.content_hash or "" for r in runs]),
-        ("data fingerprint", [r.to_json().get("data_fingerprint") or "" for r in runs]),
-        ("python", [str(r.to_json()["environment"]["python"] or "") for r in runs]),
+        ("data fingerprint", [r.data.fingerprint if r.data else "" for r in runs]),
+        ("python", [str(r.environment["python"] or "") for r in runs]),
         ("env lock", [(r.env_lock_hash or "")[:12] for r in runs]),
     ]
     rows += [(name, values, len(set(values)) > 1) for name, values in extra]
-    locks = [_packages(run) for run in runs]
+    locks = [dict(run.environment["packages"]) for run in runs]
     for name in sorted({name for lock in locks for name in lock}):
         versions = [lock.get(name, "-") for lock in locks]
         if len(set(versions)) > 1:

@@ -137,7 +137,7 @@ def _styled_cell(run: Run, column: str) -> str | tuple[str, str]:
 
 
 def _environment_line(run: Run) -> str:
-    env = run.to_json()["environment"]
+    env = run.environment
     text = f"{env['manager'] or '?'}, Python {env['python'] or '?'}"
     if env["lock_sha256"]:
         text += f", {len(env['packages'])} packages (lock sha256 {env['lock_sha256'][:12]})"

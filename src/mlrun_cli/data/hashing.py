@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from mlrun_cli import paths
+from mlrun_cli._files import write_text_atomic
 
 
 def md5_file(path: Path) -> str:
@@ -75,9 +76,5 @@ class HashState:
 
     def save(self) -> None:
         """Persist what was learned (atomically)."""
-        if not self._changed:
-            return
-        self._file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._file.with_name(f".{self._file.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(self._state))
-        tmp.replace(self._file)
+        if self._changed:
+            write_text_atomic(self._file, json.dumps(self._state))

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrun_cli import paths
+from mlrun_cli._files import write_text_atomic
 from mlrun_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -139,21 +140,11 @@ def mark_used(root: Path, project: Path | None) -> None:
                 handle.write(f"{project}\n")
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON via a temp file and rename, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(path)
-
-
 def finish_build(root: Path, metadata: dict[str, Any], lock_text: str) -> None:
     """Write the metadata and lock, then the marker (last)."""
-    write_json_atomic(root / METADATA, metadata)
-    (root / LOCK_FILE).write_text(lock_text)
-    marker = root / MARKER
-    tmp = root / f".{MARKER}.tmp"
-    tmp.write_text(str(time.time()))
-    tmp.replace(marker)
+    write_text_atomic(root / METADATA, json.dumps(metadata, indent=2, sort_keys=True))
+    write_text_atomic(root / LOCK_FILE, lock_text)
+    write_text_atomic(root / MARKER, str(time.time()))
 
 
 def discard(root: Path) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlrun_cli import paths
+from mlrun_cli._files import write_text_atomic
 from mlrun_cli.errors import EnvError
 
 _PROBE = "import sys, platform; print(platform.python_version(), sys.implementation.name)"
@@ -106,10 +107,7 @@ def _probe(paths_to_probe: list[Path]) -> list[Interpreter]:
         version, implementation = cache[stamp]
         found.append(Interpreter(exe, version, implementation))
     if changed:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(cache))
-        tmp.replace(cache_file)
+        write_text_atomic(cache_file, json.dumps(cache))
     return found
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlrun_cli import paths
+from mlrun_cli._files import write_text_atomic
 from mlrun_cli.envs import cache
 from mlrun_cli.envs.base import LOCAL, Env, get_builder, venv_python
 from mlrun_cli.envs.client_dir import install_client
@@ -62,10 +62,7 @@ def _local_lock() -> EnvLock:
     with contextlib.redirect_stdout(buffer):
         exec(FREEZE_SCRIPT, {})  # noqa: S102 - our own constant script, also run in child envs
     lock = freeze_output_to_lock(buffer.getvalue())
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
-    tmp.write_text(lock.text)
-    tmp.replace(cached)
+    write_text_atomic(cached, lock.text)
     return lock
 
 

@@ -71,6 +71,15 @@ def _close(a: float, b: float, rtol: float, atol: float) -> bool:
     return a == b or abs(a - b) <= atol + rtol * abs(b)
 
 
+def _user_artifacts(run: Run) -> dict[str, str]:
+    """Path -> sha256 of what the code logged (not mlrun's own ``_mlrun/`` files)."""
+    from mlrun_cli.tracking.client import RESERVED_ARTIFACT_DIR
+
+    return {
+        a.path: a.sha256 for a in run.artifacts if a.path.split("/", 1)[0] != RESERVED_ARTIFACT_DIR
+    }
+
+
 def compare(original: Run, new: Run, rtol: float, atol: float) -> tuple[Check, ...]:
     """Final metrics (within tolerance) and hashes of the artifacts both runs logged."""
     checks = []
@@ -83,8 +92,7 @@ def compare(original: Run, new: Run, rtol: float, atol: float) -> tuple[Check, .
             continue
         match = _close(after.value, before.value, rtol, atol)
         checks.append(Check("metric", key, repr(before.value), repr(after.value), match))
-    old_files = {a.path: a.sha256 for a in original.artifacts if not a.path.startswith("_mlrun/")}
-    new_files = {a.path: a.sha256 for a in new.artifacts if not a.path.startswith("_mlrun/")}
+    old_files, new_files = _user_artifacts(original), _user_artifacts(new)
     for path in sorted(set(old_files) & set(new_files)):
         checks.append(Check("artifact", path, old_files[path][:12], new_files[path][:12],
                             old_files[path] == new_files[path]))  # fmt: skip

@@ -462,12 +462,9 @@ SNAPSHOT_ARTIFACT = "_mlrun/dirty.patch"
 
 def record_snapshot(store: TrackingStore, run_id: str, patch: bytes) -> None:
     """Store the dirty-tree patch as the run's ``_mlrun/dirty.patch`` artifact."""
-    import hashlib
-
-    from mlrun_cli.tracking.models import Artifact, EventBatch
+    from mlrun_cli.tracking.ingest import record_artifact
 
     path = store.artifact_dir(run_id) / SNAPSHOT_ARTIFACT
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(patch)
-    artifact = Artifact(SNAPSHOT_ARTIFACT, len(patch), hashlib.sha256(patch).hexdigest())
-    store.log_batch(run_id, EventBatch(artifacts=(artifact,)))
+    record_artifact(store, run_id, SNAPSHOT_ARTIFACT)

@@ -217,11 +217,16 @@ def reap_orphans(store: TrackingStore, host: str) -> list[str]:
 OUTPUT_LOG = "_mlrun/output.log"
 
 
-def record_output_log(store: TrackingStore, run_id: str) -> None:
-    """Record the streamed output log as the run's ``_mlrun/output.log`` artifact."""
+def record_artifact(store: TrackingStore, run_id: str, relative: str) -> None:
+    """Record a file already in the run's artifact folder (size and sha256), if it exists."""
     from mlrun_cli.tracking.client import file_sha256
 
-    path = store.artifact_dir(run_id) / OUTPUT_LOG
+    path = store.artifact_dir(run_id) / relative
     if path.exists():
-        artifact = Artifact(OUTPUT_LOG, path.stat().st_size, file_sha256(path))
+        artifact = Artifact(relative, path.stat().st_size, file_sha256(path))
         store.log_batch(run_id, EventBatch(artifacts=(artifact,)))
+
+
+def record_output_log(store: TrackingStore, run_id: str) -> None:
+    """Record the streamed output log as the run's ``_mlrun/output.log`` artifact."""
+    record_artifact(store, run_id, OUTPUT_LOG)

@@ -182,6 +182,11 @@ class Run:
     data: DataRecord | None = None
     fingerprint: str | None = None
 
+    @property
+    def environment(self) -> dict[str, Any]:
+        """Manager, python, platform and the lock (text and parsed packages)."""
+        return _environment_json(self)
+
     def to_json(self) -> dict[str, Any]:
         """The documented JSON form (schema version 1)."""
         return {
@@ -214,7 +219,7 @@ class Run:
             "param_types": {p.key: p.type for p in self.params if p.type},
             "metrics": {k: m.to_json()["value"] for k, m in sorted(self.metrics.items())},
             "tags": dict(sorted(self.tags.items())),
-            "environment": _environment_json(self),
+            "environment": self.environment,
             "data": None if self.data is None else self.data.to_json(),
             "data_fingerprint": None if self.data is None else self.data.fingerprint,
             "artifact_uri": self.artifact_uri,

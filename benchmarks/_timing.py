@@ -20,6 +20,15 @@ def mlrun_exe() -> str:
     return str(script)
 
 
+def sh(cwd: Path, *argv: str) -> str:
+    """Run a setup command (git, dvc) with a git identity; fail loudly; return stdout."""
+    identity = {"NAME": "bench", "EMAIL": "bench@example.invalid"}
+    env = dict(os.environ)
+    for role in ("AUTHOR", "COMMITTER"):
+        env.update({f"GIT_{role}_{key}": value for key, value in identity.items()})
+    return subprocess.run(argv, cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
+
+
 def ensure_bytecode() -> None:
     """Byte-compile mlrun_cli as ``pip install`` does (an editable checkout under
     PYTHONDONTWRITEBYTECODE would otherwise recompile every module on every call)."""

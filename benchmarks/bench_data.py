@@ -19,15 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from _timing import ensure_bytecode, median_wall, mlrun_exe, report
+from _timing import ensure_bytecode, median_wall, mlrun_exe, report, sh
 
 MLPROJECT = "entry_points:\n  main:\n    command: python -c pass\n"
-
-
-def sh(cwd: Path, *argv: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b",
-           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"}  # fmt: skip
-    subprocess.run(argv, cwd=cwd, check=True, capture_output=True, env=env)
 
 
 def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:

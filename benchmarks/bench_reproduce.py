@@ -19,18 +19,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _timing import ensure_bytecode, median_wall, mlrun_exe, report
+from _timing import ensure_bytecode, median_wall, mlrun_exe, report, sh
 
 TRAIN = (
     "import mlrun_cli, pathlib\n"
     "mlrun_cli.log_metric('n', len(pathlib.Path('data/d.txt').read_text()))\n"
 )
-
-
-def sh(cwd: Path, *argv: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b",
-           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"}  # fmt: skip
-    return subprocess.run(argv, cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
 
 
 def main() -> int:

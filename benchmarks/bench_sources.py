@@ -12,20 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _timing import ensure_bytecode, median_wall, mlrun_exe, report
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.email=b@b", "-c", "user.name=b", *args],
-        cwd=cwd, check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
+from _timing import ensure_bytecode, median_wall, mlrun_exe, report, sh
 
 
 def main() -> int:
@@ -44,12 +36,12 @@ def main() -> int:
             folder = work / f"pkg{index % 40}"
             folder.mkdir(exist_ok=True)
             (folder / f"module{index}.py").write_text(f"VALUE = {index}\n" * 20)
-        git(work, "init", "-q")
-        git(work, "add", ".")
-        git(work, "commit", "-qm", "init")
-        commit = git(work, "rev-parse", "HEAD")
+        sh(work, "git", "init", "-q")
+        sh(work, "git", "add", ".")
+        sh(work, "git", "commit", "-qm", "init")
+        commit = sh(work, "git", "rev-parse", "HEAD").strip()
         remote = Path(tmp) / "remote.git"
-        git(Path(tmp), "clone", "-q", "--bare", str(work), str(remote))
+        sh(Path(tmp), "git", "clone", "-q", "--bare", str(work), str(remote))
         env = {**os.environ, "MLRUN_TRACKING_URI": str(Path(tmp) / "store"),
                "MLRUN_CACHE_DIR": str(Path(tmp) / "cache")}  # fmt: skip
         common = ["--env-manager", "local", "--quiet"]

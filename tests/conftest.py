@@ -81,6 +81,13 @@ def mlrun() -> type:
     return Helpers
 
 
+def sh(cwd: Path, *argv: str) -> str:
+    """Run a setup command (git, dvc) with a git identity; fail loudly; return stdout."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
+    return subprocess.run(argv, cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
+
+
 def write_project(directory: Path, mlproject: str, files: dict[str, str] | None = None) -> Path:
     """Create a project folder with an MLproject and extra files."""
     directory.mkdir(parents=True, exist_ok=True)

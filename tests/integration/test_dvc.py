@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_mlrun
+from tests.conftest import run_mlrun, sh
 
 pytestmark = pytest.mark.integration
 
@@ -21,12 +21,6 @@ READ = (
     "mlrun_cli.set_tag('first_line', text.splitlines()[0])\n"
     "mlrun_cli.set_tag('files', ','.join(sorted(p.name for p in pathlib.Path('data/images').iterdir())))\n"
 )
-
-
-def sh(cwd: Path, *argv: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
-    return subprocess.run(argv, cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
 
 
 def write_data(project: Path, version: str) -> None:

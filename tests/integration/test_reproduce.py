@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_mlrun
+from tests.conftest import REPO, mlrun_argv, run_mlrun, sh
 from tests.packages import make_wheel
 
 pytestmark = pytest.mark.integration
@@ -27,12 +28,6 @@ with tempfile.TemporaryDirectory() as tmp:
     mlrun_cli.log_artifact(str(out))
 """
 NOISY = "import random, mlrun_cli\nmlrun_cli.log_metric('score', random.random())\n"
-
-
-def sh(cwd: Path, *argv: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
-    return subprocess.run(argv, cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
 
 
 def env_file(wheels: Path, version: str) -> str:
@@ -94,8 +89,7 @@ def test_reproduce_after_code_deps_and_data_moved_on(project: Path) -> None:
     summary = project.parent.parent / "summary.md"
     env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)}
     result = subprocess.run(
-        [*__import__("tests.conftest", fromlist=["mlrun_argv"]).mlrun_argv(
-            "reproduce", original["run_id"], "--verify", "--json")],
+        mlrun_argv("reproduce", original["run_id"], "--verify", "--json"),
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -130,8 +124,7 @@ def test_reproduce_errors(project: Path, tmp_path: Path) -> None:
     original = run_json(str(project))
     gone = run_mlrun("reproduce", "abcdef12")
     assert gone.returncode == 2
-    shutil_rm = __import__("shutil").rmtree
-    shutil_rm(project.parent / ".git")
+    shutil.rmtree(project.parent / ".git")
     result = run_mlrun("reproduce", original["run_id"])
     assert result.returncode == 4
     assert "cannot reproduce: the repository" in result.stderr

@@ -177,7 +177,8 @@ def test_subdirectory_is_part_of_the_fingerprint(project: Path) -> None:
     )
     assert fingerprint(base, *args[:-2], "3.12.1", args[-1]) != fingerprint(base, *args)
     assert fingerprint(base, *args[:-1], "macosx-14-arm64") != fingerprint(base, *args)
-    assert fingerprint(base, *args).startswith("fp1:")
+    assert fingerprint(base, *args, inputs=[("data", "a" * 32)]) != fingerprint(base, *args)
+    assert fingerprint(base, *args).startswith("fp2:")
 
 
 def test_json_outputs_match_the_documented_schemas(project: Path) -> None:

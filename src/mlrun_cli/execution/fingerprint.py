@@ -1,11 +1,14 @@
 """The run fingerprint: equal fingerprints mean the same run (same code, data, env, inputs).
 
-    fp1:<sha256 of the canonical JSON below>
+    fp2:<sha256 of the canonical JSON below>
 
-    {"v": 1, "code": commit or "content:<hash>", "snapshot": dirty-patch sha256 or null,
-     "subdirectory": ..., "entry_point": ..., "params": [[name, canonical value], ...] sorted,
+    {"v": 2, "code": commit or "content:<hash>", "snapshot": dirty-patch sha256 or null,
+     "subdirectory": ..., "entry_point": ..., "params": [[name, recorded value], ...] sorted,
      "data": data fingerprint or null, "env_lock": lock sha256 or null,
-     "python": "3.11.7", "platform": "linux-x86_64"}
+     "python": "3.11.7", "platform": "linux-x86_64", "inputs": [[param, md5], ...] sorted}
+
+Version 2: ``path`` values inside the project are relative to it, and unpinned inputs (paths
+outside the project, URLs) enter by content hash.
 
 Stable across mlrun versions: a change to what goes in bumps the version prefix (fp2:...), so
 old and new fingerprints never collide.
@@ -22,7 +25,7 @@ if TYPE_CHECKING:
 
     from mlrun_cli.tracking.models import CodeVersion
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
 
 
 def fingerprint(
@@ -33,6 +36,7 @@ def fingerprint(
     env_lock_sha256: str | None,
     python: str,
     platform: str,
+    inputs: Iterable[tuple[str, str]] = (),
 ) -> str:
     """The versioned fingerprint of a run's inputs."""
     identity = {
@@ -46,6 +50,7 @@ def fingerprint(
         "env_lock": env_lock_sha256,
         "python": python,
         "platform": platform,
+        "inputs": sorted([name, md5] for name, md5 in inputs),
     }
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return f"fp{FINGERPRINT_VERSION}:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -119,9 +119,10 @@ def _prepare(
     store: TrackingStore, original: Run, request: ReproduceRequest, reporter: Reporter,
     not_code: tuple[Path, ...],
 ) -> Prepared:  # fmt: skip
+    from mlrun_cli.data.inputs import INPUT_TAG_PREFIX
     from mlrun_cli.envs.lock import parse_lock
     from mlrun_cli.envs.provision import local_env, provision_from_lock
-    from mlrun_cli.execution.runner import Prepared
+    from mlrun_cli.execution.runner import Prepared, resolve_path_params
     from mlrun_cli.source.local import restore_source
     from mlrun_cli.spec.mlproject import load_project
     from mlrun_cli.spec.params import bind_params
@@ -130,7 +131,9 @@ def _prepare(
     project = load_project(checkout.path)
     entry_point = project.entry_point(original.entry_point)
     given = {p.key: p.value for p in original.params}
-    bound = bind_params(entry_point, given, user_cwd=checkout.path, project_dir=checkout.path)
+    # Recorded paths inside the project are relative: they resolve against the new checkout.
+    bound = bind_params(entry_point, given, user_cwd=checkout.path, project_dir=checkout.path,
+                        check_paths=False)  # fmt: skip
     data = None
     if original.data is not None:
         from mlrun_cli.data.step import restore_pins
@@ -142,15 +145,29 @@ def _prepare(
             extra = (*extra, *(p / ".dvc" / "cache" for p in (folder, *folder.parents)))
         data = restore_pins(original.data, checkout.path, checkout.top, offline=request.offline,
                             extra_caches=extra, progress=reporter.progress)  # fmt: skip
-    manager = original.tags.get("mlrun.env.manager", "uv")
-    if manager == "local" or not original.env_lock:
-        env, lease = local_env()
-        if original.env_lock_hash and env.lock and env.lock.sha256 != original.env_lock_hash:
-            reporter.warn("the run used --env-manager local; this Python's packages differ now")
-        return Prepared(checkout, project, bound, env, lease, data)
-    lock = parse_lock(original.env_lock, f"run {original.run_id} lock")
-    env, lease = provision_from_lock(manager, lock, reporter, checkout.path)
-    return Prepared(checkout, project, bound, env, lease, data)
+    expected = {
+        key.removeprefix(INPUT_TAG_PREFIX): value
+        for key, value in original.tags.items()
+        if key.startswith(INPUT_TAG_PREFIX)
+    }
+    inputs = resolve_path_params(bound, checkout, data, request.offline, reporter, expected)
+    try:
+        if inputs is not None:
+            bound = bind_params(entry_point, {**given, **inputs.local_values()},
+                                user_cwd=checkout.path, project_dir=checkout.path)  # fmt: skip
+        manager = original.tags.get("mlrun.env.manager", "uv")
+        if manager == "local" or not original.env_lock:
+            env, lease = local_env()
+            if original.env_lock_hash and env.lock and env.lock.sha256 != original.env_lock_hash:
+                reporter.warn("the run used --env-manager local; this Python's packages differ now")
+        else:
+            lock = parse_lock(original.env_lock, f"run {original.run_id} lock")
+            env, lease = provision_from_lock(manager, lock, reporter, checkout.path)
+    except BaseException:
+        if inputs is not None:
+            inputs.cleanup()
+        raise
+    return Prepared(checkout, project, bound, env, lease, data, inputs)
 
 
 def reproduce(request: ReproduceRequest, reporter: Reporter) -> ReproduceResult:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from contextlib import AbstractContextManager
 
+    from mlrun_cli.data.inputs import Inputs
     from mlrun_cli.data.step import DataPin
     from mlrun_cli.envs.base import Env
     from mlrun_cli.envs.cache import Lease
@@ -104,7 +105,12 @@ def resolve_experiment(
 
 
 def child_environment(
-    env: Env, run: Run, store_uri: str, events: Path, artifact_dir: Path
+    env: Env,
+    run: Run,
+    store_uri: str,
+    events: Path,
+    artifact_dir: Path,
+    command_params: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The child's environment: the user's, the env's bin dir first on PATH, mlrun's variables."""
     child = dict(os.environ)
@@ -125,7 +131,12 @@ def child_environment(
             "MLRUN_EXPERIMENT_ID": run.experiment_id,
             "MLRUN_EVENTS": str(events),
             "MLRUN_ARTIFACT_DIR": str(artifact_dir),
-            "MLRUN_PARAMS": json.dumps({p.key: p.value for p in run.params}),
+            # The values the command got (a path param's absolute path, not its record).
+            "MLRUN_PARAMS": json.dumps(
+                command_params
+                if command_params is not None
+                else {p.key: p.value for p in run.params}
+            ),
         }
     )
     return child
@@ -147,11 +158,19 @@ class Prepared:
     env: Env
     lease: Lease | None = None
     data: DataPin | None = None
+    inputs: Inputs | None = None
 
     def release(self) -> None:
-        """Stop holding the environment in use."""
+        """Stop holding the environment in use; remove downloaded inputs."""
+        if self.inputs is not None:
+            self.inputs.cleanup()
         if self.lease is not None:
             self.lease.release()
+
+    def recorded_params(self) -> tuple[tuple[str, str, str | None], ...]:
+        """(name, value, type) as recorded: paths inside the project relative to it."""
+        recorded = self.inputs.recorded_values() if self.inputs else {}
+        return tuple((p.name, recorded.get(p.name, p.value), p.type) for p in self.bound.params)
 
 
 def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] = ()) -> Prepared:
@@ -176,9 +195,9 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
     for message in project.warnings:
         reporter.warn(message)
     entry_point = project.entry_point(request.entry_point)
-    bound = bind_params(
-        entry_point, given, user_cwd=request.cwd, project_dir=checkout.path, strict=request.strict
-    )
+    # Paths are checked after the data step, which may restore them (a fresh clone).
+    bound = bind_params(entry_point, given, user_cwd=request.cwd, project_dir=checkout.path,
+                        strict=request.strict, check_paths=False)  # fmt: skip
     for message in bound.warnings:
         reporter.warn(message)
     if project.env.kind == "docker":
@@ -187,15 +206,42 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
             "use python_env"
         )
     data = _pin_data(request, checkout, reporter)
-    spec = load_env_spec(project, reporter)
-    env, lease = provision(request.env_manager, spec, checkout.path, reporter)
+    inputs = resolve_path_params(bound, checkout, data, request.offline, reporter)
+    try:
+        if inputs is not None:
+            bound = bind_params(entry_point, {**given, **inputs.local_values()},
+                                user_cwd=request.cwd, project_dir=checkout.path)  # fmt: skip
+        spec = load_env_spec(project, reporter)
+        env, lease = provision(request.env_manager, spec, checkout.path, reporter)
+    except BaseException:
+        if inputs is not None:
+            inputs.cleanup()
+        raise
     wanted = spec.python if spec is not None else None
     if spec is not None and wanted and not env.isolated and not matches(env.python_version, wanted):
         reporter.warn(
             f"{Path(spec.source).name} asks for Python {wanted}; "
             f"--env-manager local runs Python {env.python_version}"
         )
-    return Prepared(checkout, project, bound, env, lease, data)
+    return Prepared(checkout, project, bound, env, lease, data, inputs)
+
+
+def resolve_path_params(
+    bound: BoundParams,
+    checkout: Checkout,
+    data: DataPin | None,
+    offline: bool,
+    reporter: Reporter,
+    expected: dict[str, str] | None = None,
+) -> Inputs | None:
+    """The inputs step: ``path`` parameters checked, recorded and hashed (None: there are none)."""
+    if not any(p.type == "path" for p in bound.params):
+        return None
+    from mlrun_cli.data.inputs import InputContext, resolve_inputs
+
+    git = checkout.code.commit is not None
+    context = InputContext(checkout.path, checkout.top, git, data, offline)
+    return resolve_inputs(bound.params, context, reporter.progress, expected)
 
 
 def _pin_data(request: RunRequest, checkout: Checkout, reporter: Reporter) -> DataPin | None:
@@ -321,11 +367,12 @@ def run_fingerprint(request: RunRequest, prepared: Prepared) -> str:
     return fingerprint(
         prepared.checkout.code,
         request.entry_point,
-        ((p.name, p.value) for p in prepared.bound.params),
+        ((name, value) for name, value, _ in prepared.recorded_params()),
         prepared.data.fingerprint if prepared.data else None,
         env.lock.sha256 if env.lock else None,
         env.python_version,
         env.lock.platform if env.lock else sysconfig.get_platform(),
+        prepared.inputs.hashes() if prepared.inputs else (),
     )
 
 
@@ -352,9 +399,10 @@ def run_spec(
         entry_point=request.entry_point,
         command=prepared.bound.command,
         code=prepared.checkout.code,
-        params=tuple(Param(p.name, p.value, p.type) for p in prepared.bound.params),
+        params=tuple(Param(*p) for p in prepared.recorded_params()),
         tags=(("mlrun.env.manager", env.manager), ("mlrun.env.python", env.python_version))
         + ((("mlrun.env.key", env.key),) if env.key else ())
+        + (prepared.inputs.tags() if prepared.inputs else ())
         + extra_tags,
         user=current_user(),
         host=hostname(),
@@ -406,7 +454,8 @@ def _supervise(
         events.touch()
         log_path = artifact_dir / OUTPUT_LOG
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = child_environment(prepared.env, run, store.uri, events, artifact_dir)
+        env = child_environment(prepared.env, run, store.uri, events, artifact_dir,
+                                prepared.bound.as_dict())  # fmt: skip
         ingester = LiveIngester(lambda: open_store(store.uri), run.run_id, events, reporter.warn)
         ingester.start()
         try:

@@ -198,10 +198,13 @@ def restore_source(code: CodeVersion, patch: bytes | None, offline: bool = False
     if code.kind == "git":
         restored = _remote(code.uri, code.subdirectory, request, "git", patch)
     elif code.kind == "local-git":
+        # The record names the project folder (a run of the work tree) or, for a run of
+        # another --version, the repository itself.
         folder = Path(code.uri)
         top = folder
-        for _ in code.subdirectory.split("/") if code.subdirectory else ():
-            top = top.parent
+        if not (folder / ".git").exists():
+            for _ in code.subdirectory.split("/") if code.subdirectory else ():
+                top = top.parent
         if not (top / ".git").exists():
             raise SourceError(f"cannot reproduce: the repository {top} is gone")
         restored = _remote(str(top), code.subdirectory, request, "local-git", patch)

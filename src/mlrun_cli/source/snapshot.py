@@ -19,11 +19,31 @@ from mlrun_cli.errors import SourceError
 def _pathspecs(repo: Path, not_code: tuple[Path, ...]) -> list[str]:
     # mlrun's default store folder is never code, wherever it sits in the repository.
     specs = [".", ":(exclude,glob)**/mlruns/**"]
-    for path in not_code:
-        resolved = path.resolve()
-        if resolved.is_relative_to(repo):
-            specs.append(f":(exclude){resolved.relative_to(repo).as_posix()}")
+    inside = [
+        path.resolve().relative_to(repo).as_posix()
+        for path in not_code
+        if path.resolve().is_relative_to(repo)
+    ]
+    # `git add` fails ("paths are ignored by one of your .gitignore files") when an exclude
+    # pathspec names an ignored path, as the store is in MLflow's layout (`mlruns/` in
+    # .gitignore). Ignored paths are never code anyway: exclude only the ones git would see.
+    for relative in _not_ignored(repo, inside):
+        specs.append(f":(exclude,literal){relative}")
     return specs
+
+
+def _not_ignored(repo: Path, paths: list[str]) -> list[str]:
+    if not paths:
+        return []
+    result = subprocess.run(
+        ["git", "check-ignore", "--stdin", "-z"],
+        cwd=repo,
+        input=b"\0".join(p.encode() for p in paths) + b"\0",
+        capture_output=True,
+        check=False,
+    )
+    ignored = {p.decode() for p in result.stdout.split(b"\0") if p}
+    return [p for p in paths if p not in ignored]
 
 
 def _git(repo: Path, args: list[str], env: dict[str, str] | None = None) -> bytes:

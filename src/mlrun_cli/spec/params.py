@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
 
 from mlrun_cli.errors import UsageError
 from mlrun_cli.spec.template import parse_template, render
@@ -61,23 +63,45 @@ def parse_cli_params(items: Iterable[str]) -> dict[str, str]:
     return parsed
 
 
-def _resolve_path(text: str, base: Path, where: str) -> str:
+_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+://")
+
+
+def is_remote_path(text: str) -> bool:
+    """A ``path`` value naming a URL (``s3://``, ``https://``...) rather than a local path.
+
+    ``file://`` URLs are local paths; one-letter schemes are Windows drive letters.
+    """
+    return bool(_URL_RE.match(text)) and not text.lower().startswith("file://")
+
+
+def _resolve_path(text: str, base: Path, where: str, check: bool) -> str:
+    if is_remote_path(text):
+        return text  # downloaded by the inputs step, after the data step
+    if text.lower().startswith("file://"):
+        parsed = urlparse(text)
+        if parsed.netloc not in ("", "localhost"):
+            raise UsageError(f"{where}: expected a local file:// URL; got {text!r}")
+        text = unquote(parsed.path)
     path = Path(text).expanduser()
     if not path.is_absolute():
         path = base / path
-    if not path.exists():
+    if check and not path.exists():
         raise UsageError(f"{where}: expected an existing path; got {text!r} (not found at {path})")
-    return str(path.resolve())
+    # Normalised without following symlinks: a path into the project stays inside it.
+    return os.path.normpath(path)
 
 
-def _bind_one(spec: ParameterSpec, raw: str | None, user_cwd: Path, project_dir: Path) -> str:
+def _bind_one(
+    spec: ParameterSpec, raw: str | None, user_cwd: Path, project_dir: Path, check: bool
+) -> str:
     if raw is None:
         assert spec.default is not None  # noqa: S101 - required params were checked before
         if spec.type == "path":
-            return _resolve_path(spec.default, project_dir, f"parameter {spec.name!r} default")
+            where = f"parameter {spec.name!r} default"
+            return _resolve_path(spec.default, project_dir, where, check)
         return spec.default
     if spec.type == "path":
-        return _resolve_path(raw, user_cwd, f"-P {spec.name}")
+        return _resolve_path(raw, user_cwd, f"-P {spec.name}", check)
     try:
         return convert(spec.type, raw)
     except ValueError as exc:
@@ -91,8 +115,13 @@ def bind_params(
     user_cwd: Path,
     project_dir: Path,
     strict: bool = False,
+    check_paths: bool = True,
 ) -> BoundParams:
     """Validate ``given`` against the entry point and render its command.
+
+    ``path`` values become absolute (``-P`` values against ``user_cwd``, defaults against
+    ``project_dir``); ``check_paths=False`` leaves their existence to be checked later (the data
+    step may restore them first). URLs stay as they are.
 
     Declared values are substituted into the template ``shlex.quote``-d; undeclared ones are
     appended as ``--name value`` (MLflow's behaviour) with a warning, or refused when ``strict``.
@@ -106,7 +135,7 @@ def bind_params(
         )
     bound: list[BoundParam] = []
     for spec in entry_point.parameters:
-        value = _bind_one(spec, given.get(spec.name), user_cwd, project_dir)
+        value = _bind_one(spec, given.get(spec.name), user_cwd, project_dir, check_paths)
         bound.append(BoundParam(spec.name, value, spec.type))
     declared = [p.name for p in entry_point.parameters]
     warnings: list[str] = []

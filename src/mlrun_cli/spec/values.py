@@ -30,11 +30,10 @@ def convert(type_name: str, text: str) -> str:
             raise ValueError("expected an int")
         return str(int(stripped))
     if type_name == "bool":
-        lowered = text.strip().lower()
-        if lowered in _TRUE:
-            return "true"
-        if lowered in _FALSE:
-            return "false"
+        # Validated, but passed and recorded as written, as MLflow does: code that reads
+        # ``int(sys.argv[1])`` for ``-P flag=1`` must get "1".
+        if text.strip().lower() in (*_TRUE, *_FALSE):
+            return text
         raise ValueError("expected a bool (true/false, yes/no, 1/0)")
     if type_name == "uri":
         scheme = urlparse(text).scheme

@@ -78,9 +78,11 @@ def test_missing_required_listed_in_declaration_order(tmp_path: Path) -> None:
 def test_bool_and_uri(tmp_path: Path) -> None:
     ep = EntryPoint("m", "x {b} {u}", (ParameterSpec("b", "bool"), ParameterSpec("u", "uri")))
     assert bind(ep, {"b": "Yes", "u": "s3://bucket/x"}, tmp_path).as_dict() == {
-        "b": "true",
+        "b": "Yes",
         "u": "s3://bucket/x",
     }
+    # MLflow passes a bool's literal: its example does int(sys.argv[1]) for -P flag=1.
+    assert bind(ep, {"b": "1", "u": "s3://x"}, tmp_path).command == "x 1 s3://x"
     with pytest.raises(UsageError, match="expected a bool"):
         bind(ep, {"b": "maybe", "u": "s3://x"}, tmp_path)
     with pytest.raises(UsageError, match="expected a uri with a scheme"):
@@ -101,6 +103,23 @@ def test_path_must_exist_and_becomes_absolute(tmp_path: Path) -> None:
     assert default.as_dict() == {"p": str(project / "default.csv")}
     with pytest.raises(UsageError, match=r"-P p: expected an existing path; got 'nope\.csv'"):
         bind_params(ep, {"p": "nope.csv"}, user_cwd=user_cwd, project_dir=project)
+    # Checked later (after the data step restores it), still made absolute.
+    later = bind_params(ep, {"p": "nope.csv"}, user_cwd=user_cwd, project_dir=project,
+                        check_paths=False)  # fmt: skip
+    assert later.as_dict() == {"p": str(user_cwd / "nope.csv")}
+
+
+def test_path_urls(tmp_path: Path) -> None:
+    ep = EntryPoint("m", "x {p}", (ParameterSpec("p", "path"),))
+    remote = bind_params(ep, {"p": "s3://bucket/train.csv"}, user_cwd=tmp_path,
+                         project_dir=tmp_path, check_paths=False)  # fmt: skip
+    assert remote.as_dict() == {"p": "s3://bucket/train.csv"}
+    (tmp_path / "a b.csv").write_text("x")
+    local = bind_params(ep, {"p": f"file://{tmp_path}/a%20b.csv"}, user_cwd=tmp_path,
+                        project_dir=tmp_path)  # fmt: skip
+    assert local.as_dict() == {"p": str(tmp_path / "a b.csv")}
+    with pytest.raises(UsageError, match="expected a local file:// URL"):
+        bind_params(ep, {"p": "file://host/x"}, user_cwd=tmp_path, project_dir=tmp_path)
 
 
 def test_values_are_shell_quoted_never_executed(tmp_path: Path) -> None:

@@ -198,10 +198,20 @@ def _download(
 
 
 def _http_get(url: str, shown: str, target: Path, update: Callable[[str], None]) -> None:
+    import base64
     import urllib.error
     import urllib.request
+    from urllib.parse import unquote, urlsplit, urlunsplit
 
-    request = urllib.request.Request(url, headers={"User-Agent": "mlrun"})  # noqa: S310 - http(s) only
+    parts = urlsplit(url)
+    headers = {"User-Agent": "mlrun"}
+    if parts.username is not None:
+        # urllib does not send URL userinfo: pass it as Basic credentials, in memory only.
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        host = parts.netloc.rsplit("@", 1)[1]
+        url = urlunsplit(parts._replace(netloc=host))
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) only
     done = 0
     try:
         with urllib.request.urlopen(request, timeout=60) as response, target.open("wb") as out:  # noqa: S310

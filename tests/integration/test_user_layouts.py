@@ -1,0 +1,321 @@
+"""The layouts real users have: the store ``./mlruns`` inside a git project that ignores it,
+data declared as a ``path`` parameter and tracked by DVC, fresh clones, ``file://`` URLs, inputs
+outside the project and on remote stores."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import run_mlrun, sh
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+pytestmark = pytest.mark.integration
+
+MLPROJECT = """\
+name: wine
+entry_points:
+  main:
+    parameters:
+      data: {type: path, default: data/train.csv}
+    command: "python train.py {data}"
+"""
+TRAIN = """\
+import sys
+import mlrun_cli
+lines = open(sys.argv[1]).read().splitlines()
+mlrun_cli.set_tag("first", lines[0])
+mlrun_cli.log_metric("rows", len(lines))
+"""
+
+
+def write_data(repo: Path, version: str) -> None:
+    (repo / "data").mkdir(exist_ok=True)
+    (repo / "data" / "train.csv").write_text(f"v{version}\n" + "1,2\n" * int(version))
+
+
+@pytest.fixture
+def user_repo(tmp_path: Path) -> dict[str, Path]:
+    """MLflow's layout: MLproject at the top, mlruns/ ignored, data/train.csv under DVC."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    sh(repo, "git", "init", "-q", "-b", "main")
+    (repo / "MLproject").write_text(MLPROJECT)
+    (repo / "train.py").write_text(TRAIN)
+    (repo / ".gitignore").write_text("mlruns/\n")
+    sh(repo, "dvc", "init", "-q")
+    remote = tmp_path / "dvc-remote"
+    sh(repo, "dvc", "remote", "add", "-q", "-d", "store", str(remote))
+    write_data(repo, "1")
+    sh(repo, "dvc", "add", "-q", "data/train.csv")
+    sh(repo, "dvc", "push", "-q")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "v1")
+    bare = tmp_path / "remote.git"
+    sh(tmp_path, "git", "clone", "-q", "--bare", str(repo), str(bare))
+    return {"repo": repo, "bare": bare, "remote": remote}
+
+
+def run_json(*args: str, cwd: Path) -> dict:  # type: ignore[type-arg]
+    result = run_mlrun("run", *args, "--env-manager", "local", "--json", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def reproduce(run_id: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    from tests.conftest import mlrun_argv
+
+    return subprocess.run(
+        mlrun_argv("reproduce", run_id, "--json", *args), cwd=cwd, capture_output=True,
+        text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+
+def commit_data(repo: Path, version: str) -> None:
+    write_data(repo, version)
+    sh(repo, "dvc", "add", "-q", "data/train.csv")
+    sh(repo, "dvc", "push", "-q")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", f"v{version}")
+
+
+def test_dirty_edit_with_the_store_inside_an_ignoring_repository(
+    user_repo: dict[str, Path],
+) -> None:
+    repo = user_repo["repo"]
+    run_json(".", cwd=repo)  # creates ./mlruns, which .gitignore lists
+    with (repo / "train.py").open("a") as handle:
+        handle.write("mlrun_cli.set_tag('edited', 'yes')\n")
+    run = run_json(".", cwd=repo)
+    assert run["source"]["dirty"] is True
+    assert run["tags"]["edited"] == "yes"
+    patch = next((repo / "mlruns" / "artifacts").glob(f"{run['run_id']}/_mlrun/dirty.patch"))
+    assert b"edited" in patch.read_bytes()
+    assert b"mlrun.db" not in patch.read_bytes()
+
+
+def test_path_param_under_dvc_from_a_fresh_clone_and_a_git_url(
+    user_repo: dict[str, Path], tmp_path: Path
+) -> None:
+    clone = tmp_path / "clone"
+    sh(tmp_path, "git", "clone", "-q", str(user_repo["bare"]), str(clone))
+    assert not (clone / "data" / "train.csv").exists()
+    run = run_json(".", cwd=clone)
+    assert run["tags"]["first"] == "v1"
+    assert run["params"]["data"] == "data/train.csv"  # recorded relative to the project
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    by_url = run_json(f"file://{user_repo['bare']}", cwd=elsewhere)
+    assert by_url["tags"]["first"] == "v1"
+    assert by_url["params"]["data"] == "data/train.csv"
+    assert by_url["fingerprint"] == run["fingerprint"]  # same commit, data, params
+
+
+def test_reproduce_reads_the_pinned_data_not_the_current_file(user_repo: dict[str, Path]) -> None:
+    repo = user_repo["repo"]
+    first = run_json(".", cwd=repo)
+    commit_data(repo, "2")
+    second = run_json(".", cwd=repo)
+    assert second["tags"]["first"] == "v2"
+    assert second["fingerprint"] != first["fingerprint"]
+    result = reproduce(first["run_id"], "--verify", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    reproduced = json.loads(result.stdout)["run"]
+    assert reproduced["tags"]["first"] == "v1"
+    assert reproduced["fingerprint"] == first["fingerprint"]
+    assert (repo / "data" / "train.csv").read_text().startswith("v2")  # the user's file
+
+
+def test_an_input_outside_the_project_is_hashed_and_fingerprinted(
+    user_repo: dict[str, Path], tmp_path: Path
+) -> None:
+    repo, outside = user_repo["repo"], tmp_path / "shared" / "big.csv"
+    outside.parent.mkdir()
+    outside.write_text("ext1\n")
+    first = run_json(".", "-P", f"data={outside}", "--reuse", cwd=repo)
+    md5 = hashlib.md5(b"ext1\n").hexdigest()  # noqa: S324 - DVC's content address
+    assert first["params"]["data"] == str(outside)
+    assert first["tags"]["mlrun.input.data"] == md5
+    assert run_json(".", "-P", f"data={outside}", "--reuse", cwd=repo)["reused"] is True
+    outside.write_text("ext2\n")
+    changed = run_json(".", "-P", f"data={outside}", "--reuse", cwd=repo)
+    assert changed.get("reused") is not True
+    assert changed["fingerprint"] != first["fingerprint"]
+    result = reproduce(first["run_id"], cwd=repo)
+    assert result.returncode == 5, result.stderr
+    assert f"input 'data' ({outside}) changed since the run: recorded md5 {md5}" in result.stderr
+
+
+def test_an_ignored_input_inside_the_project_is_hashed(user_repo: dict[str, Path]) -> None:
+    repo = user_repo["repo"]
+    (repo / "scratch").mkdir()
+    (repo / "scratch" / "x.csv").write_text("s1\n")
+    with (repo / ".gitignore").open("a") as handle:
+        handle.write("scratch/\n")
+    sh(repo, "git", "commit", "-qam", "ignore scratch")
+    run = run_json(".", "-P", "data=scratch/x.csv", cwd=repo)
+    assert run["params"]["data"] == "scratch/x.csv"
+    assert run["tags"]["mlrun.input.data"] == hashlib.md5(b"s1\n").hexdigest()  # noqa: S324
+    pinned = run_json(".", cwd=repo)  # the DVC-tracked default: pinned, no input hash
+    assert "mlrun.input.data" not in pinned["tags"]
+
+
+@pytest.fixture
+def http_files(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+    """A loopback HTTP server over a folder; yields its base URL and the auth headers seen."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    (folder / "train.csv").write_text("web\n1\n")
+    seen: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization", ""))
+            super().do_GET()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_input_is_downloaded_recorded_without_credentials_and_removed(
+    user_repo: dict[str, Path], http_files: tuple[str, list[str]]
+) -> None:
+    base, seen = http_files
+    repo = user_repo["repo"]
+    url = base.replace("http://", "http://alice:s3cret@") + "/train.csv"
+    run = run_json(".", "-P", f"data={url}", cwd=repo)
+    assert run["tags"]["first"] == "web"
+    assert run["params"]["data"] == base.replace("http://", "http://***@") + "/train.csv"
+    assert run["tags"]["mlrun.input.data"] == hashlib.md5(b"web\n1\n").hexdigest()  # noqa: S324
+    assert seen
+    assert seen[0].startswith("Basic ")
+    downloads = Path(os.environ["MLRUN_CACHE_DIR"]) / "downloads"
+    assert list(downloads.iterdir()) == []
+    assert "s3cret" not in json.dumps(run)
+    missing = run_mlrun("run", ".", "--env-manager", "local", "-P", f"data={base}/nope.csv",
+                        cwd=repo)  # fmt: skip
+    assert missing.returncode == 5
+    assert missing.stderr.strip().splitlines()[-1] == (
+        f"error: cannot download {base}/nope.csv: HTTP 404 File not found"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def s3_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's standalone S3 server on loopback; credentials only in the environment."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("FSSPEC_S3_ENDPOINT_URL", endpoint)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_s3_input_is_downloaded_from_a_real_s3_api(
+    user_repo: dict[str, Path], s3_server: str
+) -> None:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_server)
+    client.create_bucket(Bucket="team-data")
+    client.put_object(Bucket="team-data", Key="wine/train.csv", Body=b"s3\n1\n2\n")
+    run = run_json(".", "-P", "data=s3://team-data/wine/train.csv", cwd=user_repo["repo"])
+    assert run["tags"]["first"] == "s3"
+    assert run["params"]["data"] == "s3://team-data/wine/train.csv"
+    assert run["tags"]["mlrun.input.data"] == hashlib.md5(b"s3\n1\n2\n").hexdigest()  # noqa: S324
+    offline = run_mlrun("run", ".", "--env-manager", "local", "--offline",
+                        "-P", "data=s3://team-data/wine/train.csv", cwd=user_repo["repo"])  # fmt: skip
+    assert offline.returncode == 5
+    assert "--offline forbids downloading" in offline.stderr
+
+
+def test_reproduce_a_local_repository_run_at_a_version_with_a_subdirectory(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    project = repo / "proj"
+    project.mkdir(parents=True)
+    sh(repo, "git", "init", "-q", "-b", "main")
+    (project / "MLproject").write_text("entry_points:\n  main:\n    command: python t.py\n")
+    (project / "t.py").write_text("import mlrun_cli\nmlrun_cli.log_metric('v', 1)\n")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "one")
+    first = sh(repo, "git", "rev-parse", "HEAD").strip()
+    (project / "t.py").write_text("import mlrun_cli\nmlrun_cli.log_metric('v', 2)\n")
+    sh(repo, "git", "commit", "-qam", "two")
+    work = tmp_path / "work"
+    for args in (("./repo/proj", "--version", first[:8]), (f"file://{repo}#proj", "-v", first)):
+        run = run_json(*args, cwd=tmp_path)
+        assert run["metrics"]["v"] == 1.0
+        result = reproduce(run["run_id"], "--verify", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["run"]["metrics"]["v"] == 1.0
+    assert not work.exists() or not any(work.iterdir())
+
+
+def test_bool_parameters_reach_the_code_as_written(tmp_path: Path) -> None:
+    # MLflow's own example: int(sys.argv[1]) with -P use_start_run=1.
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "MLproject").write_text(
+        "entry_points:\n  main:\n    parameters:\n      use_start_run: {type: bool, default: true}\n"
+        "    command: python t.py {use_start_run}\n"
+    )
+    (project / "t.py").write_text(
+        "import sys, mlrun_cli\nmlrun_cli.set_tag('seen', str(int(sys.argv[1])))\n"
+    )
+    run = run_json(str(project), "-P", "use_start_run=1", cwd=tmp_path)
+    assert run["tags"]["seen"] == "1"
+    assert run["params"]["use_start_run"] == "1"
+    bad = run_mlrun("run", str(project), "--env-manager", "local", "-P", "use_start_run=maybe")
+    assert bad.returncode == 2
+    assert "expected a bool" in bad.stderr

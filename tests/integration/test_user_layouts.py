@@ -4,15 +4,12 @@ outside the project and on remote stores."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import run_mlrun, sh
+from tests.servers import serve_folder
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -176,30 +174,11 @@ def test_an_ignored_input_inside_the_project_is_hashed(user_repo: dict[str, Path
 
 @pytest.fixture
 def http_files(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
-    """A loopback HTTP server over a folder; yields its base URL and the auth headers seen."""
     folder = tmp_path / "served"
     folder.mkdir()
     (folder / "train.csv").write_text("web\n1\n")
-    seen: list[str] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.headers.get("Authorization", ""))
-            super().do_GET()
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(folder) as served:
+        yield served
 
 
 def test_https_input_is_downloaded_recorded_without_credentials_and_removed(

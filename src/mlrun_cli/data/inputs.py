@@ -191,39 +191,15 @@ def _download(
     with progress(f"input {name}: downloading {shown}") as update:
         scheme = url.split("://", 1)[0].lower()
         if scheme in ("http", "https"):
-            _http_get(url, shown, target, update)
+            from mlrun_cli._http import DownloadError, download
+
+            try:
+                download(url, target, update)
+            except DownloadError as exc:
+                raise DataError(f"cannot download {shown}: {exc}") from None
         else:
             _fsspec_get(url, shown, scheme, target)
     return Input(name, shown, str(target), state.actual(target))
-
-
-def _http_get(url: str, shown: str, target: Path, update: Callable[[str], None]) -> None:
-    import base64
-    import urllib.error
-    import urllib.request
-    from urllib.parse import unquote, urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    headers = {"User-Agent": "mlrun"}
-    if parts.username is not None:
-        # urllib does not send URL userinfo: pass it as Basic credentials, in memory only.
-        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-        host = parts.netloc.rsplit("@", 1)[1]
-        url = urlunsplit(parts._replace(netloc=host))
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) only
-    done = 0
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response, target.open("wb") as out:  # noqa: S310
-            for block in iter(lambda: response.read(1 << 20), b""):
-                out.write(block)
-                done += len(block)
-                update(f"{done / 1e6:.1f} MB")
-    except urllib.error.HTTPError as exc:
-        raise DataError(f"cannot download {shown}: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DataError(f"cannot download {shown}: {reason}") from None
 
 
 def _fsspec_get(url: str, shown: str, scheme: str, target: Path) -> None:

@@ -165,6 +165,12 @@ def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> C
     parsed = parse_uri(request.uri)
     if parsed.kind == "git":
         return _remote(parsed.location, parsed.subdirectory, request, "git")
+    if parsed.kind == "zip":
+        from mlrun_cli.source.archive import refuse_version, zip_checkout
+
+        refuse_version(request.version)
+        project, top, code = zip_checkout(parsed.location, parsed.subdirectory, request.offline)
+        return Checkout(project, code, root=top)
     folder = Path(parsed.location).expanduser()
     if not folder.exists():
         raise SourceError(f"project folder {parsed.location!r} does not exist")
@@ -208,6 +214,11 @@ def restore_source(code: CodeVersion, patch: bytes | None, offline: bool = False
         if not (top / ".git").exists():
             raise SourceError(f"cannot reproduce: the repository {top} is gone")
         restored = _remote(str(top), code.subdirectory, request, "local-git", patch)
+    elif code.kind == "zip":
+        from mlrun_cli.source.archive import zip_checkout
+
+        project, top, _ = zip_checkout(code.uri, code.subdirectory, offline, code.content_hash)
+        restored = Checkout(project, code, root=top)
     elif code.kind == "local":
         folder = Path(code.uri)
         if not folder.is_dir() or content_hash(folder) != code.content_hash:

@@ -1,6 +1,7 @@
 """Project URIs: a local folder, ``file://`` URLs, git URLs, and a ``#sub/dir`` suffix.
 
 ./project   /abs/project   file:///abs/project            local folders
+./p.zip     file:///abs/p.zip   https://host/p.zip        zip archives (as MLflow)
 https://host/org/repo.git  ssh://git@host/org/repo        git remotes
 git@host:org/repo.git      file:///srv/repos/repo.git     (scp-like; a bare repo on disk)
 ...#sub/dir                a project inside the repository (dots allowed: #models/v1.2)
@@ -23,7 +24,7 @@ _REMOTE_SCHEMES = ("https", "http", "ssh", "git", "git+ssh", "git+https")
 class ProjectUri:
     """A parsed URI: where the project is and which kind of source reads it."""
 
-    kind: str  # "local" (a folder) or "git" (a repository to mirror)
+    kind: str  # "local" (a folder), "git" (a repository to mirror) or "zip" (an archive)
     location: str  # a folder path, or the git URL (credentials included, never recorded)
     subdirectory: str = ""
 
@@ -64,6 +65,12 @@ def _split_subdirectory(uri: str) -> tuple[str, str]:
     return base, sub
 
 
+def is_zip_uri(base: str) -> bool:
+    """MLflow's rule: a project URI whose path ends in ``.zip`` is an archive."""
+    path = urlsplit(base).path if "://" in base else base
+    return path.lower().endswith(".zip")
+
+
 def is_bare_repo(path: Path) -> bool:
     """A bare git repository: HEAD and objects/ at the top, no work tree."""
     return (
@@ -77,6 +84,8 @@ def parse_uri(uri: str) -> ProjectUri:
     if not base:
         raise UsageError("project URI is empty")
     scheme = urlsplit(base).scheme.lower() if "://" in base else ""
+    if scheme in ("", "file", "http", "https") and is_zip_uri(base):
+        return ProjectUri("zip", base, sub)
     if scheme in _REMOTE_SCHEMES:
         return ProjectUri("git", base, sub)
     if scheme == "file":

@@ -17,10 +17,11 @@ import re
 from dataclasses import dataclass
 
 from mlrun_cli.errors import UsageError
-from mlrun_cli.tracking.search import ENTITY_ALIASES, RUN_SCHEMA
+from mlrun_cli.tracking.search import ENTITY_ALIASES, RUN_SCHEMA, canonical_attribute
 
 _ORDER_RE = re.compile(
-    r"^\s*(?:(?P<entity>[A-Za-z_]+)\.)?(?P<key>`[^`]+`|\"[^\"]+\"|[\w.]+)\s*(?P<dir>\w+)?\s*$"
+    r"^\s*(?:(?P<entity>[A-Za-z_]+|`[A-Za-z_]+`)\.)?(?P<key>`[^`]+`|\"[^\"]+\"|[\w.]+)\s*"
+    r"(?P<dir>\w+)?\s*$"
 )
 # Side tables an order key can name, with the column that flags NaN (stored as NULL).
 _SIDE = {"metric": ("latest_metrics", True), "param": ("params", False), "tag": ("tags", False)}
@@ -48,6 +49,8 @@ def parse_order_by(text: str) -> OrderKey:
     if key[0] in '`"':
         key = key[1:-1]
     raw_entity = match.group("entity")
+    if raw_entity is not None:
+        raw_entity = raw_entity.strip("`")
     if raw_entity is None:
         entity = "attribute"
     elif raw_entity.lower() in ENTITY_ALIASES:
@@ -55,6 +58,8 @@ def parse_order_by(text: str) -> OrderKey:
     else:
         # "a.b" without a known prefix is not an entity: treat the whole text as an attribute
         entity, key = "attribute", f"{raw_entity}.{key}"
+    if entity == "attribute":
+        key = canonical_attribute(key)
     if entity == "attribute" and key not in RUN_SCHEMA.attributes:
         allowed = ", ".join(sorted(RUN_SCHEMA.attributes))
         raise UsageError(

@@ -150,6 +150,8 @@ RUN_SCHEMA = Schema(
         "data_fingerprint": ("r.data_fingerprint", "string"),
         "env_lock": ("r.env_lock_hash", "string"),
         "lifecycle_stage": ("r.lifecycle_stage", "string"),
+        # Derived from the store's artifact root; the store registers this SQL function.
+        "artifact_uri": ("mlrun_artifact_uri(r.run_id)", "string"),
     },
     entities={
         "param": SideTable("params", "p", "run_id"),
@@ -164,6 +166,15 @@ ENTITY_ALIASES = {
     **dict.fromkeys(("tag", "tags"), "tag"),
     **dict.fromkeys(("attribute", "attributes", "attr", "run"), "attribute"),
 }
+# MLflow's alternative attribute names (its UI's column titles), matched ignoring case.
+ATTRIBUTE_ALIASES = {"run name": "run_name", "created": "start_time"}
+
+
+def canonical_attribute(key: str) -> str:
+    """``run name`` -> ``run_name``, ``Created`` -> ``start_time``; other names unchanged."""
+    return ATTRIBUTE_ALIASES.get(key.lower(), key)
+
+
 _KEYWORDS = frozenset({"AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "ILIKE"})
 _OPERATORS = ("!=", "<>", "<=", ">=", "=", "<", ">")  # two-character ones first
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -227,6 +238,11 @@ def _tokenize(text: str) -> list[_Token]:
             i += len(op)
         elif c in "'\"`":
             value, i = _read_quoted(text, i)
+            if c != "'" and text.startswith(".", i):  # `metrics`.acc: a quoted entity name
+                token = _entity_key(text, start, value, i)
+                tokens.append(token)
+                i = start + len(token.text)
+                continue
             tokens.append(_Token("str" if c == "'" else "quoted", text[start:i], start, value))
         elif number is not None:
             i = number.end()
@@ -243,11 +259,17 @@ def _tokenize(text: str) -> list[_Token]:
 
 def _word_token(text: str, start: int, i: int) -> _Token:
     """A keyword, a bare attribute name, or ``entity.key`` (key unquoted or quoted)."""
-    head, key = text[start:i], None
+    head = text[start:i]
     if not text.startswith(".", i):
         if head.upper() in _KEYWORDS:
             return _Token("kw", head, start, head.upper())
-    elif text[i + 1 : i + 2] in ('"', "`"):
+        return _Token("key", head, start, head=head, key=None)
+    return _entity_key(text, start, head, i)
+
+
+def _entity_key(text: str, start: int, head: str, i: int) -> _Token:
+    """``head.key`` where ``text[i]`` is the dot; the key unquoted or quoted."""
+    if text[i + 1 : i + 2] in ('"', "`"):
         key, i = _read_quoted(text, i + 1)
         if not key:
             raise FilterError("empty key", text, start)
@@ -402,6 +424,8 @@ class _Parser:
                 entities = "metrics, params, tags or attributes"
                 raise self.error(f"unknown entity {head!r}; expected {entities}", token)
             entity, key = "attribute", head
+        if entity == "attribute":
+            key = canonical_attribute(key)
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
             raise self.error(f"too many conditions (at most {MAX_CONDITIONS})", token)

@@ -65,6 +65,11 @@ class SqliteStore:
                 isolation_level=None,
                 check_same_thread=False,
             )
+            root = str(location.artifact_root)
+            # The filter attribute artifact_uri (derived, not stored).
+            self._conn.create_function(
+                "mlrun_artifact_uri", 1, lambda run_id: f"{root}/{run_id}", deterministic=True
+            )
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA synchronous = NORMAL")
         except (OSError, sqlite3.Error) as exc:

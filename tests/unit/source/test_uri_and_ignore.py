@@ -66,3 +66,20 @@ def test_mlrunignore_shapes_the_content_hash(tmp_path: Path) -> None:
     with_ignore = content_hash(tmp_path)
     (tmp_path / "out.csv").write_text("other results")
     assert content_hash(tmp_path) == with_ignore
+
+
+@pytest.mark.parametrize(
+    ("uri", "location", "sub"),
+    [
+        ("./p.zip", "./p.zip", ""),
+        ("/abs/P.ZIP#a/b", "/abs/P.ZIP", "a/b"),
+        ("file:///abs/p.zip", "file:///abs/p.zip", ""),
+        (
+            "https://host/archive/main.zip?x=1#repo-main",
+            "https://host/archive/main.zip?x=1",
+            "repo-main",
+        ),
+    ],
+)
+def test_zip_uris(uri: str, location: str, sub: str) -> None:
+    assert parse_uri(uri) == ProjectUri("zip", location, sub)

@@ -129,3 +129,31 @@ def test_page_tokens(tmp_path: Path) -> None:
     assert decode_page_token(encode_page_token(300)) == 300
     with pytest.raises(UsageError, match="not a token mlrun gave out"):
         decode_page_token("garbage")
+
+
+def test_mlflow_spellings_of_keys(store) -> None:  # type: ignore[no-untyped-def]
+    """Backticked entities, `run name` / created aliases and the derived artifact_uri."""
+    exp = store.get_or_create_experiment("e").experiment_id
+    every = search_runs(store, [exp], max_results=1000)
+    first = every.runs[-1]
+    by_name = search_runs(
+        store, [exp], filter_text="`attributes`.`run name` = 'r0'", max_results=1000
+    )
+    assert [r.run_id for r in by_name.runs] == [first.run_id]
+    uri = search_runs(store, [exp], filter_text=f"attributes.artifact_uri = '{first.artifact_uri}'")
+    assert [r.run_id for r in uri.runs] == [first.run_id]
+    like = search_runs(store, [exp], filter_text="attributes.artifact_uri LIKE '%/artifacts/%'",
+                       max_results=1000)  # fmt: skip
+    assert len(like.runs) == RUNS
+    backticked = search_runs(store, [exp], filter_text="`metrics`.rmse >= 0 and `params`.alpha = '1'",
+                             max_results=1000)  # fmt: skip
+    plain = search_runs(store, [exp], filter_text="metrics.rmse >= 0 and params.alpha = '1'",
+                        max_results=1000)  # fmt: skip
+    assert [r.run_id for r in backticked.runs] == [r.run_id for r in plain.runs]
+    created = search_runs(
+        store, [exp], filter_text=f"created >= {first.start_time}", max_results=1000
+    )
+    assert len(created.runs) == RUNS
+    assert parse_order_by("`run name` DESC") == OrderKey("attribute", "run_name", descending=True)
+    assert parse_order_by("`attributes`.Created") == OrderKey("attribute", "start_time")
+    assert parse_order_by("`metrics`.rmse") == OrderKey("metric", "rmse")

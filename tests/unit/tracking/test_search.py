@@ -317,7 +317,11 @@ def test_error_message_layout() -> None:
         ("status = 1", "status is a string", 9),
         ("start_time = 'soon'", "start_time is a number; got 'soon'", 13),
         ("start_time LIKE '1%'", "LIKE cannot compare start_time", 11),
-        ("bogus = 'a'", "unknown attribute 'bogus'; runs have: commit, data_fingerprint", 0),
+        (
+            "bogus = 'a'",
+            "unknown attribute 'bogus'; runs have: artifact_uri, commit, data_fingerprint",
+            0,
+        ),
         ("status = 'a' AND x = 'a'", "unknown attribute 'x'", 17),
         ("status = 'a' AND x AND", "expected an operator", 19),
         ("attributes.nope = 1", "unknown attribute 'nope'", 0),

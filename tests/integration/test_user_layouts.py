@@ -298,3 +298,33 @@ def test_bool_parameters_reach_the_code_as_written(tmp_path: Path) -> None:
     bad = run_mlrun("run", str(project), "--env-manager", "local", "-P", "use_start_run=maybe")
     assert bad.returncode == 2
     assert "expected a bool" in bad.stderr
+
+
+def test_the_branch_named_by_version_is_recorded(
+    user_repo: dict[str, Path], tmp_path: Path
+) -> None:
+    repo = user_repo["repo"]
+    sh(repo, "git", "branch", "feature")
+    sh(repo, "git", "tag", "v1")
+    by_branch = run_json(str(repo), "--version", "feature", cwd=tmp_path)
+    assert by_branch["tags"]["mlflow.source.git.branch"] == "feature"
+    by_tag = run_json(str(repo), "--version", "v1", cwd=tmp_path)
+    assert "mlflow.source.git.branch" not in by_tag["tags"]
+
+
+def test_sh_entry_points_run_with_the_users_shell(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "MLproject").write_text("entry_points:\n  main:\n    command: 'true'\n")
+    (project / "go.sh").write_text("mlrun_cli_tag=1\n")
+    fake = tmp_path / "myshell"
+    fake.write_text('#!/bin/sh\necho "myshell ran $1"\n')
+    fake.chmod(0o755)
+    from tests.conftest import mlrun_argv
+
+    result = subprocess.run(
+        mlrun_argv("run", str(project), "-e", "go.sh", "--env-manager", "local"),
+        env={**os.environ, "SHELL": str(fake)}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "myshell ran go.sh" in result.stdout

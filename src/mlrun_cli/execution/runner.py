@@ -403,6 +403,7 @@ def run_spec(
         tags=(("mlrun.env.manager", env.manager), ("mlrun.env.python", env.python_version))
         + ((("mlrun.env.key", env.key),) if env.key else ())
         + (prepared.inputs.tags() if prepared.inputs else ())
+        + ((("mlflow.source.git.branch", branch),) if (branch := prepared.checkout.branch) else ())
         + extra_tags,
         user=current_user(),
         host=hostname(),

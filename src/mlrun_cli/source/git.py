@@ -125,6 +125,15 @@ def resolve_commit(mirror: Path, url: str, version: str | None) -> str:
     )
 
 
+def is_branch(mirror: Path, name: str) -> bool:
+    """``name`` is a branch of the mirrored repository (not a tag or a SHA)."""
+    probe = subprocess.run(
+        ["git", "--git-dir", str(mirror), "show-ref", "--verify", "--quiet", f"refs/heads/{name}"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    return probe.returncode == 0
+
+
 def checkout(mirror: Path, url: str, commit: str, patch: bytes | None = None) -> Path:
     """A clean work tree of ``commit`` (reused for the same commit), submodules initialised.
 

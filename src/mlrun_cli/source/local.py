@@ -36,6 +36,7 @@ class Checkout:
     code: CodeVersion
     snapshot: bytes | None = None
     root: Path | None = None  # the repository (or plain folder) the project lives in
+    branch: str | None = None  # --version named this branch (recorded as MLflow does)
 
     @property
     def top(self) -> Path:
@@ -129,7 +130,7 @@ def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> 
 def _remote(
     url: str, subdir: str, request: SourceRequest, kind: str, patch: bytes | None = None
 ) -> Checkout:
-    from mlrun_cli.source.git import checkout, ensure_mirror, list_level, resolve_commit
+    from mlrun_cli.source.git import checkout, ensure_mirror, is_branch, list_level, resolve_commit
     from mlrun_cli.source.uri import redact
 
     mirror = ensure_mirror(url, request.version, request.offline)
@@ -150,7 +151,8 @@ def _remote(
     code = CodeVersion(
         kind, redact(url), commit, dirty=False, subdirectory=subdir, version=request.version
     )
-    return Checkout(project, code, root=root)
+    branch = request.version if request.version and is_branch(mirror, request.version) else None
+    return Checkout(project, code, root=root, branch=branch)
 
 
 def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> Checkout:

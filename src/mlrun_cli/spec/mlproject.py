@@ -8,6 +8,7 @@ optional ``default`` (required when absent), and whose ``command`` is a ``{param
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +85,9 @@ class Project:
                 )
             if not script.is_file():
                 raise UsageError(f"entry point {name!r}: no such file in {self.directory}")
-            interpreter = "python" if name.endswith(".py") else "bash"
+            # As MLflow: a .sh file runs with the user's $SHELL (bash when unset).
+            shell = os.environ.get("SHELL") or "bash"
+            interpreter = "python" if name.endswith(".py") else _quote(shell)
             return EntryPoint(name, f"{interpreter} {_quote(name)}", (), is_script=True)
         declared = sorted(self.entry_points)
         hint = difflib.get_close_matches(name, declared, n=1)

@@ -159,13 +159,16 @@ def test_docker_env_is_parsed(tmp_path: Path) -> None:
     assert load_project(folder).env.docker_image == "python:3.11"
 
 
-def test_script_entry_points(tmp_path: Path) -> None:
+def test_script_entry_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = project(tmp_path, "entry_points:\n  main:\n    command: x\n")
     (folder / "train.py").write_text("")
     (folder / "run me.sh").write_text("")
     loaded = load_project(folder)
+    monkeypatch.delenv("SHELL", raising=False)
     assert loaded.entry_point("train.py").command == "python train.py"
     assert loaded.entry_point("run me.sh").command == "bash 'run me.sh'"
+    monkeypatch.setenv("SHELL", "/usr/bin/zsh")  # MLflow runs .sh files with $SHELL
+    assert loaded.entry_point("run me.sh").command == "/usr/bin/zsh 'run me.sh'"
     with pytest.raises(UsageError, match="no such file"):
         loaded.entry_point("other.py")
     with pytest.raises(UsageError, match="did you mean 'main'"):

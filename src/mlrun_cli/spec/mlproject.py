@@ -138,6 +138,9 @@ def load_project(directory: Path) -> Project:
         eps = root.child("entry_points")
         for ep_name in eps.expect_mapping():
             entry_points[ep_name] = _entry_point(eps.child(ep_name), ep_name, warnings)
+    from mlrun_cli.spec.yaml11 import default_surprises
+
+    warnings.extend(default_surprises(mlproject.read_text(encoding="utf-8"), label))
     return Project(directory, name, entry_points, env, mlproject, tuple(warnings))
 
 

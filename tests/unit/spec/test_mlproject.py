@@ -210,3 +210,27 @@ def test_script_entry_points_must_stay_inside_the_project(tmp_path: Path) -> Non
     (tmp_path / "outside.py").write_text("")
     with pytest.raises(UsageError, match="expected a file inside the project"):
         load_project(folder).entry_point("../outside.py")
+
+
+def test_yaml_1_1_surprises_in_defaults_are_warned(tmp_path: Path) -> None:
+    folder = project(
+        tmp_path,
+        "entry_points:\n  main:\n    parameters:\n"
+        "      answer: {type: string, default: yes}\n"
+        "      mode: {type: int, default: 010}\n"
+        '      plain: {type: string, default: "yes"}\n'
+        "      n: {type: int, default: 10}\n"
+        "    command: x {answer} {mode} {plain} {n}\n",
+    )
+    loaded = load_project(folder)
+    assert loaded.entry_points["main"].parameters[0].default == "true"
+    assert list(loaded.warnings) == [
+        (
+            "MLproject: line 4: default: yes is read by YAML 1.1 as the boolean true; "
+            "quote it (default: \"yes\") if you meant the text 'yes'"
+        ),
+        (
+            "MLproject: line 5: default: 010 is read by YAML 1.1 as the int 8; "
+            "quote it (default: \"010\") if you meant the text '010'"
+        ),
+    ]

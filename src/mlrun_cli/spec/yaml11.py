@@ -14,13 +14,13 @@ _INT_SURPRISE = re.compile(
 
 def default_surprises(text: str, label: str) -> list[str]:
     """One warning per ``default:`` whose unquoted value YAML 1.1 reads as something else."""
-    import yaml
-
     warnings = []
     for match in _DEFAULT.finditer(text):
         literal = match.group(1)
         if not (_BOOL_WORDS.match(literal) or _INT_SURPRISE.match(literal)):
             continue
+        import yaml  # only for the rare surprise: a cached spec needs no YAML parser
+
         line = text.count("\n", 0, match.start(1)) + 1
         value = yaml.safe_load(literal)
         shown = str(value).lower() if isinstance(value, bool) else repr(value)

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import http.server
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -13,14 +14,26 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+Route = Callable[[http.server.BaseHTTPRequestHandler], None]
+
+
 @contextlib.contextmanager
-def serve_folder(folder: Path) -> Iterator[tuple[str, list[str]]]:
-    """Serve ``folder`` on 127.0.0.1; yields the base URL and the Authorization headers seen."""
+def serve_folder(
+    folder: Path, routes: dict[str, Route] | None = None
+) -> Iterator[tuple[str, list[str]]]:
+    """Serve ``folder`` on 127.0.0.1; yields the base URL and the Authorization headers seen.
+
+    ``routes``: path -> a function answering that request itself (redirects, broken bodies).
+    """
     seen: list[str] = []
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def do_GET(self) -> None:
             seen.append(self.headers.get("Authorization", ""))
+            route = (routes or {}).get(self.path)
+            if route is not None:
+                route(self)
+                return
             super().do_GET()
 
         def log_message(self, *_args: object) -> None:

@@ -71,9 +71,8 @@ def test_zip_errors(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "p.zip", {"MLproject": MLPROJECT, "t.py": TRAIN.format(v=1)})
     no_project = run_mlrun("run", str(archive), "--env-manager", "local")
     assert no_project.returncode == 4
-    assert (
-        "(top level): no MLproject or python_env.yaml there; it has: repo-main" in no_project.stderr
-    )
+    assert "the archive holds only the folder 'repo-main'" in no_project.stderr
+    assert f"hint: name the project inside it: {archive}#repo-main" in no_project.stderr
     wrong_sub = run_mlrun("run", f"{archive}#nope", "--env-manager", "local")
     assert wrong_sub.returncode == 4
     assert "no folder 'nope'; the archive has: repo-main" in wrong_sub.stderr
@@ -101,3 +100,57 @@ def test_zip_errors(tmp_path: Path) -> None:
     link = run_mlrun("run", str(linked), "--env-manager", "local")
     assert link.returncode == 4
     assert "is a symlink" in link.stderr
+
+
+def test_more_unsafe_or_broken_archives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(name: str, build: object, expected: str) -> None:
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as zipped:
+            build(zipped)  # type: ignore[operator]
+        result = run_mlrun("run", str(path), "--env-manager", "local")
+        assert result.returncode == 4, result.stderr
+        assert expected in result.stderr
+        assert "Traceback" not in result.stderr
+
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        refused("dup.zip", lambda z: (z.writestr("MLproject", MLPROJECT),
+                                      z.writestr("MLproject", "x")), "appears twice")  # fmt: skip
+    refused("clash.zip", lambda z: (z.writestr("a", "x"), z.writestr("a/b", "y")),
+            "cannot extract")  # fmt: skip
+    monkeypatch.setenv("MLRUN_ZIP_MAX_BYTES", "1000")
+    refused("bomb.zip", lambda z: z.writestr("big.bin", b"0" * 5000), "expands to more than 1000")
+    monkeypatch.delenv("MLRUN_ZIP_MAX_BYTES")
+    empty = tmp_path / "empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    result = run_mlrun("run", str(empty), "--env-manager", "local")
+    assert result.returncode == 2  # no entry point 'main' in an empty project
+    assert "Traceback" not in result.stderr
+
+
+def test_scripts_without_mlproject_and_healing_of_changed_members(tmp_path: Path) -> None:
+    archive = tmp_path / "s.zip"
+    code = (
+        "import mlrun_cli, pathlib\n"
+        "mlrun_cli.log_metric('v', 7)\n"
+        "pathlib.Path('train.py').write_text('raise SystemExit(3)')\n"
+        "pathlib.Path('out.txt').write_text('output')\n"
+    )
+    make_zip(archive, {"train.py": code}, top="")
+    first = run_json(str(archive), "-e", "train.py")  # no MLproject: runs like a folder
+    assert first["metrics"]["v"] == 7.0
+    # The run rewrote its own train.py in the shared extraction: the next run gets the
+    # archive's code again (restored), and the run's output file stays.
+    second = run_json(str(archive), "-e", "train.py")
+    assert second["metrics"]["v"] == 7.0
+    assert second["fingerprint"] == first["fingerprint"]
+
+
+def test_relative_zip_paths_are_recorded_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = make_zip(
+        tmp_path / "z" / "p.zip", {"MLproject": MLPROJECT, "t.py": TRAIN.format(v=5)}, top=""
+    )
+    monkeypatch.chdir(tmp_path / "z")
+    run = run_json("p.zip")
+    assert run["source"]["uri"] == str(archive)

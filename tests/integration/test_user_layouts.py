@@ -5,6 +5,7 @@ outside the project and on remote stores."""
 from __future__ import annotations
 
 import hashlib
+import http.server
 import json
 import os
 import socket
@@ -328,3 +329,156 @@ def test_sh_entry_points_run_with_the_users_shell(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "myshell ran go.sh" in result.stdout
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()  # noqa: S324 - DVC's content address
+
+
+def test_an_ignored_input_of_a_local_run_is_reproduced_from_the_users_folder(
+    user_repo: dict[str, Path],
+) -> None:
+    repo = user_repo["repo"]
+    with (repo / ".gitignore").open("a") as handle:
+        handle.write("raw.csv\n")
+    sh(repo, "git", "commit", "-qam", "ignore raw")
+    (repo / "raw.csv").write_text("raw\n")
+    run = run_json(".", "-P", "data=raw.csv", cwd=repo)
+    result = reproduce(run["run_id"], "--verify", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["run"]["tags"]["first"] == "raw"
+    (repo / "raw.csv").write_text("changed\n")
+    changed = reproduce(run["run_id"], cwd=repo)
+    assert changed.returncode == 5
+    assert "changed since the run" in changed.stderr
+
+
+def test_a_folder_input_with_ignored_or_linked_contents_is_hashed(
+    user_repo: dict[str, Path], tmp_path: Path
+) -> None:
+    repo = user_repo["repo"]
+    (repo / "MLproject").write_text(MLPROJECT.replace("python train.py {data}", "ls {data}"))
+    stuff = repo / "stuff"
+    stuff.mkdir()
+    (stuff / ".gitignore").write_text("*.bin\n")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "stuff")
+    (stuff / "a.bin").write_text("one")
+    first = run_json(".", "-P", "data=stuff", "--reuse", cwd=repo)
+    assert "mlrun.input.data" in first["tags"]
+    (stuff / "a.bin").write_text("two")
+    assert run_json(".", "-P", "data=stuff", "--reuse", cwd=repo).get("reused") is not True
+    outside = tmp_path / "real"
+    outside.mkdir()
+    (outside / "f.txt").write_text("r1")
+    linked = tmp_path / "ind"
+    linked.mkdir()
+    (linked / "linked").symlink_to(outside)
+    before = run_json(".", "-P", f"data={linked}", cwd=repo)["tags"]["mlrun.input.data"]
+    (outside / "f.txt").write_text("r2")
+    after = run_json(".", "-P", f"data={linked}", cwd=repo)["tags"]["mlrun.input.data"]
+    assert before != after  # the symlinked folder's content counts
+
+
+def test_monorepo_paths_outside_the_subdirectory_stay_relative(tmp_path: Path) -> None:
+    repo = tmp_path / "mono"
+    project = repo / "proj"
+    project.mkdir(parents=True)
+    sh(repo, "git", "init", "-q", "-b", "main")
+    (project / "MLproject").write_text(MLPROJECT.replace("data/train.csv", "../data/train.csv"))
+    (project / "train.py").write_text(TRAIN)
+    (repo / ".gitignore").write_text("mlruns/\n")
+    sh(repo, "dvc", "init", "-q")
+    sh(repo, "dvc", "remote", "add", "-q", "-d", "store", str(tmp_path / "remote"))
+    write_data(repo, "1")
+    sh(repo, "dvc", "add", "-q", "data/train.csv")
+    sh(repo, "dvc", "push", "-q")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "v1")
+    first = run_json(".", cwd=project)
+    assert first["params"]["data"] == "../data/train.csv"
+    assert "mlrun.input.data" not in first["tags"]  # DVC pins it
+    commit_data(repo, "2")
+    result = reproduce(first["run_id"], "--verify", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["run"]["tags"]["first"] == "v1"
+
+
+def test_unrecorded_changes_are_never_reused(user_repo: dict[str, Path]) -> None:
+    repo = user_repo["repo"]
+    clean = run_json(".", "--reuse", cwd=repo)
+    (repo / "train.py").write_text(TRAIN + "mlrun_cli.set_tag('x', '1')\n")
+    allowed = run_json(".", "--dirty", "allow", "--reuse", cwd=repo)
+    assert allowed.get("reused") is not True
+    again = run_json(".", "--dirty", "allow", "--reuse", cwd=repo)
+    assert again.get("reused") is not True
+    sh(repo, "git", "checkout", "train.py")
+    assert run_json(".", "--reuse", cwd=repo)["run_id"] == clean["run_id"]
+
+
+def test_http_inputs_keep_credentials_on_their_origin_and_refuse_short_bodies(
+    user_repo: dict[str, Path], tmp_path: Path
+) -> None:
+    repo = user_repo["repo"]
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    (other_dir / "r.csv").write_text("moved\n")
+
+    def short(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "1000000")
+        handler.end_headers()
+        handler.wfile.write(b"partial\n" * 10)
+
+    with serve_folder(other_dir) as (other, other_seen):
+
+        def moved(handler: http.server.BaseHTTPRequestHandler) -> None:
+            handler.send_response(302)
+            handler.send_header("Location", f"{other}/r.csv")
+            handler.end_headers()
+
+        with serve_folder(tmp_path, {"/redir": moved, "/short": short}) as (base, _):
+            url = base.replace("http://", "http://alice:TOPSECRET@")
+            run = run_json(".", "-P", f"data={url}/redir", cwd=repo)
+            assert run["tags"]["first"] == "moved"
+            assert other_seen == [""]  # no credentials sent to the other origin
+            cut = run_mlrun("run", ".", "--env-manager", "local", "-P", f"data={base}/short",
+                            cwd=repo)  # fmt: skip
+    assert cut.returncode == 5
+    assert "incomplete: got 80 of 1000000 bytes" in cut.stderr
+    downloads = Path(os.environ["MLRUN_CACHE_DIR"]) / "downloads"
+    assert list(downloads.iterdir()) == []
+
+
+def test_downloads_of_a_killed_run_are_swept(user_repo: dict[str, Path], tmp_path: Path) -> None:
+    downloads = Path(os.environ["MLRUN_CACHE_DIR"]) / "downloads"
+    stale = downloads / "run-999999999-abc"
+    stale.mkdir(parents=True)
+    (stale / "leftover").write_text("x")
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "d.csv").write_text("d\n")
+    with serve_folder(served) as (base, _):
+        run_json(".", "-P", f"data={base}/d.csv", cwd=user_repo["repo"])
+    assert not stale.exists()
+
+
+def test_a_symlinked_project_path_still_pins_its_data(
+    user_repo: dict[str, Path], tmp_path: Path
+) -> None:
+    link = tmp_path / "plink"
+    link.symlink_to(user_repo["repo"])
+    run = run_json(".", "-P", f"data={link}/data/train.csv", cwd=link)
+    assert run["params"]["data"] == "data/train.csv"
+    assert "mlrun.input.data" not in run["tags"]
+
+
+def test_a_repository_path_with_spaces(tmp_path: Path) -> None:
+    repo = tmp_path / "my repo"
+    repo.mkdir()
+    sh(repo, "git", "init", "-q", "-b", "main")
+    (repo / "MLproject").write_text("entry_points:\n  main:\n    command: python -c pass\n")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "one")
+    run = run_json(str(repo), cwd=tmp_path)
+    assert run["source"]["kind"] == "local-git"

@@ -8,7 +8,8 @@
      "python": "3.11.7", "platform": "linux-x86_64", "inputs": [[param, md5], ...] sorted}
 
 Version 2: ``path`` values inside the project are relative to it, and unpinned inputs (paths
-outside the project, URLs) enter by content hash.
+outside the project, URLs) enter by content hash. Uncommitted changes that were not recorded
+(``--dirty allow``) make the fingerprint unique: such a run is never reused nor reuses another.
 
 Stable across mlrun versions: a change to what goes in bumps the version prefix (fp2:...), so
 old and new fingerprints never collide.
@@ -42,7 +43,7 @@ def fingerprint(
     identity = {
         "v": FINGERPRINT_VERSION,
         "code": code.commit or f"content:{code.content_hash}",
-        "snapshot": code.snapshot_sha256 if code.dirty else None,
+        "snapshot": _snapshot_identity(code),
         "subdirectory": code.subdirectory,
         "entry_point": entry_point,
         "params": sorted([name, value] for name, value in params),
@@ -54,3 +55,15 @@ def fingerprint(
     }
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return f"fp{FINGERPRINT_VERSION}:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _snapshot_identity(code: CodeVersion) -> str | None:
+    """The dirty snapshot's hash; a unique value for changes no record holds (--dirty allow),
+    so such a run never matches another one."""
+    if not code.dirty:
+        return None
+    if code.snapshot_sha256:
+        return code.snapshot_sha256
+    import uuid
+
+    return f"unrecorded:{uuid.uuid4().hex}"

@@ -150,7 +150,18 @@ def _prepare(
         for key, value in original.tags.items()
         if key.startswith(INPUT_TAG_PREFIX)
     }
-    inputs = resolve_path_params(bound, checkout, data, request.offline, reporter, expected)
+    original_top = None
+    if original.code.kind in ("local", "local-git"):
+        from mlrun_cli.source.local import recorded_repository
+
+        original_top = recorded_repository(original.code)
+    if original.code.dirty and not original.code.snapshot_sha256:
+        reporter.warn(
+            "the run had uncommitted changes that were not recorded (--dirty allow): "
+            "this reproduces the commit, not what ran"
+        )
+    inputs = resolve_path_params(bound, checkout, data, request.offline, reporter, expected,
+                                 not_code, original_top)  # fmt: skip
     try:
         if inputs is not None:
             bound = bind_params(entry_point, {**given, **inputs.local_values()},

@@ -206,7 +206,8 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
             "use python_env"
         )
     data = _pin_data(request, checkout, reporter)
-    inputs = resolve_path_params(bound, checkout, data, request.offline, reporter)
+    inputs = resolve_path_params(bound, checkout, data, request.offline, reporter,
+                                 not_code=not_code)  # fmt: skip
     try:
         if inputs is not None:
             bound = bind_params(entry_point, {**given, **inputs.local_values()},
@@ -233,14 +234,22 @@ def resolve_path_params(
     offline: bool,
     reporter: Reporter,
     expected: dict[str, str] | None = None,
+    not_code: tuple[Path, ...] = (),
+    original_top: Path | None = None,
 ) -> Inputs | None:
-    """The inputs step: ``path`` parameters checked, recorded and hashed (None: there are none)."""
+    """The inputs step: ``path`` parameters checked, recorded and hashed (None: there are none).
+
+    ``expected`` and ``original_top``: the recorded hashes and the user's folder (reproduce).
+    """
     if not any(p.type == "path" for p in bound.params):
         return None
     from mlrun_cli.data.inputs import InputContext, resolve_inputs
 
-    git = checkout.code.commit is not None
-    context = InputContext(checkout.path, checkout.top, git, data, offline)
+    code = checkout.code
+    unrecorded = bool(code.dirty) and code.snapshot_sha256 is None  # --dirty allow
+    archive = code.content_hash if code.kind == "zip" else None
+    context = InputContext(checkout.path, checkout.top, code.commit is not None, data, offline,
+                           unrecorded, not_code, original_top, archive)  # fmt: skip
     return resolve_inputs(bound.params, context, reporter.progress, expected)
 
 

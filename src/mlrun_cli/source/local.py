@@ -106,7 +106,7 @@ def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> 
     if head is None:
         digest = content_hash(folder, not_code)
         return Checkout(folder, CodeVersion("local", str(folder), content_hash=digest), root=folder)
-    toplevel_text, commit = head.split()
+    toplevel_text, commit = head.rstrip("\n").rsplit("\n", 1)  # the path may hold spaces
     toplevel = Path(toplevel_text).resolve()
     subdir = folder.relative_to(toplevel).as_posix()
     subdir = "" if subdir == "." else subdir
@@ -199,6 +199,20 @@ def local_checkout(uri: str, exclude: tuple[Path, ...] = ()) -> Checkout:
     return resolve_source(SourceRequest(uri), exclude)
 
 
+def recorded_repository(code: CodeVersion) -> Path:
+    """The user's repository (or folder) a local run was made from.
+
+    The record names the project folder (a run of the work tree) or, for a run of another
+    ``--version``, the repository itself.
+    """
+    folder = Path(code.uri)
+    if code.kind != "local-git" or (folder / ".git").exists():
+        return folder
+    for _ in code.subdirectory.split("/") if code.subdirectory else ():
+        folder = folder.parent
+    return folder
+
+
 def restore_source(code: CodeVersion, patch: bytes | None, offline: bool = False) -> Checkout:
     """The exact tree a run recorded: its commit (from the remote or the local repository's
     object store) plus its dirty snapshot, or an unchanged plain folder."""
@@ -206,13 +220,7 @@ def restore_source(code: CodeVersion, patch: bytes | None, offline: bool = False
     if code.kind == "git":
         restored = _remote(code.uri, code.subdirectory, request, "git", patch)
     elif code.kind == "local-git":
-        # The record names the project folder (a run of the work tree) or, for a run of
-        # another --version, the repository itself.
-        folder = Path(code.uri)
-        top = folder
-        if not (folder / ".git").exists():
-            for _ in code.subdirectory.split("/") if code.subdirectory else ():
-                top = top.parent
+        top = recorded_repository(code)
         if not (top / ".git").exists():
             raise SourceError(f"cannot reproduce: the repository {top} is gone")
         restored = _remote(str(top), code.subdirectory, request, "local-git", patch)

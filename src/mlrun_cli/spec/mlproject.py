@@ -85,9 +85,10 @@ class Project:
                 )
             if not script.is_file():
                 raise UsageError(f"entry point {name!r}: no such file in {self.directory}")
-            # As MLflow: a .sh file runs with the user's $SHELL (bash when unset).
+            # As MLflow: a .sh file runs with the user's $SHELL (bash when unset), taken as
+            # command words ("/usr/bin/env bash" works).
             shell = os.environ.get("SHELL") or "bash"
-            interpreter = "python" if name.endswith(".py") else _quote(shell)
+            interpreter = "python" if name.endswith(".py") else shell
             return EntryPoint(name, f"{interpreter} {_quote(name)}", (), is_script=True)
         declared = sorted(self.entry_points)
         hint = difflib.get_close_matches(name, declared, n=1)
@@ -140,7 +141,7 @@ def load_project(directory: Path) -> Project:
             entry_points[ep_name] = _entry_point(eps.child(ep_name), ep_name, warnings)
     from mlrun_cli.spec.yaml11 import default_surprises
 
-    warnings.extend(default_surprises(mlproject.read_text(encoding="utf-8"), label))
+    warnings.extend(default_surprises(mlproject.read_text(encoding="utf-8"), label, entry_points))
     return Project(directory, name, entry_points, env, mlproject, tuple(warnings))
 
 
@@ -247,7 +248,7 @@ def _parameter(node: Node, name: str, warnings: list[str]) -> ParameterSpec:
         raw = default_node.value
         if isinstance(raw, (dict, list)):
             raise default_node.error(f"expected a {type_name} value; got {describe(raw)}")
-        text = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        text = str(raw)  # as MLflow: an unquoted YAML true reaches the command as "True"
         try:
             default = convert(type_name, text)
         except ValueError as exc:

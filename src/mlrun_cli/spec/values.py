@@ -34,7 +34,7 @@ def convert(type_name: str, text: str) -> str:
         # ``int(sys.argv[1])`` for ``-P flag=1`` must get "1".
         if text.strip().lower() in (*_TRUE, *_FALSE):
             return text
-        raise ValueError("expected a bool (true/false, yes/no, 1/0)")
+        raise ValueError("expected a bool (true/false, yes/no, 1/0, on/off)")
     if type_name == "uri":
         scheme = urlparse(text).scheme
         # One-letter "schemes" are Windows drive letters, not URIs.

@@ -1,32 +1,83 @@
-"""YAML 1.1 surprises in parameter defaults: unquoted words and numbers PyYAML (as MLflow)
-reads differently from how they look (``yes`` is true, ``010`` is 8, ``1:30`` is 90)."""
+"""YAML 1.1 surprises in parameter defaults: unquoted values PyYAML (as MLflow) reads otherwise
+than they look, judged by the parameter's type.
+
+- string parameters: any plain scalar whose text changes (``yes`` -> "True", ``1.10`` -> "1.1",
+  ``010`` -> "8", ``+1`` -> "1", ``1:30`` -> "90");
+- numbers: octal (``010`` is 8) and sexagesimal (``1:30`` is 90) forms.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-_DEFAULT = re.compile(r"(?:^|[{,\s])default:\s+([^\s,}#'\"\[{][^,}#\n]*?)\s*(?=$|[,}#])", re.M)
-_BOOL_WORDS = re.compile(r"^(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$")
-_INT_SURPRISE = re.compile(
-    r"^[-+]?(?:0o?[0-7_]+|0x[0-9a-fA-F_]+|0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+)$"
-)
+if TYPE_CHECKING:
+    import yaml
+
+    from mlrun_cli.spec.mlproject import EntryPoint
+
+_SURPRISING_NUMBER = re.compile(r"^[-+]?(?:0[0-9_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9]*)?)$")
 
 
-def default_surprises(text: str, label: str) -> list[str]:
-    """One warning per ``default:`` whose unquoted value YAML 1.1 reads as something else."""
+def default_surprises(text: str, label: str, entry_points: dict[str, EntryPoint]) -> list[str]:
+    """One warning per parameter default whose unquoted text YAML 1.1 reads as something else."""
+    if "default" not in text:
+        return []
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return []  # already reported by the loader
     warnings = []
-    for match in _DEFAULT.finditer(text):
-        literal = match.group(1)
-        if not (_BOOL_WORDS.match(literal) or _INT_SURPRISE.match(literal)):
+    for ep_name, name, node in _default_nodes(root):
+        entry_point = entry_points.get(ep_name)
+        spec = next((p for p in entry_point.parameters if p.name == name), None) if entry_point \
+            else None  # fmt: skip
+        if spec is None or node.style:  # quoted ("" or None is plain): read as written
             continue
-        import yaml  # only for the rare surprise: a cached spec needs no YAML parser
-
-        line = text.count("\n", 0, match.start(1)) + 1
+        literal = node.value
         value = yaml.safe_load(literal)
-        shown = str(value).lower() if isinstance(value, bool) else repr(value)
-        kind = "boolean" if isinstance(value, bool) else type(value).__name__
-        warnings.append(
-            f"{label}: line {line}: default: {literal} is read by YAML 1.1 as the {kind} "
-            f'{shown}; quote it (default: "{literal}") if you meant the text {literal!r}'
-        )
+        if isinstance(value, str):
+            continue
+        surprising = str(value) != literal if spec.type == "string" else (
+            spec.type in ("int", "float") and bool(_SURPRISING_NUMBER.match(literal))
+        )  # fmt: skip
+        if surprising:
+            read = f"the boolean {value}" if isinstance(value, bool) else f"the number {value!r}"
+            warnings.append(
+                f"{label}: line {node.start_mark.line + 1}: entry_points.{ep_name}.parameters."
+                f"{name}.default: {literal} is read by YAML 1.1 as {read}; quote it "
+                f'(default: "{literal}") if you meant the text {literal!r}'
+            )
     return warnings
+
+
+def _mapping(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            found: yaml.Node = value_node
+            return found
+    return None
+
+
+def _default_nodes(root: yaml.Node | None) -> list[tuple[str, str, yaml.ScalarNode]]:
+    import yaml
+
+    found: list[tuple[str, str, yaml.ScalarNode]] = []
+    entry_points = _mapping(root, "entry_points")
+    if not isinstance(entry_points, yaml.MappingNode):
+        return found
+    for ep_key, ep_node in entry_points.value:
+        parameters = _mapping(ep_node, "parameters")
+        if not isinstance(parameters, yaml.MappingNode):
+            continue
+        for param_key, param_node in parameters.value:
+            default = _mapping(param_node, "default")
+            if isinstance(default, yaml.ScalarNode):
+                found.append((str(ep_key.value), str(param_key.value), default))
+    return found

@@ -56,7 +56,7 @@ entry_points:
     assert [p.type for p in main.parameters] == ["float", "float", "int", "path", "bool", "string"]
     assert main.parameter("alpha").default == "0.5"  # type: ignore[union-attr]
     assert main.parameter("l1_ratio").required  # type: ignore[union-attr]
-    assert main.parameter("flag").default == "true"  # type: ignore[union-attr]
+    assert main.parameter("flag").default == "True"  # type: ignore[union-attr] # as MLflow
 
 
 def test_bad_type_names_file_key_expected_and_found(tmp_path: Path) -> None:
@@ -218,19 +218,22 @@ def test_yaml_1_1_surprises_in_defaults_are_warned(tmp_path: Path) -> None:
         "entry_points:\n  main:\n    parameters:\n"
         "      answer: {type: string, default: yes}\n"
         "      mode: {type: int, default: 010}\n"
+        "      version: {type: string, default: 1.10}\n"
         '      plain: {type: string, default: "yes"}\n'
         "      n: {type: int, default: 10}\n"
-        "    command: x {answer} {mode} {plain} {n}\n",
+        "      flag: {type: bool, default: yes}\n"
+        "      octal_text: {type: string, default: 0o17}\n"
+        "      big: {type: int, default: 1_000}\n"
+        "    command: x {answer} {mode} {version} {plain} {n} {flag} {octal_text} {big}\n",
     )
     loaded = load_project(folder)
-    assert loaded.entry_points["main"].parameters[0].default == "true"
+    assert loaded.entry_points["main"].parameters[0].default == "True"  # as MLflow passes it
+    prefix = "MLproject: line {}: entry_points.main.parameters."
     assert list(loaded.warnings) == [
-        (
-            "MLproject: line 4: default: yes is read by YAML 1.1 as the boolean true; "
-            "quote it (default: \"yes\") if you meant the text 'yes'"
-        ),
-        (
-            "MLproject: line 5: default: 010 is read by YAML 1.1 as the int 8; "
-            "quote it (default: \"010\") if you meant the text '010'"
-        ),
+        prefix.format(4) + "answer.default: yes is read by YAML 1.1 as the boolean True; "
+        "quote it (default: \"yes\") if you meant the text 'yes'",
+        prefix.format(5) + "mode.default: 010 is read by YAML 1.1 as the number 8; "
+        "quote it (default: \"010\") if you meant the text '010'",
+        prefix.format(6) + "version.default: 1.10 is read by YAML 1.1 as the number 1.1; "
+        "quote it (default: \"1.10\") if you meant the text '1.10'",
     ]

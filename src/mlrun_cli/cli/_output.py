@@ -53,6 +53,16 @@ def info(text: str) -> None:
         message(f"{_styled('mlrun:', '2')} {text}")
 
 
+def error(text: str) -> None:
+    """An error line on stderr (the same look for click's usage errors and mlrun's own)."""
+    message(f"{_styled('error:', '1;31')} {text}")
+
+
+def hint(text: str) -> None:
+    """A hint line on stderr, after an error."""
+    message(f"{_styled('hint:', '2')} {text}")
+
+
 def warn(text: str) -> None:
     """A warning on stderr."""
     message(f"{_styled('warning:', '33')} {text}")
@@ -118,11 +128,11 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             if State.debug:
                 raise
             lines = str(exc).splitlines() or [type(exc).__name__]
-            message(f"{_styled('error:', '1;31')} {lines[0]}")
+            error(lines[0])
             for line in lines[1:]:
                 message(line)
             if exc.hint:
-                message(f"{_styled('hint:', '2')} {exc.hint}")
+                hint(exc.hint)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:
             message(_styled("interrupted", "1;31"))

@@ -51,14 +51,31 @@ def experiment_names(ctx: typer.Context, incomplete: str) -> list[str]:
     return []
 
 
-def entry_points(ctx: typer.Context, incomplete: str) -> list[str]:
-    """The entry points of the project named by the command's URI (a local folder)."""
-    from mlrun_cli.errors import MlrunError
-    from mlrun_cli.spec.mlproject import load_project
+def entry_points(args: list[str], incomplete: str) -> list[str]:
+    """The entry points of the project folder named on the command line (else ``.``).
 
-    uri = ctx.params.get("uri") if ctx.params else None
+    The words typed are searched (click leaves the positional URI unset while it completes an
+    option's value): the first one that is a folder holding an MLproject.
+    """
+    from mlrun_cli.errors import MlrunError
+    from mlrun_cli.spec.mlproject import find_mlproject, load_project
+
     with contextlib.suppress(MlrunError, OSError, ValueError):
-        directory = Path(uri.removeprefix("file://")) if isinstance(uri, str) else Path.cwd()
+        folders = [Path(a.removeprefix("file://")) for a in _words(args) if not a.startswith("-")]
+        directory = next((f for f in folders if f.is_dir() and find_mlproject(f)), Path.cwd())
         project = load_project(directory)
         return [name for name in project.entry_points if name.startswith(incomplete)]
     return []
+
+
+def _words(args: list[str]) -> list[str]:
+    """The words on the command line being completed: click's ``args``, else what the shell
+    handed typer's completion script (``COMP_WORDS`` for bash, ``_TYPER_COMPLETE_ARGS`` else)."""
+    import os
+    import shlex
+
+    raw = os.environ.get("COMP_WORDS") or os.environ.get("_TYPER_COMPLETE_ARGS") or ""
+    try:
+        return [*args, *shlex.split(raw)]
+    except ValueError:  # an unfinished quote
+        return [*args, *raw.split()]

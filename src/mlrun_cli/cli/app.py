@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reproduce": (
         "mlrun_cli.cli.reproduce",
         "REPRODUCE",
-        "Rebuild a run from its record (code, env lock, data) and rerun it.",
+        "Rebuild a run from its record (code, env, data) and rerun it.",
     ),
     "experiments": ("mlrun_cli.cli.experiments", "app", "Create, search and manage experiments."),
     "runs": ("mlrun_cli.cli.runs", "app", "Search, compare, plot and inspect recorded runs."),

@@ -151,7 +151,7 @@ def compare_command(
     json_output: JsonOption = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """Runs side by side: params, metric deltas, code, data and the env, package by package."""
+    """Runs side by side: params, metric deltas, code, data, packages."""
     from mlrun_cli.errors import UsageError
 
     ids = run_ids_from(run_ids, run_id)

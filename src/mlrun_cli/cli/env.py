@@ -28,7 +28,7 @@ def _human_size(size: int) -> str:
 @app.command("list")
 @handle_errors
 def list_command(json_output: JsonOption = False, wide: WideOption = False) -> None:
-    """List cached environments: key, python, builder, size, last used, projects."""
+    """List cached environments: key, python, size, last use, projects."""
     from mlrun_cli.cli._table import Table, print_table
     from mlrun_cli.envs.cache import list_envs
 
@@ -101,7 +101,7 @@ def prune(
     ] = "30d",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
 ) -> None:
-    """Remove environments unused for a while, and leftovers of interrupted builds."""
+    """Remove envs unused for a while and leftovers of interrupted builds."""
     from mlrun_cli.envs.cache import parse_age
     from mlrun_cli.envs.cache import prune as prune_envs
 

@@ -151,7 +151,7 @@ def csv_command(
     ] = None,
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """An experiment's runs as CSV: every attribute, param, metric and tag (MLflow's name)."""
+    """An experiment's runs as CSV: every param, metric and tag."""
     import contextlib
     import csv
     import sys

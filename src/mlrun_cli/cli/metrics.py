@@ -61,7 +61,7 @@ def metric_command(
     wide: WideOption = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """A metric's whole history (step, value, time); several runs side by side by step."""
+    """A metric's history (step, value, time); several runs side by side."""
     *positional, key = args
     ids = run_ids_from(positional, run_id)
     if not ids:
@@ -204,7 +204,7 @@ def plot_command(
     run_id: RunIdOption = None,
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """Draw metric curves of one or several runs (a sweep side by side)."""
+    """Draw the metric curves of runs, in the terminal or to a file."""
     ids = run_ids_from(run_ids, run_id)
     if not ids:
         raise UsageError("runs plot: give one or more run ids")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 MARKERS = ("•", "+", "x", "o", "*", "#")  # tell series apart without colour
+TERMINAL_COLOURS = (12, 208, 10, 9, 13, 14)  # 256-colour codes: blue, orange, green, red...
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
@@ -36,24 +37,33 @@ class Chart:
 
 
 def terminal_chart(chart: Chart, width: int, height: int, colour: bool) -> str:
-    """The chart drawn with braille dots (colour) or one marker per run (no colour)."""
+    """The chart drawn with braille dots (colour) or one marker per run (no colour), and a
+    legend under it (plotext's own sits inside the plot, over the first points)."""
     import plotext as plt  # type: ignore[import-untyped]
 
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("pro" if colour else "clear")
+    legend = []
     for index, series in enumerate(chart.series):
         finite = [(x, y) for x, y in zip(series.xs, series.ys, strict=True) if math.isfinite(y)]
-        if not finite:
-            continue
-        xs, ys = zip(*finite, strict=True)
-        marker = "braille" if colour else MARKERS[index % len(MARKERS)]
-        plt.plot(list(xs), list(ys), label=series.label, marker=marker)
+        code = TERMINAL_COLOURS[index % len(TERMINAL_COLOURS)]
+        marker = MARKERS[index % len(MARKERS)]
+        if finite:
+            xs, ys = zip(*finite, strict=True)
+            if colour:
+                plt.plot(list(xs), list(ys), marker="braille", color=code)
+            else:
+                plt.plot(list(xs), list(ys), marker=marker)
+        sample = f"\033[38;5;{code}m━━\033[0m" if colour else marker * 2
+        legend.append(f"  {sample} {series.label}")
     plt.title(chart.key)
     plt.xlabel(chart.x_label)
     text: str = plt.build()
     plt.clear_figure()
-    return text if colour else plt.uncolorize(text)
+    if not colour:
+        text = plt.uncolorize(text)
+    return "\n".join([text.rstrip("\n"), *legend])
 
 
 def write_chart_file(charts: list[Chart], target: Path) -> None:
@@ -87,7 +97,7 @@ def svg_document(charts: list[Chart], width: int = 800, height: int = 450) -> st
     )
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
     """About ``count`` round tick values covering [low, high]."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return []
@@ -119,6 +129,8 @@ def svg(chart: Chart, width: int = 800, height: int = 450, y: int = 0) -> str:
         x_high = x_low + 1
     if y_high == y_low:
         y_low, y_high = y_low - 0.5, y_high + 0.5
+    pad = (y_high - y_low) * 0.05  # lines never sit on the frame
+    y_low, y_high = y_low - pad, y_high + pad
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def px(x: float) -> float:

@@ -9,7 +9,14 @@ from typer.models import CommandInfo
 
 from mlrun_cli.cli import _complete
 from mlrun_cli.cli._options import RunIdOption, TrackingUri, one_run_id
-from mlrun_cli.cli._output import CliReporter, State, handle_errors, info, print_json, status_text
+from mlrun_cli.cli._output import (
+    CliReporter,
+    State,
+    handle_errors,
+    info,
+    info_status,
+    print_json,
+)
 
 
 @handle_errors
@@ -95,7 +102,7 @@ def _print_checks(result: object, tracking_uri: str | None) -> None:
 
     assert isinstance(result, ReproduceResult)  # noqa: S101 - typed loosely to keep imports lazy
     run = result.run
-    info(f"run {run.run_id} {status_text(run.status)} reproduces {result.original.run_id}")
+    info_status(f"run {run.run_id} ", run.status, f" reproduces {result.original.run_id}")
     if result.checks:
         table = Table(["check", "key", "original", "reproduced", "match"])
         for check in result.checks:

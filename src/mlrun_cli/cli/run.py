@@ -16,8 +16,8 @@ from mlrun_cli.cli._output import (
     format_number,
     handle_errors,
     info,
+    info_status,
     print_json,
-    status_text,
 )
 
 BACKENDS = ("local",)  # remote backends arrive with the sweeps/remote issue
@@ -190,10 +190,8 @@ def run_command(
             f"{key}={format_number(metric.value)}" for key, metric in sorted(run.metrics.items())
         )
         reason = f" ({run.status_reason})" if run.status_reason else ""
-        info(
-            f"run {run.run_id} {status_text(run.status)}{reason} in {seconds:.1f}s"
-            + (f"  {metrics}" if metrics else "")
-        )
+        after = f"{reason} in {seconds:.1f}s" + (f"  {metrics}" if metrics else "")
+        info_status(f"run {run.run_id} ", run.status, after)
         info(recorded_line(tracking_uri, run.run_id))
     raise typer.Exit(result.exit_code)
 

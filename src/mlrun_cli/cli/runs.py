@@ -107,7 +107,7 @@ def search(
     json_output: JsonOption = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """Search runs with MLflow's filter syntax (plus OR, NOT and parentheses)."""
+    """Search runs: MLflow's filter syntax, plus OR, NOT and parentheses."""
     output = check_format("json" if json_output else output)
     query = Query(experiment_name or [], experiment_id or [], filter_text, order_by or [],
                   max_results, page_token, view_name(view))  # fmt: skip
@@ -255,7 +255,7 @@ def delete(
     run_id: RunIdArgument = None, run_id_option: RunIdOption = None,
     tracking_uri: TrackingUri = None,
 ) -> None:  # fmt: skip
-    """Soft-delete a run (hidden from searches; `runs restore` brings it back)."""
+    """Soft-delete a run (hidden from searches until `runs restore`)."""
     _set_stage(one_run_id(run_id, run_id_option), "deleted", tracking_uri)
 
 

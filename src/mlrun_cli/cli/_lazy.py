@@ -54,6 +54,10 @@ class LazyGroup(TyperGroup):
 
     summaries: dict[str, str]
 
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        """The names, in order (typer's own walks ``items()``, which would build them all)."""
+        return list(self.commands)
+
     def format_commands(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         """The command list from the summaries alone (nothing is imported for ``--help``)."""
         names = self.list_commands(ctx)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import unicodedata
 from dataclasses import dataclass, field
 
 ELLIPSIS = "…"
@@ -40,6 +39,8 @@ def width_of(text: str) -> int:
     """Columns the text takes on a terminal (East Asian wide characters take two)."""
     if text.isascii():
         return len(text)
+    import unicodedata
+
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 

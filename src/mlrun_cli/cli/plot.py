@@ -39,7 +39,7 @@ class Chart:
 def terminal_chart(chart: Chart, width: int, height: int, colour: bool) -> str:
     """The chart drawn with braille dots (colour) or one marker per run (no colour), and a
     legend under it (plotext's own sits inside the plot, over the first points)."""
-    import plotext as plt  # type: ignore[import-untyped]
+    import plotext as plt
 
     plt.clear_figure()
     plt.plotsize(width, height)

@@ -150,5 +150,14 @@ def print_table(table: Table, *, wide: bool = False) -> None:
     if table.dropped:
         from mlrun_cli.cli._output import info
 
-        names = ", ".join(table.dropped)
-        info(f"{len(table.dropped)} more column(s): {names} (see them with --wide or --columns)")
+        info(dropped_note(table.dropped, terminal_width(wide) or PIPED_WIDTH))
+
+
+def dropped_note(dropped: list[str], width: int) -> str:
+    """``3 more column(s): a, b, … (--wide)``, within ``width`` (``--columns`` picks some)."""
+    head, tail = f"{len(dropped)} more column(s): ", " (--wide)"
+    room = width - len("mlrun: ") - len(head) - len(tail)
+    names = ", ".join(dropped)
+    if len(names) > room:
+        names = (names[: max(room - 2, 0)].rpartition(", ")[0] + ", …").lstrip(", ")
+    return head + names + tail

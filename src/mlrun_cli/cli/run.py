@@ -186,14 +186,38 @@ def run_command(
         typer.echo(run.run_id)
     else:
         seconds = ((run.end_time or run.start_time) - run.start_time) / 1000
-        metrics = " ".join(
-            f"{key}={format_number(metric.value)}" for key, metric in sorted(run.metrics.items())
-        )
         reason = f" ({run.status_reason})" if run.status_reason else ""
-        after = f"{reason} in {seconds:.1f}s" + (f"  {metrics}" if metrics else "")
-        info_status(f"run {run.run_id} ", run.status, after)
+        info_status(f"run {run.run_id} ", run.status, f"{reason} in {seconds:.1f}s")
+        if run.metrics:
+            info(metrics_line(run))
         info(recorded_line(tracking_uri, run.run_id))
     raise typer.Exit(result.exit_code)
+
+
+def metrics_line(run: object) -> str:
+    """``metrics: mae=0.417 rmse=0.557 ...``, cut to a terminal's width (logs keep it whole)."""
+    import os
+    import sys
+
+    from mlrun_cli.tracking.models import Run
+
+    assert isinstance(run, Run)  # noqa: S101 - typed loosely for lazy imports
+    pairs = [f"{key}={format_number(m.value)}" for key, m in sorted(run.metrics.items())]
+    text = "metrics: " + " ".join(pairs)
+    if not sys.stderr.isatty():
+        return text
+    try:
+        width = os.get_terminal_size(sys.stderr.fileno()).columns - len("mlrun: ")
+    except OSError:
+        return text
+    shown = "metrics:"
+    for index, pair in enumerate(pairs):
+        more = f" … (+{len(pairs) - index} more)"
+        rest = 0 if index == len(pairs) - 1 else len(more)
+        if len(shown) + 1 + len(pair) + rest > width:
+            return shown + more
+        shown += " " + pair
+    return shown
 
 
 def _check_backend(backend: str) -> None:

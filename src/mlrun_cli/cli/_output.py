@@ -115,13 +115,15 @@ class CliReporter:
             info(f"{title}: done in {time.monotonic() - started:.1f}s")
             return
         from rich.console import Console
+        from rich.markup import escape
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         console = Console(stderr=True)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task(title)
-            yield lambda step: bar.update(task, description=f"{title}: {step}")
+            # Escaped: a project or package name like "[bold]" is text, not rich markup.
+            task = bar.add_task(escape(clean(title)))
+            yield lambda step: bar.update(task, description=escape(clean(f"{title}: {step}")))
         info(f"{title}: done in {time.monotonic() - started:.1f}s")
 
     def info(self, message: str) -> None:

@@ -154,10 +154,15 @@ def print_table(table: Table, *, wide: bool = False) -> None:
 
 
 def dropped_note(dropped: list[str], width: int) -> str:
-    """``3 more column(s): a, b, … (--wide)``, within ``width`` (``--columns`` picks some)."""
+    """``3 more column(s): a, b, … (--wide)``, within ``width`` (``--columns`` picks some);
+    at least the first name, however narrow."""
     head, tail = f"{len(dropped)} more column(s): ", " (--wide)"
     room = width - len("mlrun: ") - len(head) - len(tail)
-    names = ", ".join(dropped)
-    if len(names) > room:
-        names = (names[: max(room - 2, 0)].rpartition(", ")[0] + ", …").lstrip(", ")
-    return head + names + tail
+    shown = [dropped[0]]
+    for name in dropped[1:]:
+        if len(", ".join([*shown, name, "…"])) > room:
+            break
+        shown.append(name)
+    if len(shown) < len(dropped):
+        shown.append("…")
+    return head + ", ".join(shown) + tail

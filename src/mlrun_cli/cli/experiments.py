@@ -35,10 +35,14 @@ def _show(experiment: Experiment, json_output: bool, message: str) -> None:
 @app.command("create")
 @handle_errors
 def create(
-    experiment_name: Annotated[str, typer.Option("--experiment-name", "-n", help="Name.")],
+    experiment_name: Annotated[
+        str, typer.Option("--experiment-name", "-n", metavar="NAME", help="Name.")
+    ],
     tag: Annotated[
         list[str] | None,
-        typer.Option("--tag", "-t", help="KEY=VALUE (repeatable).", show_default=False),
+        typer.Option(
+            "--tag", "-t", metavar="KEY=VALUE", help="A tag (repeatable).", show_default=False
+        ),
     ] = None,
     json_output: JsonOption = False,
     tracking_uri: TrackingUri = None,
@@ -77,7 +81,7 @@ def parse_tag_pairs(items: list[str]) -> list[tuple[str, str]]:
 @app.command("tag")
 @handle_errors
 def tag_command(
-    tags: Annotated[list[str], typer.Argument(help="KEY=VALUE pairs.")],
+    tags: Annotated[list[str], typer.Argument(metavar="KEY=VALUE...", help="Tags to set.")],
     experiment_id: IdOption = None,
     experiment_name: NameOption = None,
     tracking_uri: TrackingUri = None,
@@ -210,7 +214,7 @@ def get(
 @app.command("rename")
 @handle_errors
 def rename(
-    new_name: Annotated[str, typer.Option("--new-name", help="The new name.")],
+    new_name: Annotated[str, typer.Option("--new-name", metavar="NAME", help="The new name.")],
     experiment_id: IdOption = None,
     experiment_name: NameOption = None,
     json_output: JsonOption = False,

@@ -28,11 +28,8 @@ def cached_files() -> list[Path]:
 
 def test_second_load_uses_the_cache_and_imports_no_yaml(tmp_path: Path) -> None:
     (tmp_path / "MLproject").write_text("entry_points:\n  main:\n    command: python t.py\n")
-    runs = [
-        subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], capture_output=True,
-                       text=True, check=True)  # fmt: skip
-        for _ in range(2)
-    ]
+    argv = [sys.executable, "-c", PROBE, str(tmp_path)]
+    runs = [subprocess.run(argv, capture_output=True, text=True, check=True) for _ in range(2)]
     assert [json.loads(r.stdout) for r in runs] == [[["main"], True], [["main"], False]]
     assert len(cached_files()) == 1
 

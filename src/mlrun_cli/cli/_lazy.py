@@ -72,15 +72,11 @@ def summary(callback: Callable[..., Any]) -> str:
     return (callback.__doc__ or "").strip().splitlines()[0] if callback.__doc__ else ""
 
 
-def _convert(info: CommandInfo) -> _click.Command:
+def command_from_info(info: CommandInfo) -> _click.Command:
+    """One typer command as a click command (its annotations are evaluated now)."""
     from typer.main import get_command_from_info
 
     return get_command_from_info(info, pretty_exceptions_short=True, rich_markup_mode=None)
-
-
-def command_from_info(info: CommandInfo) -> _click.Command:
-    """One typer command as a click command (its annotations are evaluated now)."""
-    return _convert(info)
 
 
 def group_from_typer(name: str, app: typer.Typer) -> LazyGroup:
@@ -103,7 +99,7 @@ def group_from_typer(name: str, app: typer.Typer) -> LazyGroup:
 
 
 def _loader(info: CommandInfo) -> Loader:
-    return lambda: _convert(info)
+    return lambda: command_from_info(info)
 
 
 def load(module: str, attribute: str, name: str) -> _click.Command:

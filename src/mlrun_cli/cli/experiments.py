@@ -29,7 +29,9 @@ def _show(experiment: Experiment, json_output: bool, message: str) -> None:
     if json_output:
         print_json(experiment.to_json())
     else:
-        typer.echo(message)
+        from mlrun_cli.cli._output import clean
+
+        typer.echo(clean(message))
 
 
 @app.command("create")
@@ -93,7 +95,10 @@ def tag_command(
     store = _store(tracking_uri)
     experiment = find_experiment(store, experiment_id, experiment_name)
     store.set_experiment_tags(experiment.experiment_id, pairs)
-    typer.echo(f"Tagged experiment {experiment.name!r}: " + ", ".join(f"{k}={v}" for k, v in pairs))
+    from mlrun_cli.cli._output import clean
+
+    tagged = ", ".join(f"{k}={v}" for k, v in pairs)
+    typer.echo(clean(f"Tagged experiment {experiment.name!r}: {tagged}"))
 
 
 ViewOption = Annotated[str, typer.Option("--view", "-v", metavar=VIEW_METAVAR, help=VIEW_HELP)]

@@ -287,4 +287,6 @@ def tag(
     store = open_cli_store(tracking_uri)
     full = store.resolve_run_id(one_run_id(run_id, run_id_option))
     store.log_batch(full, EventBatch(tags=tuple(pairs)))
-    typer.echo(f"Tagged run {full}: " + ", ".join(f"{k}={v}" for k, v in pairs))
+    from mlrun_cli.cli._output import clean
+
+    typer.echo(clean(f"Tagged run {full}: " + ", ".join(f"{k}={v}" for k, v in pairs)))

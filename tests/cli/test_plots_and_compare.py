@@ -96,6 +96,17 @@ def test_terminal_chart_has_axes_title_and_legend(
     assert "4.5" in timed  # 3 steps x 1.5 s
 
 
+def test_plot_defaults_to_the_longest_curve(pair: list[str]) -> None:
+    code, out, err = mlrun("runs", "plot", *pair)
+    assert code == 0
+    assert out.splitlines()[0].strip() == "rmse"  # 7 points; acc has 4
+    assert "plotting rmse (--metric picks another: acc)" in err
+    lonely = record_run("e", "none", {}, {})
+    code, _, err = mlrun("runs", "plot", lonely)
+    assert code == 2
+    assert "the runs logged no metrics" in err
+
+
 def test_plot_files(pair: list[str], tmp_path: Path) -> None:
     svg = tmp_path / "curves.svg"
     code, _, err = mlrun("runs", "plot", *pair, "-m", "rmse", "-m", "acc", "--output", str(svg))

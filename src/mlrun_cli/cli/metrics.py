@@ -171,6 +171,24 @@ def draw_curves(
     sys.stdout.flush()
 
 
+def _default_metric(store: TrackingStore, runs: list[Run]) -> list[str]:
+    """The metric with the longest history (a curve, not a final value), named on stderr."""
+    from mlrun_cli.cli._output import info
+
+    keys = sorted({key for run in runs for key in run.metrics})
+    if not keys:
+        return []
+    points = {
+        key: sum(len(store.metric_history(run.run_id, key)) for run in runs if key in run.metrics)
+        for key in keys
+    }
+    chosen = max(keys, key=lambda key: (points[key], -keys.index(key)))
+    others = [key for key in keys if key != chosen]
+    if others:
+        info(f"plotting {chosen} (--metric picks another: {', '.join(others)})")
+    return [chosen]
+
+
 @handle_errors
 def plot_command(
     run_ids: Annotated[
@@ -210,7 +228,7 @@ def plot_command(
         raise UsageError("runs plot: give one or more run ids")
     store = open_cli_store(tracking_uri)
     runs = store.get_runs([store.resolve_run_id(i) for i in ids])
-    keys = metric or sorted({key for run in runs for key in run.metrics})[:1]
+    keys = metric or _default_metric(store, runs)
     if not keys:
         raise UsageError("runs plot: the runs logged no metrics")
     if output is not None and output.suffix.lower() not in (".png", ".svg", ".html", ".htm"):

@@ -12,7 +12,7 @@ import typer  # typer evaluates these annotations at runtime: not under TYPE_CHE
 if TYPE_CHECKING:
     from mlrun_cli.tracking.store import TrackingStore
 
-MAX_RUNS = 200
+MAX_RUNS = 50  # the newest; typing a prefix narrows the search itself
 
 
 def _store(ctx: typer.Context) -> TrackingStore:
@@ -25,28 +25,26 @@ def _store(ctx: typer.Context) -> TrackingStore:
 def run_ids(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Recent run ids starting with what was typed, with the run name and status as help."""
     from mlrun_cli.errors import MlrunError
-    from mlrun_cli.tracking.queries import search_experiments, search_runs
+    from mlrun_cli.tracking.queries import search_runs
 
     with contextlib.suppress(MlrunError, OSError):
         store = _store(ctx)
-        ids = [e.experiment_id for e in search_experiments(store, "active", "")]
-        page = search_runs(store, ids, "", None, MAX_RUNS)
-        return [
-            (run.run_id[:8], f"{run.name} {run.status}")
-            for run in page.runs
-            if run.run_id.startswith(incomplete.lower())
-        ]
+        prefix = incomplete.lower()
+        if not all(c in "0123456789abcdef" for c in prefix):
+            return []
+        ids = [e.experiment_id for e in store.search_experiments("active")]
+        where = f"run_id LIKE '{prefix}%'" if prefix else ""  # hex only: nothing to quote
+        page = search_runs(store, ids, where, None, MAX_RUNS)
+        return [(run.run_id[:8], f"{run.name} {run.status}") for run in page.runs]
     return []
 
 
 def experiment_names(ctx: typer.Context, incomplete: str) -> list[str]:
     """Active experiment names starting with what was typed."""
     from mlrun_cli.errors import MlrunError
-    from mlrun_cli.tracking.queries import search_experiments
 
     with contextlib.suppress(MlrunError, OSError):
-        store = _store(ctx)
-        found = search_experiments(store, "active", "")
+        found = _store(ctx).search_experiments("active")
         return [e.name for e in found if e.name.startswith(incomplete)]
     return []
 

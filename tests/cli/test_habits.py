@@ -153,3 +153,11 @@ def test_completion(two_runs: list[str], tmp_path: Path) -> None:
 def test_completion_without_a_store_completes_nothing() -> None:
     assert complete("mlrun runs show ") == []
     assert not (Path.cwd() / "mlruns").exists()
+
+
+def test_completion_on_a_corrupt_store_completes_nothing() -> None:
+    store = Path.cwd() / "mlruns"
+    store.mkdir()
+    (store / "mlrun.db").write_bytes(b"not a database" * 100)
+    assert complete("mlrun runs show ") == []
+    assert complete("mlrun runs search --experiment-name ") == []

@@ -4,6 +4,7 @@ project. Called by the shell on TAB; never prints an error (a broken store compl
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ def run_ids(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     from mlrun_cli.errors import MlrunError
     from mlrun_cli.tracking.queries import search_runs
 
-    with contextlib.suppress(MlrunError, OSError):
+    with contextlib.suppress(MlrunError, OSError, sqlite3.Error):
         store = _store(ctx)
         prefix = incomplete.lower()
         if not all(c in "0123456789abcdef" for c in prefix):
@@ -43,7 +44,7 @@ def experiment_names(ctx: typer.Context, incomplete: str) -> list[str]:
     """Active experiment names starting with what was typed."""
     from mlrun_cli.errors import MlrunError
 
-    with contextlib.suppress(MlrunError, OSError):
+    with contextlib.suppress(MlrunError, OSError, sqlite3.Error):
         found = _store(ctx).search_experiments("active")
         return [e.name for e in found if e.name.startswith(incomplete)]
     return []

@@ -1,29 +1,68 @@
-"""`mlrun --help` must stay fast: no heavy or optional module is imported for it."""
+"""Startup stays cheap: each command imports only what it needs (checked on sys.modules)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
-HEAVY = ("sqlite3", "yaml", "rich", "dvc", "git", "virtualenv", "psycopg", "psycopg2", "pydantic")
+from tests.conftest import write_project
+
+HEAVY = ("sqlite3", "yaml", "rich", "dvc", "git", "virtualenv", "psycopg", "psycopg2", "pydantic",
+         "plotext", "matplotlib", "numpy")  # fmt: skip
 
 PROBE = """
 import json, sys
-from mlrun_cli.cli.app import app
+args, heavy = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+from mlrun_cli.cli import app
+sys.argv = ["mlrun", *args]
 try:
-    app(["--help"], prog_name="mlrun")
+    app.main()
 except SystemExit:
     pass
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in %r)))
+print(json.dumps(sorted(m for m in sys.modules
+                        if m.split(".")[0] in heavy or m.startswith("mlrun_cli."))))
 """
 
 
-def test_help_imports_nothing_heavy() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE % (HEAVY,)], capture_output=True, text=True, check=True
-    )
-    assert json.loads(out.stdout.splitlines()[-1]) == []
+def imported(*args: str, cwd: Path | None = None) -> set[str]:
+    argv = [sys.executable, "-c", PROBE, json.dumps(list(args)), json.dumps(HEAVY)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=cwd)
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules if m.split(".")[0] in HEAVY}
+
+
+def test_help_imports_nothing_heavy_and_no_command_module() -> None:
+    modules = imported("--help")
+    assert heavy(modules) == set()
+    commands = {"run", "runs", "experiments", "env", "reproduce", "metrics", "plot", "compare"}
+    assert not {m for m in modules if m.rsplit(".", 1)[-1] in commands}
+    assert "mlrun_cli.tracking.models" not in modules
+
+
+def test_runs_search_loads_no_plotting_yaml_rich_or_ingest() -> None:
+    subprocess.run([sys.executable, "-m", "mlrun_cli", "experiments", "create", "-n", "x"],
+                   check=True, capture_output=True)  # fmt: skip
+    modules = imported("runs", "search")
+    assert heavy(modules) == {"sqlite3"}
+    assert "mlrun_cli.tracking.ingest" not in modules  # no run to reap: no ingest code
+    assert "mlrun_cli.cli.experiments" not in modules  # only the invoked group is built
+    modules = imported("experiments", "search")
+    assert heavy(modules) == {"sqlite3"}
+    assert "mlrun_cli.cli.runs" not in modules
+
+
+def test_a_warm_run_imports_no_yaml(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", "entry_points:\n  main:\n    command: python -c pass\n")
+    imported("run", str(project), "--env-manager", "local")
+    modules = imported("run", str(project), "--env-manager", "local")
+    assert "yaml" not in modules
+    assert "plotext" not in modules
+    assert "rich" not in modules
 
 
 def test_training_api_import_is_stdlib_only() -> None:

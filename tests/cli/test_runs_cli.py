@@ -17,7 +17,10 @@ def test_runs_search_table_shows_varying_columns() -> None:
             "run", str(EXAMPLE_PROJECT), "-P", f"alpha={alpha}", "--experiment-name", "wine"
         )
         assert result.returncode == 0, result.stderr
-    out = run_mlrun("runs", "search", "--experiment-name", "wine").stdout
+    fitted = run_mlrun("runs", "search", "--experiment-name", "wine")
+    assert max(len(line) for line in fitted.stdout.splitlines()) <= 80  # piped: 80 columns
+    assert "more column(s): " in fitted.stderr
+    out = run_mlrun("runs", "search", "--experiment-name", "wine", "--wide").stdout
     header = out.splitlines()[0]
     assert "params.alpha" in header
     assert "metrics.rmse" in header

@@ -25,7 +25,27 @@ ATTRIBUTES: dict[str, Callable[[Run], object]] = {
     "dirty": lambda r: "" if r.code.dirty is None else str(r.code.dirty).lower(),
     "exit_code": lambda r: "" if r.exit_code is None else str(r.exit_code),
     "env_lock": lambda r: r.env_lock_hash or "",
+    "fingerprint": lambda r: r.fingerprint or "",
+    "data_fingerprint": lambda r: r.data.fingerprint if r.data else "",
 }
+HASHES = ("commit", "env_lock", "fingerprint", "data_fingerprint")
+SHORT_HASH = 12
+
+
+def short_hash(value: str) -> str:
+    """A hash as tables show it: 12 characters (after a ``fp1:`` style prefix)."""
+    prefix, sep, rest = value.rpartition(":")
+    return f"{prefix}{sep}{rest[:SHORT_HASH]}" if len(rest) > SHORT_HASH else value
+
+
+def display(run: Run, column: str) -> str:
+    """The text of a column in a table: hashes shortened (JSON and CSV keep them whole)."""
+    if column == "run_id":
+        return run.run_id[:8]
+    if column in ("start_time", "end_time"):
+        return cell(run, column)[:16]  # to the minute: tables are narrow, JSON/CSV are exact
+    text = cell(run, column)
+    return short_hash(text) if column in HASHES else text
 
 
 def cell(run: Run, column: str, *, exact: bool = False) -> str:

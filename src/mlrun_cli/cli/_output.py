@@ -47,15 +47,35 @@ def message(text: str) -> None:
         sys.stderr.flush()
 
 
+def clean(text: str) -> str:
+    """``text`` with control characters other than newlines escaped: a run or experiment name
+    holding ESC sequences must not drive the terminal."""
+    if text.isprintable():
+        return text
+    from mlrun_cli.cli._table import printable
+
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def info(text: str) -> None:
     """A progress message on stderr (hidden by --quiet)."""
     if not State.quiet:
-        message(f"{_styled('mlrun:', '2')} {text}")
+        message(f"{_styled('mlrun:', '2')} {clean(text)}")
+
+
+def error(text: str) -> None:
+    """An error line on stderr (the same look for click's usage errors and mlrun's own)."""
+    message(f"{_styled('error:', '1;31')} {clean(text)}")
+
+
+def hint(text: str) -> None:
+    """A hint line on stderr, after an error."""
+    message(f"{_styled('hint:', '2')} {clean(text)}")
 
 
 def warn(text: str) -> None:
     """A warning on stderr."""
-    message(f"{_styled('warning:', '33')} {text}")
+    message(f"{_styled('warning:', '33')} {clean(text)}")
 
 
 STATUS_STYLES = {"FINISHED": "32", "FAILED": "31", "RUNNING": "36", "KILLED": "33"}
@@ -64,6 +84,12 @@ STATUS_STYLES = {"FINISHED": "32", "FAILED": "31", "RUNNING": "36", "KILLED": "3
 def status_text(status: str) -> str:
     """A run status, coloured for terminals."""
     return _styled(status, STATUS_STYLES.get(status, "33"))
+
+
+def info_status(before: str, status: str, after: str) -> None:
+    """A progress line with a coloured status in it (the other parts cleaned)."""
+    if not State.quiet:
+        message(f"{_styled('mlrun:', '2')} {clean(before)}{status_text(status)}{clean(after)}")
 
 
 def print_json(data: Any) -> None:
@@ -89,13 +115,15 @@ class CliReporter:
             info(f"{title}: done in {time.monotonic() - started:.1f}s")
             return
         from rich.console import Console
+        from rich.markup import escape
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         console = Console(stderr=True)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task(title)
-            yield lambda step: bar.update(task, description=f"{title}: {step}")
+            # Escaped: a project or package name like "[bold]" is text, not rich markup.
+            task = bar.add_task(escape(clean(title)))
+            yield lambda step: bar.update(task, description=escape(clean(f"{title}: {step}")))
         info(f"{title}: done in {time.monotonic() - started:.1f}s")
 
     def info(self, message: str) -> None:
@@ -118,11 +146,11 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             if State.debug:
                 raise
             lines = str(exc).splitlines() or [type(exc).__name__]
-            message(f"{_styled('error:', '1;31')} {lines[0]}")
+            error(lines[0])
             for line in lines[1:]:
-                message(line)
+                message(clean(line))
             if exc.hint:
-                message(f"{_styled('hint:', '2')} {exc.hint}")
+                hint(exc.hint)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:
             message(_styled("interrupted", "1;31"))

@@ -1,11 +1,79 @@
-"""Aligned text tables for people. Plain code, not rich: importing rich.table costs ~30 ms,
-a sixth of the budget for a listing command (see README, Performance)."""
+"""Aligned text tables for people, fitted to the terminal. Plain code, not rich: importing
+rich.table costs ~30 ms, a sixth of the budget for a listing command (see README, Performance).
+
+Fitting: long cells are elided with ``…`` (widest column first, down to a minimum), then
+columns are dropped from the right (never the ones marked ``keep``) and named in a footer.
+Control characters in values (ESC, newlines) are shown escaped, never sent to the terminal.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from dataclasses import dataclass, field
+
+ELLIPSIS = "…"
+MIN_WIDTH = 6  # a column is not elided below this (or its natural width, if smaller)
+MAX_HEADER = 20
+GAP = 2
+PIPED_WIDTH = 80
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``): safe on a terminal."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char.isprintable() or char == " ":
+            out.append(char)
+        elif char in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char])
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
+
+
+def width_of(text: str) -> int:
+    """Columns the text takes on a terminal (East Asian wide characters take two)."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def elide(text: str, width: int, *, keep_end: bool = False) -> str:
+    """``text`` cut to ``width`` columns with ``…`` where it was cut (at the start when
+    ``keep_end``: the interesting end of a path)."""
+    if width_of(text) <= width:
+        return text
+    if keep_end:
+        return ELLIPSIS + elide(text[::-1], width)[-2::-1]
+    out, used = [], 0
+    for char in text:
+        size = width_of(char)
+        if used + size > width - 1:
+            break
+        out.append(char)
+        used += size
+    return "".join(out) + ELLIPSIS
+
+
+def terminal_width(wide: bool = False) -> int | None:
+    """The width to fit: None with ``--wide``; else ``COLUMNS``, the terminal's, or 80 if piped."""
+    if wide:
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        try:
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+        except OSError:
+            return PIPED_WIDTH
+    return PIPED_WIDTH
 
 
 @dataclass
@@ -14,34 +82,87 @@ class Table:
 
     headers: list[str]
     right: set[int] = field(default_factory=set)
+    keep: set[int] = field(default_factory=set)  # never dropped when the table is too wide
+    fixed: set[int] = field(default_factory=set)  # never elided (ids, statuses, numbers)
+    paths: set[int] = field(default_factory=set)  # elided at the start, keeping the end
     rows: list[list[tuple[str, str]]] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # filled by render()
 
     def add_row(self, *cells: str | tuple[str, str]) -> None:
         """Add a row; a cell is text or (text, ANSI style code such as '32')."""
-        self.rows.append([cell if isinstance(cell, tuple) else (cell, "") for cell in cells])
+        row = [cell if isinstance(cell, tuple) else (cell, "") for cell in cells]
+        self.rows.append([(printable(text), style) for text, style in row])
 
-    def render(self, colour: bool) -> str:
-        """The table as text, columns separated by two spaces, trailing spaces trimmed."""
-        widths = [len(h) for h in self.headers]
+    def _fit(self, width: int | None) -> tuple[list[int], list[int]]:
+        """The columns shown and their widths."""
+        natural = [width_of(h) for h in self.headers]
         for row in self.rows:
             for index, (text, _) in enumerate(row):
-                widths[index] = max(widths[index], len(text))
+                natural[index] = max(natural[index], width_of(text))
+        shown = list(range(len(self.headers)))
+        if width is None:
+            return shown, natural
+        # Headers stay readable (up to MAX_HEADER): a column is dropped before its name is cut.
+        minimum = [
+            n if i in self.fixed else min(n, max(MIN_WIDTH, min(width_of(h), MAX_HEADER)))
+            for i, (n, h) in enumerate(zip(natural, self.headers, strict=True))
+        ]
+
+        def total(columns: list[int], widths: list[int]) -> int:
+            return sum(widths[i] for i in columns) + GAP * (len(columns) - 1)
+
+        droppable = [i for i in shown if i not in self.keep and i != 0]
+        while total(shown, minimum) > width and droppable:
+            shown.remove(droppable.pop())
+        widths = list(natural)
+        while total(shown, widths) > width:
+            widest = max(shown, key=lambda i: widths[i] - minimum[i])
+            if widths[widest] <= minimum[widest]:
+                break
+            widths[widest] -= 1
+        return shown, widths
+
+    def render(self, colour: bool, width: int | None = None) -> str:
+        """The table as text, columns separated by two spaces, trailing spaces trimmed."""
+        shown, widths = self._fit(width)
+        self.dropped = [self.headers[i] for i in range(len(self.headers)) if i not in shown]
 
         def line(cells: list[tuple[str, str]]) -> str:
             parts = []
-            for index, (text, style) in enumerate(cells):
-                padded = (
-                    text.rjust(widths[index]) if index in self.right else text.ljust(widths[index])
-                )
+            for index in shown:
+                text, style = cells[index]
+                text = elide(text, widths[index], keep_end=index in self.paths)
+                pad = " " * (widths[index] - width_of(text))
+                padded = pad + text if index in self.right else text + pad
                 parts.append(f"\033[{style}m{padded}\033[0m" if colour and style else padded)
-            return "  ".join(parts).rstrip()
+            return (" " * GAP).join(parts).rstrip()
 
-        header = line([(h, "1") for h in self.headers])
+        header = line([(printable(h), "1") for h in self.headers])
         return "\n".join([header, *(line(row) for row in self.rows)])
 
 
-def print_table(table: Table) -> None:
-    """Print on stdout, coloured only on a terminal that wants colour."""
+def print_table(table: Table, *, wide: bool = False) -> None:
+    """Print on stdout fitted to the terminal, coloured only on a terminal that wants colour;
+    a footer on stderr names the columns that did not fit."""
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    sys.stdout.write(table.render(colour) + "\n")
+    sys.stdout.write(table.render(colour, terminal_width(wide)) + "\n")
     sys.stdout.flush()
+    if table.dropped:
+        from mlrun_cli.cli._output import info
+
+        info(dropped_note(table.dropped, terminal_width(wide) or PIPED_WIDTH))
+
+
+def dropped_note(dropped: list[str], width: int) -> str:
+    """``3 more column(s): a, b, … (--wide)``, within ``width`` (``--columns`` picks some);
+    at least the first name, however narrow."""
+    head, tail = f"{len(dropped)} more column(s): ", " (--wide)"
+    room = width - len("mlrun: ") - len(head) - len(tail)
+    shown = [dropped[0]]
+    for name in dropped[1:]:
+        if len(", ".join([*shown, name, "…"])) > room:
+            break
+        shown.append(name)
+    if len(shown) < len(dropped):
+        shown.append("…")
+    return head + ", ".join(shown) + tail

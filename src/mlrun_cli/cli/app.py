@@ -1,36 +1,66 @@
-"""``mlrun``: the top-level typer app and the console-script entry point."""
+"""``mlrun``: the top-level typer app and the console-script entry point.
+
+Command groups are listed here by name and summary and imported only when invoked (see
+``_lazy.py``): ``mlrun --help`` builds no subcommand, ``mlrun runs search`` builds one.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mlrun_cli import __version__
-from mlrun_cli.cli import env, experiments, runs
+from mlrun_cli.cli._lazy import LazyCommands, LazyGroup, load
 from mlrun_cli.cli._output import State
-from mlrun_cli.cli.reproduce import reproduce_command
-from mlrun_cli.cli.run import run_command
+
+if TYPE_CHECKING:
+    from typer import _click
+
+# name -> (module, attribute, one-line summary): a typer app becomes a group, a CommandInfo
+# a command.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("mlrun_cli.cli.run", "RUN", "Run a project entry point and record it as a run."),
+    "reproduce": (
+        "mlrun_cli.cli.reproduce",
+        "REPRODUCE",
+        "Rebuild a run from its record (code, env, data) and rerun it.",
+    ),
+    "experiments": ("mlrun_cli.cli.experiments", "app", "Create, search and manage experiments."),
+    "runs": ("mlrun_cli.cli.runs", "app", "Search, compare, plot and inspect recorded runs."),
+    "env": ("mlrun_cli.cli.env", "app", "Manage the cache of isolated Python environments."),
+}
+
+
+class RootGroup(LazyGroup):
+    """The ``mlrun`` group: its commands come from :data:`COMMANDS`, loaded on use."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(
+            {name: _loader(name, module, attr) for name, (module, attr, _) in COMMANDS.items()}
+        )
+        self.summaries = {name: text for name, (_, _, text) in COMMANDS.items()}
+
+
+def _loader(name: str, module: str, attribute: str) -> Any:
+    return lambda: load(module, attribute, name)
+
 
 app = typer.Typer(
     name="mlrun",
+    cls=RootGroup,
     help="Reproducible ML project runner: MLflow Projects, locked environments, pinned data, "
     "and a searchable run store.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     # Plain help: typer's rich help imports markdown and pygments (~130 ms per call).
     rich_markup_mode=None,
-    add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("run", no_args_is_help=True)(run_command)
-app.command("reproduce", no_args_is_help=True)(reproduce_command)
-app.add_typer(experiments.app, name="experiments")
-app.add_typer(runs.app, name="runs")
-app.add_typer(env.app, name="env")
 
 
 def _version(value: bool) -> None:
@@ -53,11 +83,43 @@ def _root(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: click's usage errors print as mlrun's own (``error: ...``)."""
+    from typer import _click
+    from typer.exceptions import Abort
+    from typer.main import get_command
+
+    code: Any = 0
     try:
-        app(prog_name="mlrun")
+        code = get_command(app).main(args=sys.argv[1:], prog_name="mlrun", standalone_mode=False)
+    except _click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()
+        code = 0
+    except _click.exceptions.UsageError as exc:
+        code = _usage_error(exc)
+    except _click.exceptions.ClickException as exc:
+        from mlrun_cli.cli._output import error
+
+        error(exc.format_message())
+        code = exc.exit_code
+    except Abort:
+        from mlrun_cli.cli._output import error
+
+        error("aborted")
+        code = 1
     finally:
         _settle_streams()
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: _click.exceptions.UsageError) -> int:
+    """``error: <what>``, the usage line and where to read more; exit code 2."""
+    from mlrun_cli.cli._output import error, hint, message
+
+    error(exc.format_message())
+    if exc.ctx is not None:
+        message(exc.ctx.get_usage())
+        hint(f"{exc.ctx.command_path} --help")
+    return 2
 
 
 def _settle_streams() -> None:

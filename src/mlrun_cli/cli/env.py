@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mlrun_cli.cli._options import JsonOption, WideOption
 from mlrun_cli.cli._output import CliReporter, format_time, handle_errors, info, print_json
 
 if TYPE_CHECKING:
     from mlrun_cli.envs.cache import Lease
 
 app = typer.Typer(help="Manage the cache of isolated Python environments.", no_args_is_help=True)
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 def _human_size(size: int) -> str:
@@ -27,8 +27,8 @@ def _human_size(size: int) -> str:
 
 @app.command("list")
 @handle_errors
-def list_command(json_output: JsonOption = False) -> None:
-    """List cached environments: key, python, builder, size, last used, projects."""
+def list_command(json_output: JsonOption = False, wide: WideOption = False) -> None:
+    """List cached environments: key, python, size, last use, projects."""
     from mlrun_cli.cli._table import Table, print_table
     from mlrun_cli.envs.cache import list_envs
 
@@ -41,23 +41,31 @@ def list_command(json_output: JsonOption = False) -> None:
             for e in envs
         ]})  # fmt: skip
         return
-    table = Table(["Key", "Python", "Builder", "Size", "Last used", "Projects"], right={3})
+    from mlrun_cli.cli._columns import short_hash
+    from mlrun_cli.cli._places import project_place
+
+    headers = ["Key", "Python", "Builder", "Size", "Last used", "Projects"]
+    table = Table(headers, right={3}, fixed={0, 1, 3, 4}, paths={5})
     for env in envs:
         last = format_time(int(env.last_used * 1000)) if env.last_used else "incomplete"
         table.add_row(
-            env.key,
+            short_hash(env.key),
             str(env.metadata.get("python", "?")),
             str(env.metadata.get("builder", "?")),
             _human_size(env.size),
             last,
-            ", ".join(Path(p).name for p in env.projects) or "-",
+            ", ".join(project_place(p) for p in env.projects) or "-",
         )
-    print_table(table)
+    print_table(table, wide=wide)
 
 
 @app.command("show")
 @handle_errors
-def show(key: Annotated[str, typer.Argument(help="Environment key (or a unique prefix).")]) -> None:
+def show(
+    key: Annotated[
+        str, typer.Argument(metavar="KEY", help="Environment key (or a unique prefix).")
+    ],
+) -> None:
     """Print an environment's lock (its exact packages)."""
     from mlrun_cli.envs.cache import LOCK_FILE, env_root, resolve_key
 
@@ -67,7 +75,11 @@ def show(key: Annotated[str, typer.Argument(help="Environment key (or a unique p
 
 @app.command("rm")
 @handle_errors
-def rm(key: Annotated[str, typer.Argument(help="Environment key (or a unique prefix).")]) -> None:
+def rm(
+    key: Annotated[
+        str, typer.Argument(metavar="KEY", help="Environment key (or a unique prefix).")
+    ],
+) -> None:
     """Remove one environment (refused while a run uses it)."""
     from mlrun_cli.envs.cache import remove, resolve_key
     from mlrun_cli.errors import EnvError
@@ -82,11 +94,14 @@ def rm(key: Annotated[str, typer.Argument(help="Environment key (or a unique pre
 @handle_errors
 def prune(
     older_than: Annotated[
-        str, typer.Option("--older-than", help="Remove envs unused this long (30d, 12h, 90m).")
+        str,
+        typer.Option(
+            "--older-than", metavar="AGE", help="Remove envs unused this long (30d, 12h, 90m)."
+        ),
     ] = "30d",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
 ) -> None:
-    """Remove environments unused for a while, and leftovers of interrupted builds."""
+    """Remove envs unused for a while and leftovers of interrupted builds."""
     from mlrun_cli.envs.cache import parse_age
     from mlrun_cli.envs.cache import prune as prune_envs
 
@@ -101,12 +116,19 @@ def prune(
 @app.command("build")
 @handle_errors
 def build(
-    uri: Annotated[str, typer.Argument(help="Project folder whose environment to build.")] = ".",
-    env_manager: Annotated[str, typer.Option("--env-manager", help="uv or virtualenv.")] = "uv",
+    uri: Annotated[
+        str, typer.Argument(metavar="PROJECT", help="Project folder whose environment to build.")
+    ] = ".",
+    env_manager: Annotated[
+        str, typer.Option("--env-manager", metavar="[uv|virtualenv]", help="The builder.")
+    ] = "uv",
     from_lock: Annotated[
         Path | None,
         typer.Option(
-            "--from-lock", help="Build exactly this lock file (no resolution).", show_default=False
+            "--from-lock",
+            metavar="FILE",
+            help="Build exactly this lock file (no resolution).",
+            show_default=False,
         ),
     ] = None,
     json_output: JsonOption = False,

@@ -5,26 +5,50 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from typer.models import CommandInfo
 
-from mlrun_cli.cli._output import CliReporter, State, handle_errors, info, print_json, status_text
-from mlrun_cli.cli.run import TrackingUri
+from mlrun_cli.cli import _complete
+from mlrun_cli.cli._options import RunIdOption, TrackingUri, one_run_id
+from mlrun_cli.cli._output import (
+    CliReporter,
+    State,
+    handle_errors,
+    info,
+    info_status,
+    print_json,
+)
 
 
 @handle_errors
 def reproduce_command(
-    run_id: Annotated[str, typer.Argument(help="The run to reproduce (id or unique prefix).")],
+    run_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="RUN_ID",
+            help="The run to reproduce (id or unique prefix).",
+            autocompletion=_complete.run_ids,
+            show_default=False,
+        ),
+    ] = None,
+    run_id_option: RunIdOption = None,
     verify: Annotated[
         bool,
         typer.Option(
             "--verify", help="Compare final metrics and artifact hashes; exit 6 on any mismatch."
         ),
     ] = False,
-    rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance for metrics.")] = 0.0,
-    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance for metrics.")] = 0.0,
+    rtol: Annotated[
+        float, typer.Option("--rtol", metavar="R", help="Relative tolerance for metrics.")
+    ] = 0.0,
+    atol: Annotated[
+        float, typer.Option("--atol", metavar="A", help="Absolute tolerance for metrics.")
+    ] = 0.0,
     experiment_name: Annotated[
         str | None,
         typer.Option(
             "--experiment-name",
+            metavar="NAME",
+            autocompletion=_complete.experiment_names,
             help="Record the new run here (default: the original's experiment).",
             show_default=False,
         ),
@@ -46,8 +70,9 @@ def reproduce_command(
 
     State.quiet = quiet or State.quiet
     request = ReproduceRequest(
-        run_id=run_id, verify=verify, rtol=rtol, atol=atol, experiment_name=experiment_name,
-        tracking_uri=tracking_uri, offline=offline, stdout_to_stderr=json_output or quiet,
+        run_id=one_run_id(run_id, run_id_option), verify=verify, rtol=rtol, atol=atol,
+        experiment_name=experiment_name, tracking_uri=tracking_uri, offline=offline,
+        stdout_to_stderr=json_output or quiet,
     )  # fmt: skip
     result = reproduce(request, CliReporter())
     append_summary(result.run, f"mlrun reproduce {result.original.run_id}", result.checks)
@@ -66,23 +91,34 @@ def reproduce_command(
     elif quiet:
         typer.echo(result.run.run_id)
     else:
-        _print_checks(result)
+        _print_checks(result, tracking_uri)
     raise typer.Exit(result.exit_code)
 
 
-def _print_checks(result: object) -> None:
+def _print_checks(result: object, tracking_uri: str | None) -> None:
     from mlrun_cli.cli._table import Table, print_table
+    from mlrun_cli.cli.run import recorded_line
     from mlrun_cli.execution.reproduce import ReproduceResult
 
     assert isinstance(result, ReproduceResult)  # noqa: S101 - typed loosely to keep imports lazy
     run = result.run
-    info(f"run {run.run_id} {status_text(run.status)} reproduces {result.original.run_id}")
-    if not result.checks:
-        return
-    table = Table(["check", "key", "original", "reproduced", "match"])
-    for check in result.checks:
-        mark = ("yes", "32") if check.match else ("NO", "31")
-        table.add_row(check.kind, check.key, check.original, check.reproduced, mark)
-    print_table(table)
-    verdict = "verified: every check matches" if result.verified else "MISMATCH (exit 6)"
-    info(verdict)
+    info_status(f"run {run.run_id} ", run.status, f" reproduces {result.original.run_id}")
+    if result.checks:
+        table = Table(["check", "key", "original", "reproduced", "match"])
+        for check in result.checks:
+            mark = ("yes", "32") if check.match else ("NO", "31")
+            table.add_row(check.kind, check.key, check.original, check.reproduced, mark)
+        print_table(table)
+        info("verified: every check matches" if result.verified else "MISMATCH (exit 6)")
+    info(recorded_line(tracking_uri, run.run_id))
+
+
+REPRODUCE = CommandInfo(
+    "reproduce",
+    callback=reproduce_command,
+    no_args_is_help=True,
+    epilog="""\b
+Examples:
+  mlrun reproduce 0666ebd1 --verify
+  mlrun reproduce 0666ebd1 --verify --rtol 1e-6 --json""",
+)

@@ -6,26 +6,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.models import CommandInfo
 
+from mlrun_cli.cli import _complete
+from mlrun_cli.cli._options import TrackingUri
 from mlrun_cli.cli._output import (
     CliReporter,
     State,
     format_number,
     handle_errors,
     info,
+    info_status,
     print_json,
-    status_text,
 )
 
-TrackingUri = Annotated[
-    str | None,
-    typer.Option(
-        "--tracking-uri",
-        help="Store: a directory, file:///dir or sqlite:///file.db "
-        "(default: $MLRUN_TRACKING_URI, else ./mlruns).",
-        show_default=False,
-    ),
-]
+BACKENDS = ("local",)  # remote backends arrive with the sweeps/remote issue
 
 
 @handle_errors
@@ -33,46 +28,82 @@ def run_command(
     uri: Annotated[
         str,
         typer.Argument(
+            metavar="URI",
             help="Project: a folder, file:// or git URL (https, ssh, git@host:repo), "
-            "with an optional #sub/dir."
+            "with an optional #sub/dir.",
+            show_default=False,
         ),
     ],
     entry_point: Annotated[
-        str, typer.Option("--entry-point", "-e", help="Entry point to run.")
+        str,
+        typer.Option(
+            "--entry-point",
+            "-e",
+            metavar="NAME",
+            help="Entry point to run.",
+            autocompletion=_complete.entry_points,
+        ),
     ] = "main",
     param: Annotated[
         list[str] | None,
         typer.Option(
-            "--param", "-P", help="A parameter, NAME=VALUE (repeatable).", show_default=False
+            "--param",
+            "-P",
+            metavar="NAME=VALUE",
+            help="A parameter (repeatable).",
+            show_default=False,
         ),
     ] = None,
     experiment_name: Annotated[
-        str | None, typer.Option("--experiment-name", help="Experiment (created if missing).")
+        str | None,
+        typer.Option(
+            "--experiment-name",
+            metavar="NAME",
+            help="Experiment (created if missing).",
+            autocompletion=_complete.experiment_names,
+            show_default=False,
+        ),
     ] = None,
     experiment_id: Annotated[
-        str | None, typer.Option("--experiment-id", help="Experiment id.")
+        str | None,
+        typer.Option("--experiment-id", metavar="ID", help="Experiment id.", show_default=False),
     ] = None,
     run_name: Annotated[
-        str | None, typer.Option("--run-name", help="Run name (default: generated).")
+        str | None,
+        typer.Option(
+            "--run-name", metavar="NAME", help="Run name (default: generated).", show_default=False
+        ),
     ] = None,
     env_manager: Annotated[
         str,
         typer.Option(
             "--env-manager",
+            metavar="[uv|virtualenv|local]",
             help="Environment: uv (isolated, cached), virtualenv (isolated, virtualenv + pip) "
             "or local (the Python running mlrun, no isolation).",
         ),
     ] = "uv",
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend", "-b", metavar="[local]", help="Where to run: local (MLflow's flag)."
+        ),
+    ] = "local",
     version: Annotated[
         str | None,
         typer.Option(
-            "--version", "-v", help="Git branch, tag or (abbreviated) commit.", show_default=False
+            "--version",
+            "-v",
+            metavar="REV",
+            help="Git branch, tag or (abbreviated) commit.",
+            show_default=False,
         ),
     ] = None,
     dirty: Annotated[
         str,
         typer.Option(
             "--dirty",
+            metavar="[snapshot|refuse|allow]",
             help="Uncommitted changes: snapshot (record a patch), refuse, "
             "or allow (record only a flag).",
         ),
@@ -84,6 +115,7 @@ def run_command(
         str | None,
         typer.Option(
             "--data-version",
+            metavar="REV",
             help="Take the DVC data pins from this git revision.",
             show_default=False,
         ),
@@ -120,6 +152,7 @@ def run_command(
     """Run a project entry point in its environment and record everything as a run."""
     from mlrun_cli.execution.runner import RunRequest, execute_run
 
+    _check_backend(backend)
     State.quiet = quiet or State.quiet
     request = RunRequest(
         uri=uri,
@@ -153,12 +186,82 @@ def run_command(
         typer.echo(run.run_id)
     else:
         seconds = ((run.end_time or run.start_time) - run.start_time) / 1000
-        metrics = " ".join(
-            f"{key}={format_number(metric.value)}" for key, metric in sorted(run.metrics.items())
-        )
         reason = f" ({run.status_reason})" if run.status_reason else ""
-        info(
-            f"run {run.run_id} {status_text(run.status)}{reason} in {seconds:.1f}s"
-            + (f"  {metrics}" if metrics else "")
-        )
+        info_status(f"run {run.run_id} ", run.status, f"{reason} in {seconds:.1f}s")
+        if run.metrics:
+            info(metrics_line(run))
+        info(recorded_line(tracking_uri, run.run_id))
     raise typer.Exit(result.exit_code)
+
+
+def metrics_line(run: object) -> str:
+    """``metrics: mae=0.417 rmse=0.557 ...``, cut to a terminal's width (logs keep it whole)."""
+    import os
+    import sys
+
+    from mlrun_cli.tracking.models import Run
+
+    assert isinstance(run, Run)  # noqa: S101 - typed loosely for lazy imports
+    pairs = [f"{key}={format_number(m.value)}" for key, m in sorted(run.metrics.items())]
+    text = "metrics: " + " ".join(pairs)
+    if not sys.stderr.isatty():
+        return text
+    try:
+        width = os.get_terminal_size(sys.stderr.fileno()).columns - len("mlrun: ")
+    except OSError:
+        return text
+    shown = "metrics:"
+    for index, pair in enumerate(pairs):
+        more = f" … (+{len(pairs) - index} more)"
+        rest = 0 if index == len(pairs) - 1 else len(more)
+        if len(shown) + 1 + len(pair) + rest > width:
+            return shown + more
+        shown += " " + pair
+    return shown
+
+
+def _check_backend(backend: str) -> None:
+    from mlrun_cli.errors import UsageError
+
+    if backend not in BACKENDS:
+        raise UsageError(
+            f"--backend {backend!r}: only 'local' is available; other backends arrive later",
+            hint="drop --backend (local is the default)",
+        )
+
+
+def recorded_line(tracking_uri: str | None, run_id: str) -> str:
+    """Where the run went and what to type next: ``recorded in ./mlruns (sqlite) · mlrun runs
+    show 0666ebd1``."""
+    from mlrun_cli.tracking.store import resolve_location
+
+    return (
+        f"recorded in {store_place(resolve_location(tracking_uri))} · mlrun runs show {run_id[:8]}"
+    )
+
+
+def store_place(location: object) -> str:
+    """A store location as people type it: ``./mlruns (sqlite)``, ``~/stores/x (sqlite)``."""
+    from mlrun_cli.tracking.store import StoreLocation
+
+    assert isinstance(location, StoreLocation)  # noqa: S101 - typed loosely for lazy imports
+    root = location.db_path.parent if location.db_path.name == "mlrun.db" else location.db_path
+    cwd, home = Path.cwd(), Path.home()
+    if root.is_relative_to(cwd):
+        shown = "./" + str(root.relative_to(cwd)) if root != cwd else "."
+    elif root.is_relative_to(home):
+        shown = "~/" + str(root.relative_to(home))
+    else:
+        shown = str(root)
+    return f"{shown} (sqlite)"
+
+
+RUN = CommandInfo(
+    "run",
+    callback=run_command,
+    epilog="""\b
+Examples:
+  mlrun run example_project -P alpha=0.5 --experiment-name wine
+  mlrun run https://github.com/org/repo.git#models -v v1.2 -e train
+  mlrun run . --env-manager local --reuse --json""",
+)

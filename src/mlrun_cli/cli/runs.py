@@ -1,105 +1,195 @@
-"""``mlrun runs ...``: list and inspect recorded runs."""
+"""``mlrun runs ...``: search, inspect, compare, plot and curate recorded runs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlrun_cli.cli._columns import all_columns, cell, varying_columns
-from mlrun_cli.cli._output import (
-    STATUS_STYLES,
-    format_number,
-    format_time,
-    handle_errors,
-    info,
-    print_json,
+from mlrun_cli.cli import _complete
+from mlrun_cli.cli._columns import all_columns, cell, display, varying_columns
+from mlrun_cli.cli._options import (
+    VIEW_HELP,
+    VIEW_METAVAR,
+    FormatOption,
+    JsonOption,
+    RunIdOption,
+    TrackingUri,
+    WideOption,
+    one_run_id,
+    open_cli_store,
+    view_name,
 )
-from mlrun_cli.cli.experiments import JsonOption, _store
-from mlrun_cli.cli.run import TrackingUri
-from mlrun_cli.errors import UsageError
+from mlrun_cli.cli._output import STATUS_STYLES, handle_errors, info, print_json
+from mlrun_cli.cli.compare import compare_command
+from mlrun_cli.cli.metrics import check_format, metric_command, plot_command
+from mlrun_cli.cli.show import RunIdArgument, show_command
 
 if TYPE_CHECKING:
     from mlrun_cli.tracking.models import Run
 
-app = typer.Typer(help="Search and inspect runs.", no_args_is_help=True)
+app = typer.Typer(help="Search, compare, plot and inspect recorded runs.", no_args_is_help=True)
+
+SEARCH_EXAMPLES = """\b
+Examples:
+  mlrun runs search --experiment-name wine --order-by "metrics.rmse ASC"
+  mlrun runs search --filter "params.alpha = '0.5' and metrics.rmse < 0.8"
+  mlrun runs search --columns run_id,params.alpha,metrics.rmse -f csv"""
 
 
-FormatOption = Annotated[
-    str, typer.Option("--format", "-f", help="Output: table (people), json or csv (machines).")
-]
-
-
-@app.command("search")
+@app.command("search", epilog=SEARCH_EXAMPLES)
 @handle_errors
 def search(
     experiment_name: Annotated[
         list[str] | None,
         typer.Option(
-            "--experiment-name", "-n", help="Experiment name (repeatable).", show_default=False
+            "--experiment-name",
+            "-n",
+            metavar="NAME",
+            help="Experiment name (repeatable).",
+            autocompletion=_complete.experiment_names,
+            show_default=False,
         ),
     ] = None,
     experiment_id: Annotated[
         list[str] | None,
         typer.Option(
-            "--experiment-id", "-x", help="Experiment id (repeatable).", show_default=False
+            "--experiment-id",
+            "-x",
+            metavar="ID",
+            help="Experiment id (repeatable).",
+            show_default=False,
         ),
     ] = None,
     filter_text: Annotated[
         str,
-        typer.Option("--filter", help="e.g. \"params.alpha = '0.5' and metrics.rmse < 0.8\""),
+        typer.Option(
+            "--filter",
+            metavar="FILTER",
+            help="e.g. \"params.alpha = '0.5' and metrics.rmse < 0.8\"",
+        ),
     ] = "",
     order_by: Annotated[
         list[str] | None,
         typer.Option(
             "--order-by",
-            help="KEY [ASC|DESC], repeatable (default: start_time DESC; NULLs last).",
+            metavar='"KEY [ASC|DESC]"',
+            help="Sort key, repeatable (default: start_time DESC; missing values last).",
             show_default=False,
         ),
     ] = None,
     max_results: Annotated[
-        int, typer.Option("--max-results", min=1, help="At most this many runs (a page).")
+        int,
+        typer.Option("--max-results", metavar="N", min=1, help="At most this many runs (a page)."),
     ] = 1000,
     page_token: Annotated[
         str | None,
-        typer.Option("--page-token", help="Continue after a previous page.", show_default=False),
+        typer.Option(
+            "--page-token",
+            metavar="TOKEN",
+            help="Continue after a previous page.",
+            show_default=False,
+        ),
     ] = None,
     columns: Annotated[
         str | None,
         typer.Option(
             "--columns",
-            help="Comma-separated, e.g. run_id,params.alpha,metrics.rmse.",
+            metavar="COL,COL,...",
+            help="Columns, e.g. run_id,params.alpha,metrics.rmse.",
             show_default=False,
         ),
     ] = None,
-    view: Annotated[str, typer.Option("--view", help="active, deleted or all runs.")] = "active",
+    view: Annotated[str, typer.Option("--view", metavar=VIEW_METAVAR, help=VIEW_HELP)] = "active",
     output: FormatOption = "table",
+    wide: WideOption = False,
     json_output: JsonOption = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """Search runs with MLflow's filter syntax (plus OR, NOT and parentheses)."""
+    """Search runs: MLflow's filter syntax, plus OR, NOT and parentheses."""
+    output = check_format("json" if json_output else output)
+    query = Query(experiment_name or [], experiment_id or [], filter_text, order_by or [],
+                  max_results, page_token, view_name(view))  # fmt: skip
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    _search(query, chosen, output, wide=wide, tracking_uri=tracking_uri)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What ``runs search`` / ``runs list`` asked for."""
+
+    names: list[str]
+    ids: list[str]
+    filter_text: str
+    order_by: list[str]
+    max_results: int
+    page_token: str | None
+    view: str
+
+
+def _search(
+    query: Query, chosen: list[str] | None, output: str, *, wide: bool, tracking_uri: str | None
+) -> None:
     from mlrun_cli.tracking.queries import experiment_ids_for, search_runs
 
-    output = _check_format("json" if json_output else output)
-    store = _store(tracking_uri)
-    ids = experiment_ids_for(store, experiment_name or [], experiment_id or [])
-    page = search_runs(store, ids, filter_text, order_by, max_results, page_token, view)
-    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    store = open_cli_store(tracking_uri)
+    ids = experiment_ids_for(store, query.names, query.ids)
+    page = search_runs(store, ids, query.filter_text, query.order_by or None,
+                       query.max_results, query.page_token, query.view)  # fmt: skip
     if output == "json":
         print_json({"runs": [run.to_json() for run in page.runs],
                     "next_page_token": page.next_page_token})  # fmt: skip
     elif output == "csv":
         _print_csv(page.runs, chosen or all_columns(page.runs))
     else:
-        _print_table(page.runs, chosen)
+        named = named_columns(query.filter_text, query.order_by)
+        _print_table(page.runs, chosen, named, wide)
         if page.next_page_token:
             info(f"more runs: --page-token {page.next_page_token}")
 
 
-def _check_format(output: str) -> str:
-    if output not in ("table", "json", "csv"):
-        raise UsageError(f"--format: expected one of table, json, csv; got {output!r}")
-    return output
+@app.command("list", hidden=True)
+@handle_errors
+def list_command(
+    experiment_id: Annotated[
+        list[str] | None,
+        typer.Option("--experiment-id", "-x", metavar="ID", help="Experiment id (repeatable)."),
+    ] = None,
+    view: Annotated[str, typer.Option("--view", "-v", metavar=VIEW_METAVAR, help=VIEW_HELP)] = (
+        "active"
+    ),
+    json_output: JsonOption = False,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """MLflow's name: the runs of an experiment (the same as `runs search --experiment-id`)."""
+    query = Query([], experiment_id or [], "", [], 1000, None, view_name(view))
+    _search(query, None, "json" if json_output else "table", wide=False, tracking_uri=tracking_uri)
+
+
+def named_columns(filter_text: str, order_by: list[str]) -> list[str]:
+    """The columns a filter and the order keys name (always shown in the table)."""
+    from mlrun_cli.cli._columns import ATTRIBUTES
+    from mlrun_cli.tracking.run_search import parse_order_by
+    from mlrun_cli.tracking.search import And, Comparison, Not, Or, parse_filter
+
+    prefixes = {"metric": "metrics.", "param": "params.", "tag": "tags."}
+    keys = [(k.entity, k.key) for k in map(parse_order_by, order_by)]
+    stack = [parse_filter(filter_text)] if filter_text.strip() else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Comparison):
+            keys.append((node.entity, node.key))
+        elif isinstance(node, (And, Or)):
+            stack += [node.right, node.left]
+        elif isinstance(node, Not):
+            stack.append(node.operand)
+    names = []
+    for entity, key in keys:
+        name = prefixes[entity] + key if entity in prefixes else key
+        if (entity in prefixes or name in ATTRIBUTES) and name not in names:
+            names.append(name)
+    return names
 
 
 def _print_csv(runs: list[Run], columns: list[str]) -> None:
@@ -112,126 +202,48 @@ def _print_csv(runs: list[Run], columns: list[str]) -> None:
         writer.writerow([cell(run, column, exact=True) for column in columns])
 
 
-def _print_table(found: list[Run], columns: list[str] | None) -> None:
+FIXED = ("run_id", "status", "start_time", "end_time", "exit_code", "dirty", "experiment_id")
+
+
+def _print_table(found: list[Run], columns: list[str] | None, named: list[str], wide: bool) -> None:
     from mlrun_cli.cli._table import Table, print_table
 
     if columns is None:
         columns = ["run_id", "run_name", "status", "start_time", *varying_columns(found)]
+        columns += [name for name in named if name not in columns]
     for column in columns:
         if found:
             cell(found[0], column)  # unknown names fail here, before printing anything
-    headers = list(columns)
+    keep = {i for i, c in enumerate(columns) if c in named}
     right = {i for i, c in enumerate(columns) if c.startswith("metrics.")}
-    table = Table(headers, right=right)
+    fixed = right | {i for i, c in enumerate(columns) if c in FIXED}
+    table = Table(list(columns), right=right, keep=keep, fixed=fixed)
     for run in found:
         table.add_row(*(_styled_cell(run, column) for column in columns))
-    print_table(table)
+    print_table(table, wide=wide)
 
 
 def _styled_cell(run: Run, column: str) -> str | tuple[str, str]:
-    if column == "run_id":
-        return run.run_id[:8]
     if column == "status":
         return (run.status, STATUS_STYLES.get(run.status, "33"))
-    return cell(run, column)
+    return display(run, column)
 
 
-def _environment_line(run: Run) -> str:
-    env = run.environment
-    text = f"{env['manager'] or '?'}, Python {env['python'] or '?'}"
-    if env["lock_sha256"]:
-        text += f", {len(env['packages'])} packages (lock sha256 {env['lock_sha256'][:12]})"
-    return text
-
-
-def _data_line(run: Run) -> str:
-    data = run.data
-    if data is None:
-        return "-"
-    text = f"fingerprint {data.fingerprint[:12]}, {len(data.pins)} pinned path(s)"
-    if data.revision:
-        text += f", pins from {data.revision}"
-    if data.dirty:
-        text += ", DIRTY (actual hashes recorded)"
-    if data.remote:
-        text += f", remote {data.remote}"
-    if data.pulled:
-        text += f", fetched {len(data.pulled)} object(s)"
-    return text
-
-
-@app.command("show")
-@handle_errors
-def show(
-    run_id: Annotated[str, typer.Argument(help="The run id (or a unique prefix of it).")],
-    json_output: JsonOption = False,
-    tracking_uri: TrackingUri = None,
-) -> None:
-    """Show everything recorded about one run."""
-    store = _store(tracking_uri)
-    run = store.get_run(store.resolve_run_id(run_id))
-    if json_output:
-        print_json(run.to_json())
-        return
-    experiment = store.get_experiment(run.experiment_id)
-    code = run.code
-    if code.commit:
-        version = code.commit + (f" ({code.version})" if code.version else "")
-        if code.dirty:
-            version += (
-                f" + dirty snapshot sha256 {code.snapshot_sha256[:12]} (_mlrun/dirty.patch)"
-                if code.snapshot_sha256
-                else " (dirty, not recorded)"
-            )
-    else:
-        version = f"content sha256 {code.content_hash}"
-    duration = f"{(run.end_time - run.start_time) / 1000:.1f}s" if run.end_time else "-"
-    lines = [
-        ("run id", run.run_id),
-        ("name", run.name),
-        ("experiment", f"{experiment.name} (id {experiment.experiment_id})"),
-        ("status", run.status + (f" ({run.status_reason})" if run.status_reason else "")),
-        ("exit code", "-" if run.exit_code is None else str(run.exit_code)),
-        ("started", format_time(run.start_time)),
-        ("duration", duration),
-        ("user@host", f"{run.user}@{run.host}"),
-        (
-            "source",
-            f"{code.uri} [{code.kind}]" + (f" #{code.subdirectory}" if code.subdirectory else ""),
-        ),
-        ("code", version),
-        ("environment", _environment_line(run)),
-        ("data", _data_line(run)),
-        ("entry point", run.entry_point),
-        ("fingerprint", run.fingerprint or "-"),
-        ("command", run.command),
-        ("artifacts", run.artifact_uri),
-    ]
-    out = [f"{label + ':':<12} {value}" for label, value in lines]
-    for title, items in (
-        ("params", [(p.key, p.value) for p in run.params]),
-        ("metrics", [(k, format_number(m.value)) for k, m in sorted(run.metrics.items())]),
-        ("tags", sorted(run.tags.items())),
-        (
-            "data pins",
-            [
-                (p.path, p.md5 + ("" if p.is_output else "  (dependency)"))
-                for p in (run.data.pins if run.data else ())
-            ],
-        ),
-        ("files", [(a.path, f"{a.size} bytes  sha256:{a.sha256[:12]}") for a in run.artifacts]),
-    ):
-        if items:
-            out.append(f"{title}:")
-            out.extend(f"  {key} = {value}" for key, value in items)
-    typer.echo("\n".join(out))
-
-
-RunIdArgument = Annotated[str, typer.Argument(help="A run id (or a unique prefix, 4+ chars).")]
+app.command("show")(show_command)
+app.command("describe", hidden=True, help="MLflow's name for `runs show`.")(show_command)
+app.command("compare")(compare_command)
+app.command("metric")(metric_command)
+app.command(
+    "plot",
+    epilog="""\b
+Examples:
+  mlrun runs plot 0666ebd1 3f2a9c1b --metric rmse
+  mlrun runs plot 0666ebd1 --metric loss --x time --output loss.svg""",
+)(plot_command)
 
 
 def _set_stage(run_id: str, stage: str, tracking_uri: str | None) -> None:
-    store = _store(tracking_uri)
+    store = open_cli_store(tracking_uri)
     full = store.resolve_run_id(run_id)
     store.set_run_stage(full, stage)
     typer.echo(f"{'Deleted' if stage == 'deleted' else 'Restored'} run {full}")
@@ -239,86 +251,42 @@ def _set_stage(run_id: str, stage: str, tracking_uri: str | None) -> None:
 
 @app.command("delete")
 @handle_errors
-def delete(run_id: RunIdArgument, tracking_uri: TrackingUri = None) -> None:
-    """Soft-delete a run (hidden from searches; `runs restore` brings it back)."""
-    _set_stage(run_id, "deleted", tracking_uri)
+def delete(
+    run_id: RunIdArgument = None, run_id_option: RunIdOption = None,
+    tracking_uri: TrackingUri = None,
+) -> None:  # fmt: skip
+    """Soft-delete a run (hidden from searches until `runs restore`)."""
+    _set_stage(one_run_id(run_id, run_id_option), "deleted", tracking_uri)
 
 
 @app.command("restore")
 @handle_errors
-def restore(run_id: RunIdArgument, tracking_uri: TrackingUri = None) -> None:
+def restore(
+    run_id: RunIdArgument = None, run_id_option: RunIdOption = None,
+    tracking_uri: TrackingUri = None,
+) -> None:  # fmt: skip
     """Restore a deleted run."""
-    _set_stage(run_id, "active", tracking_uri)
+    _set_stage(one_run_id(run_id, run_id_option), "active", tracking_uri)
 
 
 @app.command("tag")
 @handle_errors
 def tag(
-    run_id: RunIdArgument,
-    tags: Annotated[list[str], typer.Argument(help="KEY=VALUE pairs.")],
+    args: Annotated[
+        list[str], typer.Argument(metavar="RUN_ID KEY=VALUE...", help="The run, then tags.")
+    ],
+    run_id_option: RunIdOption = None,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Set tags on a run (existing keys are overwritten)."""
     from mlrun_cli.cli.experiments import parse_tag_pairs
     from mlrun_cli.tracking.models import EventBatch
 
+    run_id, tags = (None, args) if run_id_option else (args[0], args[1:])
     pairs = parse_tag_pairs(tags)
-    store = _store(tracking_uri)
-    full = store.resolve_run_id(run_id)
+    store = open_cli_store(tracking_uri)
+    full = store.resolve_run_id(one_run_id(run_id, run_id_option))
     store.log_batch(full, EventBatch(tags=tuple(pairs)))
-    typer.echo(f"Tagged run {full}: " + ", ".join(f"{k}={v}" for k, v in pairs))
+    from mlrun_cli.cli._output import clean
 
-
-@app.command("metric")
-@handle_errors
-def metric(
-    run_id: RunIdArgument,
-    key: Annotated[str, typer.Argument(help="The metric's name.")],
-    output: FormatOption = "table",
-    tracking_uri: TrackingUri = None,
-) -> None:
-    """A metric's whole history: step, value, time."""
-    from mlrun_cli.cli._table import Table, print_table
-    from mlrun_cli.errors import NotFoundError
-
-    store = _store(tracking_uri)
-    full = store.resolve_run_id(run_id)
-    history = store.metric_history(full, key)
-    if not history:
-        known = ", ".join(sorted(store.get_run(full).metrics)) or "none"
-        raise NotFoundError(f"run {full} has no metric {key!r}; it has: {known}")
-    output = _check_format(output)
-    if output == "json":
-        print_json({"run_id": full, "key": key, "history": [m.to_json() for m in history]})
-    elif output == "csv":
-        typer.echo("step,value,timestamp")
-        for point in history:
-            typer.echo(f"{point.step},{point.value!r},{point.timestamp}")
-    else:
-        table = Table(["step", "value", "time"], right={0, 1})
-        for point in history:
-            when = format_time(point.timestamp)
-            table.add_row(str(point.step), format_number(point.value), when)
-        print_table(table)
-
-
-@app.command("compare")
-@handle_errors
-def compare(
-    run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids (or prefixes).")],
-    json_output: JsonOption = False,
-    tracking_uri: TrackingUri = None,
-) -> None:
-    """Runs side by side: params, metrics, code, data and the environment, package by package."""
-    from mlrun_cli.cli.compare import compare_rows, print_comparison
-
-    if len(run_ids) < 2:
-        raise UsageError("runs compare: give at least two run ids")
-    store = _store(tracking_uri)
-    runs = store.get_runs([store.resolve_run_id(run_id) for run_id in run_ids])
-    rows = compare_rows(runs)
-    if json_output:
-        table = [{"field": f, "values": v, "differs": d} for f, v, d in rows]
-        print_json({"run_ids": [r.run_id for r in runs], "rows": table})
-        return
-    print_comparison(runs, rows)
+    typer.echo(clean(f"Tagged run {full}: " + ", ".join(f"{k}={v}" for k, v in pairs)))

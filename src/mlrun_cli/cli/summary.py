@@ -14,8 +14,15 @@ if TYPE_CHECKING:
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 
+_MARKDOWN = {c: "\\" + c for c in "\\`*_[]|~"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A value as inert Markdown: control characters shown escaped (``\\n``, ``\\x1b``), and
+    Markdown/HTML syntax escaped, so a run name cannot add rows, links or markup."""
+    from mlrun_cli.cli._table import printable
+
+    return "".join(_MARKDOWN.get(char, char) for char in printable(text))
 
 
 def markdown(run: Run, title: str, checks: tuple[Check, ...] = ()) -> str:
@@ -44,7 +51,7 @@ def markdown(run: Run, title: str, checks: tuple[Check, ...] = ()) -> str:
             "| --- | --- | --- | --- | --- |",
         ]
         lines += [
-            f"| {c.kind} | {_cell(c.key)} | {c.original} | {c.reproduced} | "
+            f"| {c.kind} | {_cell(c.key)} | {_cell(c.original)} | {_cell(c.reproduced)} | "
             f"{'yes' if c.match else '**NO**'} |"
             for c in checks
         ]

@@ -305,7 +305,7 @@ class SqliteStore:
             f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
         if row is None:
-            raise NotFoundError(f"no run with id {run_id!r}")
+            raise NotFoundError(f"no run with id {run_id!r} in {self.location.db_path}")
         return self._runs_from_rows([row])[run_id]
 
     def resolve_run_id(self, prefix: str) -> str:
@@ -322,7 +322,7 @@ class SqliteStore:
                 raise UsageError(f"run id prefix {prefix!r} is ambiguous; give more characters")
         if len(text) < 4:
             raise UsageError(f"run id {prefix!r}: give the id or a prefix of at least 4 characters")
-        raise NotFoundError(f"no run with id {prefix!r}")
+        raise NotFoundError(f"no run with id {prefix!r} in {self.location.db_path}")
 
     def _runs_from_rows(self, rows: Sequence[tuple[object, ...]]) -> dict[str, Run]:
         return runs_from_rows(self._conn, rows, self.location.artifact_root)

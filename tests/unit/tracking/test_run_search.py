@@ -135,7 +135,7 @@ def test_mlflow_spellings_of_keys(store) -> None:  # type: ignore[no-untyped-def
     """Backticked entities, `run name` / created aliases and the derived artifact_uri."""
     exp = store.get_or_create_experiment("e").experiment_id
     every = search_runs(store, [exp], max_results=1000)
-    first = every.runs[-1]
+    first = next(r for r in every.runs if r.name == "r0")
     by_name = search_runs(
         store, [exp], filter_text="`attributes`.`run name` = 'r0'", max_results=1000
     )

@@ -1,0 +1,176 @@
+"""Tables fit the terminal: COLUMNS (80 when piped), elision, dropped columns with a footer,
+columns a filter or sort names always shown, hashes shortened, control characters escaped."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from mlrun_cli.cli._table import Table, elide, printable, width_of
+from tests.cli.helpers import COMMIT, LOCK_HASH, mlrun, record_run
+
+WIDE_PARAMS = {f"param_{i:02d}": f"value-{i}-" + "x" * 20 for i in range(8)}
+
+
+@pytest.fixture
+def sweep() -> list[str]:
+    ids = []
+    for index in range(3):
+        params = {**WIDE_PARAMS, "alpha": str(0.1 * (index + 1)), "zeta": str(index)}
+        params = {k: (v if k in ("alpha", "zeta") else f"{v}{index}") for k, v in params.items()}
+        curves = {"rmse": [1.0 - 0.1 * index, 0.9 - 0.1 * index], "loss": [2.0, 1.0 + index]}
+        name = "a-rather-long-run-name-that-goes-on-" + str(index)
+        ids.append(record_run("sweep", name, params, curves, {"note": "n" * 60 + str(index)}))
+    return ids
+
+
+def lines_of(text: str) -> list[str]:
+    return text.splitlines()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["runs", "search"],
+        ["runs", "search", "--order-by", "params.zeta DESC"],
+        ["runs", "compare", "--all", "RUN0", "RUN1", "RUN2"],
+        ["runs", "metric", "RUN0", "RUN1", "RUN2", "rmse"],
+        ["experiments", "search"],
+        ["env", "list"],
+    ],
+)
+def test_every_table_fits_80_columns(
+    sweep: list[str], args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    args = [sweep[int(a[3:])] if a.startswith("RUN") else a for a in args]
+    code, out, _ = mlrun(*args)
+    assert code == 0
+    assert lines_of(out)
+    assert max(width_of(line) for line in lines_of(out)) <= 80
+
+
+def test_columns_setting_and_wide(sweep: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "50")
+    _, out, err = mlrun("runs", "search")
+    assert max(len(line) for line in lines_of(out)) <= 50
+    assert "more column(s): " in err
+    assert err.rstrip().endswith("(--wide)")
+    _, wide, err = mlrun("runs", "search", "--wide")
+    assert max(len(line) for line in lines_of(wide)) > 80
+    assert "more column(s)" not in err
+    for key in WIDE_PARAMS:
+        assert f"params.{key}" in lines_of(wide)[0]
+
+
+def test_piped_default_is_80(sweep: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    _, out, _ = mlrun("runs", "search")
+    assert max(len(line) for line in lines_of(out)) <= 80
+
+
+def test_filter_and_order_columns_always_shown(
+    sweep: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    _, out, err = mlrun("runs", "search", "--order-by", "params.zeta DESC")
+    header = lines_of(out)[0]
+    assert "params.zeta" in header
+    assert "params.zeta" not in err
+    _, out, _ = mlrun("runs", "search", "--filter", "tags.note LIKE 'n%' and metrics.loss > 0")
+    header = lines_of(out)[0]
+    assert "tags.note" in header  # does not vary... it does here; named by the filter anyway
+    assert "metrics.loss" in header
+    same = record_run("other", "r", {"same": "1"}, {"m": [1.0]})
+    record_run("other", "s", {"same": "1"}, {"m": [2.0]})
+    _, out, _ = mlrun("runs", "search", "-n", "other", "--filter", "params.same = '1'")
+    assert "params.same" in lines_of(out)[0]  # identical in every run, still shown
+    assert same[:8] in out
+
+
+def test_hashes_short_in_tables_full_in_json_and_csv(sweep: list[str]) -> None:
+    _, out, _ = mlrun("runs", "search", "--columns", "run_id,commit,env_lock,fingerprint")
+    row = lines_of(out)[1].split()
+    assert row == [sweep[-1][:8], COMMIT[:12], LOCK_HASH[:12], "fp1:" + "cd" * 6]
+    _, out, _ = mlrun("runs", "search", "-f", "csv", "--columns", "run_id,commit,env_lock")
+    assert list(csv.reader(io.StringIO(out)))[1] == [sweep[-1], COMMIT, LOCK_HASH]
+    _, out, _ = mlrun("runs", "search", "--json")
+    assert json.loads(out)["runs"][0]["source"]["commit"] == COMMIT
+    _, out, _ = mlrun("runs", "compare", "--all", sweep[0], sweep[1])
+    commit_row = next(line for line in lines_of(out) if "commit" in line)
+    assert COMMIT[:12] in commit_row
+    assert COMMIT[:13] not in commit_row
+
+
+def test_long_values_are_elided(sweep: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    _, out, _ = mlrun("runs", "search", "--columns", "run_id,run_name,tags.note")
+    assert "…" in out
+    assert max(len(line) for line in lines_of(out)) <= 80
+
+
+def test_control_characters_are_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    evil = "evil\x1b]0;pwned\x07\x1b[2J\nrow"
+    run_id = record_run("ctl\x1b[31m", evil, {"p": "a\nb"}, {"m": [1.0]}, {"t": "\x1b[8mhidden"})
+    for args in (
+        ["runs", "search", "--columns", "run_id,run_name,params.p,tags.t"],
+        ["experiments", "search"],
+        ["runs", "show", run_id],
+        ["runs", "compare", "--all", run_id, record_run("x", "ok", {"p": "c"}, {"m": [2.0]})],
+    ):
+        code, out, err = mlrun(*args)
+        assert code == 0, err
+        assert "\x1b" not in out
+        assert "\x07" not in out
+    _, out, _ = mlrun(
+        "runs", "search", "--columns", "run_name,params.p", "--filter", "run_name LIKE 'evil%'"
+    )
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\nrow" in out
+    assert "a\\nb" in out
+    assert len(lines_of(out)) == 2  # the newline in the value did not add a row
+
+
+def test_table_unit_behaviour() -> None:
+    table = Table(["id", "name", "note"], keep={2})
+    table.add_row("abc", "n" * 50, "keep me")
+    text = table.render(colour=False, width=30)
+    assert max(len(line) for line in text.splitlines()) <= 30
+    assert "note" in text.splitlines()[0]
+    assert table.dropped == []
+    assert elide("abcdef", 4) == "abc…"
+    assert elide("/very/long/path/project", 10, keep_end=True) == "…h/project"
+    assert printable("a\tb\x00") == "a\\tb\\x00"
+    assert width_of("日本") == 4
+    narrow = Table(["a", "b", "c"])
+    narrow.add_row("x" * 30, "y" * 30, "z" * 30)
+    narrow.render(colour=False, width=40)
+    assert narrow.dropped == []  # elided to 6 columns each before anything is dropped
+    narrow.render(colour=False, width=15)
+    assert narrow.dropped == ["c"]
+
+
+def test_env_list_shows_recognisable_projects(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlrun_cli import paths
+
+    cache = paths.env_cache_dir() / ("e" * 64)
+    cache.mkdir(parents=True)
+    (cache / "mlrun-env.json").write_text(json.dumps({"python": "3.11.7", "builder": "uv"}))
+    home_project = Path.home() / "work" / "wine"
+    mirror = paths.git_cache_dir() / "mirrors" / "k1.git"
+    mirror.mkdir(parents=True)
+    (mirror / "config").write_text(
+        '[core]\n\tbare = true\n[remote "origin"]\n\turl = https://u:tok@example.invalid/r.git\n'
+    )
+    checkout = paths.git_cache_dir() / "checkouts" / "k1" / COMMIT / "models"
+    (cache / "mlrun-projects").write_text(f"{home_project}\n{checkout}\n")
+    monkeypatch.setenv("COLUMNS", "200")
+    _, out, _ = mlrun("env", "list")
+    assert "~/work/wine" in out
+    assert f"https://***@example.invalid/r.git@{COMMIT[:12]}#models" in out
+    assert "tok" not in out
+    assert os.fspath(paths.git_cache_dir()) not in out

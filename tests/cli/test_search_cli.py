@@ -142,3 +142,14 @@ def test_python_api(runs: list[str]) -> None:
     page = mlrun_cli.search_runs("metrics.rmse < 0.8", order_by=["metrics.rmse"])
     assert [r.run_id for r in page.runs] == [runs[2], runs[0]]
     assert mlrun_cli.get_run(runs[1][:8]).name == "r1"
+
+
+def test_artifact_uri_is_a_column_and_a_filter(runs: list[str]) -> None:
+    code, out, _ = mlrun("runs", "search", "-f", "csv", "--columns", "run_id,artifact_uri")
+    assert code == 0
+    rows = dict(list(csv.reader(io.StringIO(out)))[1:])
+    uri = rows[runs[0]]
+    assert uri.endswith(f"/artifacts/{runs[0]}")
+    _, out, _ = mlrun("runs", "search", "-f", "csv", "--columns", "run_id",
+                      "--filter", f"attributes.artifact_uri = '{uri}'")  # fmt: skip
+    assert out.split() == ["run_id", runs[0]]

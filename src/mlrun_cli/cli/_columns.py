@@ -27,6 +27,7 @@ ATTRIBUTES: dict[str, Callable[[Run], object]] = {
     "env_lock": lambda r: r.env_lock_hash or "",
     "fingerprint": lambda r: r.fingerprint or "",
     "data_fingerprint": lambda r: r.data.fingerprint if r.data else "",
+    "artifact_uri": lambda r: r.artifact_uri,
 }
 HASHES = ("commit", "env_lock", "fingerprint", "data_fingerprint")
 SHORT_HASH = 12

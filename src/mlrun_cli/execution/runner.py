@@ -341,10 +341,12 @@ def launch(
     run = store.create_run(spec)
     if prepared.checkout.snapshot is not None:
         record_snapshot(store, run.run_id, prepared.checkout.snapshot)
+    # Two short lines fit an 80-column terminal; the full id ends the run's last line.
     reporter.info(
-        f"run {run.run_id} ({run.name}) in experiment {experiment.name!r} "
-        f"[id {experiment.experiment_id}]: {prepared.bound.command}"
+        f"run {run.run_id[:8]} ({run.name}) in experiment {experiment.name!r} "
+        f"[id {experiment.experiment_id}]"
     )
+    reporter.info(f"$ {prepared.bound.command}")
     assert spec.events_path is not None  # noqa: S101 - run_spec always sets it
     return _supervise(store, run, experiment, prepared, Path(spec.events_path), request, reporter)
 

@@ -98,6 +98,17 @@ def content_hash(directory: Path, exclude: tuple[Path, ...] = ()) -> str:
     return total.hexdigest()
 
 
+def _within(root: Path, project: Path, shown: str) -> None:
+    """Refuse a subdirectory that resolves outside the repository (a committed symlink):
+    the code that would run is not the code the record names."""
+    real_root, real = root.resolve(), project.resolve()
+    if real != real_root and not real.is_relative_to(real_root):
+        raise SourceError(
+            f"{shown}: the project folder resolves to {real}, outside the repository {root} "
+            "(a symlink): refusing to run code the recorded commit does not hold"
+        )
+
+
 def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> Checkout:
     from mlrun_cli.source.snapshot import changed_paths, make_snapshot
 
@@ -136,6 +147,7 @@ def _remote(
     commit = resolve_commit(mirror, url, request.version)
     root = checkout(mirror, url, commit, patch)
     project = root / subdir if subdir else root
+    _within(root, project, f"{redact(url)}#{subdir}")
     if not project.is_dir():
         level, entries = list_level(root, subdir)
         raise SourceError(
@@ -173,6 +185,7 @@ def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> C
     folder = folder.resolve()
     if request.version is None:
         target = folder / parsed.subdirectory if parsed.subdirectory else folder
+        _within(folder, target, request.uri)
         if not target.is_dir():
             raise SourceError(f"project folder {str(target)!r} does not exist")
         return _local(target, request, not_code)

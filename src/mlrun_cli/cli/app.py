@@ -52,9 +52,25 @@ def _root(
     State.debug = debug
 
 
+def _refuse_undecodable_argv() -> None:
+    """mlrun records text: an argument that is not valid UTF-8 (Python hands its bytes over as
+    lone surrogates) is refused here, once for every flag, before anything runs."""
+    for index, arg in enumerate(sys.argv[1:], 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(arg)
+            sys.stderr.write(
+                f"error: argument {index} ({shown!r}) is not valid UTF-8; mlrun records "
+                "text only: rename the file or pass the value as UTF-8\n"
+            )
+            raise SystemExit(2) from None
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
+        _refuse_undecodable_argv()
         app(prog_name="mlrun")
     finally:
         _settle_streams()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlrun_cli.tracking import client
 from mlrun_cli.tracking.models import Artifact, EventBatch, Metric, Param
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from mlrun_cli.tracking.store import TrackingStore
 
 MAX_BATCH_BYTES = 32 << 20
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass
@@ -35,6 +35,7 @@ class ParsedEvents:
     tags: list[tuple[str, str]] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     bad_lines: int = 0
+    first_problem: str | None = None
 
     def batch(self) -> EventBatch:
         """Freeze into an EventBatch for the store."""
@@ -43,41 +44,60 @@ class ParsedEvents:
         )
 
 
-def _number(value: Any) -> float:
+def _number(key: str, value: Any) -> float:
     if isinstance(value, str):
         # NaN and infinities travel as their repr (JSON has no literal for them).
         number = float(value)
         if not (math.isnan(number) or math.isinf(number)):
-            raise ValueError(value)
+            raise ValueError(f"metric {key!r}: expected a number; got {value!r}")
         return number
-    return float(value)
+    return client.metric_value(key, value)
+
+
+def _apply(event: Any, parsed: ParsedEvents) -> None:
+    """Validate one event exactly as the client does (the events file is not trusted)."""
+    kind = event["t"]
+    if kind == "metric":
+        key = client.validate_key("metric", event["k"])
+        metric = Metric(key, _number(key, event["v"]), client.step_value(event["s"]),
+                        client.timestamp_ms(event["ts"]))  # fmt: skip
+        parsed.metrics.append(metric)
+    elif kind == "param":
+        key = client.validate_key("param", event["k"])
+        value = client.text_value("param", key, event["v"], client.MAX_PARAM_VALUE_LENGTH)
+        parsed.params.append(Param(key, value))
+    elif kind == "tag":
+        key = client.validate_key("tag", event["k"])
+        parsed.tags.append((key, client.text_value("tag", key, event["v"],
+                                                   client.MAX_TAG_VALUE_LENGTH)))  # fmt: skip
+    elif kind == "artifact":
+        path, size, digest = event["p"], event["n"], event["h"]
+        if not isinstance(path, str) or not isinstance(digest, str):
+            raise TypeError("artifact path and hash must be strings")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError(f"artifact {path!r}: size {size!r} is not a byte count")
+        parsed.artifacts.append(Artifact(client.artifact_relpath(path), size,
+                                         client.unicode_text("artifact hash", digest)))  # fmt: skip
+    else:
+        raise ValueError(f"unknown event type {kind!r}")
 
 
 def parse_events(chunk: bytes) -> ParsedEvents:
-    """Parse complete JSON lines; lines that are not valid events are counted, not fatal."""
+    """Parse complete JSON lines; invalid lines are counted (the first reason kept), never
+    fatal: one bad event costs only itself, never the rest of its batch."""
     parsed = ParsedEvents()
     loads = json.loads
-    for line in chunk.splitlines():
+    for number, line in enumerate(chunk.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            event = loads(line)
-            kind = event["t"]
-            if kind == "metric":
-                step, stamp = int(event["s"]), int(event["ts"])
-                if not (_INT64_MIN <= step <= _INT64_MAX and _INT64_MIN <= stamp <= _INT64_MAX):
-                    raise ValueError(step)
-                parsed.metrics.append(Metric(str(event["k"]), _number(event["v"]), step, stamp))
-            elif kind == "param":
-                parsed.params.append(Param(str(event["k"]), str(event["v"])))
-            elif kind == "tag":
-                parsed.tags.append((str(event["k"]), str(event["v"])))
-            elif kind == "artifact":
-                parsed.artifacts.append(Artifact(str(event["p"]), int(event["n"]), str(event["h"])))
-            else:
-                parsed.bad_lines += 1
-        except (ValueError, KeyError, TypeError):
+            _apply(loads(line), parsed)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # TrackingClientError is a ValueError; a non-UTF-8 line is a UnicodeDecodeError.
             parsed.bad_lines += 1
+            if parsed.first_problem is None:
+                reason = str(exc) if isinstance(exc, ValueError) else f"missing or bad {exc}"
+                parsed.first_problem = f"line {number} of the batch: {reason[:200]}"
     return parsed
 
 
@@ -104,7 +124,9 @@ def ingest_available(store: TrackingStore, run_id: str, events_path: Path) -> li
                 offset = store.events_offset(run_id)
                 continue
             if parsed.bad_lines:
-                warnings.append(f"ignored {parsed.bad_lines} malformed event line(s)")
+                warnings.append(
+                    f"ignored {parsed.bad_lines} invalid event line(s) ({parsed.first_problem})"
+                )
             warnings.extend(applied)
             offset += len(chunk)
     return warnings

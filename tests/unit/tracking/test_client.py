@@ -103,7 +103,7 @@ def test_client_module_is_standard_library_only() -> None:
         (
             lambda: mlrun_cli.log_metric("m", 1, timestamp=1_700_000_000_000_000_000),
             "timestamp 1700000000000000000 is out of range",
-        ),  # fmt: skip
+        ),
         (lambda: mlrun_cli.log_metric("m", 1, timestamp=-5), "timestamp -5 is out of range"),
         (lambda: mlrun_cli.log_text("x", "."), "artifact path ''"),
         (lambda: mlrun_cli.log_text("x", "dir/.."), "artifact path"),

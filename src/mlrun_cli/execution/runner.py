@@ -389,17 +389,12 @@ def _supervise(
 ) -> RunResult:
     """Run the child and ingest its events; the run always ends in a terminal status."""
     from mlrun_cli.execution.process import Request, run_process
-    from mlrun_cli.tracking.ingest import (
-        OUTPUT_LOG,
-        LiveIngester,
-        ingest_available,
-        process_start_marker,
-        record_output_log,
-    )
+    from mlrun_cli.tracking.ingest import OUTPUT_LOG, LiveIngester, process_start_marker
     from mlrun_cli.tracking.store import open_store
 
     artifact_dir = store.artifact_dir(run.run_id)
     outcome: Outcome | None = None
+    late = _LateSignals(reporter)
     try:
         artifact_dir.mkdir(parents=True, exist_ok=True)
         events.parent.mkdir(parents=True, exist_ok=True)
@@ -409,52 +404,104 @@ def _supervise(
         env = child_environment(prepared.env, run, store.uri, events, artifact_dir)
         ingester = LiveIngester(lambda: open_store(store.uri), run.run_id, events, reporter.warn)
         ingester.start()
-        try:
-            outcome = run_process(
-                Request(
-                    shell_argv(prepared.bound.command),
-                    prepared.checkout.path,
-                    env,
-                    log_path=log_path,
-                    stdout_to_stderr=request.stdout_to_stderr,
-                ),
-                on_start=lambda pid: store.set_child_process(
-                    run.run_id, pid, process_start_marker(pid)
-                ),
-            )
-        finally:
-            ingester.stop()
-        for message in ingest_available(store, run.run_id, events):
-            reporter.warn(message)
-        record_output_log(store, run.run_id)
-        events.unlink(missing_ok=True)
-        if outcome.interrupted_by is not None:
-            name = signal.Signals(outcome.interrupted_by).name
-            store.finish_run(run.run_id, models.KILLED, outcome.exit_code, f"interrupted ({name})")
-        elif outcome.exit_code == 0:
-            store.finish_run(run.run_id, models.FINISHED, 0)
-        else:
-            store.finish_run(
-                run.run_id, models.FAILED, outcome.exit_code, _describe_exit(outcome.exit_code)
-            )
-    except KeyboardInterrupt as exc:
-        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
-        store.finish_run(run.run_id, models.KILLED, None, f"interrupted ({name})")
-        raise
+        with late:
+            try:
+                outcome = run_process(
+                    Request(
+                        shell_argv(prepared.bound.command),
+                        prepared.checkout.path,
+                        env,
+                        log_path=log_path,
+                        stdout_to_stderr=request.stdout_to_stderr,
+                    ),
+                    on_start=lambda pid: store.set_child_process(
+                        run.run_id, pid, process_start_marker(pid)
+                    ),
+                    on_exit=late.child_exited,
+                )
+            finally:
+                ingester.stop()
+            _record_end(store, run, outcome, events, reporter)
     except BaseException as exc:
-        store.finish_run(run.run_id, models.FAILED, None, f"mlrun error: {exc}")
+        if late.exited:
+            # The entry point has ended: what it logged must not be lost to this failure or
+            # interrupt. The run stays RUNNING with its exit code and events file; the next
+            # mlrun command on this store ingests the rest and finishes it.
+            reporter.warn(
+                f"run {run.run_id} stays RUNNING until the next mlrun command on this store "
+                "finishes recording it"
+            )
+        elif isinstance(exc, KeyboardInterrupt):
+            name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+            store.finish_run(run.run_id, models.KILLED, None, f"interrupted ({name})")
+        else:
+            store.finish_run(run.run_id, models.FAILED, None, f"mlrun error: {exc}")
         raise
     final = store.get_run(run.run_id)
     return RunResult(final, exit_code_for(final, outcome.interrupted_by))
 
 
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            return f"entry point killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"entry point killed by signal {-code}"
-    return f"entry point exited with code {code}"
+def _record_end(
+    store: TrackingStore, run: Run, outcome: Outcome, events: Path, reporter: Reporter
+) -> None:
+    """Ingest the rest of the events and the output log, then finish the run."""
+    from mlrun_cli.tracking.ingest import describe_exit, ingest_available, record_output_log
+
+    store.set_child_exit(run.run_id, outcome.exit_code)
+    if outcome.lingering:
+        pids = ", ".join(map(str, outcome.lingering[:10]))
+        reporter.warn(
+            f"{len(outcome.lingering)} process(es) of the job still run after the entry point "
+            f"exited (pid {pids}); what they log from now on is not recorded"
+        )
+    for message in ingest_available(store, run.run_id, events, final=True):
+        reporter.warn(message)
+    record_output_log(store, run.run_id)
+    if outcome.interrupted_by is not None:
+        name = signal.Signals(outcome.interrupted_by).name
+        store.finish_run(run.run_id, models.KILLED, outcome.exit_code, f"interrupted ({name})")
+    elif outcome.exit_code == 0:
+        store.finish_run(run.run_id, models.FINISHED, 0)
+    else:
+        store.finish_run(
+            run.run_id, models.FAILED, outcome.exit_code, describe_exit(outcome.exit_code)
+        )
+    events.unlink(missing_ok=True)
+
+
+class _LateSignals:
+    """Once the entry point has exited, a first SIGINT/SIGTERM no longer interrupts mlrun: the
+    run's status follows the entry point's exit code and what it logged is recorded. A second
+    one stops recording and leaves the rest to the next mlrun command."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.exited = False
+        self._reporter = reporter
+        self._signals = 0
+        self._previous: dict[int, object] = {}
+
+    def child_exited(self, _exit_code: int) -> None:
+        """Called by run_process as soon as the entry point has ended."""
+        self.exited = True
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self._signals += 1
+        if not self.exited or self._signals > 1:
+            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        self._reporter.warn(
+            "the entry point has ended; recording what it logged (interrupt again to leave "
+            "that to the next mlrun command)"
+        )
+
+    def __enter__(self) -> _LateSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
 
 
 SNAPSHOT_ARTIFACT = "_mlrun/dirty.patch"

@@ -88,7 +88,7 @@ TIMESTAMP_RANGE = (0, 253402300799999)
 
 def timestamp_ms(timestamp: object) -> int:
     """A metric timestamp: integer milliseconds since the epoch within ``TIMESTAMP_RANGE``."""
-    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real):
+    if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
         raise TrackingClientError(f"timestamp must be a number of milliseconds; got {timestamp!r}")
     try:
         ts = int(timestamp)
@@ -149,7 +149,17 @@ class _EventFileSink:
     """Appends one JSON line per event; line buffering keeps each event a single write()."""
 
     def __init__(self, events_path: str, artifact_dir: str) -> None:
-        self._handle = Path(events_path).open("a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        # Never create the file: mlrun makes it before the run and removes it once the run is
+        # recorded, so a process logging after that would only leave a stray file behind.
+        try:
+            fd = os.open(events_path, os.O_WRONLY | os.O_APPEND)
+        except FileNotFoundError:
+            raise TrackingClientError(
+                f"{EVENTS_ENV}={events_path}: no such events file: the run has already been "
+                "recorded (log before the entry point exits, or from its own processes while "
+                "it runs)"
+            ) from None
+        self._handle = open(fd, "a", buffering=1, encoding="utf-8")  # noqa: SIM115, PTH123
         self.artifact_dir = Path(artifact_dir)
         self._lock = threading.Lock()
 

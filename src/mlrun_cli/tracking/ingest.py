@@ -21,6 +21,7 @@ from mlrun_cli.tracking.models import Artifact, EventBatch, Metric, Param
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from mlrun_cli.tracking.models import LiveRun
     from mlrun_cli.tracking.store import TrackingStore
 
 MAX_BATCH_BYTES = 32 << 20
@@ -101,8 +102,13 @@ def parse_events(chunk: bytes) -> ParsedEvents:
     return parsed
 
 
-def ingest_available(store: TrackingStore, run_id: str, events_path: Path) -> list[str]:
-    """Ingest every complete line past the stored offset; return warnings to show."""
+def ingest_available(
+    store: TrackingStore, run_id: str, events_path: Path, *, final: bool = False
+) -> list[str]:
+    """Ingest every complete line past the stored offset; return warnings to show.
+
+    ``final``: the writers are gone, so a last line without its newline is complete too.
+    """
     warnings: list[str] = []
     offset = store.events_offset(run_id)
     try:
@@ -114,6 +120,8 @@ def ingest_available(store: TrackingStore, run_id: str, events_path: Path) -> li
             handle.seek(offset)
             chunk = handle.read(MAX_BATCH_BYTES)
             end = chunk.rfind(b"\n")
+            if final and chunk and len(chunk) < MAX_BATCH_BYTES:
+                end = len(chunk) - 1  # the end of the file: its unterminated last line too
             if end < 0:
                 break
             chunk = chunk[: end + 1]
@@ -215,25 +223,59 @@ def process_alive(pid: int | None, start_marker: str | None) -> bool:
 def reap_orphans(store: TrackingStore, host: str) -> list[str]:
     """Finish the RUNNING runs of this host whose mlrun and entry-point processes are gone.
 
-    The run is claimed first (only one command reaps it), then its remaining events and its
-    output log are recorded, so nothing the child logged is lost, and its events file removed.
+    What the child logged is ingested and its output log recorded first; only then is the run
+    finished (concurrent reapers ingest each event once and only one finishes it). A reap that
+    fails (a full disk, a read-only store) leaves the run RUNNING with its events in place, to
+    be retried by the next command; it never fails the command that found it.
     """
-    reaped = []
-    for live in store.running_runs_on(host):
+    from mlrun_cli.errors import MlrunError
+
+    reaped: list[str] = []
+    try:
+        candidates = store.running_runs_on(host)
+    except MlrunError:
+        return reaped
+    for live in candidates:
         if live.pid is None or process_alive(live.pid, live.pid_start):
             continue
         if process_alive(live.child_pid, live.child_pid_start):
             continue  # mlrun died but the entry point still runs: it is still logging
-        reason = f"mlrun process {live.pid} disappeared while the run was RUNNING"
-        if not store.finish_run(live.run_id, "FAILED", reason=reason):
+        try:
+            if _reap(store, live):
+                reaped.append(live.run_id)
+        except (MlrunError, OSError):
             continue
-        if live.events_path:
-            events = Path(live.events_path)
-            ingest_available(store, live.run_id, events)
-            events.unlink(missing_ok=True)
-        record_output_log(store, live.run_id)
-        reaped.append(live.run_id)
     return reaped
+
+
+def _reap(store: TrackingStore, live: LiveRun) -> bool:
+    events = Path(live.events_path) if live.events_path else None
+    if events is not None:
+        ingest_available(store, live.run_id, events, final=True)
+    record_output_log(store, live.run_id)
+    exit_code = store.get_run(live.run_id).exit_code
+    if exit_code is None:
+        status, reason = "FAILED", f"mlrun process {live.pid} disappeared while the run was RUNNING"
+    elif exit_code == 0:
+        status, reason = "FINISHED", None
+    else:
+        status, reason = "FAILED", describe_exit(exit_code)
+    finished = store.finish_run(live.run_id, status, exit_code, reason)
+    if events is not None:
+        events.unlink(missing_ok=True)
+    return finished
+
+
+def describe_exit(code: int) -> str:
+    """A failed entry point's exit, in words."""
+    import signal
+
+    if code < 0:
+        try:
+            return f"entry point killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"entry point killed by signal {-code}"
+    return f"entry point exited with code {code}"
 
 
 OUTPUT_LOG = "_mlrun/output.log"

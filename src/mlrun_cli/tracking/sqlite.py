@@ -496,6 +496,15 @@ class SqliteStore:
             )
         ]
 
+    def set_child_exit(self, run_id: str, exit_code: int) -> None:
+        """Record the entry point's exit code while the run is still RUNNING (its events are
+        being ingested): whoever finishes the run later knows how the entry point ended."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET exit_code = ? WHERE run_id = ? AND status = 'RUNNING'",
+                (exit_code, run_id),
+            )
+
     def set_child_process(self, run_id: str, pid: int, marker: str | None) -> None:
         """Record the entry point's process (the orphan check waits for it too)."""
         with self._write() as conn:

@@ -17,6 +17,7 @@ from mlrun_cli.tracking import client
 @pytest.fixture
 def events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path = tmp_path / "events.jsonl"
+    path.touch()
     monkeypatch.setenv("MLRUN_EVENTS", str(path))
     monkeypatch.setenv("MLRUN_ARTIFACT_DIR", str(tmp_path / "artifacts"))
     monkeypatch.setattr(client, "_sink", None)

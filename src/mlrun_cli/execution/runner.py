@@ -171,7 +171,7 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
     given = parse_cli_params(request.params)
     check_env_manager(request.env_manager)
     source = SourceRequest(request.uri, request.version, request.dirty, request.offline)
-    checkout = resolve_source(source, not_code)
+    checkout = resolve_source(source, not_code, reporter.progress)
     project = load_project(checkout.path)
     for message in project.warnings:
         reporter.warn(message)

@@ -12,6 +12,7 @@ import os
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import SourceError, UsageError
 from mlrun_cli.source.ignore import IgnoreRules
@@ -19,6 +20,12 @@ from mlrun_cli.source.uri import parse_uri
 from mlrun_cli.tracking.models import CodeVersion
 
 # Never part of a project's code: VCS data, caches, virtualenvs and mlrun's own store.
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+    Progress = Callable[[str], AbstractContextManager[Callable[[str], None]]]
+
 _EXCLUDED_DIRS = frozenset(
     {".git", ".hg", ".svn", "mlruns", "__pycache__", ".venv", "venv", ".mypy_cache",
      ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".dvc", ".ipynb_checkpoints"}
@@ -138,12 +145,13 @@ def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> 
 
 
 def _remote(
-    url: str, subdir: str, request: SourceRequest, kind: str, patch: bytes | None = None
-) -> Checkout:
+    url: str, subdir: str, request: SourceRequest, kind: str, patch: bytes | None = None,
+    progress: Progress | None = None,
+) -> Checkout:  # fmt: skip
     from mlrun_cli.source.git import checkout, ensure_mirror, list_level, resolve_commit
     from mlrun_cli.source.uri import redact
 
-    mirror = ensure_mirror(url, request.version, request.offline)
+    mirror = ensure_mirror(url, request.version, request.offline, progress)
     commit = resolve_commit(mirror, url, request.version)
     root = checkout(mirror, url, commit, patch)
     project = root / subdir if subdir else root
@@ -165,10 +173,13 @@ def _remote(
     return Checkout(project, code, root=root)
 
 
-def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> Checkout:
+def resolve_source(
+    request: SourceRequest, not_code: tuple[Path, ...] = (), progress: Progress | None = None
+) -> Checkout:
     """The folder to run and the code version it holds.
 
-    ``not_code``: paths never counted as code (the tracking store's files).
+    ``not_code``: paths never counted as code (the tracking store's files); ``progress``
+    shows git clones and fetches (the Reporter's progress).
     """
     if request.dirty not in DIRTY_MODES:
         raise UsageError(
@@ -176,7 +187,7 @@ def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> C
         )
     parsed = parse_uri(request.uri)
     if parsed.kind == "git":
-        return _remote(parsed.location, parsed.subdirectory, request, "git")
+        return _remote(parsed.location, parsed.subdirectory, request, "git", progress=progress)
     folder = Path(parsed.location).expanduser()
     if not folder.exists():
         raise SourceError(f"project folder {parsed.location!r} does not exist")
@@ -196,7 +207,7 @@ def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> C
     top = Path(toplevel.strip()).resolve()
     inner = folder.relative_to(top).as_posix()
     subdir = "/".join(part for part in (inner if inner != "." else "", parsed.subdirectory) if part)
-    return _remote(str(top), subdir, request, "local-git")
+    return _remote(str(top), subdir, request, "local-git", progress=progress)
 
 
 def local_checkout(uri: str, exclude: tuple[Path, ...] = ()) -> Checkout:

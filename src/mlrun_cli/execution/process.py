@@ -223,7 +223,7 @@ def _linger(
     try:
         relay.wait(0.0 if interrupts.late_signals else max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        relay.kill()  # a background process holds the pipes: stop copying, as mlrun exits
+        relay.terminate()  # a background process holds the pipes: copy what is there, stop
         relay.wait()
     return tuple(group_members(proc.pid)) if group_alive(proc.pid) else ()
 

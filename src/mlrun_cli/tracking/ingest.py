@@ -166,12 +166,18 @@ class LiveIngester:
     def _loop(self) -> None:
         # The poller opens its own connection, and only once a first interval has passed:
         # short runs (most of them) never pay for it; their events are ingested at the end.
+        from mlrun_cli.errors import MlrunError
+
         store: TrackingStore | None = None
         try:
             while not self._stop.wait(self._interval):
                 store = store or self._open_store()
                 for message in ingest_available(store, self._run_id, self._events_path):
                     self._warn(message)
+        except MlrunError as exc:
+            # A full disk or a damaged store: stop polling; the final ingest tries again and
+            # the events stay in their file until some ingest succeeds.
+            self._warn(f"live ingest stopped: {exc}")
         finally:
             if store is not None:
                 store.close()

@@ -165,6 +165,8 @@ def read_pins(reader: PinReader) -> list[Pin]:
             data = yaml.safe_load(reader.read(relative))
         except yaml.YAMLError as exc:
             raise DataError(f"{relative}: invalid YAML: {exc}") from exc
+        except (ValueError, OverflowError) as exc:  # e.g. an int over 4,300 digits
+            raise DataError(f"{relative}: invalid YAML value: {str(exc).split(';')[0]}") from exc
         if data is None:
             continue
         if not isinstance(data, dict):

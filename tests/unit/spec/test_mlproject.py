@@ -207,3 +207,14 @@ def test_script_entry_points_must_stay_inside_the_project(tmp_path: Path) -> Non
     (tmp_path / "outside.py").write_text("")
     with pytest.raises(UsageError, match="expected a file inside the project"):
         load_project(folder).entry_point("../outside.py")
+
+
+def test_a_heredoc_placeholder_and_a_huge_int_literal_are_spec_errors(tmp_path: Path) -> None:
+    heredoc = "entry_points:\n  main:\n    command: |\n      cat <<EOF\n      {x}\n      EOF\n"
+    assert "{x} stands inside a heredoc" in error_of(project(tmp_path, heredoc))
+    huge = "entry_points:\n  main:\n    parameters:\n      n: {type: int, default: %s}\n" % (
+        "9" * 5000
+    )
+    assert error_of(project(tmp_path, huge + "    command: echo {n}\n")).startswith(
+        "MLproject: invalid YAML value: Exceeds the limit"
+    )

@@ -13,6 +13,7 @@ import math
 import numbers
 import os
 import re
+import sys
 import threading
 import time
 from pathlib import Path
@@ -198,10 +199,16 @@ def _get_sink() -> _Sink:
             else:
                 try:
                     from mlrun_cli.tracking.direct import DirectSink
-                except ImportError as exc:  # pragma: no cover - only in a stripped client dir
+                except ImportError:
+                    # An environment mlrun built holds only this client (no store code, no
+                    # dependency of mlrun): outside `mlrun run` there is nowhere to write.
                     raise TrackingClientError(
-                        f"{EVENTS_ENV} is not set and the full mlrun package is not importable"
-                    ) from exc
+                        f"{EVENTS_ENV} is not set: this Python ({sys.executable}) has only "
+                        "mlrun's logging client (an environment built by mlrun), which logs "
+                        "to a run started by `mlrun run`. Run the script with `mlrun run`, or "
+                        "`pip install mlrun-cli` into this environment to log to the default "
+                        "store directly"
+                    ) from None
                 _sink = DirectSink()
         return _sink
 

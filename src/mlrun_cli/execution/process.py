@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlrun_cli.execution.relay import Relay
+from mlrun_cli.execution.relay import start as start_relay
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import FrameType
@@ -190,41 +193,17 @@ def _stdin() -> int | None:
         return subprocess.DEVNULL
 
 
-def _start_relay(request: Request) -> tuple[subprocess.Popen[bytes], int, int]:
-    """The output relay process and the write ends of the job's stdout and stderr pipes."""
-    out_read, out_write = os.pipe()
-    err_read, err_write = os.pipe()
-    out_target = 2 if request.stdout_to_stderr else 1
-    try:
-        relay = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(Path(__file__).with_name("relay.py")),
-             str(request.log_path or ""), str(out_target), "2", str(out_read), str(err_read)],
-            stdin=subprocess.DEVNULL,
-            pass_fds=(out_read, err_read),
-            start_new_session=True,  # outlives mlrun; the terminal's Ctrl-C is not for it
-        )  # fmt: skip
-    except BaseException:
-        for fd in (out_read, out_write, err_read, err_write):
-            os.close(fd)
-        raise
-    os.close(out_read)
-    os.close(err_read)
-    return relay, out_write, err_write
-
-
 def _linger(
-    proc: subprocess.Popen[bytes], relay: subprocess.Popen[bytes], interrupts: _Interrupts
+    proc: subprocess.Popen[bytes], relay: Relay, interrupts: _Interrupts
 ) -> tuple[int, ...]:
     """After the entry point exits, wait (up to LINGER_S, or until a signal) for the rest of
     its process group and for its output; return the pids still running then (left alone)."""
     deadline = time.monotonic() + LINGER_S
     while group_alive(proc.pid) and time.monotonic() < deadline and not interrupts.late_signals:
         time.sleep(0.05)
-    try:
-        relay.wait(0.0 if interrupts.late_signals else max(0.0, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        relay.terminate()  # a background process holds the pipes: copy what is there, stop
-        relay.wait()
+    if not relay.wait(0.0 if interrupts.late_signals else max(0.0, deadline - time.monotonic())):
+        relay.signal(signal.SIGTERM)  # a background process holds the pipes: copy what is
+        relay.wait()  # there, then stop
     return tuple(group_members(proc.pid)) if group_alive(proc.pid) else ()
 
 
@@ -242,7 +221,8 @@ def run_process(
         request.log_path.touch()
     started = time.time()
     with _Interrupts(request.timeouts) as interrupts:
-        relay, out_write, err_write = _start_relay(request)
+        out_target = 2 if request.stdout_to_stderr else 1
+        relay, out_write, err_write = start_relay(str(request.log_path or ""), out_target, 2)
         try:
             proc = subprocess.Popen(
                 request.argv,
@@ -254,7 +234,7 @@ def run_process(
                 start_new_session=True,  # its own process group (and no controlling tty)
             )
         except BaseException:
-            relay.kill()
+            relay.signal(signal.SIGKILL)
             raise
         finally:
             os.close(out_write)

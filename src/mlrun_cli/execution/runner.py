@@ -403,7 +403,12 @@ def _supervise(
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = child_environment(prepared.env, run, store.uri, events, artifact_dir)
         ingester = LiveIngester(lambda: open_store(store.uri), run.run_id, events, reporter.warn)
-        ingester.start()
+
+        def started(pid: int) -> None:
+            store.set_child_process(run.run_id, pid, process_start_marker(pid))
+            # Only now: the output relay is forked from a process with no other thread.
+            ingester.start()
+
         with late:
             try:
                 outcome = run_process(
@@ -414,9 +419,7 @@ def _supervise(
                         log_path=log_path,
                         stdout_to_stderr=request.stdout_to_stderr,
                     ),
-                    on_start=lambda pid: store.set_child_process(
-                        run.run_id, pid, process_start_marker(pid)
-                    ),
+                    on_start=started,
                     on_exit=late.child_exited,
                 )
             finally:

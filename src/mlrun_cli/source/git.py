@@ -40,6 +40,7 @@ _HELPER = (
     '"$MLRUN_GIT_USERNAME" "$MLRUN_GIT_PASSWORD"; }; f'
 )
 _CAUSES = ("ssh:", "error:", "fatal:", "remote:")
+_PHASE = re.compile(r"(Enumerating|Counting|Compressing|Receiving|Resolving|Updating|Checking) ")
 _PROGRESS = re.compile(r"(\d+)% \((\d+)/(\d+)\)")
 
 
@@ -143,8 +144,8 @@ def _with_progress(
         *done, pending = re.split(rb"[\r\n]", pending)
         for line in done:
             text = line.decode("utf-8", "replace").strip().removeprefix("remote: ")
-            if not text:
-                continue
+            if not _PHASE.match(text):
+                continue  # errors and hints are for the error message, not the progress
             # One update per phase and per 10%: CI logs get a few lines, not hundreds.
             match = _PROGRESS.search(text)
             state = (text.split(":", 1)[0], int(match.group(1)) // 10 if match else -1)

@@ -214,7 +214,9 @@ def _template_fields(node: Node, command: str) -> list[str]:
     unsafe = unsafe_placeholders(pieces)
     if unsafe:
         name, where = unsafe[0]
-        fix = "remove the quotes around it" if where == "quotes" else "pass it as an argument"
+        fix = {"quotes": "remove the quotes around it", "backticks": "use $(...) instead",
+               "a backslash escape": "remove the backslash before it"}.get(
+            where, "pass it as an argument")  # fmt: skip
         raise node.error(
             f"{{{name}}} stands inside {where}; mlrun shell-quotes values itself: {fix}"
         )

@@ -30,8 +30,9 @@ def quoted_placeholders(pieces: list[tuple[str, str | None]]) -> list[str]:
 
 def unsafe_placeholders(pieces: list[tuple[str, str | None]]) -> list[tuple[str, str]]:
     """(placeholder, where) for every placeholder a shell-quoted value would not protect:
-    inside single or double quotes, or in a heredoc's body (or as its delimiter), where
-    ``$(...)`` in an unquoted-delimiter heredoc runs and quotes are kept literally."""
+    inside single or double quotes or backticks, right after a backslash (which escapes the
+    value's opening quote), or in a heredoc's body (or as its delimiter), where ``$(...)``
+    in an unquoted-delimiter heredoc runs and quotes are kept literally."""
     return _Scanner().scan(pieces)
 
 
@@ -47,6 +48,9 @@ class _Scanner:
         self.delimiter: str | None = None  # a delimiter word being read after << / <<-
         self.strip_tabs = False
         self.found: list[tuple[str, str]] = []
+        self.backtick = False
+        self.arithmetic = 0
+        self.prev = "\n"  # the character before the current one ("x" for a placeholder)
 
     def scan(self, pieces: list[tuple[str, str | None]]) -> list[tuple[str, str]]:
         for literal, name in pieces:
@@ -62,9 +66,27 @@ class _Scanner:
             self.found.append((name, "a heredoc"))
         elif self.quote:
             self.found.append((name, "quotes"))
+        elif self.backtick:
+            self.found.append((name, "backticks"))
+        elif self.arithmetic:
+            self.found.append((name, "an arithmetic expression"))
+        elif self.escaped:
+            # `\{x}` escapes the opening quote of the quoted value: the value would run.
+            self.found.append((name, "a backslash escape"))
+            self.escaped = False
         self.line += "\0"  # a placeholder never ends a heredoc body line
+        self.prev = "x"
 
     def _char(self, text: str, index: int) -> int:
+        before = self.prev
+        after = self._step(text, index)
+        if after > index:
+            # A backslash-newline is a line continuation: the word goes on as if it were not.
+            continued = text[after - 1] == "\n" and self.prev == "\\"
+            self.prev = before if continued else text[after - 1]
+        return after
+
+    def _step(self, text: str, index: int) -> int:
         char = text[index]
         if self.body:
             return self._body_char(char, index)
@@ -72,23 +94,45 @@ class _Scanner:
             return self._delimiter_char(text, index)
         if self.escaped:
             self.escaped = False
+            if char == "\n":
+                self.prev = "\\"  # marks the continuation for _char
+                return index + 1
         elif char == "\\" and self.quote != "'":
             self.escaped = True
+            return index + 1
+        elif char == "`":
+            # Quotes do not protect a backtick inside `...`: the value's own would end it.
+            # (Counted inside quotes too: conservative for a rare literal backtick.)
+            self.backtick = not self.backtick
         elif self.quote:
             if char == self.quote:
                 self.quote = ""
         elif char in "'\"":
             self.quote = char
-        elif char == "#" and (index == 0 or text[index - 1] in " \t\n;&|("):
+        else:
+            return self._unquoted(text, index)
+        return index + 1
+
+    def _unquoted(self, text: str, index: int) -> int:
+        """Arithmetic, comments, here-strings, heredocs: outside quotes only."""
+        char = text[index]
+        if self.arithmetic and text.startswith("))", index):
+            self.arithmetic -= 1
+            return index + 2
+        if text.startswith("((", index):
+            # $((...)) and ((...)) expand $(...) in their text even inside single quotes.
+            self.arithmetic += 1
+            return index + 2
+        if char == "#" and self.prev in " \t\n;&|(":
             end = text.find("\n", index)
             return len(text) if end < 0 else end  # a comment: nothing in it counts
-        elif text.startswith("<<<", index):
+        if text.startswith("<<<", index):
             return index + 3  # a here-string is one ordinary (quoted) word
-        elif text.startswith("<<", index):
+        if text.startswith("<<", index):
             strip = text.startswith("<<-", index)
             self.delimiter, self.strip_tabs = "", strip
             return index + (3 if strip else 2)
-        elif char == "\n" and self.pending:
+        if char == "\n" and self.pending:
             self.body, self.pending, self.line = self.pending, [], ""
         return index + 1
 

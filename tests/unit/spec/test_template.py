@@ -22,6 +22,10 @@ from mlrun_cli.spec.template import parse_template, render, unsafe_placeholders
         ("cat <<'EOF'\n{x}\nEOF", "a heredoc"),
         ("python t.py <<EOF; echo ok\n{x}\nEOF", "a heredoc"),
         ('echo "{x}"', "quotes"),
+        ("echo {x}\\{x}", "a backslash escape"),
+        ("echo `ls {x}`", "backticks"),
+        ("echo $(( {x} + 1 ))", "an arithmetic expression"),
+        ('"b"\\\n#cat <<-EOF\n{x}', "a heredoc"),  # a continued word: no comment
         ("echo '{x}'", "quotes"),
     ],
 )
@@ -40,7 +44,9 @@ def test_placeholders_outside_are_accepted(command: str) -> None:
 
 _FRAGMENTS = st.sampled_from(
     ["cat <<EOF\n", "cat <<-EOF\n", "cat <<'EOF'\n", "cat << \"EOF\"\n", "EOF\n", "\tEOF\n",
-     "{x}", "{x}", "echo ", "'", '"', "\\", "; ", "\n", " ", "<<< ", "# ", "$(", ")", "`"]
+     "{x}", "{x}", "{x}", "{x}", "echo ", "'a'", '"b"', "'", '"', "\\", "; ", "\n", " ", " ",
+     "<<< ", "# ", "#", "$(", ")", "`", "=", "--a=", "$", "${", "}}", "{{", "\\\n", "&", "|",
+     "((", "))", "$((", "<(", "[[ ", " ]]", "x[", "]"]
 )  # fmt: skip
 
 
@@ -56,6 +62,7 @@ def test_an_accepted_template_never_runs_a_value(tmp_path: Path, command: str) -
     if unsafe_placeholders(pieces) or "{x}" not in command:
         return
     marker = tmp_path / "PWNED"
+    marker.unlink(missing_ok=True)  # tmp_path is shared by the examples
     value = f"$(touch {marker})`touch {marker}`"
     script = render(pieces, {"x": shlex.quote(value)})
     subprocess.run(["bash", "-c", script], cwd=tmp_path, stdin=subprocess.DEVNULL,

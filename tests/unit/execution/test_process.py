@@ -41,10 +41,13 @@ def test_interrupt_escalates_until_the_whole_group_is_gone(tmp_path: Path, twice
     """`cmd &` jobs start with SIGINT ignored and outlive bash: they still get SIGTERM/SIGKILL."""
     pidfile = tmp_path / "bg.pid"
     command = f"sleep 301 & echo $! > {pidfile}; sleep 60"
-    _signal_when(pidfile, signal.SIGINT, twice=twice)
+    sender = _signal_when(pidfile, signal.SIGINT, twice=twice)
+    # Twice: long timeouts, so only the second signal can end the wait (with SIGKILL).
+    timeouts = (30.0, 30.0) if twice else (0.3, 0.3)
     outcome = run_process(
-        Request(("bash", "-c", command), tmp_path, dict(os.environ), timeouts=(0.3, 0.3))
+        Request(("bash", "-c", command), tmp_path, dict(os.environ), timeouts=timeouts)
     )
+    sender.join()  # no signal may reach a later test
     assert outcome.interrupted_by == signal.SIGINT
     assert not _alive(int(pidfile.read_text()))
 

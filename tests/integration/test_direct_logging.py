@@ -52,3 +52,13 @@ def test_with_mlrun_installed_direct_logging_writes_the_default_store(tmp_path: 
     listing = run_mlrun("runs", "search", "--json", "--tracking-uri", str(tmp_path / "mlruns"))
     (run,) = json.loads(listing.stdout)["runs"]
     assert (run["status"], run["metrics"]) == ("FINISHED", {"m": 1.5})
+
+
+def test_direct_logging_records_a_non_utf8_argv_escaped(tmp_path: Path) -> None:
+    (tmp_path / "t.py").write_text(SCRIPT)
+    proc = subprocess.run([os.fsencode(sys.executable), b"t.py", b"caf\xe9"], cwd=tmp_path,
+                          env=_plain_env(), capture_output=True, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    listing = run_mlrun("runs", "search", "--json", "--tracking-uri", str(tmp_path / "mlruns"))
+    (run,) = json.loads(listing.stdout)["runs"]
+    assert run["command"].endswith("t.py caf\\xe9")

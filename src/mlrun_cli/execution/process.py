@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlrun_cli.errors import Terminated
 from mlrun_cli.execution.relay import Relay
 from mlrun_cli.execution.relay import start as start_relay
 
@@ -250,3 +251,38 @@ def run_process(
             interrupts.finish()  # the escalation goes on until the whole group is gone
         lingering = _linger(proc, relay, interrupts)
         return Outcome(proc.returncode, started, time.time(), interrupted_by, lingering)
+
+
+class LateSignals:
+    """Once the entry point has exited, a first SIGINT/SIGTERM no longer interrupts mlrun: the
+    run's status follows the entry point's exit code and what it logged is recorded. A second
+    one stops recording and leaves the rest to the next mlrun command."""
+
+    def __init__(self, warn: Callable[[str], None]) -> None:
+        self.exited = False
+        self._warn = warn
+        self._signals = 0
+        self._previous: dict[int, object] = {}
+
+    def child_exited(self, _exit_code: int) -> None:
+        """Called by run_process as soon as the entry point has ended."""
+        self.exited = True
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self._signals += 1
+        if not self.exited or self._signals > 1:
+            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        self._warn(
+            "the entry point has ended; recording what it logged (interrupt again to leave "
+            "that to the next mlrun command)"
+        )
+
+    def __enter__(self) -> LateSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]

@@ -388,13 +388,13 @@ def _supervise(
     reporter: Reporter,
 ) -> RunResult:
     """Run the child and ingest its events; the run always ends in a terminal status."""
-    from mlrun_cli.execution.process import Request, run_process
+    from mlrun_cli.execution.process import LateSignals, Request, run_process
     from mlrun_cli.tracking.ingest import OUTPUT_LOG, LiveIngester, process_start_marker
     from mlrun_cli.tracking.store import open_store
 
     artifact_dir = store.artifact_dir(run.run_id)
     outcome: Outcome | None = None
-    late = _LateSignals(reporter)
+    late = LateSignals(reporter.warn)
     try:
         artifact_dir.mkdir(parents=True, exist_ok=True)
         events.parent.mkdir(parents=True, exist_ok=True)
@@ -460,6 +460,9 @@ def _record_end(
     for message in ingest_available(store, run.run_id, events, final=True):
         reporter.warn(message)
     record_output_log(store, run.run_id)
+    # Everything is in the store: the file goes before the status, so no stray file is left
+    # even if mlrun dies in between (the next command just finishes the run).
+    events.unlink(missing_ok=True)
     if outcome.interrupted_by is not None:
         name = signal.Signals(outcome.interrupted_by).name
         store.finish_run(run.run_id, models.KILLED, outcome.exit_code, f"interrupted ({name})")
@@ -469,42 +472,6 @@ def _record_end(
         store.finish_run(
             run.run_id, models.FAILED, outcome.exit_code, describe_exit(outcome.exit_code)
         )
-    events.unlink(missing_ok=True)
-
-
-class _LateSignals:
-    """Once the entry point has exited, a first SIGINT/SIGTERM no longer interrupts mlrun: the
-    run's status follows the entry point's exit code and what it logged is recorded. A second
-    one stops recording and leaves the rest to the next mlrun command."""
-
-    def __init__(self, reporter: Reporter) -> None:
-        self.exited = False
-        self._reporter = reporter
-        self._signals = 0
-        self._previous: dict[int, object] = {}
-
-    def child_exited(self, _exit_code: int) -> None:
-        """Called by run_process as soon as the entry point has ended."""
-        self.exited = True
-
-    def _handle(self, signum: int, _frame: object) -> None:
-        self._signals += 1
-        if not self.exited or self._signals > 1:
-            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
-        self._reporter.warn(
-            "the entry point has ended; recording what it logged (interrupt again to leave "
-            "that to the next mlrun command)"
-        )
-
-    def __enter__(self) -> _LateSignals:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
 
 
 SNAPSHOT_ARTIFACT = "_mlrun/dirty.patch"

@@ -284,10 +284,9 @@ def _reap(store: TrackingStore, live: LiveRun) -> bool:
         status, reason = "FINISHED", None
     else:
         status, reason = "FAILED", describe_exit(exit_code)
-    finished = store.finish_run(live.run_id, status, exit_code, reason)
     if events is not None:
-        events.unlink(missing_ok=True)
-    return finished
+        events.unlink(missing_ok=True)  # all of it is in the store; before the status (no stray)
+    return store.finish_run(live.run_id, status, exit_code, reason)
 
 
 def describe_exit(code: int) -> str:

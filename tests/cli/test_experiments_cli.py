@@ -144,7 +144,7 @@ def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
         "experiments", "create", "-n", "x", "--tracking-uri", f"sqlite:///{tmp_path}/bad.db"
     )
     assert code == 2
-    assert err.startswith(f"error: tracking store {tmp_path}/bad.db: ")
+    assert err.startswith(f"error: tracking store {tmp_path}/bad.db is damaged: ")
     assert "Traceback" not in err
 
 

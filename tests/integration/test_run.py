@@ -188,7 +188,13 @@ def test_sigterm_kills_the_run_and_exits_143(tmp_path: Path) -> None:
 def test_killed_parent_leaves_an_orphan_the_next_command_fails(tmp_path: Path) -> None:
     proc, marker = start_sleeper(tmp_path)
     proc.kill()
-    proc.communicate()
+    proc.wait()
+    # The job's output pipe is held by the relay, not by mlrun: the job survives its supervisor.
+    assert pid_alive(int(marker.read_text()))
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.close()
+    proc.stderr.close()
     # mlrun is gone but the entry point still runs (and may still log): not reaped yet.
     assert (
         json.loads(run_mlrun("runs", "search", "--json").stdout)["runs"][0]["status"] == "RUNNING"
@@ -200,6 +206,7 @@ def test_killed_parent_leaves_an_orphan_the_next_command_fails(tmp_path: Path) -
     assert "disappeared" in run["status_reason"]
     assert run["metrics"] == {"started": 1.0}
     assert [a["path"] for a in run["artifacts"]] == ["_mlrun/output.log"]
+    assert run["artifacts"][0]["size"] == len("sleeping\n")  # written through, not buffered
     assert list((Path.cwd() / "mlruns" / "events").iterdir()) == []
 
 

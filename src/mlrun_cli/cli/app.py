@@ -82,6 +82,21 @@ def _root(
     State.debug = debug
 
 
+def _refuse_undecodable_argv() -> None:
+    """mlrun records text: an argument that is not valid UTF-8 (Python hands its bytes over as
+    lone surrogates) is refused here, once for every flag, before anything runs."""
+    for index, arg in enumerate(sys.argv[1:], 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(arg)
+            sys.stderr.write(
+                f"error: argument {index} ({shown!r}) is not valid UTF-8; mlrun records "
+                "text only: rename the file or pass the value as UTF-8\n"
+            )
+            raise SystemExit(2) from None
+
+
 def main() -> None:
     """Console-script entry point: click's usage errors print as mlrun's own (``error: ...``)."""
     from typer import _click
@@ -90,6 +105,7 @@ def main() -> None:
 
     code: Any = 0
     try:
+        _refuse_undecodable_argv()
         code = get_command(app).main(args=sys.argv[1:], prog_name="mlrun", standalone_mode=False)
     except _click.exceptions.NoArgsIsHelpError as exc:
         exc.show()

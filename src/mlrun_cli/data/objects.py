@@ -136,12 +136,15 @@ class ObjectStore:
             files = [(str(e["relpath"]), str(e["md5"])) for e in entries]
         except (ValueError, KeyError, TypeError) as exc:
             raise DataError(f"corrupted DVC folder manifest {manifest_path}") from exc
+        from mlrun_cli.data.pins import inside
+
         staging = target.with_name(f".{target.name}.mlrun-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         try:
             for relpath, md5 in files:
                 source = self.obtain(md5, f"{pin.path}/{relpath}")
-                _copy_verified(source, staging / relpath, md5, "DVC cache object")
+                destination = inside(staging, relpath, f"{manifest_path} ({pin.path})")
+                _copy_verified(source, destination, md5, "DVC cache object")
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             if target.exists():
                 target.rename(old)

@@ -12,12 +12,9 @@ import posixpath
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from mlrun_cli.errors import DataError
-
-if TYPE_CHECKING:
-    pass
 
 _SKIP_DIRS = frozenset({".dvc", ".git", "mlruns", ".venv", "venv", "__pycache__", "node_modules"})
 
@@ -168,6 +165,8 @@ def read_pins(reader: PinReader) -> list[Pin]:
             data = yaml.safe_load(reader.read(relative))
         except yaml.YAMLError as exc:
             raise DataError(f"{relative}: invalid YAML: {exc}") from exc
+        except (ValueError, OverflowError) as exc:  # e.g. an int over 4,300 digits
+            raise DataError(f"{relative}: invalid YAML value: {str(exc).split(';')[0]}") from exc
         if data is None:
             continue
         if not isinstance(data, dict):
@@ -183,6 +182,40 @@ def read_pins(reader: PinReader) -> list[Pin]:
             for index, item in enumerate(outs)
         ]
     return pins
+
+
+def inside(root: Path, relative: str, what: str) -> Path:
+    """``root / relative``, refused unless it stays inside ``root`` (symlinks included).
+
+    A pin's path comes from a file in the repository (or a recorded run): an absolute path, a
+    ``..`` climb or a symlinked folder on the way would make a restore write outside the
+    project. The last component itself may be a symlink (DVC's link cache types): a restore
+    replaces the link, never writes through it.
+    """
+    posix = relative.replace("\\", "/")
+    parts = posix.split("/")
+    if not posix or posixpath.isabs(posix) or ".." in parts or parts[-1] in ("", "."):
+        raise DataError(f"{what}: path {relative!r} is not inside the DVC root {root}")
+    target = root / posix
+    real_root = root.resolve()
+    parent = target.parent.resolve()
+    if parent != real_root and not parent.is_relative_to(real_root):
+        raise DataError(
+            f"{what}: path {relative!r} leads outside the DVC root {root} (through a symlink "
+            f"to {parent})"
+        )
+    return target
+
+
+def check_pins(pins: list[Pin] | tuple[Pin, ...], dvc_root: Path) -> None:
+    """Refuse, before anything is read or written, every output pin that leaves the DVC root.
+
+    Stage dependencies may live elsewhere (DVC allows external deps): they are recorded, never
+    restored, so they are not refused.
+    """
+    for pin in pins:
+        if pin.is_output:
+            inside(dvc_root, pin.path, pin.source)
 
 
 def data_fingerprint(pins: list[Pin]) -> str:

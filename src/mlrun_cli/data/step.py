@@ -19,6 +19,7 @@ from mlrun_cli.data.pins import (
     Pin,
     PinReader,
     WorkTreeReader,
+    check_pins,
     data_fingerprint,
     find_dvc_root,
     read_pins,
@@ -104,6 +105,7 @@ def pin_data(
             request.top, "" if prefix == "." else prefix, request.data_version
         )
     pins = read_pins(reader)
+    check_pins(pins, dvc_root)
     if request.own_workspace:
         cache = config.cache_dir or dvc_root / ".dvc" / "cache"
     else:
@@ -171,6 +173,7 @@ def restore_pins(
         Pin(p.path, p.md5, p.size, p.nfiles, "recorded run", p.is_output, legacy=False)
         for p in record.pins
     )
+    check_pins(pins, dvc_root)
     missing = [p for p in pins if p.is_output and state.actual(dvc_root / p.path) != p.md5]
     if missing:
         with progress(f"data: restoring {len(missing)} recorded path(s)") if progress else (

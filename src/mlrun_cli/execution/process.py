@@ -2,9 +2,11 @@
 
 The child runs in its own process group, so that a signal reaches the whole job (bash and the
 programs it starts), exactly once. mlrun relays the first SIGINT/SIGTERM it receives (a terminal
-Ctrl-C reaches mlrun only) to the child's group, then, if the job is still running, SIGTERM after
-INTERRUPT_TIMEOUT_S (time to save a checkpoint) and SIGKILL after TERMINATE_TIMEOUT_S more. A
-second Ctrl-C skips straight to SIGKILL. A child in a background group must not read the
+Ctrl-C reaches mlrun only) to the child's group, then, while any process of the group is left,
+SIGTERM after INTERRUPT_TIMEOUT_S (time to save a checkpoint) and SIGKILL after
+TERMINATE_TIMEOUT_S more. A second Ctrl-C skips straight to SIGKILL. The job's output goes
+through a relay process (relay.py) that outlives mlrun, so killing mlrun kills neither the job
+nor its log. A child in a background group must not read the
 terminal (it would be stopped), so a terminal stdin is replaced by /dev/null; piped stdin is
 passed through.
 """
@@ -19,16 +21,21 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlrun_cli.errors import Terminated
+from mlrun_cli.execution.relay import Relay
+from mlrun_cli.execution.relay import start as start_relay
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
     from types import FrameType
 
 INTERRUPT_TIMEOUT_S = 10.0
 TERMINATE_TIMEOUT_S = 5.0
-PUMP_JOIN_TIMEOUT_S = 5.0
+_HAS_PROC = Path("/proc/self/stat").exists()
+LINGER_S = 5.0  # how long the job's other processes may go on logging after the entry point
 
 
 @dataclass(frozen=True)
@@ -51,27 +58,34 @@ class Outcome:
     started: float
     ended: float
     interrupted_by: int | None = None
+    lingering: tuple[int, ...] = ()  # the job's processes still running after the entry point
 
 
-def _pump(source: IO[bytes], sink: IO[bytes], log: IO[bytes] | None, lock: threading.Lock) -> None:
-    read = os.read
-    fd = source.fileno()
-    sink_open = True
-    while True:
-        chunk = read(fd, 65536)
-        if not chunk:
-            break
-        if sink_open:
-            try:
-                sink.write(chunk)
-                sink.flush()
-            except (OSError, ValueError):
-                sink_open = False  # the terminal or pipe went away; keep draining the child
-        if log is not None:
-            with lock:
-                if not log.closed:  # closed when mlrun stopped waiting for a lingering pipe
-                    log.write(chunk)
-    source.close()
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the process group still runs (zombies left to an init that does
+    not reap them, as in some containers, do not count)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _HAS_PROC or bool(group_members(pgid))
+
+
+def group_members(pgid: int) -> list[int]:
+    """The pids of a process group's members (Linux /proc; empty where it cannot tell)."""
+    members = []
+    for entry in Path("/proc").iterdir() if _HAS_PROC else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return sorted(members)
 
 
 class _Interrupts:
@@ -85,6 +99,8 @@ class _Interrupts:
         self._lock = threading.Lock()
         self._escalating = False
         self._force = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.late_signals = 0
 
     def watch(self, proc: subprocess.Popen[bytes]) -> None:
         """Relay to this child from now on (a signal that came earlier is relayed now)."""
@@ -93,7 +109,23 @@ class _Interrupts:
         if self.signum is not None:
             self._start()
 
+    def _child_ended(self) -> bool:
+        """Whether the entry point has already exited (reaped or not): peek, never reap."""
+        proc = self._proc
+        if proc is None:
+            return False
+        try:
+            return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
+
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.signum is None and self._child_ended():
+            # After the entry point's exit a signal does not interrupt it: it only reaches
+            # what is left of the job and stops waiting for it (see _linger).
+            self.late_signals += 1
+            self._signal_group(signum)
+            return
         if self.signum is None:
             self.signum = signum
         else:
@@ -105,14 +137,17 @@ class _Interrupts:
             if self._proc is None or self._escalating:
                 return
             self._escalating = True
-        threading.Thread(target=self._escalate, name="mlrun-interrupt", daemon=True).start()
+            self._thread = threading.Thread(
+                target=self._escalate, name="mlrun-interrupt", daemon=True
+            )
+        self._thread.start()
 
     def _signal_group(self, signum: int) -> None:
+        # The whole group, even once bash is gone: `cmd &` jobs outlive it, with SIGINT ignored.
         proc = self._proc
         assert proc is not None  # noqa: S101 - escalation starts only once a child exists
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signum)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signum)
 
     def _escalate(self) -> None:
         interrupt_timeout, terminate_timeout = self._timeouts
@@ -124,15 +159,22 @@ class _Interrupts:
             self._signal_group(signal.SIGKILL if self._force.is_set() else signum)
 
     def _wait(self, delay: float) -> bool:
-        """Whether the child ended within ``delay`` (cut short by a second signal)."""
+        """Whether the job's whole process group ended within ``delay`` (cut short by a
+        second signal)."""
         proc = self._proc
         assert proc is not None  # noqa: S101 - see _signal_group
         deadline = time.monotonic() + delay
         while time.monotonic() < deadline and not self._force.is_set():
-            if proc.poll() is not None:
+            if not group_alive(proc.pid):
                 return True
             time.sleep(0.05)
-        return proc.poll() is not None
+        return not group_alive(proc.pid)
+
+    def finish(self) -> None:
+        """Wait for a started escalation to end (the group is empty or was sent SIGKILL)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join()
 
     def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():
@@ -152,41 +194,95 @@ def _stdin() -> int | None:
         return subprocess.DEVNULL
 
 
-def run_process(request: Request, on_start: Callable[[int], None] | None = None) -> Outcome:
-    """Run the request to completion, streaming its output; never raises on child failure."""
-    log = request.log_path.open("ab") if request.log_path is not None else None
-    lock = threading.Lock()
+def _linger(
+    proc: subprocess.Popen[bytes], relay: Relay, interrupts: _Interrupts
+) -> tuple[int, ...]:
+    """After the entry point exits, wait (up to LINGER_S, or until a signal) for the rest of
+    its process group and for its output; return the pids still running then (left alone)."""
+    deadline = time.monotonic() + LINGER_S
+    while group_alive(proc.pid) and time.monotonic() < deadline and not interrupts.late_signals:
+        time.sleep(0.05)
+    if not relay.wait(0.0 if interrupts.late_signals else max(0.0, deadline - time.monotonic())):
+        relay.signal(signal.SIGTERM)  # a background process holds the pipes: copy what is
+        relay.wait()  # there, then stop
+    return tuple(group_members(proc.pid)) if group_alive(proc.pid) else ()
+
+
+def run_process(
+    request: Request,
+    on_start: Callable[[int], None] | None = None,
+    on_exit: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Run the request to completion, streaming its output; never raises on child failure.
+
+    ``on_exit`` is called with the exit code as soon as the entry point has ended (signals
+    from then on no longer interrupt it: the caller decides what they mean).
+    """
+    if request.log_path is not None:
+        request.log_path.touch()
     started = time.time()
-    try:
-        with _Interrupts(request.timeouts) as interrupts:
+    with _Interrupts(request.timeouts) as interrupts:
+        out_target = 2 if request.stdout_to_stderr else 1
+        relay, out_write, err_write = start_relay(str(request.log_path or ""), out_target, 2)
+        try:
             proc = subprocess.Popen(
                 request.argv,
                 cwd=request.cwd,
                 env=request.env,
                 stdin=_stdin(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stdout=out_write,
+                stderr=err_write,
                 start_new_session=True,  # its own process group (and no controlling tty)
             )
-            interrupts.watch(proc)
-            if on_start is not None:
-                on_start(proc.pid)
-            out_sink = sys.stderr.buffer if request.stdout_to_stderr else sys.stdout.buffer
-            assert proc.stdout is not None  # noqa: S101 - PIPE was requested
-            assert proc.stderr is not None  # noqa: S101 - PIPE was requested
-            pumps = [
-                threading.Thread(target=_pump, args=(source, sink, log, lock), daemon=True)
-                for source, sink in ((proc.stdout, out_sink), (proc.stderr, sys.stderr.buffer))
-            ]
-            for pump in pumps:
-                pump.start()
-            proc.wait()
-            # A background grandchild may keep the pipes open: wait a little, not forever.
-            deadline = time.monotonic() + PUMP_JOIN_TIMEOUT_S
-            for pump in pumps:
-                pump.join(max(0.0, deadline - time.monotonic()))
-            return Outcome(proc.returncode, started, time.time(), interrupts.signum)
-    finally:
-        if log is not None:
-            with lock:
-                log.close()
+        except BaseException:
+            relay.signal(signal.SIGKILL)
+            raise
+        finally:
+            os.close(out_write)
+            os.close(err_write)
+        interrupts.watch(proc)
+        if on_start is not None:
+            on_start(proc.pid)
+        proc.wait()
+        interrupted_by = interrupts.signum  # a signal from now on comes after the exit
+        if on_exit is not None:
+            on_exit(proc.returncode)
+        if interrupted_by is not None:
+            interrupts.finish()  # the escalation goes on until the whole group is gone
+        lingering = _linger(proc, relay, interrupts)
+        return Outcome(proc.returncode, started, time.time(), interrupted_by, lingering)
+
+
+class LateSignals:
+    """Once the entry point has exited, a first SIGINT/SIGTERM no longer interrupts mlrun: the
+    run's status follows the entry point's exit code and what it logged is recorded. A second
+    one stops recording and leaves the rest to the next mlrun command."""
+
+    def __init__(self, warn: Callable[[str], None]) -> None:
+        self.exited = False
+        self._warn = warn
+        self._signals = 0
+        self._previous: dict[int, object] = {}
+
+    def child_exited(self, _exit_code: int) -> None:
+        """Called by run_process as soon as the entry point has ended."""
+        self.exited = True
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self._signals += 1
+        if not self.exited or self._signals > 1:
+            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        self._warn(
+            "the entry point has ended; recording what it logged (interrupt again to leave "
+            "that to the next mlrun command)"
+        )
+
+    def __enter__(self) -> LateSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]

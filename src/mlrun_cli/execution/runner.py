@@ -190,7 +190,7 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
     given = parse_cli_params(request.params)
     check_env_manager(request.env_manager)
     source = SourceRequest(request.uri, request.version, request.dirty, request.offline)
-    checkout = resolve_source(source, not_code)
+    checkout = resolve_source(source, not_code, reporter.progress)
     project = load_project(checkout.path)
     for message in project.warnings:
         reporter.warn(message)
@@ -448,18 +448,13 @@ def _supervise(
     reporter: Reporter,
 ) -> RunResult:
     """Run the child and ingest its events; the run always ends in a terminal status."""
-    from mlrun_cli.execution.process import Request, run_process
-    from mlrun_cli.tracking.ingest import (
-        OUTPUT_LOG,
-        LiveIngester,
-        ingest_available,
-        process_start_marker,
-        record_output_log,
-    )
+    from mlrun_cli.execution.process import LateSignals, Request, run_process
+    from mlrun_cli.tracking.ingest import OUTPUT_LOG, LiveIngester, process_start_marker
     from mlrun_cli.tracking.store import open_store
 
     artifact_dir = store.artifact_dir(run.run_id)
     outcome: Outcome | None = None
+    late = LateSignals(reporter.warn)
     try:
         artifact_dir.mkdir(parents=True, exist_ok=True)
         events.parent.mkdir(parents=True, exist_ok=True)
@@ -469,53 +464,75 @@ def _supervise(
         env = child_environment(prepared.env, run, store.uri, events, artifact_dir,
                                 prepared.bound.as_dict())  # fmt: skip
         ingester = LiveIngester(lambda: open_store(store.uri), run.run_id, events, reporter.warn)
-        ingester.start()
-        try:
-            outcome = run_process(
-                Request(
-                    shell_argv(prepared.bound.command),
-                    prepared.checkout.path,
-                    env,
-                    log_path=log_path,
-                    stdout_to_stderr=request.stdout_to_stderr,
-                ),
-                on_start=lambda pid: store.set_child_process(
-                    run.run_id, pid, process_start_marker(pid)
-                ),
-            )
-        finally:
-            ingester.stop()
-        for message in ingest_available(store, run.run_id, events):
-            reporter.warn(message)
-        record_output_log(store, run.run_id)
-        events.unlink(missing_ok=True)
-        if outcome.interrupted_by is not None:
-            name = signal.Signals(outcome.interrupted_by).name
-            store.finish_run(run.run_id, models.KILLED, outcome.exit_code, f"interrupted ({name})")
-        elif outcome.exit_code == 0:
-            store.finish_run(run.run_id, models.FINISHED, 0)
-        else:
-            store.finish_run(
-                run.run_id, models.FAILED, outcome.exit_code, _describe_exit(outcome.exit_code)
-            )
-    except KeyboardInterrupt as exc:
-        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
-        store.finish_run(run.run_id, models.KILLED, None, f"interrupted ({name})")
-        raise
+
+        def started(pid: int) -> None:
+            store.set_child_process(run.run_id, pid, process_start_marker(pid))
+            # Only now: the output relay is forked from a process with no other thread.
+            ingester.start()
+
+        with late:
+            try:
+                outcome = run_process(
+                    Request(
+                        shell_argv(prepared.bound.command),
+                        prepared.checkout.path,
+                        env,
+                        log_path=log_path,
+                        stdout_to_stderr=request.stdout_to_stderr,
+                    ),
+                    on_start=started,
+                    on_exit=late.child_exited,
+                )
+            finally:
+                ingester.stop()
+            _record_end(store, run, outcome, events, reporter)
     except BaseException as exc:
-        store.finish_run(run.run_id, models.FAILED, None, f"mlrun error: {exc}")
+        if late.exited:
+            # The entry point has ended: what it logged must not be lost to this failure or
+            # interrupt. The run stays RUNNING with its exit code and events file; the next
+            # mlrun command on this store ingests the rest and finishes it.
+            reporter.warn(
+                f"run {run.run_id} stays RUNNING until the next mlrun command on this store "
+                "finishes recording it"
+            )
+        elif isinstance(exc, KeyboardInterrupt):
+            name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+            store.finish_run(run.run_id, models.KILLED, None, f"interrupted ({name})")
+        else:
+            store.finish_run(run.run_id, models.FAILED, None, f"mlrun error: {exc}")
         raise
     final = store.get_run(run.run_id)
     return RunResult(final, exit_code_for(final, outcome.interrupted_by))
 
 
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            return f"entry point killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"entry point killed by signal {-code}"
-    return f"entry point exited with code {code}"
+def _record_end(
+    store: TrackingStore, run: Run, outcome: Outcome, events: Path, reporter: Reporter
+) -> None:
+    """Ingest the rest of the events and the output log, then finish the run."""
+    from mlrun_cli.tracking.ingest import describe_exit, ingest_available, record_output_log
+
+    store.set_child_exit(run.run_id, outcome.exit_code)
+    if outcome.lingering:
+        pids = ", ".join(map(str, outcome.lingering[:10]))
+        reporter.warn(
+            f"{len(outcome.lingering)} process(es) of the job still run after the entry point "
+            f"exited (pid {pids}); what they log from now on is not recorded"
+        )
+    for message in ingest_available(store, run.run_id, events, final=True):
+        reporter.warn(message)
+    record_output_log(store, run.run_id)
+    # Everything is in the store: the file goes before the status, so no stray file is left
+    # even if mlrun dies in between (the next command just finishes the run).
+    events.unlink(missing_ok=True)
+    if outcome.interrupted_by is not None:
+        name = signal.Signals(outcome.interrupted_by).name
+        store.finish_run(run.run_id, models.KILLED, outcome.exit_code, f"interrupted ({name})")
+    elif outcome.exit_code == 0:
+        store.finish_run(run.run_id, models.FINISHED, 0)
+    else:
+        store.finish_run(
+            run.run_id, models.FAILED, outcome.exit_code, describe_exit(outcome.exit_code)
+        )
 
 
 SNAPSHOT_ARTIFACT = "_mlrun/dirty.patch"

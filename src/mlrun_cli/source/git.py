@@ -20,38 +20,161 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from mlrun_cli import paths
 from mlrun_cli.errors import SourceError
 from mlrun_cli.source.uri import redact, redact_text
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+    from contextlib import AbstractContextManager
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
-def git_env() -> dict[str, str]:
-    """Never prompt (CI has no terminal): credentials come from the user's normal git setup."""
+# A credential helper given on the command line (never in a config file): it answers git's
+# request with the user and password mlrun holds in the git process's environment only.
+_HELPER = (
+    '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
+    '"$MLRUN_GIT_USERNAME" "$MLRUN_GIT_PASSWORD"; }; f'
+)
+_CAUSES = ("ssh:", "error:", "fatal:", "remote:")
+_PHASE = re.compile(r"(Enumerating|Counting|Compressing|Receiving|Resolving|Updating|Checking) ")
+_PROGRESS = re.compile(r"(\d+)% \((\d+)/(\d+)\)")
+
+
+def git_env(url: str | None = None) -> dict[str, str]:
+    """Never prompt (CI has no terminal): credentials come from the user's normal git setup,
+    or, for a URL that carries them, from a helper scoped to that host and fed from memory."""
     env = dict(os.environ)
     env["GIT_TERMINAL_PROMPT"] = "0"
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    if url is not None:
+        _, user, password, scope = split_credentials(url)
+        if password is not None or (user is not None and scope.startswith("http")):
+            count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+            for index, value in enumerate(("", _HELPER), count):
+                env[f"GIT_CONFIG_KEY_{index}"] = f"credential.{scope}.helper"
+                env[f"GIT_CONFIG_VALUE_{index}"] = value
+            env["GIT_CONFIG_COUNT"] = str(count + 2)
+            env["MLRUN_GIT_USERNAME"] = user or ""
+            env["MLRUN_GIT_PASSWORD"] = password or ""
     return env
 
 
-def run_git(args: list[str], url: str, what: str, cwd: Path | None = None) -> str:
-    """Run git; failures become SourceError with git's last line, credentials redacted."""
+def split_credentials(url: str) -> tuple[str, str | None, str | None, str]:
+    """(URL without credentials, user, password, ``scheme://host`` they are for).
+
+    An ``ssh://user@`` keeps its user (ssh needs it; it is no secret). ``***`` (a redacted
+    record) counts as no user.
+    """
     try:
-        result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, env=git_env(), check=False
-        )
+        parts = urlsplit(url)
+        netloc = parts.netloc
+    except ValueError:
+        raise SourceError(f"{redact(url)}: not a valid URL") from None
+    if not parts.scheme or "@" not in netloc:
+        return url, None, None, ""
+    userinfo, host = netloc.rsplit("@", 1)
+    name, _, password = userinfo.partition(":")
+    user = None if name in ("", "***") else unquote(name)
+    secret = unquote(password) if password else None
+    keep = f"{name}@{host}" if parts.scheme == "ssh" and user else host
+    return urlunsplit(parts._replace(netloc=keep)), user, secret, f"{parts.scheme}://{host}"
+
+
+def _cause(stderr: str, code: int) -> str:
+    """The line of git's error output that names the cause, not just its last line."""
+    lines = [line.strip() for line in stderr.replace("\r", "\n").splitlines() if line.strip()]
+    for prefix in _CAUSES:
+        for line in lines:
+            if line.startswith(prefix) and not _PROGRESS.search(line):
+                return line
+    return lines[-1] if lines else f"exit code {code}"
+
+
+def run_git(
+    args: list[str],
+    url: str,
+    what: str,
+    cwd: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> str:
+    """Run git; failures become SourceError with the line naming the cause, credentials
+    redacted. With ``progress``, git's progress lines are passed on as they come."""
+    argv = ["git", *args]
+    if progress is not None:
+        argv.insert(2, "--progress")
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(url),
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
     except FileNotFoundError:
         raise SourceError("git is not installed (needed for git project URIs)") from None
-    if result.returncode != 0:
-        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-        detail = redact_text(lines[-1] if lines else f"exit code {result.returncode}", url)
+    if progress is None:
+        out, err = proc.communicate()
+    else:
+        out, err = _with_progress(proc, progress, url)
+    stderr = err.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        detail = redact_text(_cause(stderr, proc.returncode), url)
         raise SourceError(f"{what} {redact(url)}: {detail}")
-    return result.stdout
+    return out.decode("utf-8", "replace")
+
+
+def _with_progress(
+    proc: subprocess.Popen[bytes], progress: Callable[[str], None], url: str
+) -> tuple[bytes, bytes]:
+    """Read git's stderr as it comes (progress ends lines with \\r), passing each status on."""
+    import threading
+
+    assert proc.stdout is not None  # noqa: S101 - PIPE was requested
+    assert proc.stderr is not None  # noqa: S101 - PIPE was requested
+    out: list[bytes] = []
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    err = bytearray()
+    pending = b""
+    shown = ("", -1)
+    while chunk := os.read(proc.stderr.fileno(), 4096):
+        err += chunk
+        pending += chunk
+        *done, pending = re.split(rb"[\r\n]", pending)
+        for line in done:
+            text = line.decode("utf-8", "replace").strip().removeprefix("remote: ")
+            if not _PHASE.match(text):
+                continue  # errors and hints are for the error message, not the progress
+            # One update per phase and per 10%: CI logs get a few lines, not hundreds.
+            match = _PROGRESS.search(text)
+            state = (text.split(":", 1)[0], int(match.group(1)) // 10 if match else -1)
+            if state != shown or text.endswith("done."):
+                shown = state
+                progress(redact_text(text, url))
+    proc.wait()
+    reader.join()
+    proc.stdout.close()
+    proc.stderr.close()
+    return b"".join(out), bytes(err)
+
+
+def sweep_stale(folder: Path) -> None:
+    """Remove ``.tmp-*-PID`` folders whose process is gone (an interrupted clone or checkout)."""
+    try:
+        entries = list(folder.glob(".tmp-*"))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except PermissionError:
+            continue
 
 
 def _key(url: str) -> str:
@@ -82,30 +205,48 @@ def _known_commit(mirror: Path, version: str | None) -> bool:
     return bool(version and _FULL_SHA.match(version) and _has_commit(mirror, version))
 
 
-def ensure_mirror(url: str, version: str | None, offline: bool) -> Path:
-    """The up-to-date bare mirror of ``url`` (fetched unless offline or the commit is known)."""
+def ensure_mirror(
+    url: str,
+    version: str | None,
+    offline: bool,
+    progress: Callable[[str], AbstractContextManager[Callable[[str], None]]] | None = None,
+) -> Path:
+    """The up-to-date bare mirror of ``url`` (fetched unless offline or the commit is known).
+
+    Credentials in ``url`` never reach a git config: git is given the URL without them and
+    asks the per-command helper of ``git_env``.
+    """
     mirrors = paths.git_cache_dir() / "mirrors"
     mirror = mirrors / f"{_key(url)}.git"
+    bare_url = split_credentials(url)[0]
     with _locked(mirrors / f"{_key(url)}.lock"):
+        sweep_stale(mirrors)
         if not mirror.exists():
             if offline:
                 raise SourceError(f"--offline: no cached copy of {redact(url)}; run once online")
             tmp = mirrors / f".tmp-{mirror.name}-{os.getpid()}"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                run_git(["clone", "--mirror", "--quiet", url, str(tmp)], url, "cannot clone")
-                # Keep no credentials on disk: later fetches pass the URL explicitly.
-                run_git(["remote", "set-url", "origin", redact(url)], url, "git", cwd=tmp)
+                with _progress(progress, f"git: cloning {redact(url)}") as step:
+                    run_git(["clone", "--mirror", "--quiet", bare_url, str(tmp)], url,
+                            "cannot clone", progress=step)  # fmt: skip
                 tmp.rename(mirror)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         elif not offline and not _known_commit(mirror, version):
-            run_git(
-                ["fetch", "--quiet", "--prune", "--tags", url,
-                 "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
-                url, "cannot fetch", cwd=mirror,
-            )  # fmt: skip
+            with _progress(progress, f"git: fetching {redact(url)}") as step:
+                run_git(
+                    ["fetch", "--quiet", "--prune", "--tags", bare_url,
+                     "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+                    url, "cannot fetch", cwd=mirror, progress=step,
+                )  # fmt: skip
     return mirror
+
+
+def _progress(
+    progress: Callable[[str], AbstractContextManager[Callable[[str], None]]] | None, title: str
+) -> AbstractContextManager[Callable[[str], None] | None]:
+    return progress(title) if progress is not None else contextlib.nullcontext(None)
 
 
 def resolve_commit(mirror: Path, url: str, version: str | None) -> str:
@@ -144,6 +285,7 @@ def checkout(mirror: Path, url: str, commit: str, patch: bytes | None = None) ->
     root = paths.git_cache_dir() / "checkouts" / mirror.stem / name
     if root.exists():
         return root
+    sweep_stale(root.parent)
     tmp = root.with_name(f".tmp-{name}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -151,11 +293,12 @@ def checkout(mirror: Path, url: str, commit: str, patch: bytes | None = None) ->
                 url, "cannot check out")  # fmt: skip
         run_git(["checkout", "--quiet", "--detach", commit], url, "cannot check out", cwd=tmp)
         if (tmp / ".gitmodules").exists():
-            # Relative submodule URLs resolve against origin: point it at the real remote.
-            run_git(["remote", "set-url", "origin", url], url, "git", cwd=tmp)
+            # Relative submodule URLs resolve against origin: point it at the real remote
+            # (without credentials: the helper of git_env supplies them for that host).
+            run_git(["remote", "set-url", "origin", split_credentials(url)[0]], url, "git",
+                    cwd=tmp)  # fmt: skip
             run_git(["submodule", "update", "--init", "--recursive", "--quiet"],
                     url, "cannot initialise submodules of", cwd=tmp)  # fmt: skip
-            run_git(["remote", "set-url", "origin", redact(url)], url, "git", cwd=tmp)
         if patch:
             patch_file = tmp.with_name(tmp.name + ".patch")
             patch_file.write_bytes(patch)

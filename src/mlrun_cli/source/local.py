@@ -12,6 +12,7 @@ import os
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import SourceError, UsageError
 from mlrun_cli.source.ignore import IgnoreRules
@@ -19,6 +20,12 @@ from mlrun_cli.source.uri import parse_uri
 from mlrun_cli.tracking.models import CodeVersion
 
 # Never part of a project's code: VCS data, caches, virtualenvs and mlrun's own store.
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+    Progress = Callable[[str], AbstractContextManager[Callable[[str], None]]]
+
 _EXCLUDED_DIRS = frozenset(
     {".git", ".hg", ".svn", "mlruns", "__pycache__", ".venv", "venv", ".mypy_cache",
      ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".dvc", ".ipynb_checkpoints"}
@@ -99,6 +106,17 @@ def content_hash(directory: Path, exclude: tuple[Path, ...] = ()) -> str:
     return total.hexdigest()
 
 
+def _within(root: Path, project: Path, shown: str) -> None:
+    """Refuse a subdirectory that resolves outside the repository (a committed symlink):
+    the code that would run is not the code the record names."""
+    real_root, real = root.resolve(), project.resolve()
+    if real != real_root and not real.is_relative_to(real_root):
+        raise SourceError(
+            f"{shown}: the project folder resolves to {real}, outside the repository {root} "
+            "(a symlink): refusing to run code the recorded commit does not hold"
+        )
+
+
 def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> Checkout:
     from mlrun_cli.source.snapshot import changed_paths, make_snapshot
 
@@ -128,15 +146,17 @@ def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> 
 
 
 def _remote(
-    url: str, subdir: str, request: SourceRequest, kind: str, patch: bytes | None = None
-) -> Checkout:
+    url: str, subdir: str, request: SourceRequest, kind: str, patch: bytes | None = None,
+    progress: Progress | None = None,
+) -> Checkout:  # fmt: skip
     from mlrun_cli.source.git import checkout, ensure_mirror, is_branch, list_level, resolve_commit
     from mlrun_cli.source.uri import redact
 
-    mirror = ensure_mirror(url, request.version, request.offline)
+    mirror = ensure_mirror(url, request.version, request.offline, progress)
     commit = resolve_commit(mirror, url, request.version)
     root = checkout(mirror, url, commit, patch)
     project = root / subdir if subdir else root
+    _within(root, project, f"{redact(url)}#{subdir}")
     if not project.is_dir():
         level, entries = list_level(root, subdir)
         raise SourceError(
@@ -155,10 +175,13 @@ def _remote(
     return Checkout(project, code, root=root, branch=branch)
 
 
-def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> Checkout:
+def resolve_source(
+    request: SourceRequest, not_code: tuple[Path, ...] = (), progress: Progress | None = None
+) -> Checkout:
     """The folder to run and the code version it holds.
 
-    ``not_code``: paths never counted as code (the tracking store's files).
+    ``not_code``: paths never counted as code (the tracking store's files); ``progress``
+    shows git clones and fetches (the Reporter's progress).
     """
     if request.dirty not in DIRTY_MODES:
         raise UsageError(
@@ -166,7 +189,7 @@ def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> C
         )
     parsed = parse_uri(request.uri)
     if parsed.kind == "git":
-        return _remote(parsed.location, parsed.subdirectory, request, "git")
+        return _remote(parsed.location, parsed.subdirectory, request, "git", progress=progress)
     if parsed.kind == "zip":
         from mlrun_cli.source.archive import refuse_version, zip_checkout
 
@@ -181,6 +204,7 @@ def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> C
     folder = folder.resolve()
     if request.version is None:
         target = folder / parsed.subdirectory if parsed.subdirectory else folder
+        _within(folder, target, request.uri)
         if not target.is_dir():
             raise SourceError(f"project folder {str(target)!r} does not exist")
         return _local(target, request, not_code)
@@ -191,7 +215,7 @@ def resolve_source(request: SourceRequest, not_code: tuple[Path, ...] = ()) -> C
     top = Path(toplevel.strip()).resolve()
     inner = folder.relative_to(top).as_posix()
     subdir = "/".join(part for part in (inner if inner != "." else "", parsed.subdirectory) if part)
-    return _remote(str(top), subdir, request, "local-git")
+    return _remote(str(top), subdir, request, "local-git", progress=progress)
 
 
 def local_checkout(uri: str, exclude: tuple[Path, ...] = ()) -> Checkout:

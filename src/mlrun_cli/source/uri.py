@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from mlrun_cli.errors import UsageError
 
@@ -34,24 +34,40 @@ class ProjectUri:
         return redact(self.location)
 
 
+_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][\w+.\-]*://)(?P<userinfo>[^/?#]*)@")
+
+
+def _userinfo(url: str) -> str | None:
+    """The ``user:password`` part of a URL, found without parsing (so invalid URLs too)."""
+    match = _USERINFO.match(url)
+    return match.group("userinfo") if match else None
+
+
 def redact(url: str) -> str:
-    """Remove credentials from a URL: ``https://user:token@host/x`` -> ``https://***@host/x``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    """Remove credentials from a URL: ``https://user:token@host/x`` -> ``https://***@host/x``;
+    ``ssh://git:secret@host/x`` -> ``ssh://git:***@host/x`` (an ssh user is no secret).
+    Works on URLs that do not parse (``http://u:T@[::1/x``) too."""
+    userinfo = _userinfo(url)
+    if userinfo is None:
         return url
-    if parts.scheme and "@" in parts.netloc and parts.scheme != "ssh":
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc=f"***@{host}"))
-    return url
+    user, colon, _ = userinfo.partition(":")
+    shown = f"{user}:***" if url.lower().startswith("ssh://") and colon else (
+        user if url.lower().startswith("ssh://") else "***"
+    )  # fmt: skip
+    return url.replace(userinfo + "@", shown + "@", 1)
 
 
 def redact_text(text: str, url: str) -> str:
     """Redact a URL's credentials wherever they appear in ``text`` (e.g. git's stderr)."""
-    parts = urlsplit(url)
-    if "@" in parts.netloc:
-        userinfo = parts.netloc.rsplit("@", 1)[0]
+    userinfo = _userinfo(url)
+    if userinfo:
+        user, _, password = userinfo.partition(":")
         text = text.replace(userinfo, "***")
+        if password:
+            text = text.replace(password, "***")
+            text = text.replace(unquote(password), "***")
+        if not url.lower().startswith("ssh://") and user:
+            text = text.replace(f"{user}@", "***@")
     return text
 
 
@@ -83,7 +99,14 @@ def parse_uri(uri: str) -> ProjectUri:
     base, sub = _split_subdirectory(uri.strip())
     if not base:
         raise UsageError("project URI is empty")
-    scheme = urlsplit(base).scheme.lower() if "://" in base else ""
+    try:
+        scheme = urlsplit(base).scheme.lower() if "://" in base else ""
+        if scheme == "file":
+            urlsplit(base).path  # noqa: B018 - validates the URL
+        elif scheme:
+            urlsplit(base).netloc  # noqa: B018
+    except ValueError as exc:
+        raise UsageError(f"{redact(base)!r}: not a valid URL ({exc})") from None
     if scheme in ("", "file", "http", "https") and is_zip_uri(base):
         return ProjectUri("zip", base, sub)
     if scheme in _REMOTE_SCHEMES:

@@ -97,6 +97,9 @@ def _parse(text: str, label: str) -> object:
         raise SpecError(label, "", f"invalid YAML: {where}{exc.problem}") from exc
     except yaml.YAMLError as exc:
         raise SpecError(label, "", f"invalid YAML: {exc}") from exc
+    except (ValueError, OverflowError) as exc:
+        # A scalar PyYAML cannot convert: an int over 4,300 digits, a date like 2024-13-45.
+        raise SpecError(label, "", f"invalid YAML value: {str(exc).split(';')[0]}") from exc
 
 
 class Node:

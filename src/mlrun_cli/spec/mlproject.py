@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlrun_cli.errors import UsageError
 from mlrun_cli.spec._yaml import Node, describe, load_yaml
-from mlrun_cli.spec.template import parse_template, quoted_placeholders
+from mlrun_cli.spec.template import parse_template, unsafe_placeholders
 from mlrun_cli.spec.values import PARAM_TYPES, convert
 
 MLPROJECT = "MLproject"
@@ -218,11 +218,14 @@ def _template_fields(node: Node, command: str) -> list[str]:
         raise node.error(
             f"invalid template ({exc}); write literal braces as {{{{ and }}}}"
         ) from None
-    quoted = quoted_placeholders(pieces)
-    if quoted:
+    unsafe = unsafe_placeholders(pieces)
+    if unsafe:
+        name, where = unsafe[0]
+        fix = {"quotes": "remove the quotes around it", "backticks": "use $(...) instead",
+               "a backslash escape": "remove the backslash before it"}.get(
+            where, "pass it as an argument")  # fmt: skip
         raise node.error(
-            f"{{{quoted[0]}}} stands inside quotes; mlrun shell-quotes values itself: "
-            "remove the quotes around it"
+            f"{{{name}}} stands inside {where}; mlrun shell-quotes values itself: {fix}"
         )
     return [name for _, name in pieces if name is not None]
 

@@ -13,6 +13,7 @@ import math
 import numbers
 import os
 import re
+import sys
 import threading
 import time
 from pathlib import Path
@@ -51,20 +52,73 @@ def metric_value(key: str, value: object) -> float:
     """A metric value as float: any real number, NaN and infinities included."""
     if isinstance(value, str) or not isinstance(value, numbers.Real):
         raise TrackingClientError(f"metric {key!r}: expected a number; got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise TrackingClientError(
+            f"metric {key!r}: {str(value)[:40]}... is too large for a float"
+        ) from None
 
 
-def _text_value(kind: str, key: str, value: object, limit: int) -> str:
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > limit:
-        raise TrackingClientError(f"{kind} {key!r}: value longer than {limit} characters")
+def unicode_text(what: str, text: str) -> str:
+    """Refuse text that is not valid Unicode (a lone surrogate, as Python makes from the bytes
+    of a non-UTF-8 file name or argv): the store holds UTF-8 text only."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TrackingClientError(
+            f"{what}: not valid Unicode text (lone surrogate {text[exc.start]!r} at position "
+            f"{exc.start}; a non-UTF-8 file name or argument?)"
+        ) from None
     return text
 
 
+def text_value(kind: str, key: str, value: object, limit: int) -> str:
+    """A param or tag value as text: at most ``limit`` characters of valid Unicode."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        raise TrackingClientError(f"{kind} {key!r}: value longer than {limit} characters")
+    return unicode_text(f"{kind} {key!r}", text)
+
+
 _INT64 = (-(2**63), 2**63 - 1)
+# Metric timestamps are milliseconds since the epoch, from 1970 to the end of year 9999 (what a
+# date can show); time.time_ns() or seconds by mistake are refused rather than stored.
+TIMESTAMP_RANGE = (0, 253402300799999)
 
 
-def _step(step: object) -> int:
+def timestamp_ms(timestamp: object) -> int:
+    """A metric timestamp: integer milliseconds since the epoch within ``TIMESTAMP_RANGE``."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
+        raise TrackingClientError(f"timestamp must be a number of milliseconds; got {timestamp!r}")
+    try:
+        ts = int(timestamp)
+    except (OverflowError, ValueError):
+        raise TrackingClientError(f"timestamp {timestamp!r} is not a finite number") from None
+    if not TIMESTAMP_RANGE[0] <= ts <= TIMESTAMP_RANGE[1]:
+        raise TrackingClientError(
+            f"timestamp {ts} is out of range: expected milliseconds since the epoch "
+            f"(0 to {TIMESTAMP_RANGE[1]}, up to year 9999; time.time_ns() is nanoseconds)"
+        )
+    return ts
+
+
+def artifact_relpath(relative: str) -> str:
+    """An artifact path as recorded: relative, inside the run, not mlrun's own folder."""
+    parts = relative.replace("\\", "/").split("/")
+    if (not relative or relative.startswith("/") or ".." in parts
+            or parts[-1] in ("", ".")):  # fmt: skip
+        raise TrackingClientError(
+            f"artifact path {relative!r}: expected a relative file path inside the run"
+        )
+    if parts[0] == RESERVED_ARTIFACT_DIR:
+        raise TrackingClientError(
+            f"artifact path {relative!r}: {RESERVED_ARTIFACT_DIR}/ is mlrun's own"
+        )
+    return unicode_text(f"artifact path {relative!r}", relative)
+
+
+def step_value(step: object) -> int:
     if step is None:
         return 0
     if isinstance(step, bool) or not isinstance(step, int):
@@ -96,7 +150,17 @@ class _EventFileSink:
     """Appends one JSON line per event; line buffering keeps each event a single write()."""
 
     def __init__(self, events_path: str, artifact_dir: str) -> None:
-        self._handle = Path(events_path).open("a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        # Never create the file: mlrun makes it before the run and removes it once the run is
+        # recorded, so a process logging after that would only leave a stray file behind.
+        try:
+            fd = os.open(events_path, os.O_WRONLY | os.O_APPEND)
+        except FileNotFoundError:
+            raise TrackingClientError(
+                f"{EVENTS_ENV}={events_path}: no such events file: the run has already been "
+                "recorded (log before the entry point exits, or from its own processes while "
+                "it runs)"
+            ) from None
+        self._handle = open(fd, "a", buffering=1, encoding="utf-8")  # noqa: SIM115, PTH123
         self.artifact_dir = Path(artifact_dir)
         self._lock = threading.Lock()
 
@@ -135,10 +199,16 @@ def _get_sink() -> _Sink:
             else:
                 try:
                     from mlrun_cli.tracking.direct import DirectSink
-                except ImportError as exc:  # pragma: no cover - only in a stripped client dir
+                except ImportError:
+                    # An environment mlrun built holds only this client (no store code, no
+                    # dependency of mlrun): outside `mlrun run` there is nowhere to write.
                     raise TrackingClientError(
-                        f"{EVENTS_ENV} is not set and the full mlrun package is not importable"
-                    ) from exc
+                        f"{EVENTS_ENV} is not set: this Python ({sys.executable}) has only "
+                        "mlrun's logging client (an environment built by mlrun), which logs "
+                        "to a run started by `mlrun run`. Run the script with `mlrun run`, or "
+                        "`pip install mlrun-cli` into this environment to log to the default "
+                        "store directly"
+                    ) from None
                 _sink = DirectSink()
         return _sink
 
@@ -164,7 +234,7 @@ def active_run_id() -> str | None:
 def log_param(key: str, value: object) -> None:
     """Record a parameter. Params are immutable: logging a key again needs the same value."""
     validate_key("param", key)
-    text = _text_value("param", key, value, MAX_PARAM_VALUE_LENGTH)
+    text = text_value("param", key, value, MAX_PARAM_VALUE_LENGTH)
     sink = _get_sink()
     previous = _logged_params.get(key)
     if previous is not None and previous != text:
@@ -187,10 +257,8 @@ def log_metric(
     """Record one point of a metric (step defaults to 0; timestamp in ms, defaults to now)."""
     validate_key("metric", key)
     number = metric_value(key, value)
-    ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
-    if not _INT64[0] <= ts <= _INT64[1]:
-        raise TrackingClientError(f"timestamp {ts} is out of range (milliseconds, 64-bit)")
-    event: dict[str, Any] = {"t": "metric", "k": key, "v": number, "s": _step(step), "ts": ts}
+    ts = int(time.time() * 1000) if timestamp is None else timestamp_ms(timestamp)
+    event: dict[str, Any] = {"t": "metric", "k": key, "v": number, "s": step_value(step), "ts": ts}
     if math.isnan(number) or math.isinf(number):
         # JSON has no NaN/inf literals; carry them as strings both sides understand.
         event["v"] = repr(number)
@@ -208,7 +276,7 @@ def set_tag(key: str, value: object) -> None:
     """Set a tag (tags, unlike params, may be overwritten)."""
     validate_key("tag", key)
     _get_sink().emit(
-        {"t": "tag", "k": key, "v": _text_value("tag", key, value, MAX_TAG_VALUE_LENGTH)}
+        {"t": "tag", "k": key, "v": text_value("tag", key, value, MAX_TAG_VALUE_LENGTH)}
     )
 
 
@@ -220,18 +288,14 @@ def set_tags(tags: dict[str, object]) -> None:
 
 def _artifact_target(artifact_path: str | None, name: str) -> tuple[Path, str]:
     sink = _get_sink()
-    relative = Path(artifact_path or "") / name
-    if relative.is_absolute() or ".." in relative.parts:
-        raise TrackingClientError(
-            f"artifact path {str(relative)!r}: expected a relative path inside the run"
-        )
-    if relative.parts and relative.parts[0] == RESERVED_ARTIFACT_DIR:
-        raise TrackingClientError(
-            f"artifact path {relative.as_posix()!r}: {RESERVED_ARTIFACT_DIR}/ is mlrun's own"
-        )
+    joined = f"{artifact_path or ''}/{name}"
+    if joined.startswith("/") and artifact_path:
+        relative = artifact_relpath(joined)  # an absolute artifact_path: refused
+    else:
+        relative = artifact_relpath("/".join(p for p in joined.split("/") if p not in ("", ".")))
     target = sink.artifact_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    return target, relative.as_posix()
+    return target, relative
 
 
 def _emit_artifact(target: Path, relative: str) -> None:

@@ -24,10 +24,25 @@ if TYPE_CHECKING:
 EXPERIMENT_NAME_ENV = "MLRUN_EXPERIMENT_NAME"
 
 
+def _text(value: str) -> str:
+    """argv as text for the record: bytes that are not UTF-8 (a non-UTF-8 file name) are
+    shown as ``\\xff`` escapes rather than refused."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class DirectSink:
     """Applies each event to the store at once (one short transaction per call)."""
 
     def __init__(self) -> None:
+        from mlrun_cli.errors import MlrunError
+        from mlrun_cli.tracking.client import TrackingClientError
+
+        try:
+            self._start()
+        except MlrunError as exc:  # a store that cannot be used: the caller's error type
+            raise TrackingClientError(f"cannot log to the tracking store: {exc}") from exc
+
+    def _start(self) -> None:
         import json
 
         from mlrun_cli.tracking.names import generate_run_name
@@ -39,12 +54,12 @@ class DirectSink:
         experiment = self._store.get_or_create_experiment(
             os.environ.get(EXPERIMENT_NAME_ENV) or "Default"
         )
-        script = sys.argv[0] if sys.argv and sys.argv[0] else "<interactive>"
+        script = _text(sys.argv[0]) if sys.argv and sys.argv[0] else "<interactive>"
         spec = models.RunCreate(
             experiment_id=experiment.experiment_id,
             name=generate_run_name(),
             entry_point=Path(script).name,
-            command=" ".join(sys.argv) or script,
+            command=_text(" ".join(sys.argv)) or script,
             code=models.CodeVersion("script", str(Path(script).absolute())),
             user=current_user(),
             host=hostname(),
@@ -78,9 +93,15 @@ class DirectSink:
 
     def emit(self, event: dict[str, Any]) -> None:
         """Store one event now."""
+        from mlrun_cli.errors import MlrunError
+        from mlrun_cli.tracking.client import TrackingClientError
+
         line = self._json.dumps(event, allow_nan=True).encode() + b"\n"
         with self._lock:
-            self._store.log_batch(self.run_id, parse_events(line).batch())
+            try:
+                self._store.log_batch(self.run_id, parse_events(line).batch())
+            except MlrunError as exc:  # a full disk, a store gone read-only
+                raise TrackingClientError(f"cannot log to the tracking store: {exc}") from exc
 
     def close(self) -> None:
         """Nothing to flush: every event is already in the store."""

@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlrun_cli.tracking import client
 from mlrun_cli.tracking.models import Artifact, EventBatch, Metric, Param
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from mlrun_cli.tracking.models import LiveRun
     from mlrun_cli.tracking.store import TrackingStore
 
 MAX_BATCH_BYTES = 32 << 20
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass
@@ -35,6 +36,7 @@ class ParsedEvents:
     tags: list[tuple[str, str]] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     bad_lines: int = 0
+    first_problem: str | None = None
 
     def batch(self) -> EventBatch:
         """Freeze into an EventBatch for the store."""
@@ -43,46 +45,88 @@ class ParsedEvents:
         )
 
 
-def _number(value: Any) -> float:
+def _number(key: str, value: Any) -> float:
     if isinstance(value, str):
         # NaN and infinities travel as their repr (JSON has no literal for them).
         number = float(value)
         if not (math.isnan(number) or math.isinf(number)):
-            raise ValueError(value)
+            raise ValueError(f"metric {key!r}: expected a number; got {value!r}")
         return number
-    return float(value)
+    return client.metric_value(key, value)
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_TS_MIN, _TS_MAX = client.TIMESTAMP_RANGE
+
+
+def _metric(event: Any, keys: set[str]) -> Metric:
+    """A metric event, validated as the client validates; the common shapes take a fast path
+    (100,000 points a second matter at the end of a run)."""
+    key, value, step, stamp = event["k"], event["v"], event["s"], event["ts"]
+    if type(key) is not str or key not in keys:
+        keys.add(client.validate_key("metric", key))
+    number = float(value) if type(value) in (int, float) else _number(key, value)
+    if type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
+        step = client.step_value(step)
+    if type(stamp) is not int or not _TS_MIN <= stamp <= _TS_MAX:
+        stamp = client.timestamp_ms(stamp)
+    return Metric(key, number, step, stamp)
+
+
+def _apply(event: Any, parsed: ParsedEvents, keys: set[str]) -> None:
+    """Validate one event exactly as the client does (the events file is not trusted)."""
+    kind = event["t"]
+    if kind == "metric":
+        parsed.metrics.append(_metric(event, keys))
+    elif kind == "param":
+        key = client.validate_key("param", event["k"])
+        value = client.text_value("param", key, event["v"], client.MAX_PARAM_VALUE_LENGTH)
+        parsed.params.append(Param(key, value))
+    elif kind == "tag":
+        key = client.validate_key("tag", event["k"])
+        parsed.tags.append((key, client.text_value("tag", key, event["v"],
+                                                   client.MAX_TAG_VALUE_LENGTH)))  # fmt: skip
+    elif kind == "artifact":
+        path, size, digest = event["p"], event["n"], event["h"]
+        if not isinstance(path, str) or not isinstance(digest, str):
+            raise TypeError("artifact path and hash must be strings")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError(f"artifact {path!r}: size {size!r} is not a byte count")
+        parsed.artifacts.append(Artifact(client.artifact_relpath(path), size,
+                                         client.unicode_text("artifact hash", digest)))  # fmt: skip
+    else:
+        raise ValueError(f"unknown event type {kind!r}")
 
 
 def parse_events(chunk: bytes) -> ParsedEvents:
-    """Parse complete JSON lines; lines that are not valid events are counted, not fatal."""
+    """Parse complete JSON lines; invalid lines are counted (the first reason kept), never
+    fatal: one bad event costs only itself, never the rest of its batch."""
     parsed = ParsedEvents()
     loads = json.loads
-    for line in chunk.splitlines():
+    keys: set[str] = set()
+    for number, line in enumerate(chunk.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            event = loads(line)
-            kind = event["t"]
-            if kind == "metric":
-                step, stamp = int(event["s"]), int(event["ts"])
-                if not (_INT64_MIN <= step <= _INT64_MAX and _INT64_MIN <= stamp <= _INT64_MAX):
-                    raise ValueError(step)
-                parsed.metrics.append(Metric(str(event["k"]), _number(event["v"]), step, stamp))
-            elif kind == "param":
-                parsed.params.append(Param(str(event["k"]), str(event["v"])))
-            elif kind == "tag":
-                parsed.tags.append((str(event["k"]), str(event["v"])))
-            elif kind == "artifact":
-                parsed.artifacts.append(Artifact(str(event["p"]), int(event["n"]), str(event["h"])))
-            else:
-                parsed.bad_lines += 1
-        except (ValueError, KeyError, TypeError):
+            _apply(loads(line), parsed, keys)
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+            # TrackingClientError is a ValueError; a non-UTF-8 line is a UnicodeDecodeError.
             parsed.bad_lines += 1
+            if parsed.first_problem is None:
+                reason = str(exc) if isinstance(exc, (ValueError, OverflowError)) else (
+                    f"missing or bad {exc}"
+                )  # fmt: skip
+                parsed.first_problem = f"line {number} of the batch: {reason[:200]}"
     return parsed
 
 
-def ingest_available(store: TrackingStore, run_id: str, events_path: Path) -> list[str]:
-    """Ingest every complete line past the stored offset; return warnings to show."""
+def ingest_available(
+    store: TrackingStore, run_id: str, events_path: Path, *, final: bool = False
+) -> list[str]:
+    """Ingest every complete line past the stored offset; return warnings to show.
+
+    ``final``: the writers are gone, so a last line without its newline is complete too.
+    """
     warnings: list[str] = []
     offset = store.events_offset(run_id)
     try:
@@ -94,6 +138,8 @@ def ingest_available(store: TrackingStore, run_id: str, events_path: Path) -> li
             handle.seek(offset)
             chunk = handle.read(MAX_BATCH_BYTES)
             end = chunk.rfind(b"\n")
+            if final and chunk and len(chunk) < MAX_BATCH_BYTES:
+                end = len(chunk) - 1  # the end of the file: its unterminated last line too
             if end < 0:
                 break
             chunk = chunk[: end + 1]
@@ -104,7 +150,9 @@ def ingest_available(store: TrackingStore, run_id: str, events_path: Path) -> li
                 offset = store.events_offset(run_id)
                 continue
             if parsed.bad_lines:
-                warnings.append(f"ignored {parsed.bad_lines} malformed event line(s)")
+                warnings.append(
+                    f"ignored {parsed.bad_lines} invalid event line(s) ({parsed.first_problem})"
+                )
             warnings.extend(applied)
             offset += len(chunk)
     return warnings
@@ -136,12 +184,18 @@ class LiveIngester:
     def _loop(self) -> None:
         # The poller opens its own connection, and only once a first interval has passed:
         # short runs (most of them) never pay for it; their events are ingested at the end.
+        from mlrun_cli.errors import MlrunError
+
         store: TrackingStore | None = None
         try:
             while not self._stop.wait(self._interval):
                 store = store or self._open_store()
                 for message in ingest_available(store, self._run_id, self._events_path):
                     self._warn(message)
+        except MlrunError as exc:
+            # A full disk or a damaged store: stop polling; the final ingest tries again and
+            # the events stay in their file until some ingest succeeds.
+            self._warn(f"live ingest stopped: {exc}")
         finally:
             if store is not None:
                 store.close()
@@ -193,25 +247,58 @@ def process_alive(pid: int | None, start_marker: str | None) -> bool:
 def reap_orphans(store: TrackingStore, host: str) -> list[str]:
     """Finish the RUNNING runs of this host whose mlrun and entry-point processes are gone.
 
-    The run is claimed first (only one command reaps it), then its remaining events and its
-    output log are recorded, so nothing the child logged is lost, and its events file removed.
+    What the child logged is ingested and its output log recorded first; only then is the run
+    finished (concurrent reapers ingest each event once and only one finishes it). A reap that
+    fails (a full disk, a read-only store) leaves the run RUNNING with its events in place, to
+    be retried by the next command; it never fails the command that found it.
     """
-    reaped = []
-    for live in store.running_runs_on(host):
+    from mlrun_cli.errors import MlrunError
+
+    reaped: list[str] = []
+    try:
+        candidates = store.running_runs_on(host)
+    except MlrunError:
+        return reaped
+    for live in candidates:
         if live.pid is None or process_alive(live.pid, live.pid_start):
             continue
         if process_alive(live.child_pid, live.child_pid_start):
             continue  # mlrun died but the entry point still runs: it is still logging
-        reason = f"mlrun process {live.pid} disappeared while the run was RUNNING"
-        if not store.finish_run(live.run_id, "FAILED", reason=reason):
+        try:
+            if _reap(store, live):
+                reaped.append(live.run_id)
+        except (MlrunError, OSError):
             continue
-        if live.events_path:
-            events = Path(live.events_path)
-            ingest_available(store, live.run_id, events)
-            events.unlink(missing_ok=True)
-        record_output_log(store, live.run_id)
-        reaped.append(live.run_id)
     return reaped
+
+
+def _reap(store: TrackingStore, live: LiveRun) -> bool:
+    events = Path(live.events_path) if live.events_path else None
+    if events is not None:
+        ingest_available(store, live.run_id, events, final=True)
+    record_output_log(store, live.run_id)
+    exit_code = store.get_run(live.run_id).exit_code
+    if exit_code is None:
+        status, reason = "FAILED", f"mlrun process {live.pid} disappeared while the run was RUNNING"
+    elif exit_code == 0:
+        status, reason = "FINISHED", None
+    else:
+        status, reason = "FAILED", describe_exit(exit_code)
+    if events is not None:
+        events.unlink(missing_ok=True)  # all of it is in the store; before the status (no stray)
+    return store.finish_run(live.run_id, status, exit_code, reason)
+
+
+def describe_exit(code: int) -> str:
+    """A failed entry point's exit, in words."""
+    import signal
+
+    if code < 0:
+        try:
+            return f"entry point killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"entry point killed by signal {-code}"
+    return f"entry point exited with code {code}"
 
 
 OUTPUT_LOG = "_mlrun/output.log"

@@ -6,6 +6,7 @@ on one store serialize cleanly instead of failing with "database is locked".
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import sqlite3
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlrun_cli.errors import NotFoundError, StoreError, UsageError
+from mlrun_cli.errors import MlrunError, NotFoundError, StoreError, UsageError
 from mlrun_cli.tracking import models
 from mlrun_cli.tracking.models import (
     EventBatch,
@@ -26,6 +27,7 @@ from mlrun_cli.tracking.models import (
 )
 from mlrun_cli.tracking.run_rows import RUN_COLUMNS, float_or_nan, runs_from_rows
 from mlrun_cli.tracking.schema import MIGRATIONS, SCHEMA_VERSION
+from mlrun_cli.tracking.sqlite_conn import connect, refuse_truncated, writable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 BUSY_TIMEOUT_S = 60.0
+INT64_MAX = 2**63 - 1
 
 
 def now_ms() -> int:
@@ -56,22 +59,22 @@ class SqliteStore:
                 hint="run something first, or point --tracking-uri / MLRUN_TRACKING_URI "
                 "at an existing store",
             )
+        refuse_truncated(location.db_path, location.artifact_root)
+        # A store nobody may write (a read-only mount or file) is opened read-only, so it can
+        # still be searched; only commands that record need to write.
+        self.read_only = not create and not writable(location.db_path)
         try:
-            location.db_path.parent.mkdir(parents=True, exist_ok=True)
-            # One connection may serve several threads (the direct-mode API serializes calls).
-            self._conn = sqlite3.connect(
-                location.db_path,
-                timeout=BUSY_TIMEOUT_S,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            if not self.read_only:
+                location.db_path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = connect(location.db_path, self.read_only, BUSY_TIMEOUT_S)
             root = str(location.artifact_root)
             # The filter attribute artifact_uri (derived, not stored).
             self._conn.create_function(
                 "mlrun_artifact_uri", 1, lambda run_id: f"{root}/{run_id}", deterministic=True
             )
             self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+            if not self.read_only:
+                self._conn.execute("PRAGMA synchronous = NORMAL")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"tracking store {location.db_path}: cannot open: {exc}") from exc
         self._migrate()
@@ -84,9 +87,15 @@ class SqliteStore:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(MlrunError):  # a failed COMMIT may have rolled back already
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(MlrunError):
+                conn.execute("ROLLBACK")
+            raise
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -94,6 +103,12 @@ class SqliteStore:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_VERSION:
                 return
+            if self.read_only and version != SCHEMA_VERSION:
+                raise StoreError(
+                    f"tracking store {self.location.db_path} is read-only and at schema version "
+                    f"{version}; this mlrun needs {SCHEMA_VERSION}",
+                    hint="open it once with write access so mlrun can migrate it",
+                )
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"tracking store {self.location.db_path}: schema version {version} is newer "
@@ -159,6 +174,8 @@ class SqliteStore:
         """One experiment by id (deleted ones included)."""
         if not re.fullmatch(r"[0-9]+", experiment_id):
             raise NotFoundError(f"experiment id {experiment_id!r}: expected a number")
+        if int(experiment_id) > INT64_MAX:
+            raise NotFoundError(f"no experiment with id {experiment_id}")
         row = self._conn.execute(
             f"{self._EXPERIMENT_SELECT} WHERE e.experiment_id = ?", (int(experiment_id),)
         ).fetchone()
@@ -331,6 +348,9 @@ class SqliteStore:
         """One page of the run ids a compiled search selects, in order."""
         from mlrun_cli.tracking.run_search import page_sql
 
+        # A page beyond any store (a huge --max-results or a forged --page-token offset) is
+        # the same as the largest one SQLite can count to.
+        limit, offset = min(limit, INT64_MAX), min(offset, INT64_MAX)
         statements = page_sql(query)
         sql, args = statements[0]
         ids = [
@@ -500,6 +520,15 @@ class SqliteStore:
                 (host,),
             )
         ]
+
+    def set_child_exit(self, run_id: str, exit_code: int) -> None:
+        """Record the entry point's exit code while the run is still RUNNING (its events are
+        being ingested): whoever finishes the run later knows how the entry point ended."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET exit_code = ? WHERE run_id = ? AND status = 'RUNNING'",
+                (exit_code, run_id),
+            )
 
     def set_child_process(self, run_id: str, pid: int, marker: str | None) -> None:
         """Record the entry point's process (the orphan check waits for it too)."""

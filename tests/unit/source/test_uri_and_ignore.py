@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlrun_cli.errors import UsageError
 from mlrun_cli.source.ignore import IgnoreRules
@@ -83,3 +85,22 @@ def test_mlrunignore_shapes_the_content_hash(tmp_path: Path) -> None:
 )
 def test_zip_uris(uri: str, location: str, sub: str) -> None:
     assert parse_uri(uri) == ProjectUri("zip", location, sub)
+
+
+@given(
+    st.sampled_from(["https", "http", "ssh", "git+https"]),
+    st.text(alphabet="abcXYZ019-_.~%", min_size=1, max_size=12),
+    st.text(alphabet="abcXYZ019-_.~%!$&'()*+,;=", min_size=4, max_size=16),
+    st.sampled_from(["host", "[::1", "[::1]:8080", "h.example:22"]),
+)
+@settings(max_examples=200, deadline=None)
+def test_redaction_never_shows_a_password(scheme: str, user: str, secret: str, host: str) -> None:
+    url = f"{scheme}://{user}:{secret}@{host}/org/repo.git"
+    shown = redact(url)
+    assert f":{secret}@" not in shown
+    assert secret not in redact_text(f"fatal: cannot access {url}: {secret}", url)
+
+
+def test_an_invalid_ipv6_url_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match=r"not a valid URL"):
+        parse_uri("http://u:T@[::1/repo.git")

@@ -237,3 +237,14 @@ def test_yaml_1_1_surprises_in_defaults_are_warned(tmp_path: Path) -> None:
         prefix.format(6) + "version.default: 1.10 is read by YAML 1.1 as the number 1.1; "
         "quote it (default: \"1.10\") if you meant the text '1.10'",
     ]
+
+
+def test_a_heredoc_placeholder_and_a_huge_int_literal_are_spec_errors(tmp_path: Path) -> None:
+    heredoc = "entry_points:\n  main:\n    command: |\n      cat <<EOF\n      {x}\n      EOF\n"
+    assert "{x} stands inside a heredoc" in error_of(project(tmp_path, heredoc))
+    huge = "entry_points:\n  main:\n    parameters:\n      n: {type: int, default: %s}\n" % (
+        "9" * 5000
+    )
+    assert error_of(project(tmp_path, huge + "    command: echo {n}\n")).startswith(
+        "MLproject: invalid YAML value: Exceeds the limit"
+    )

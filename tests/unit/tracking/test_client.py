@@ -17,6 +17,7 @@ from mlrun_cli.tracking import client
 @pytest.fixture
 def events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path = tmp_path / "events.jsonl"
+    path.touch()
     monkeypatch.setenv("MLRUN_EVENTS", str(path))
     monkeypatch.setenv("MLRUN_ARTIFACT_DIR", str(tmp_path / "artifacts"))
     monkeypatch.setattr(client, "_sink", None)
@@ -92,3 +93,28 @@ def test_client_module_is_standard_library_only() -> None:
     import sys
 
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: mlrun_cli.log_param("p", "a\ud800b"), "param 'p': not valid Unicode text"),
+        (lambda: mlrun_cli.set_tag("t", "r\udcff"), "tag 't': not valid Unicode text"),
+        (lambda: mlrun_cli.log_metric("m", 10**400), "metric 'm': 1000"),
+        (
+            lambda: mlrun_cli.log_metric("m", 1, timestamp=1_700_000_000_000_000_000),
+            "timestamp 1700000000000000000 is out of range",
+        ),
+        (lambda: mlrun_cli.log_metric("m", 1, timestamp=-5), "timestamp -5 is out of range"),
+        (lambda: mlrun_cli.log_text("x", "."), "artifact path ''"),
+        (lambda: mlrun_cli.log_text("x", "dir/.."), "artifact path"),
+        (lambda: mlrun_cli.log_text("x", "_mlrun/output.log"), "artifact path '_mlrun/output.log'"),
+        (lambda: mlrun_cli.log_text("x", "caf\udce9.txt"), "artifact path 'caf"),
+        (lambda: mlrun_cli.log_artifact(__file__, "/abs"), "artifact path '/abs/"),
+    ],
+)
+def test_values_the_store_cannot_hold_are_refused(events: Path, call: object, message: str) -> None:
+    with pytest.raises(mlrun_cli.TrackingClientError) as info:
+        call()  # type: ignore[operator]
+    assert str(info.value).startswith(message)
+    assert not events.exists() or events.read_text() == ""

@@ -345,6 +345,7 @@ def run_spec(
 
     run_id = uuid.uuid4().hex
     env = prepared.env
+    parent = inherited_parent(store)
     return RunCreate(
         run_id=run_id,
         experiment_id=experiment.experiment_id,
@@ -355,6 +356,7 @@ def run_spec(
         params=tuple(Param(p.name, p.value, p.type) for p in prepared.bound.params),
         tags=(("mlrun.env.manager", env.manager), ("mlrun.env.python", env.python_version))
         + ((("mlrun.env.key", env.key),) if env.key else ())
+        + ((("mlflow.parentRunId", parent),) if parent else ())
         + extra_tags,
         user=current_user(),
         host=hostname(),
@@ -365,7 +367,22 @@ def run_spec(
         env_lock_hash=env.lock.sha256 if env.lock else None,
         data=_data_record(prepared.data),
         fingerprint=run_fingerprint(request, prepared),
+        parent_run_id=parent,
     )
+
+
+def inherited_parent(store: TrackingStore) -> str | None:
+    """The run this ``mlrun run`` is nested in: an entry point's inherited MLRUN_RUN_ID,
+    when that run is in the same store (another store's id would point nowhere)."""
+    from mlrun_cli.errors import NotFoundError
+
+    parent = os.environ.get("MLRUN_RUN_ID")
+    if not parent:
+        return None
+    try:
+        return store.get_run(parent).run_id
+    except NotFoundError:
+        return None
 
 
 def _data_record(data: DataPin | None) -> models.DataRecord | None:

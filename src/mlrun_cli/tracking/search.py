@@ -150,6 +150,7 @@ RUN_SCHEMA = Schema(
         "data_fingerprint": ("r.data_fingerprint", "string"),
         "env_lock": ("r.env_lock_hash", "string"),
         "lifecycle_stage": ("r.lifecycle_stage", "string"),
+        "parent_run_id": ("r.parent_run_id", "string"),
     },
     entities={
         "param": SideTable("params", "p", "run_id"),

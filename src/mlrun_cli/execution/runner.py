@@ -406,6 +406,7 @@ def _supervise(
 ) -> RunResult:
     """Run the child and ingest its events; the run always ends in a terminal status."""
     from mlrun_cli.execution.process import Request, run_process
+    from mlrun_cli.mlflow_compat.loopback import serve_mlflow
     from mlrun_cli.tracking.ingest import (
         OUTPUT_LOG,
         LiveIngester,
@@ -417,6 +418,7 @@ def _supervise(
 
     artifact_dir = store.artifact_dir(run.run_id)
     outcome: Outcome | None = None
+    mlflow = serve_mlflow(store, run, prepared.env)  # None unless the env has MLflow
     try:
         artifact_dir.mkdir(parents=True, exist_ok=True)
         events.parent.mkdir(parents=True, exist_ok=True)
@@ -424,6 +426,8 @@ def _supervise(
         log_path = artifact_dir / OUTPUT_LOG
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = child_environment(prepared.env, run, store.uri, events, artifact_dir)
+        if mlflow is not None:
+            mlflow.child_environment(env)
         ingester = LiveIngester(lambda: open_store(store.uri), run.run_id, events, reporter.warn)
         ingester.start()
         try:
@@ -461,6 +465,9 @@ def _supervise(
     except BaseException as exc:
         store.finish_run(run.run_id, models.FAILED, None, f"mlrun error: {exc}")
         raise
+    finally:
+        for message in mlflow.close() if mlflow is not None else ():
+            reporter.warn(message)
     final = store.get_run(run.run_id)
     return RunResult(final, exit_code_for(final, outcome.interrupted_by))
 

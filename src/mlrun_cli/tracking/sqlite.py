@@ -467,10 +467,8 @@ class SqliteStore:
     def delete_tag(self, run_id: str, key: str) -> bool:
         """Remove one run tag; False when the run had no such tag."""
         with self._write() as conn:
-            return (
-                conn.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (run_id, key)).rowcount
-                == 1
-            )
+            cursor = conn.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (run_id, key))
+            return cursor.rowcount == 1
 
     def events_offset(self, run_id: str) -> int:
         """How many bytes of the run's events file are already ingested."""

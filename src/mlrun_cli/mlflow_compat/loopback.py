@@ -69,6 +69,7 @@ class LoopbackEndpoint:
         self._wake_r, self._wake_w = socket.socketpair()
         self._connections: set[socket.socket] = set()
         self._guard = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(target=self._accept_loop, name="mlrun-mlflow", daemon=True)
         self._thread.start()
 
@@ -89,6 +90,8 @@ class LoopbackEndpoint:
                 "MLFLOW_EXPERIMENT_ID": self.session.experiment_id,
             }
         )
+        # MLflow prints "View run at <url>" links: this endpoint has no web UI to view.
+        env.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
     # -- serving ------------------------------------------------------------------------
     def _accept_loop(self) -> None:
@@ -191,6 +194,9 @@ class LoopbackEndpoint:
     # -- the end of the run ---------------------------------------------------------------
     def close(self) -> list[str]:
         """Stop serving, end the runs the code left RUNNING; return warnings for the user."""
+        if self._closed:
+            return []
+        self._closed = True
         self._wake_w.send(b"x")
         self._thread.join()
         with self._guard:

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from mlrun_cli.cli._output import CliReporter, State, handle_errors, info, print_json, status_text
+from mlrun_cli.cli._output import (
+    CliReporter,
+    State,
+    handle_errors,
+    info,
+    print_json,
+    status_text,
+    warn,
+)
 from mlrun_cli.cli.run import TrackingUri
 
 
@@ -32,6 +40,13 @@ def reproduce_command(
     offline: Annotated[
         bool, typer.Option("--offline", help="Use cached git mirrors and data only.")
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="With --verify: accept a run that logged no metric and no artifact.",
+        ),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON on stdout.")
     ] = False,
@@ -48,6 +63,7 @@ def reproduce_command(
     request = ReproduceRequest(
         run_id=run_id, verify=verify, rtol=rtol, atol=atol, experiment_name=experiment_name,
         tracking_uri=tracking_uri, offline=offline, stdout_to_stderr=json_output or quiet,
+        allow_empty=allow_empty,
     )  # fmt: skip
     result = reproduce(request, CliReporter())
     append_summary(result.run, f"mlrun reproduce {result.original.run_id}", result.checks)
@@ -57,6 +73,7 @@ def reproduce_command(
             "original_run_id": result.original.run_id,
             "run": result.run.to_json(),
             "verified": result.verified if verify else None,
+            "nothing_to_compare": result.nothing_to_compare,
             "checks": [
                 {"kind": c.kind, "key": c.key, "original": c.original,
                  "reproduced": c.reproduced, "match": c.match}
@@ -77,6 +94,11 @@ def _print_checks(result: object) -> None:
     assert isinstance(result, ReproduceResult)  # noqa: S101 - typed loosely to keep imports lazy
     run = result.run
     info(f"run {run.run_id} {status_text(run.status)} reproduces {result.original.run_id}")
+    if result.nothing_to_compare:
+        warn(
+            f"nothing to compare: run {result.original.run_id} logged no metric and no "
+            "artifact (exit 6; --allow-empty accepts it)"
+        )
     if not result.checks:
         return
     table = Table(["check", "key", "original", "reproduced", "match"])

@@ -222,7 +222,7 @@ def finish_session(session: Session) -> list[str]:
     for run_id in session.created:
         store.finish_run(run_id, status, reason=f"the mlrun run {session.run_id} ended ({status})")
     warnings = []
-    if session.ignored_statuses and session.ignored_statuses[-1] != final.status:
+    if final.status == models.FINISHED and session.ignored_statuses[-1:] not in ([], ["FINISHED"]):
         warnings.append(
             f"the code ended its MLflow run as {session.ignored_statuses[-1]}; mlrun recorded "
             f"{final.status} from the entry point's exit status"

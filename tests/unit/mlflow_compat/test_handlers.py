@@ -52,7 +52,9 @@ def test_get_run_has_mlflow_shape(session: Session) -> None:
 def test_errors_have_mlflow_codes_and_statuses(session: Session) -> None:
     missing = call(session, "GET", "runs/get", run_id="f" * 32)
     assert (missing.status, (missing.body or {})["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
-    bad = call(session, "POST", "runs/log-metric", {"run_id": session.run_id, "key": "m", "value": "x"})
+    bad = call(
+        session, "POST", "runs/log-metric", {"run_id": session.run_id, "key": "m", "value": "x"}
+    )
     assert (bad.status, (bad.body or {})["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
     no_key = call(session, "POST", "runs/log-metric", {"run_id": session.run_id, "value": 1})
     assert "Missing value for required parameter 'key'" in (no_key.body or {})["message"]
@@ -74,12 +76,15 @@ def test_retried_writes_never_duplicate(session: Session) -> None:
              "params": [{"key": "b", "value": "1"}], "tags": [{"key": "t", "value": "v"}]}  # fmt: skip
     for _ in range(2):
         ok(call(session, "POST", "runs/log-batch", batch))
-    history = ok(call(session, "GET", "metrics/get-history", run_id=session.run_id, metric_key="loss"))
+    history = ok(
+        call(session, "GET", "metrics/get-history", run_id=session.run_id, metric_key="loss")
+    )
     assert [m["step"] for m in history["metrics"]] == [1, 2]
     create = {"experiment_id": "0", "start_time": 5, "tags": [{"key": "x", "value": "y"}]}
     first = ok(call(session, "POST", "runs/create", create))["run"]["info"]["run_id"]
     again = ok(call(session, "POST", "runs/create", create))["run"]["info"]["run_id"]
-    assert first == again and session.created == [first]
+    assert first == again
+    assert session.created == [first]
 
 
 def test_params_are_immutable(session: Session) -> None:
@@ -132,7 +137,9 @@ def test_search_runs_uses_mlflow_filters(session: Session) -> None:
     found = ok(call(session, "POST", "runs/search",
                     {"experiment_ids": ["0"], "filter": "metrics.rmse < 0.5"}))  # fmt: skip
     assert [r["info"]["run_id"] for r in found["runs"]] == [session.run_id]
-    bad = call(session, "POST", "runs/search", {"experiment_ids": ["0"], "filter": "metrics.rmse <"})
+    bad = call(
+        session, "POST", "runs/search", {"experiment_ids": ["0"], "filter": "metrics.rmse <"}
+    )
     assert bad.status == 400
 
 
@@ -154,7 +161,8 @@ def test_artifacts_upload_download_list(session: Session) -> None:
     run = session.store.get_run(session.run_id)
     assert [(a.path, a.size) for a in run.artifacts] == [("conf/d.json", 8)]
     download = call(session, "GET", f"{base}/conf/d.json")
-    assert download.file is not None and download.file.read_bytes() == b'{"a": 1}'
+    assert download.file is not None
+    assert download.file.read_bytes() == b'{"a": 1}'
     listing = ok(call(session, "GET", ARTIFACTS_API, path=f"{session.run_id}/conf"))
     assert listing["files"] == [{"path": "d.json", "is_dir": False, "file_size": 8}]
     assert call(session, "GET", f"{base}/nope.txt").status == 404

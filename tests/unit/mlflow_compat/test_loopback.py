@@ -48,6 +48,11 @@ def _connect(endpoint: LoopbackEndpoint) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(host, int(port), timeout=30)
 
 
+def _get(conn: http.client.HTTPConnection, url: str) -> bytes:
+    conn.request("GET", url)
+    return conn.getresponse().read()
+
+
 def test_decided_from_the_lock() -> None:
     assert env_has_mlflow(_env("mlflow-skinny", "numpy"))
     assert env_has_mlflow(_env("mlflow"))
@@ -112,7 +117,7 @@ def test_uploads_plain_chunked_and_streamed(endpoint: LoopbackEndpoint) -> None:
     assert (folder / "chunked.txt").read_bytes() == b"abcd"
     sizes = {a.path: a.size for a in endpoint.session.store.get_run(run_id).artifacts}
     assert sizes == {"small.txt": 5, "chunked.txt": 4, "dir/big.bin": len(big)}
-    assert not [p for p in folder.rglob("*.upload")]
+    assert not list(folder.rglob("*.upload"))
 
 
 def test_garbage_closes_only_that_connection(endpoint: LoopbackEndpoint) -> None:
@@ -132,5 +137,4 @@ def test_close_ends_idle_keep_alive_connections(endpoint: LoopbackEndpoint) -> N
     conn.getresponse().read()
     assert endpoint.close() == []
     with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
-        conn.request("GET", f"{API}/experiments/get?experiment_id=0")
-        conn.getresponse()
+        _get(conn, f"{API}/experiments/get?experiment_id=0")

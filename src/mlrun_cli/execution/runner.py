@@ -406,7 +406,7 @@ def _supervise(
 ) -> RunResult:
     """Run the child and ingest its events; the run always ends in a terminal status."""
     from mlrun_cli.execution.process import Request, run_process
-    from mlrun_cli.mlflow_compat.loopback import serve_mlflow
+    from mlrun_cli.mlflow_compat import serve_mlflow
     from mlrun_cli.tracking.ingest import (
         OUTPUT_LOG,
         LiveIngester,

@@ -20,22 +20,11 @@ from mlrun_cli.mlflow_compat.protocol import Request, Response, Session
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from mlrun_cli.envs.base import Env
-    from mlrun_cli.tracking.models import Run
-    from mlrun_cli.tracking.store import TrackingStore
 
-MLFLOW_PACKAGES = frozenset({"mlflow", "mlflow-skinny"})
 # Uploads larger than this are streamed to their file instead of read into memory.
 STREAM_UPLOADS_OVER = 1 << 20
 _MAX_LINE = 65536
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
-
-
-def env_has_mlflow(env: Env) -> bool:
-    """Whether the run's environment has MLflow's client (read from its lock: no import)."""
-    if env.lock is None:
-        return False
-    return any(name in MLFLOW_PACKAGES for name, _ in env.lock.packages)
 
 
 class _BadRequestError(Exception):
@@ -235,14 +224,3 @@ def finish_session(session: Session) -> list[str]:
             f"(ENDPOINT_NOT_FOUND): {names}"
         )
     return warnings
-
-
-def serve_mlflow(store: TrackingStore, run: Run, env: Env) -> LoopbackEndpoint | None:
-    """The endpoint for a run whose environment has MLflow; None (and no cost) otherwise."""
-    if not env_has_mlflow(env):
-        return None
-    from mlrun_cli.tracking.store import open_store
-
-    # Its own connection: the endpoint's requests never interleave with mlrun's own writes.
-    session = Session(open_store(store.uri), run.run_id, run.experiment_id)
-    return LoopbackEndpoint(session)

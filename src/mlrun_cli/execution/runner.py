@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mlrun_cli.envs.base import Env
     from mlrun_cli.envs.cache import Lease
     from mlrun_cli.execution.process import Outcome
+    from mlrun_cli.mlflow_compat.loopback import LoopbackEndpoint
     from mlrun_cli.source.local import Checkout
     from mlrun_cli.spec.mlproject import Project
     from mlrun_cli.spec.params import BoundParams
@@ -466,10 +467,25 @@ def _supervise(
         store.finish_run(run.run_id, models.FAILED, None, f"mlrun error: {exc}")
         raise
     finally:
-        for message in mlflow.close() if mlflow is not None else ():
-            reporter.warn(message)
+        _after_child(mlflow, prepared.checkout, run, artifact_dir, reporter)
     final = store.get_run(run.run_id)
     return RunResult(final, exit_code_for(final, outcome.interrupted_by))
+
+
+def _after_child(
+    mlflow: LoopbackEndpoint | None, checkout: Checkout, run: Run, artifact_dir: Path,
+    reporter: Reporter,
+) -> None:  # fmt: skip
+    """Stop the MLflow endpoint; warn about unknown MLflow calls and files left in the repo."""
+    for message in mlflow.close() if mlflow is not None else ():
+        reporter.warn(message)
+    if checkout.code.kind == "local-git":
+        from mlrun_cli.source.stray import stray_files_warning
+
+        # The store's own folder (artifacts, events, the database) is never a stray.
+        stray = stray_files_warning(checkout.top, run.start_time, (artifact_dir.parent.parent,))
+        if stray:
+            reporter.warn(stray)
 
 
 def _describe_exit(code: int) -> str:

@@ -42,13 +42,17 @@ with mlflow.start_run() as run:                       # the context form: the ml
         mlflow.log_metric("inner_loss", 3.0)
     uri, run_id = mlflow.get_tracking_uri(), run.info.run_id
     body = {"run_id": run_id, "key": "retried", "value": 1.5, "timestamp": 1234, "step": 0}
+    auth = {"Authorization": "Bearer " + os.environ["MLFLOW_TRACKING_TOKEN"]}
     for _ in range(2):                                 # a client retrying the same POST
-        requests.post(f"{uri}/api/2.0/mlflow/runs/log-metric", json=body).raise_for_status()
+        requests.post(f"{uri}/api/2.0/mlflow/runs/log-metric", json=body,
+                      headers=auth).raise_for_status()
     found = mlflow.search_runs(output_format="list", filter_string="metrics.rmse < 1")
     assert run_id in [r.info.run_id for r in found], found
     history = MlflowClient().get_metric_history(run_id, "retried")
     assert len(history) == 1, history
-    assert requests.get(f"{uri}/api/2.0/mlflow/made-up").json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    made_up = requests.get(f"{uri}/api/2.0/mlflow/made-up", headers=auth)
+    assert made_up.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    assert requests.get(f"{uri}/api/2.0/mlflow/runs/get?run_id={run_id}").status_code == 401
 print("inner", inner.info.run_id)
 """
 FAIL = """\

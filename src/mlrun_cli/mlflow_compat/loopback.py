@@ -9,13 +9,20 @@ goes to ``handlers.handle``; the store is used by one request at a time.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import selectors
 import socket
 import threading
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from mlrun_cli.mlflow_compat.protocol import Request, Response, Session
+from mlrun_cli.mlflow_compat.protocol import (
+    MlflowError,
+    Request,
+    Response,
+    Session,
+    error_response,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,7 +31,8 @@ if TYPE_CHECKING:
 # Uploads larger than this are streamed to their file instead of read into memory.
 STREAM_UPLOADS_OVER = 1 << 20
 _MAX_LINE = 65536
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+            500: "Internal Server Error"}  # fmt: skip
 
 
 class _BadRequestError(Exception):
@@ -59,6 +67,9 @@ class LoopbackEndpoint:
         self._connections: set[socket.socket] = set()
         self._guard = threading.Lock()
         self._closed = False
+        # Other users of a shared machine can reach 127.0.0.1 too: only the child, which gets
+        # this token as MLFLOW_TRACKING_TOKEN (sent by MLflow as a bearer token), may write.
+        self.token = secrets.token_urlsafe(24)
         self._thread = threading.Thread(target=self._accept_loop, name="mlrun-mlflow", daemon=True)
         self._thread.start()
 
@@ -77,8 +88,11 @@ class LoopbackEndpoint:
                 "MLFLOW_REGISTRY_URI": self.uri,
                 "MLFLOW_RUN_ID": self.session.run_id,
                 "MLFLOW_EXPERIMENT_ID": self.session.experiment_id,
+                "MLFLOW_TRACKING_TOKEN": self.token,
             }
         )
+        for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+            env.pop(name, None)  # basic auth would replace the token
         # MLflow prints "View run at <url>" links: this endpoint has no web UI to view.
         env.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
@@ -153,7 +167,12 @@ class LoopbackEndpoint:
             streamed = True
         else:
             request = Request(method, unquote(split.path), query, stream.read(length))
-        response = handle(self.session, request)
+        if headers.get("authorization") != f"Bearer {self.token}":
+            response = error_response(
+                MlflowError("UNAUTHENTICATED", "missing or wrong MLFLOW_TRACKING_TOKEN")
+            )
+        else:
+            response = handle(self.session, request)
         # A streamed upload refused half-way leaves unread bytes: this connection is done.
         keep = keep and not (streamed and response.status != 200)
         self._send(conn, response, keep)

@@ -39,9 +39,35 @@ def endpoint(tmp_path: Path) -> Iterator[LoopbackEndpoint]:
     served.close()
 
 
-def _connect(endpoint: LoopbackEndpoint) -> http.client.HTTPConnection:
+class _Authorized(http.client.HTTPConnection):
+    """A connection that sends the endpoint's token, as MLflow's client does."""
+
+    token = ""
+
+    def putrequest(self, method: str, url: str, *args: bool, **kwargs: bool) -> None:
+        super().putrequest(method, url, *args, **kwargs)
+        self.putheader("Authorization", f"Bearer {self.token}")
+
+
+def _connect(endpoint: LoopbackEndpoint, bearer: str | None = None) -> http.client.HTTPConnection:
     host, port = endpoint.uri.removeprefix("http://").split(":")
-    return http.client.HTTPConnection(host, int(port), timeout=30)
+    conn = _Authorized(host, int(port), timeout=30)
+    conn.token = endpoint.token if bearer is None else bearer
+    return conn
+
+
+def test_requests_without_the_token_are_refused(endpoint: LoopbackEndpoint) -> None:
+    conn = _connect(endpoint, bearer="guess")
+    conn.request("GET", f"{API}/experiments/get?experiment_id=0")
+    response = conn.getresponse()
+    assert response.status == 401
+    assert json.loads(response.read())["error_code"] == "UNAUTHENTICATED"
+    conn.close()
+    child: dict[str, str] = {"MLFLOW_TRACKING_USERNAME": "u", "MLFLOW_TRACKING_PASSWORD": "p"}
+    endpoint.child_environment(child)
+    assert child["MLFLOW_TRACKING_TOKEN"] == endpoint.token
+    assert "MLFLOW_TRACKING_USERNAME" not in child
+    assert "MLFLOW_TRACKING_PASSWORD" not in child
 
 
 def _get(conn: http.client.HTTPConnection, url: str) -> bytes:

@@ -53,6 +53,7 @@ INFO = {"run_id": "0" * 32, "run_uuid": "0" * 32, "experiment_id": "0", "status"
         "run_name": "null"}
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else delayed ACKs add ~40 ms to every keep-alive call
     def answer(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         run = "runs/create" in self.path or "runs/get" in self.path
@@ -74,6 +75,7 @@ START_PROBE = """
 import json, sys, time
 from pathlib import Path
 import mlrun_cli.execution.runner, mlrun_cli.execution.process, mlrun_cli.tracking.ingest
+import mlrun_cli.tracking.names, mlrun_cli.tracking.sqlite  # imported by every `mlrun run`
 from mlrun_cli.envs.base import Env
 from mlrun_cli.envs.lock import EnvLock
 from mlrun_cli.tracking.models import CodeVersion, RunCreate

@@ -32,9 +32,10 @@ def serve_mlflow(store: TrackingStore, run: Run, env: Env) -> LoopbackEndpoint |
     if not env_has_mlflow(env):
         return None
     from mlrun_cli.mlflow_compat.loopback import LoopbackEndpoint
-    from mlrun_cli.mlflow_compat.protocol import Session
+    from mlrun_cli.mlflow_compat.session import Session
     from mlrun_cli.tracking.store import open_store
 
-    # Its own connection: the endpoint's requests never interleave with mlrun's own writes.
-    session = Session(open_store(store.uri), run.run_id, run.experiment_id)
-    return LoopbackEndpoint(session)
+    # Its own connection (opened by the first request): the endpoint's requests never
+    # interleave with mlrun's own writes.
+    uri = store.uri
+    return LoopbackEndpoint(Session(lambda: open_store(uri), run.run_id, run.experiment_id))

@@ -16,10 +16,10 @@ from mlrun_cli.mlflow_compat.protocol import (
     MlflowError,
     Request,
     Response,
-    Session,
     invalid,
     missing,
 )
+from mlrun_cli.mlflow_compat.session import Session
 from mlrun_cli.tracking.models import Artifact, EventBatch
 
 if TYPE_CHECKING:

@@ -18,7 +18,6 @@ from mlrun_cli.mlflow_compat.protocol import (
     MlflowError,
     Request,
     Response,
-    Session,
     error_response,
     experiment_json,
     integer,
@@ -31,6 +30,7 @@ from mlrun_cli.mlflow_compat.protocol import (
     run_info_json,
     run_json,
 )
+from mlrun_cli.mlflow_compat.session import Session
 from mlrun_cli.tracking import models
 from mlrun_cli.tracking.models import EventBatch, Metric, Param
 

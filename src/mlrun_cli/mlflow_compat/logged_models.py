@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from mlrun_cli.mlflow_compat.protocol import (
     API,
-    Session,
     artifact_uri,
     integer,
     key_values,
     missing,
     required,
 )
+from mlrun_cli.mlflow_compat.session import Session
 from mlrun_cli.tracking.models import EventBatch
 
 if TYPE_CHECKING:

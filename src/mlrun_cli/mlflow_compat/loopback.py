@@ -16,13 +16,9 @@ import threading
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from mlrun_cli.mlflow_compat.protocol import (
-    MlflowError,
-    Request,
-    Response,
-    Session,
-    error_response,
-)
+if TYPE_CHECKING:
+    from mlrun_cli.mlflow_compat.protocol import Request, Response
+    from mlrun_cli.mlflow_compat.session import Session
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -134,6 +130,8 @@ class LoopbackEndpoint:
     def _serve_one(
         self, conn: socket.socket, stream: BinaryIO, handle: Callable[[Session, Request], Response]
     ) -> bool:
+        from mlrun_cli.mlflow_compat.protocol import MlflowError, Request, error_response
+
         line = stream.readline(_MAX_LINE)
         while line in (b"\r\n", b"\n"):
             line = stream.readline(_MAX_LINE)
@@ -217,24 +215,28 @@ class LoopbackEndpoint:
             try:
                 return finish_session(self.session)
             finally:
-                self.session.store.close()
+                if self.session.store_opened:
+                    self.session.store.close()
 
 
 def finish_session(session: Session) -> list[str]:
     """End the runs the code created and left RUNNING (with the mlrun run's status)."""
     from mlrun_cli.tracking import models
 
-    store = session.store
-    final = store.get_run(session.run_id)
-    status = final.status if final.status != models.RUNNING else models.FAILED
-    for run_id in session.created:
-        store.finish_run(run_id, status, reason=f"the mlrun run {session.run_id} ended ({status})")
     warnings = []
-    if final.status == models.FINISHED and session.ignored_statuses[-1:] not in ([], ["FINISHED"]):
-        warnings.append(
-            f"the code ended its MLflow run as {session.ignored_statuses[-1]}; mlrun recorded "
-            f"{final.status} from the entry point's exit status"
-        )
+    if session.created or session.ignored_statuses:
+        store = session.store
+        final = store.get_run(session.run_id)
+        status = final.status if final.status != models.RUNNING else models.FAILED
+        reason = f"the mlrun run {session.run_id} ended ({status})"
+        for run_id in session.created:
+            store.finish_run(run_id, status, reason=reason)
+        said = session.ignored_statuses[-1:]
+        if final.status == models.FINISHED and said not in ([], [models.FINISHED]):
+            warnings.append(
+                f"the code ended its MLflow run as {said[0]}; mlrun recorded FINISHED from the "
+                "entry point's exit status"
+            )
     if session.unknown:
         calls = sum(session.unknown.values())
         names = ", ".join(f"{name} ({n})" for name, n in sorted(session.unknown.items())[:5])

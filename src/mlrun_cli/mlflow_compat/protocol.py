@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from mlrun_cli.tracking.models import Experiment, Run
-    from mlrun_cli.tracking.store import TrackingStore
 
 API = "/api/2.0/mlflow"
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
@@ -101,28 +98,6 @@ class Response:
 def error_response(error: MlflowError) -> Response:
     """MLflow's error JSON with its status."""
     return Response(error.status, {"error_code": error.error_code, "message": error.message})
-
-
-@dataclass
-class Session:
-    """The state one endpoint keeps beside the store while it serves a run.
-
-    ``run_id`` is the mlrun run the child was started for: its status is mlrun's to write
-    (the child's FINISHED is advisory). Runs the code creates (nested runs, later top-level
-    runs) are its children and are listed in ``created``.
-    """
-
-    store: TrackingStore
-    run_id: str
-    experiment_id: str
-    created: list[str] = field(default_factory=list)
-    create_requests: dict[str, str] = field(default_factory=dict)
-    known_runs: set[str] = field(default_factory=set)
-    unknown: Counter[str] = field(default_factory=Counter)
-    models: dict[str, dict[str, Any]] = field(default_factory=dict)
-    registry: dict[str, dict[str, Any]] = field(default_factory=dict)
-    ignored_statuses: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def required(fields: dict[str, Any], *names: str) -> str:

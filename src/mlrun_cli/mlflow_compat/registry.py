@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from mlrun_cli.mlflow_compat.protocol import (
     MlflowError,
-    Session,
     invalid,
     key_values,
     missing,
     required,
 )
+from mlrun_cli.mlflow_compat.session import Session
 from mlrun_cli.tracking.models import EventBatch
 
 if TYPE_CHECKING:

@@ -10,7 +10,8 @@ import pytest
 
 from mlrun_cli.mlflow_compat.handlers import handle
 from mlrun_cli.mlflow_compat.loopback import finish_session
-from mlrun_cli.mlflow_compat.protocol import API, ARTIFACTS_API, Request, Response, Session
+from mlrun_cli.mlflow_compat.protocol import API, ARTIFACTS_API, Request, Response
+from mlrun_cli.mlflow_compat.session import Session
 from mlrun_cli.tracking.models import CodeVersion, Param, RunCreate
 from mlrun_cli.tracking.sqlite import SqliteStore
 from mlrun_cli.tracking.store import open_store

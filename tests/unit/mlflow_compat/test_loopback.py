@@ -14,7 +14,8 @@ from mlrun_cli.envs.base import Env
 from mlrun_cli.envs.lock import EnvLock
 from mlrun_cli.mlflow_compat import env_has_mlflow, serve_mlflow
 from mlrun_cli.mlflow_compat.loopback import STREAM_UPLOADS_OVER, LoopbackEndpoint
-from mlrun_cli.mlflow_compat.protocol import API, ARTIFACTS_API, Session
+from mlrun_cli.mlflow_compat.protocol import API, ARTIFACTS_API
+from mlrun_cli.mlflow_compat.session import Session
 from mlrun_cli.tracking.models import CodeVersion, RunCreate
 from mlrun_cli.tracking.store import open_store
 

@@ -360,5 +360,8 @@ def handle(session: Session, request: Request) -> Response:
         return error_response(missing(str(exc)))
     except MlrunError as exc:
         return error_response(invalid(str(exc)))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # A malformed field, not a server fault: a 500 would make the client retry for minutes.
+        return error_response(invalid(f"malformed request: {type(exc).__name__}: {exc}"))
     except Exception as exc:  # noqa: BLE001 - a server answers every request; MLflow retries 500s
         return error_response(MlflowError("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"))

@@ -208,6 +208,13 @@ def test_registry_answers_and_records_tags(session: Session) -> None:
     assert call(session, "GET", "model-versions/get", name="wine", version="9").status == 404
 
 
+def test_malformed_fields_are_client_errors_not_retried_500s(session: Session) -> None:
+    bad_ids = call(session, "POST", "runs/search", {"experiment_ids": ["zero"]})
+    assert (bad_ids.status, (bad_ids.body or {})["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    bad_tags = call(session, "POST", "runs/log-batch", {"run_id": session.run_id, "tags": "x"})
+    assert bad_tags.status == 400
+
+
 def test_store_errors_never_escape(session: Session, tmp_path: Path) -> None:
     assert isinstance(session.store, SqliteStore)
     session.store.close()

@@ -419,8 +419,9 @@ def _supervise(
 
     artifact_dir = store.artifact_dir(run.run_id)
     outcome: Outcome | None = None
-    mlflow = serve_mlflow(store, run, prepared.env)  # None unless the env has MLflow
+    mlflow: LoopbackEndpoint | None = None
     try:
+        mlflow = serve_mlflow(store, run, prepared.env)  # None unless the env has MLflow
         artifact_dir.mkdir(parents=True, exist_ok=True)
         events.parent.mkdir(parents=True, exist_ok=True)
         events.touch()

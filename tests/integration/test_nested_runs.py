@@ -33,6 +33,8 @@ def test_inner_mlrun_run_records_its_parent(isolated: Path) -> None:
     assert child["parent_run_id"] == parent_id
     assert child["tags"]["mlflow.parentRunId"] == parent_id
     assert child["metrics"] == {"m": 1}
+    table = run_mlrun("runs", "search", "--columns", "run_name,parent_run_id")
+    assert ["inner-run", parent_id] in [line.split() for line in table.stdout.splitlines()]
     shown = run_mlrun("runs", "show", child["run_id"])
     assert f"parent run:  {parent_id}" in shown.stdout
     assert (

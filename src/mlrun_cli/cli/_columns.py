@@ -25,6 +25,7 @@ ATTRIBUTES: dict[str, Callable[[Run], object]] = {
     "dirty": lambda r: "" if r.code.dirty is None else str(r.code.dirty).lower(),
     "exit_code": lambda r: "" if r.exit_code is None else str(r.exit_code),
     "env_lock": lambda r: r.env_lock_hash or "",
+    "parent_run_id": lambda r: r.parent_run_id or "",
 }
 
 

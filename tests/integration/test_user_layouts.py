@@ -482,3 +482,14 @@ def test_a_repository_path_with_spaces(tmp_path: Path) -> None:
     sh(repo, "git", "commit", "-qm", "one")
     run = run_json(str(repo), cwd=tmp_path)
     assert run["source"]["kind"] == "local-git"
+
+
+def test_code_logging_its_path_param_as_received_is_not_a_change(
+    user_repo: dict[str, Path],
+) -> None:
+    repo = user_repo["repo"]
+    (repo / "train.py").write_text(TRAIN + "mlrun_cli.log_param('data', sys.argv[1])\n")
+    result = run_mlrun("run", ".", "--env-manager", "local", "--json", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "param 'data'" not in result.stderr
+    assert json.loads(result.stdout)["params"]["data"] == "data/train.csv"

@@ -28,6 +28,7 @@ ATTRIBUTES: dict[str, Callable[[Run], object]] = {
     "fingerprint": lambda r: r.fingerprint or "",
     "data_fingerprint": lambda r: r.data.fingerprint if r.data else "",
     "artifact_uri": lambda r: r.artifact_uri,
+    "parent_run_id": lambda r: r.parent_run_id or "",
 }
 HASHES = ("commit", "env_lock", "fingerprint", "data_fingerprint")
 SHORT_HASH = 12

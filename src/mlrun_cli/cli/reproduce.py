@@ -16,6 +16,7 @@ from mlrun_cli.cli._output import (
     info,
     info_status,
     print_json,
+    warn,
 )
 
 
@@ -56,6 +57,13 @@ def reproduce_command(
     offline: Annotated[
         bool, typer.Option("--offline", help="Use cached git mirrors and data only.")
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="With --verify: accept a run that logged no metric and no artifact.",
+        ),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON on stdout.")
     ] = False,
@@ -73,6 +81,7 @@ def reproduce_command(
         run_id=one_run_id(run_id, run_id_option), verify=verify, rtol=rtol, atol=atol,
         experiment_name=experiment_name, tracking_uri=tracking_uri, offline=offline,
         stdout_to_stderr=json_output or quiet,
+        allow_empty=allow_empty,
     )  # fmt: skip
     result = reproduce(request, CliReporter())
     append_summary(result.run, f"mlrun reproduce {result.original.run_id}", result.checks)
@@ -82,6 +91,7 @@ def reproduce_command(
             "original_run_id": result.original.run_id,
             "run": result.run.to_json(),
             "verified": result.verified if verify else None,
+            "nothing_to_compare": result.nothing_to_compare,
             "checks": [
                 {"kind": c.kind, "key": c.key, "original": c.original,
                  "reproduced": c.reproduced, "match": c.match}
@@ -103,6 +113,11 @@ def _print_checks(result: object, tracking_uri: str | None) -> None:
     assert isinstance(result, ReproduceResult)  # noqa: S101 - typed loosely to keep imports lazy
     run = result.run
     info_status(f"run {run.run_id} ", run.status, f" reproduces {result.original.run_id}")
+    if result.nothing_to_compare:
+        warn(
+            f"nothing to compare: run {result.original.run_id} logged no metric and no "
+            "artifact (exit 6; --allow-empty accepts it)"
+        )
     if result.checks:
         table = Table(["check", "key", "original", "reproduced", "match"])
         for check in result.checks:

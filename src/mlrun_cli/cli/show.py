@@ -73,6 +73,7 @@ def describe_run(run: Run, experiment_name: str) -> str:
         ("run id", run.run_id),
         ("name", run.name),
         ("experiment", f"{experiment_name} (id {run.experiment_id})"),
+        *((("parent run", run.parent_run_id),) if run.parent_run_id else ()),
         ("status", run.status + (f" ({run.status_reason})" if run.status_reason else "")),
         ("exit code", "-" if run.exit_code is None else str(run.exit_code)),
         ("started", format_time(run.start_time)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,8 +19,10 @@ from typing import TYPE_CHECKING
 from mlrun_cli.errors import ExitCode, SourceError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mlrun_cli.execution.runner import Prepared, Reporter
-    from mlrun_cli.tracking.models import Run
+    from mlrun_cli.tracking.models import Param, Run
     from mlrun_cli.tracking.store import TrackingStore
 
 REPRODUCES_TAG = "mlrun.reproduces"
@@ -37,6 +40,7 @@ class ReproduceRequest:
     tracking_uri: str | None = None
     offline: bool = False
     stdout_to_stderr: bool = False
+    allow_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,12 @@ class ReproduceResult:
     run: Run
     checks: tuple[Check, ...]
     exit_code: int
+    nothing_to_compare: bool = False  # --verify of a run that logged no metric, no artifact
 
     @property
     def verified(self) -> bool:
-        """Every check matched."""
-        return all(check.match for check in self.checks)
+        """Every check matched (and there was something to check, unless allowed)."""
+        return all(check.match for check in self.checks) and not self.nothing_to_compare
 
 
 def _close(a: float, b: float, rtol: float, atol: float) -> bool:
@@ -80,8 +85,32 @@ def _user_artifacts(run: Run) -> dict[str, str]:
     }
 
 
-def compare(original: Run, new: Run, rtol: float, atol: float) -> tuple[Check, ...]:
-    """Final metrics (within tolerance) and hashes of the artifacts both runs logged."""
+# MLflow writes these into every MLmodel file: they name the run and the moment, not the model.
+_MLMODEL_VOLATILE = ("artifact_path", "model_id", "model_uuid", "run_id", "utc_time_created")
+
+
+def same_mlmodel(first: Path, second: Path) -> bool:
+    """Whether two MLflow ``MLmodel`` files describe the same model (ids and times aside)."""
+    import yaml
+
+    try:
+        texts = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in (first, second)]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    if not all(isinstance(text, dict) for text in texts):
+        return False
+    a, b = ({k: v for k, v in t.items() if k not in _MLMODEL_VOLATILE} for t in texts)
+    return a == b
+
+
+def compare(
+    original: Run, new: Run, rtol: float, atol: float,
+    same_content: Callable[[str], bool] | None = None,
+) -> tuple[Check, ...]:  # fmt: skip
+    """Final metrics (within tolerance) and hashes of the artifacts both runs logged.
+
+    ``same_content(path)`` may still accept an artifact whose hash differs (an MLmodel file).
+    """
     checks = []
     for key in sorted(set(original.metrics) | set(new.metrics)):
         before, after = original.metrics.get(key), new.metrics.get(key)
@@ -94,8 +123,12 @@ def compare(original: Run, new: Run, rtol: float, atol: float) -> tuple[Check, .
         checks.append(Check("metric", key, repr(before.value), repr(after.value), match))
     old_files, new_files = _user_artifacts(original), _user_artifacts(new)
     for path in sorted(set(old_files) & set(new_files)):
-        checks.append(Check("artifact", path, old_files[path][:12], new_files[path][:12],
-                            old_files[path] == new_files[path]))  # fmt: skip
+        match = old_files[path] == new_files[path]
+        shown = new_files[path][:12]
+        if not match and same_content is not None and path.rsplit("/", 1)[-1] == "MLmodel":
+            match = same_content(path)
+            shown += " (ids/times aside)" if match else ""
+        checks.append(Check("artifact", path, old_files[path][:12], shown, match))
     return tuple(checks)
 
 
@@ -115,6 +148,17 @@ def _snapshot(store: TrackingStore, original: Run) -> bytes | None:
     return patch
 
 
+def _was_given(param: Param, command: str) -> bool:
+    """Whether a recorded param was an argument of the run (declared, or an undeclared ``-P``
+    rendered as ``--key value``), not one the code logged (MLflow autolog logs dozens)."""
+    if param.type is not None:
+        return True
+    try:
+        return f"--{param.key}" in shlex.split(command)
+    except ValueError:
+        return False
+
+
 def _prepare(
     store: TrackingStore, original: Run, request: ReproduceRequest, reporter: Reporter,
     not_code: tuple[Path, ...],
@@ -130,7 +174,7 @@ def _prepare(
     checkout = restore_source(original.code, _snapshot(store, original), request.offline)
     project = load_project(checkout.path)
     entry_point = project.entry_point(original.entry_point)
-    given = {p.key: p.value for p in original.params}
+    given = {p.key: p.value for p in original.params if _was_given(p, original.command)}
     # Recorded paths inside the project are relative: they resolve against the new checkout.
     bound = bind_params(entry_point, given, user_cwd=checkout.path, project_dir=checkout.path,
                         check_paths=False)  # fmt: skip
@@ -212,10 +256,22 @@ def reproduce(request: ReproduceRequest, reporter: Reporter) -> ReproduceResult:
                                 ((REPRODUCES_TAG, original.run_id),))  # fmt: skip
             finally:
                 prepared.release()
-        checks = compare(original, result.run, request.rtol, request.atol) if request.verify else ()
+        checks: tuple[Check, ...] = ()
+        if request.verify:
+            old_dir = store.artifact_dir(original.run_id)
+            new_dir = store.artifact_dir(result.run.run_id)
+            checks = compare(original, result.run, request.rtol, request.atol,
+                             lambda path: same_mlmodel(old_dir / path, new_dir / path))  # fmt: skip
+        # A run that logged nothing verifies nothing: say so rather than pass silently.
+        empty = (
+            request.verify
+            and not request.allow_empty
+            and not original.metrics
+            and not (_user_artifacts(original))
+        )
         exit_code = result.exit_code
-        if exit_code == ExitCode.OK and not all(c.match for c in checks):
+        if exit_code == ExitCode.OK and (empty or not all(c.match for c in checks)):
             exit_code = ExitCode.REPRODUCE_MISMATCH
-        return ReproduceResult(original, result.run, checks, exit_code)
+        return ReproduceResult(original, result.run, checks, exit_code, nothing_to_compare=empty)
     finally:
         store.close()

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mlrun_cli.envs.base import Env
     from mlrun_cli.envs.cache import Lease
     from mlrun_cli.execution.process import Outcome
+    from mlrun_cli.mlflow_compat.loopback import LoopbackEndpoint
     from mlrun_cli.source.local import Checkout
     from mlrun_cli.spec.mlproject import Project
     from mlrun_cli.spec.params import BoundParams
@@ -403,6 +404,7 @@ def run_spec(
 
     run_id = uuid.uuid4().hex
     env = prepared.env
+    parent = inherited_parent(store)
     return RunCreate(
         run_id=run_id,
         experiment_id=experiment.experiment_id,
@@ -415,6 +417,7 @@ def run_spec(
         + ((("mlrun.env.key", env.key),) if env.key else ())
         + (prepared.inputs.tags() if prepared.inputs else ())
         + ((("mlflow.source.git.branch", branch),) if (branch := prepared.checkout.branch) else ())
+        + ((("mlflow.parentRunId", parent),) if parent else ())
         + extra_tags,
         user=current_user(),
         host=hostname(),
@@ -425,7 +428,22 @@ def run_spec(
         env_lock_hash=env.lock.sha256 if env.lock else None,
         data=_data_record(prepared.data),
         fingerprint=run_fingerprint(request, prepared),
+        parent_run_id=parent,
     )
+
+
+def inherited_parent(store: TrackingStore) -> str | None:
+    """The run this ``mlrun run`` is nested in: an entry point's inherited MLRUN_RUN_ID,
+    when that run is in the same store (another store's id would point nowhere)."""
+    from mlrun_cli.errors import NotFoundError
+
+    parent = os.environ.get("MLRUN_RUN_ID")
+    if not parent:
+        return None
+    try:
+        return store.get_run(parent).run_id
+    except NotFoundError:
+        return None
 
 
 def _data_record(data: DataPin | None) -> models.DataRecord | None:
@@ -449,13 +467,17 @@ def _supervise(
 ) -> RunResult:
     """Run the child and ingest its events; the run always ends in a terminal status."""
     from mlrun_cli.execution.process import LateSignals, Request, run_process
+    from mlrun_cli.mlflow_compat import serve_mlflow
     from mlrun_cli.tracking.ingest import OUTPUT_LOG, LiveIngester, process_start_marker
     from mlrun_cli.tracking.store import open_store
 
     artifact_dir = store.artifact_dir(run.run_id)
     outcome: Outcome | None = None
     late = LateSignals(reporter.warn)
+    mlflow: LoopbackEndpoint | None = None
     try:
+        # None unless the env has MLflow
+        mlflow = serve_mlflow(store, run, prepared.env, prepared.bound.as_dict())
         artifact_dir.mkdir(parents=True, exist_ok=True)
         events.parent.mkdir(parents=True, exist_ok=True)
         events.touch()
@@ -463,6 +485,8 @@ def _supervise(
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = child_environment(prepared.env, run, store.uri, events, artifact_dir,
                                 prepared.bound.as_dict())  # fmt: skip
+        if mlflow is not None:
+            mlflow.child_environment(env)
         ingester = LiveIngester(lambda: open_store(store.uri), run.run_id, events, reporter.warn)
 
         def started(pid: int) -> None:
@@ -501,6 +525,8 @@ def _supervise(
         else:
             store.finish_run(run.run_id, models.FAILED, None, f"mlrun error: {exc}")
         raise
+    finally:
+        _after_child(mlflow, prepared.checkout, run, artifact_dir, reporter)
     final = store.get_run(run.run_id)
     return RunResult(final, exit_code_for(final, outcome.interrupted_by))
 
@@ -533,6 +559,22 @@ def _record_end(
         store.finish_run(
             run.run_id, models.FAILED, outcome.exit_code, describe_exit(outcome.exit_code)
         )
+
+
+def _after_child(
+    mlflow: LoopbackEndpoint | None, checkout: Checkout, run: Run, artifact_dir: Path,
+    reporter: Reporter,
+) -> None:  # fmt: skip
+    """Stop the MLflow endpoint; warn about unknown MLflow calls and files left in the repo."""
+    for message in mlflow.close() if mlflow is not None else ():
+        reporter.warn(message)
+    if checkout.code.kind == "local-git":
+        from mlrun_cli.source.stray import stray_files_warning
+
+        # The store's own folder (artifacts, events, the database) is never a stray.
+        stray = stray_files_warning(checkout.top, run.start_time, (artifact_dir.parent.parent,))
+        if stray:
+            reporter.warn(stray)
 
 
 SNAPSHOT_ARTIFACT = "_mlrun/dirty.patch"

@@ -241,6 +241,8 @@ def log_param(key: str, value: object) -> None:
         raise TrackingClientError(
             f"param {key!r} was already logged as {previous!r}; params cannot change ({text!r})"
         )
+    if previous == text:
+        return  # already recorded (a -P param: as the command got it, say an absolute path)
     _logged_params[key] = text
     sink.emit({"t": "param", "k": key, "v": text})
 

@@ -151,6 +151,7 @@ class RunCreate:
     env_lock_hash: str | None = None
     data: DataRecord | None = None
     fingerprint: str | None = None
+    parent_run_id: str | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -181,6 +182,7 @@ class Run:
     env_lock: str | None = None
     data: DataRecord | None = None
     fingerprint: str | None = None
+    parent_run_id: str | None = None
 
     @property
     def environment(self) -> dict[str, Any]:
@@ -205,6 +207,7 @@ class Run:
             "entry_point": self.entry_point,
             "command": self.command,
             "fingerprint": self.fingerprint,
+            "parent_run_id": self.parent_run_id,
             "source": {
                 "kind": self.code.kind,
                 "uri": self.code.uri,

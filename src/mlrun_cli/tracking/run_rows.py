@@ -25,7 +25,8 @@ RUN_COLUMNS = (
     "run_id, experiment_id, name, status, start_time, end_time, user_id, host, entry_point, "
     "command, exit_code, status_reason, lifecycle_stage, source_kind, source_uri, commit_sha, "
     "dirty, content_hash, subdirectory, env_lock_hash, source_version, snapshot_sha256, "
-    "data_fingerprint, data_revision, data_dirty, data_remote, data_pulled, fingerprint"
+    "data_fingerprint, data_revision, data_dirty, data_remote, data_pulled, fingerprint, "
+    "parent_run_id"
 )
 _CHUNK = 500
 
@@ -118,6 +119,7 @@ def runs_from_rows(
                 env_lock=str(locks[lock_hash][0][0]) if lock_hash in locks else None,
                 data=_data_record(row, pins[run_id]),
                 fingerprint=_opt_str(row[27]),
+                parent_run_id=_opt_str(row[28]),
             )
     return runs
 

@@ -134,6 +134,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (run_id, path)
         )""",
     ),
+    (
+        # Nested runs: an ``mlrun run`` inside a run's entry point, or MLflow's
+        # start_run(nested=True) through the loopback endpoint, records its parent.
+        "ALTER TABLE runs ADD COLUMN parent_run_id TEXT",
+        "CREATE INDEX runs_by_parent ON runs (parent_run_id)",
+        # MLflow clients retry writes: an identical metric point is found by this index
+        # and not inserted twice.
+        "CREATE INDEX metrics_by_point ON metrics (run_id, key, step, timestamp)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -152,6 +152,7 @@ RUN_SCHEMA = Schema(
         "lifecycle_stage": ("r.lifecycle_stage", "string"),
         # Derived from the store's artifact root; the store registers this SQL function.
         "artifact_uri": ("mlrun_artifact_uri(r.run_id)", "string"),
+        "parent_run_id": ("r.parent_run_id", "string"),
     },
     entities={
         "param": SideTable("params", "p", "run_id"),

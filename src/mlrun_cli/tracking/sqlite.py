@@ -276,14 +276,16 @@ class SqliteStore:
                 "INSERT INTO runs (run_id, experiment_id, name, status, start_time, user_id, "
                 "host, pid, pid_start, source_kind, source_uri, subdirectory, commit_sha, dirty, "
                 "content_hash, entry_point, command, events_path, env_lock_hash, source_version, "
-                "snapshot_sha256, fingerprint) "
-                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "snapshot_sha256, fingerprint, parent_run_id) "
+                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?)",
                 (
                     run_id, int(spec.experiment_id), spec.name, now_ms(), spec.user, spec.host,
                     spec.pid, spec.pid_start, code.kind, code.uri, code.subdirectory,
                     code.commit, None if code.dirty is None else int(code.dirty),
                     code.content_hash, spec.entry_point, spec.command, spec.events_path,
                     spec.env_lock_hash, code.version, code.snapshot_sha256, spec.fingerprint,
+                    spec.parent_run_id,
                 ),
             )  # fmt: skip
             if spec.data is not None:
@@ -445,13 +447,20 @@ class SqliteStore:
                         f"param {param.key!r} was logged as {param.value!r} but is already "
                         f"{row[0]!r}; kept {row[0]!r}"
                     )
+            # An identical point (key, value, step, timestamp) is one point, as in MLflow:
+            # a client's retried request never duplicates it.
             conn.executemany(
                 "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM metrics WHERE "
+                "run_id = ? AND key = ? AND step = ? AND timestamp = ? AND is_nan = ? AND "
+                "(value = ? OR (value IS NULL AND ? IS NULL)))",
                 [
-                    (run_id, m.key, None if math.isnan(m.value) else m.value,
-                     int(math.isnan(m.value)), m.step, m.timestamp)
+                    (run_id, m.key, value, nan, m.step, m.timestamp,
+                     run_id, m.key, m.step, m.timestamp, nan, value, value)
                     for m in batch.metrics
+                    for value, nan in [
+                        (None if math.isnan(m.value) else m.value, int(math.isnan(m.value)))
+                    ]
                 ],
             )  # fmt: skip
             conn.executemany(
@@ -479,6 +488,12 @@ class SqliteStore:
                 [(run_id, a.path, a.size, a.sha256) for a in batch.artifacts],
             )
         return warnings
+
+    def delete_tag(self, run_id: str, key: str) -> bool:
+        """Remove one run tag; False when the run had no such tag."""
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (run_id, key))
+            return cursor.rowcount == 1
 
     def events_offset(self, run_id: str) -> int:
         """How many bytes of the run's events file are already ingested."""

@@ -29,7 +29,10 @@ def _dead_pid() -> int:
 def _orphan(tmp_path: Path, exit_code: int | None) -> tuple[str, Path]:
     store = SqliteStore(resolve_location(str(tmp_path / "s")))
     events = tmp_path / "e.jsonl"
-    events.write_bytes(b'{"t":"metric","k":"m","v":1,"s":0,"ts":1}\n' * 3000)
+    # Distinct points (identical ones are stored once, as MLflow does).
+    events.write_bytes(
+        b"".join(b'{"t":"metric","k":"m","v":1,"s":%d,"ts":1}\n' % step for step in range(3000))
+    )
     spec = RunCreate("0", "r", "main", "x", CodeVersion("local", "/p"), host="h",
                      pid=_dead_pid(), events_path=str(events))  # fmt: skip
     run_id = store.create_run(spec).run_id

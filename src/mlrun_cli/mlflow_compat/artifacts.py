@@ -1,0 +1,126 @@
+"""MLflow's proxied artifact endpoints (``/api/2.0/mlflow-artifacts/artifacts/<path>``).
+
+Paths are ``<run_id>/<path in the run>``: each file lands in the run's artifact folder and is
+recorded with its size and sha256, exactly as the files mlrun's own API logs. An upload is
+written to a temporary file and renamed, so a retried PUT replaces, never duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import TYPE_CHECKING, Any
+
+from mlrun_cli.mlflow_compat.protocol import (
+    ARTIFACTS_API,
+    MlflowError,
+    Request,
+    Response,
+    invalid,
+    missing,
+)
+from mlrun_cli.mlflow_compat.session import Session
+from mlrun_cli.tracking.models import Artifact, EventBatch
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+PREFIX = ARTIFACTS_API
+_CHUNK = 1 << 20
+
+
+def split_path(text: str) -> tuple[str, str]:
+    """``run_id/a/b`` -> (run_id, ``a/b``); refuses anything that could leave the run's folder."""
+    parts = [part for part in text.strip("/").split("/") if part]
+    if not parts:
+        raise invalid("artifact path: expected <run_id>/<path>")
+    for part in parts:
+        if part in (".", "..") or "\\" in part or "\x00" in part:
+            raise invalid(f"artifact path {text!r}: '.', '..' and backslashes are not allowed")
+    return parts[0], "/".join(parts[1:])
+
+
+def _run_folder(session: Session, run_id: str) -> Path:
+    from mlrun_cli.mlflow_compat.handlers import get_run
+
+    get_run(session, run_id)
+    return session.store.artifact_dir(run_id)
+
+
+def _upload(session: Session, request: Request, run_id: str, relative: str) -> Response:
+    from mlrun_cli.tracking.client import RESERVED_ARTIFACT_DIR
+
+    if not relative:
+        raise invalid("artifact path: expected <run_id>/<path>, got no file name")
+    if relative.split("/", 1)[0] == RESERVED_ARTIFACT_DIR:
+        raise invalid(f"artifact path {relative!r}: '{RESERVED_ARTIFACT_DIR}/' is mlrun's own")
+    target = _run_folder(session, run_id) / relative
+    if target.is_dir():
+        raise invalid(f"artifact path {relative!r} is a directory")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.upload")
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with tmp.open("wb") as out:
+            if request.stream is not None:
+                remaining = request.length
+                while remaining > 0:
+                    chunk = request.stream.read(min(_CHUNK, remaining))
+                    if not chunk:
+                        raise invalid("the upload ended before its Content-Length")
+                    remaining -= len(chunk)
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            else:
+                digest.update(request.body)
+                out.write(request.body)
+                size = len(request.body)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    artifact = Artifact(relative, size, digest.hexdigest())
+    session.store.log_batch(run_id, EventBatch(artifacts=(artifact,)))
+    return Response(200, {})
+
+
+def _listing(session: Session, fields: dict[str, Any]) -> Response:
+    path = str(fields.get("path") or "")
+    if not path.strip("/"):
+        return Response(200, {"files": []})
+    run_id, relative = split_path(path)
+    folder = _run_folder(session, run_id) / relative
+    if not folder.is_dir():
+        return Response(200, {})
+    files = []
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") and entry.name.endswith(".upload"):
+            continue
+        item: dict[str, Any] = {"path": entry.name, "is_dir": entry.is_dir()}
+        if not entry.is_dir():
+            item["file_size"] = entry.stat().st_size
+        files.append(item)
+    return Response(200, {"files": files})
+
+
+def handle(session: Session, request: Request) -> Response:
+    """Upload (PUT), download (GET a path) or list (GET with ``?path=``) a run's files."""
+    tail = request.path[len(PREFIX) :]
+    if request.method == "GET" and tail.strip("/") == "":
+        return _listing(session, request.params())
+    if not tail.startswith("/"):
+        raise MlflowError("ENDPOINT_NOT_FOUND", f"no such endpoint: {request.path}")
+    run_id, relative = split_path(tail)
+    if request.method == "PUT":
+        return _upload(session, request, run_id, relative)
+    if request.method == "GET":
+        target = _run_folder(session, run_id) / relative
+        if not relative or not target.is_file():
+            raise missing(f"artifact {tail.strip('/')!r} does not exist")
+        return Response(200, file=target)
+    session.unknown[f"{request.method} {PREFIX}/..."] += 1
+    raise MlflowError(
+        "ENDPOINT_NOT_FOUND",
+        f"mlrun's MLflow endpoint does not implement {request.method} on artifacts",
+    )

@@ -1,0 +1,77 @@
+"""MLflow's experiment endpoints over the TrackingStore."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlrun_cli.errors import NotFoundError
+from mlrun_cli.mlflow_compat.protocol import (
+    MlflowError,
+    experiment_json,
+    key_values,
+    missing,
+    required,
+)
+
+if TYPE_CHECKING:
+    from mlrun_cli.mlflow_compat.handlers import Handler
+    from mlrun_cli.mlflow_compat.session import Session
+
+
+def get_experiment_by_name(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """GET experiments/get-by-name."""
+    name = required(fields, "experiment_name")
+    experiment = session.store.get_experiment_by_name(name)
+    if experiment is None:
+        raise missing(f"Could not find experiment with name '{name}'")
+    return {"experiment": experiment_json(experiment)}
+
+
+def get_experiment(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """GET experiments/get."""
+    experiment_id = required(fields, "experiment_id")
+    try:
+        experiment = session.store.get_experiment(experiment_id)
+    except NotFoundError:
+        raise missing(f"No Experiment with id={experiment_id} exists") from None
+    return {"experiment": experiment_json(experiment)}
+
+
+def create_experiment(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST experiments/create (an existing name is MLflow's RESOURCE_ALREADY_EXISTS)."""
+    name = required(fields, "name")
+    existing = session.store.get_experiment_by_name(name)
+    if existing is not None:
+        raise MlflowError("RESOURCE_ALREADY_EXISTS", f"Experiment(name={name}) already exists.")
+    experiment = session.store.get_or_create_experiment(name)
+    tags = key_values(fields.get("tags"), "tags")
+    if tags:
+        session.store.set_experiment_tags(experiment.experiment_id, tags)
+    return {"experiment_id": experiment.experiment_id}
+
+
+def search_experiments(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """experiments/search (the filter and order are not applied: a run's code lists few)."""
+    view = {"DELETED_ONLY": "deleted", "ALL": "all"}.get(str(fields.get("view_type")), "active")
+    return {"experiments": [experiment_json(e) for e in session.store.search_experiments(view)]}
+
+
+def set_experiment_tag(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST experiments/set-experiment-tag."""
+    experiment_id = required(fields, "experiment_id")
+    key = required(fields, "key")
+    try:
+        session.store.set_experiment_tags(experiment_id, [(key, str(fields.get("value", "")))])
+    except NotFoundError:
+        raise missing(f"No Experiment with id={experiment_id} exists") from None
+    return {}
+
+
+ROUTES: dict[tuple[str, str], Handler] = {
+    ("GET", "experiments/get-by-name"): get_experiment_by_name,
+    ("GET", "experiments/get"): get_experiment,
+    ("POST", "experiments/create"): create_experiment,
+    ("POST", "experiments/search"): search_experiments,
+    ("GET", "experiments/search"): search_experiments,
+    ("POST", "experiments/set-experiment-tag"): set_experiment_tag,
+}

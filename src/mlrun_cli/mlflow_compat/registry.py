@@ -1,0 +1,230 @@
+"""MLflow's model registry calls, answered as MLflow would and recorded as run tags.
+
+mlrun has no registry yet: registered models, versions and aliases live for the run (so the
+code's calls succeed and read back what they wrote) and are recorded on the run as tags
+``mlrun.mlflow.registry.<name>`` (and ``.v<N>``, ``.alias.<alias>``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from mlrun_cli.mlflow_compat.protocol import (
+    MlflowError,
+    invalid,
+    key_values,
+    missing,
+    required,
+)
+from mlrun_cli.mlflow_compat.session import Session
+from mlrun_cli.tracking.models import EventBatch
+
+if TYPE_CHECKING:
+    from mlrun_cli.mlflow_compat.handlers import Handler
+
+TAG_PREFIX = "mlrun.mlflow.registry."
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+def _record(session: Session, run_id: str | None, key: str, value: str) -> None:
+    target = run_id if run_id and run_id in session.known_runs else session.run_id
+    session.store.log_batch(target, EventBatch(tags=((TAG_PREFIX + key, value),)))
+
+
+def _registered(session: Session, name: str) -> dict[str, Any]:
+    model = session.registry.get(name)
+    if model is None:
+        raise missing(f"Registered Model with name={name} not found")
+    return model
+
+
+def _version(session: Session, name: str, version: str) -> dict[str, Any]:
+    item: dict[str, Any]
+    for item in _registered(session, name)["versions"]:
+        if item["version"] == version:
+            return item
+    raise missing(f"Model Version (name={name}, version={version}) not found")
+
+
+def _version_json(item: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
+    aliases = sorted(a for a, v in model["aliases"].items() if v == item["version"])
+    return {**item, "tags": [{"key": k, "value": v} for k, v in sorted(item["tags"].items())],
+            "aliases": aliases}  # fmt: skip
+
+
+def _model_json(model: dict[str, Any]) -> dict[str, Any]:
+    latest = [_version_json(model["versions"][-1], model)] if model["versions"] else []
+    return {
+        "name": model["name"],
+        "creation_timestamp": model["creation_timestamp"],
+        "last_updated_timestamp": model["last_updated_timestamp"],
+        "description": model["description"],
+        "latest_versions": latest,
+        "tags": [{"key": k, "value": v} for k, v in sorted(model["tags"].items())],
+        "aliases": [{"alias": a, "version": v} for a, v in sorted(model["aliases"].items())],
+    }
+
+
+def create_registered_model(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST registered-models/create."""
+    name = required(fields, "name")
+    if name in session.registry:
+        raise MlflowError(
+            "RESOURCE_ALREADY_EXISTS", f"Registered Model (name={name}) already exists."
+        )
+    now = _now()
+    session.registry[name] = {
+        "name": name, "creation_timestamp": now, "last_updated_timestamp": now,
+        "description": str(fields.get("description") or ""),
+        "tags": dict(key_values(fields.get("tags"), "tags")), "aliases": {}, "versions": [],
+    }  # fmt: skip
+    _record(session, None, name, "registered")
+    return {"registered_model": _model_json(session.registry[name])}
+
+
+def get_registered_model(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """GET registered-models/get."""
+    return {"registered_model": _model_json(_registered(session, required(fields, "name")))}
+
+
+def search_registered_models(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """GET registered-models/search (``name = 'x'`` or everything)."""
+    found = re.match(r"^\s*name\s*=\s*'([^']*)'\s*$", str(fields.get("filter") or ""))
+    models = [m for m in session.registry.values() if not found or m["name"] == found.group(1)]
+    return {"registered_models": [_model_json(m) for m in models]}
+
+
+def latest_versions(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """registered-models/get-latest-versions."""
+    model = _registered(session, required(fields, "name"))
+    versions = [_version_json(model["versions"][-1], model)] if model["versions"] else []
+    return {"model_versions": versions}
+
+
+def create_model_version(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST model-versions/create: READY at once (the files are already the run's)."""
+    name = required(fields, "name")
+    source = required(fields, "source")
+    model = _registered(session, name)
+    now = _now()
+    run_id = str(fields.get("run_id") or "")
+    item = {
+        "name": name, "version": str(len(model["versions"]) + 1),
+        "creation_timestamp": now, "last_updated_timestamp": now, "current_stage": "None",
+        "description": str(fields.get("description") or ""), "source": source,
+        "run_id": run_id, "status": "READY", "user_id": "",
+        "tags": dict(key_values(fields.get("tags"), "tags")),
+        **({"model_id": str(fields["model_id"])} if fields.get("model_id") else {}),
+    }  # fmt: skip
+    model["versions"].append(item)
+    model["last_updated_timestamp"] = now
+    _record(session, run_id, f"{name}.v{item['version']}", source)
+    return {"model_version": _version_json(item, model)}
+
+
+def get_model_version(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """GET model-versions/get."""
+    name = required(fields, "name")
+    item = _version(session, name, required(fields, "version"))
+    return {"model_version": _version_json(item, session.registry[name])}
+
+
+def search_model_versions(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """GET model-versions/search (``name = 'x'`` / ``run_id = 'x'`` or everything)."""
+    found = re.match(r"^\s*(name|run_id)\s*=\s*'([^']*)'\s*$", str(fields.get("filter") or ""))
+    versions = [
+        _version_json(item, model)
+        for model in session.registry.values()
+        for item in model["versions"]
+        if not found or str(item.get(found.group(1))) == found.group(2)
+    ]
+    return {"model_versions": versions}
+
+
+def download_uri(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """GET model-versions/get-download-uri."""
+    item = _version(session, required(fields, "name"), required(fields, "version"))
+    return {"artifact_uri": item["source"]}
+
+
+def set_alias(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST registered-models/alias."""
+    name, alias = required(fields, "name"), required(fields, "alias")
+    version = required(fields, "version")
+    _version(session, name, version)
+    if alias.lower() == "latest":
+        raise invalid("'latest' alias name (case insensitive) is reserved.")
+    session.registry[name]["aliases"][alias] = version
+    _record(session, None, f"{name}.alias.{alias}", version)
+    return {}
+
+
+def delete_alias(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """DELETE registered-models/alias."""
+    name, alias = required(fields, "name"), required(fields, "alias")
+    _registered(session, name)["aliases"].pop(alias, None)
+    return {}
+
+
+def get_by_alias(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """GET registered-models/alias."""
+    name, alias = required(fields, "name"), required(fields, "alias")
+    model = _registered(session, name)
+    if alias not in model["aliases"]:
+        raise invalid(f"Registered model alias {alias} not found.")
+    item = _version(session, name, model["aliases"][alias])
+    return {"model_version": _version_json(item, model)}
+
+
+def set_model_tag(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST registered-models/set-tag."""
+    model = _registered(session, required(fields, "name"))
+    model["tags"][required(fields, "key")] = str(fields.get("value", ""))
+    return {}
+
+
+def set_version_tag(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST model-versions/set-tag."""
+    item = _version(session, required(fields, "name"), required(fields, "version"))
+    item["tags"][required(fields, "key")] = str(fields.get("value", ""))
+    return {}
+
+
+def update_model(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """PATCH registered-models/update (the description)."""
+    model = _registered(session, required(fields, "name"))
+    model["description"] = str(fields.get("description") or "")
+    return {"registered_model": _model_json(model)}
+
+
+def update_version(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """PATCH model-versions/update (the description)."""
+    name = required(fields, "name")
+    item = _version(session, name, required(fields, "version"))
+    item["description"] = str(fields.get("description") or "")
+    return {"model_version": _version_json(item, session.registry[name])}
+
+
+ROUTES: dict[tuple[str, str], Handler] = {
+    ("POST", "registered-models/create"): create_registered_model,
+    ("GET", "registered-models/get"): get_registered_model,
+    ("GET", "registered-models/search"): search_registered_models,
+    ("PATCH", "registered-models/update"): update_model,
+    ("POST", "registered-models/get-latest-versions"): latest_versions,
+    ("GET", "registered-models/get-latest-versions"): latest_versions,
+    ("POST", "registered-models/set-tag"): set_model_tag,
+    ("POST", "registered-models/alias"): set_alias,
+    ("DELETE", "registered-models/alias"): delete_alias,
+    ("GET", "registered-models/alias"): get_by_alias,
+    ("POST", "model-versions/create"): create_model_version,
+    ("GET", "model-versions/get"): get_model_version,
+    ("PATCH", "model-versions/update"): update_version,
+    ("GET", "model-versions/search"): search_model_versions,
+    ("GET", "model-versions/get-download-uri"): download_uri,
+    ("POST", "model-versions/set-tag"): set_version_tag,
+}

@@ -1,0 +1,50 @@
+"""reproduce --verify details: MLmodel files compared without their run ids and times."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlrun_cli.execution.reproduce import compare, same_mlmodel
+from mlrun_cli.tracking.models import Artifact, CodeVersion, Run
+
+MLMODEL = """\
+artifact_path: mlflow-artifacts:/{run}/models/m
+flavors:
+  sklearn: {{pickled_model: model.pkl, sklearn_version: 1.7.2}}
+model_id: m-{run}
+model_uuid: m-{run}
+run_id: {run}
+utc_time_created: '2026-12-01 22:05:{run}'
+"""
+
+
+def _run(run_id: str, sha: str) -> Run:
+    return Run(run_id, "0", "r", "FINISHED", 1, 2, "u", "h", "main", "c", 0, None, "active",
+               CodeVersion("local", "/p", content_hash="h"),
+               artifacts=(Artifact("models/m/MLmodel", 10, sha),))  # fmt: skip
+
+
+def test_mlmodel_ids_and_times_are_ignored(tmp_path: Path) -> None:
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    first.write_text(MLMODEL.format(run="11"))
+    second.write_text(MLMODEL.format(run="22"))
+    other.write_text(MLMODEL.format(run="33").replace("1.7.2", "1.8.0"))
+    assert same_mlmodel(first, second)
+    assert not same_mlmodel(first, other)
+    assert not same_mlmodel(first, tmp_path / "missing")
+
+
+def test_compare_asks_only_for_differing_mlmodel_files() -> None:
+    asked: list[str] = []
+
+    def same(path: str) -> bool:
+        asked.append(path)
+        return True
+
+    (check,) = compare(_run("a" * 32, "1" * 64), _run("b" * 32, "2" * 64), 0, 0, same)
+    assert check.match
+    assert check.reproduced.endswith("(ids/times aside)")
+    assert asked == ["models/m/MLmodel"]
+    (equal,) = compare(_run("a" * 32, "1" * 64), _run("b" * 32, "1" * 64), 0, 0, same)
+    assert equal.match
+    assert asked == ["models/m/MLmodel"]

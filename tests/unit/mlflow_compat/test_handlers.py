@@ -1,0 +1,222 @@
+"""The MLflow REST handlers over a real SQLite store: shapes, errors, idempotency."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlrun_cli.mlflow_compat.handlers import handle
+from mlrun_cli.mlflow_compat.loopback import finish_session
+from mlrun_cli.mlflow_compat.protocol import API, ARTIFACTS_API, Request, Response
+from mlrun_cli.mlflow_compat.session import Session
+from mlrun_cli.tracking.models import CodeVersion, Param, RunCreate
+from mlrun_cli.tracking.sqlite import SqliteStore
+from mlrun_cli.tracking.store import open_store
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Session:
+    store = open_store(str(tmp_path / "store"))
+    run = store.create_run(
+        RunCreate(
+            experiment_id="0", name="root", entry_point="main", command="python t.py",
+            code=CodeVersion("local", "/p", content_hash="h"),
+            params=(Param("alpha", "0.5", "float"),),
+        )
+    )  # fmt: skip
+    return Session(store, run.run_id, "0")
+
+
+def call(session: Session, method: str, url_path: str, body: Any = None, **query: str) -> Response:
+    raw = b"" if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
+    url = url_path if url_path.startswith("/api/") else f"{API}/{url_path}"
+    return handle(session, Request(method, url, {k: [v] for k, v in query.items()}, raw))
+
+
+def ok(response: Response) -> dict[str, Any]:
+    assert response.status == 200, response.body
+    return response.body or {}
+
+
+def test_get_run_has_mlflow_shape(session: Session) -> None:
+    run = ok(call(session, "GET", "runs/get", run_id=session.run_id))["run"]
+    assert run["info"]["run_id"] == run["info"]["run_uuid"] == session.run_id
+    assert run["info"]["status"] == "RUNNING"
+    assert run["info"]["artifact_uri"] == f"mlflow-artifacts:/{session.run_id}"
+    assert {"key": "alpha", "value": "0.5"} in run["data"]["params"]
+    assert "end_time" not in run["info"]
+
+
+def test_errors_have_mlflow_codes_and_statuses(session: Session) -> None:
+    missing = call(session, "GET", "runs/get", run_id="f" * 32)
+    assert (missing.status, (missing.body or {})["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    bad = call(
+        session, "POST", "runs/log-metric", {"run_id": session.run_id, "key": "m", "value": "x"}
+    )
+    assert (bad.status, (bad.body or {})["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    no_key = call(session, "POST", "runs/log-metric", {"run_id": session.run_id, "value": 1})
+    assert "Missing value for required parameter 'key'" in (no_key.body or {})["message"]
+    not_json = call(session, "POST", "runs/log-metric", b"{nope")
+    assert not_json.status == 400
+    unknown = call(session, "POST", "runs/frobnicate", {})
+    assert (unknown.status, (unknown.body or {})["error_code"]) == (404, "ENDPOINT_NOT_FOUND")
+    call(session, "POST", "runs/frobnicate", {})
+    assert session.unknown == {f"POST {API}/runs/frobnicate": 2}
+    warnings = finish_session(session)
+    assert any("2 MLflow call(s)" in w and "runs/frobnicate" in w for w in warnings)
+
+
+def test_retried_writes_never_duplicate(session: Session) -> None:
+    point = {"run_id": session.run_id, "key": "loss", "value": 0.5, "timestamp": 7, "step": 1}
+    for _ in range(2):
+        ok(call(session, "POST", "runs/log-metric", point))
+    batch = {"run_id": session.run_id, "metrics": [{**point, "step": 2}],
+             "params": [{"key": "b", "value": "1"}], "tags": [{"key": "t", "value": "v"}]}  # fmt: skip
+    for _ in range(2):
+        ok(call(session, "POST", "runs/log-batch", batch))
+    history = ok(
+        call(session, "GET", "metrics/get-history", run_id=session.run_id, metric_key="loss")
+    )
+    assert [m["step"] for m in history["metrics"]] == [1, 2]
+    create = {"experiment_id": "0", "start_time": 5, "tags": [{"key": "x", "value": "y"}]}
+    first = ok(call(session, "POST", "runs/create", create))["run"]["info"]["run_id"]
+    again = ok(call(session, "POST", "runs/create", create))["run"]["info"]["run_id"]
+    assert first == again
+    assert session.created == [first]
+
+
+def test_params_are_immutable(session: Session) -> None:
+    same = {"run_id": session.run_id, "key": "alpha", "value": "0.5"}
+    ok(call(session, "POST", "runs/log-parameter", same))
+    changed = call(session, "POST", "runs/log-parameter", {**same, "value": "0.7"})
+    body = changed.body or {}
+    assert (changed.status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    assert "Changing param values is not allowed" in body["message"]
+    in_batch = {"run_id": session.run_id, "params": [{"key": "alpha", "value": "1"}]}
+    assert call(session, "POST", "runs/log-batch", in_batch).status == 400
+
+
+def test_mlrun_tags_are_reserved(session: Session) -> None:
+    tag = {"run_id": session.run_id, "key": "mlrun.env.manager", "value": "x"}
+    assert call(session, "POST", "runs/set-tag", tag).status == 400
+    ok(call(session, "POST", "runs/set-tag", {**tag, "key": "team"}))
+    ok(call(session, "POST", "runs/delete-tag", {"run_id": session.run_id, "key": "team"}))
+    gone = call(session, "POST", "runs/delete-tag", {"run_id": session.run_id, "key": "team"})
+    assert gone.status == 404
+
+
+def test_child_finished_is_advisory_for_the_mlrun_run(session: Session) -> None:
+    done = {"run_id": session.run_id, "status": "FINISHED", "end_time": 9}
+    info = ok(call(session, "POST", "runs/update", done))["run_info"]
+    assert info["status"] == "RUNNING"
+    assert session.store.get_run(session.run_id).status == "RUNNING"
+
+
+def test_nested_runs_get_their_parent_and_are_ended(session: Session) -> None:
+    nested = {"experiment_id": "0", "run_name": "inner",
+              "tags": [{"key": "mlflow.parentRunId", "value": session.run_id}]}  # fmt: skip
+    child = ok(call(session, "POST", "runs/create", nested))["run"]["info"]["run_id"]
+    grand = {"experiment_id": "0", "tags": [{"key": "mlflow.parentRunId", "value": child}]}
+    grandchild = ok(call(session, "POST", "runs/create", grand))["run"]["info"]["run_id"]
+    store = session.store
+    assert store.get_run(child).parent_run_id == session.run_id
+    assert store.get_run(grandchild).parent_run_id == child
+    assert store.get_run(child).name == "inner"
+    ok(call(session, "POST", "runs/update", {"run_id": child, "status": "FAILED"}))
+    assert store.get_run(child).status == "FAILED"
+    store.finish_run(session.run_id, "KILLED")
+    finish_session(session)
+    assert store.get_run(grandchild).status == "KILLED"
+
+
+def test_search_runs_uses_mlflow_filters(session: Session) -> None:
+    ok(call(session, "POST", "runs/log-metric",
+            {"run_id": session.run_id, "key": "rmse", "value": 0.3, "timestamp": 1}))  # fmt: skip
+    found = ok(call(session, "POST", "runs/search",
+                    {"experiment_ids": ["0"], "filter": "metrics.rmse < 0.5"}))  # fmt: skip
+    assert [r["info"]["run_id"] for r in found["runs"]] == [session.run_id]
+    bad = call(
+        session, "POST", "runs/search", {"experiment_ids": ["0"], "filter": "metrics.rmse <"}
+    )
+    assert bad.status == 400
+
+
+def test_experiments(session: Session) -> None:
+    assert ok(call(session, "GET", "experiments/get-by-name", experiment_name="Default"))[
+        "experiment"]["experiment_id"] == "0"  # fmt: skip
+    assert call(session, "GET", "experiments/get-by-name", experiment_name="nope").status == 404
+    created = ok(call(session, "POST", "experiments/create", {"name": "other"}))["experiment_id"]
+    again = call(session, "POST", "experiments/create", {"name": "other"})
+    assert (again.status, (again.body or {})["error_code"]) == (400, "RESOURCE_ALREADY_EXISTS")
+    got = ok(call(session, "GET", "experiments/get", experiment_id=created))["experiment"]
+    assert got["name"] == "other"
+
+
+def test_artifacts_upload_download_list(session: Session) -> None:
+    base = f"{ARTIFACTS_API}/{session.run_id}"
+    ok(call(session, "PUT", f"{base}/conf/d.json", b'{"a": 1}'))
+    ok(call(session, "PUT", f"{base}/conf/d.json", b'{"a": 1}'))  # a retry replaces
+    run = session.store.get_run(session.run_id)
+    assert [(a.path, a.size) for a in run.artifacts] == [("conf/d.json", 8)]
+    download = call(session, "GET", f"{base}/conf/d.json")
+    assert download.file is not None
+    assert download.file.read_bytes() == b'{"a": 1}'
+    listing = ok(call(session, "GET", ARTIFACTS_API, path=f"{session.run_id}/conf"))
+    assert listing["files"] == [{"path": "d.json", "is_dir": False, "file_size": 8}]
+    assert call(session, "GET", f"{base}/nope.txt").status == 404
+    assert call(session, "PUT", f"{base}/../escape.txt", b"x").status == 400
+    assert call(session, "PUT", f"{base}/_mlrun/output.log", b"x").status == 400
+
+
+def test_logged_model_is_a_run_folder(session: Session) -> None:
+    created = ok(call(session, "POST", "logged-models",
+                      {"experiment_id": "0", "name": "clf", "source_run_id": session.run_id}))  # fmt: skip
+    info = created["model"]["info"]
+    assert info["artifact_uri"] == f"mlflow-artifacts:/{session.run_id}/models/clf"
+    model_path = f"{API}/logged-models/{info['model_id']}"
+    ready = ok(call(session, "PATCH", model_path, {"status": "LOGGED_MODEL_READY"}))
+    assert ready["model"]["info"]["status"] == "LOGGED_MODEL_READY"
+    ok(call(session, "PATCH", f"{model_path}/tags", {"tags": [{"key": "k", "value": "v"}]}))
+    found = ok(call(session, "POST", "logged-models/search",
+                    {"experiment_ids": ["0"], "filter": "name = 'clf'"}))  # fmt: skip
+    assert [m["info"]["model_id"] for m in found["models"]] == [info["model_id"]]
+    ok(call(session, "POST", "runs/outputs",
+            {"run_id": session.run_id, "models": [{"model_id": info["model_id"], "step": 0}]}))  # fmt: skip
+    run = ok(call(session, "GET", "runs/get", run_id=session.run_id))["run"]
+    assert run["outputs"]["model_outputs"] == [{"model_id": info["model_id"], "step": 0}]
+    assert call(session, "GET", f"{API}/logged-models/m-nope").status == 404
+
+
+def test_registry_answers_and_records_tags(session: Session) -> None:
+    ok(call(session, "POST", "registered-models/create", {"name": "wine"}))
+    dup = call(session, "POST", "registered-models/create", {"name": "wine"})
+    assert (dup.status, (dup.body or {})["error_code"]) == (400, "RESOURCE_ALREADY_EXISTS")
+    version = ok(call(session, "POST", "model-versions/create",
+                      {"name": "wine", "source": "models:/m-1", "run_id": session.run_id}))  # fmt: skip
+    assert version["model_version"]["version"] == "1"
+    assert version["model_version"]["status"] == "READY"
+    ok(call(session, "POST", "registered-models/alias",
+            {"name": "wine", "alias": "champion", "version": "1"}))  # fmt: skip
+    aliased = ok(call(session, "GET", "registered-models/alias", name="wine", alias="champion"))
+    assert aliased["model_version"]["aliases"] == ["champion"]
+    tags = session.store.get_run(session.run_id).tags
+    assert tags["mlrun.mlflow.registry.wine.v1"] == "models:/m-1"
+    assert tags["mlrun.mlflow.registry.wine.alias.champion"] == "1"
+    assert call(session, "GET", "model-versions/get", name="wine", version="9").status == 404
+
+
+def test_malformed_fields_are_client_errors_not_retried_500s(session: Session) -> None:
+    bad_ids = call(session, "POST", "runs/search", {"experiment_ids": ["zero"]})
+    assert (bad_ids.status, (bad_ids.body or {})["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    bad_tags = call(session, "POST", "runs/log-batch", {"run_id": session.run_id, "tags": "x"})
+    assert bad_tags.status == 400
+
+
+def test_store_errors_never_escape(session: Session, tmp_path: Path) -> None:
+    assert isinstance(session.store, SqliteStore)
+    session.store.close()
+    broken = call(session, "GET", "runs/get", run_id=session.run_id)
+    assert (broken.status, (broken.body or {})["error_code"]) == (500, "INTERNAL_ERROR")

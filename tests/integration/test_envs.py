@@ -84,6 +84,29 @@ def test_changed_requirements_file_gives_a_new_env(tmp_path: Path) -> None:
     assert len([p for p in envs_dir().iterdir() if p.is_dir()]) == 2
 
 
+def test_same_requirements_elsewhere_share_one_env(tmp_path: Path) -> None:
+    import shutil
+
+    from tests.conftest import sh
+
+    project = env_project(tmp_path, ["-r requirements.txt"])
+    (project / "requirements.txt").write_text("tinypkg==1.0\n")
+    first = json.loads(run_mlrun("run", str(project), "--json").stdout)["environment"]["key"]
+    copy = shutil.copytree(project, tmp_path / "copy")
+    second = run_mlrun("run", str(copy), "--json")
+    assert "started" not in second.stderr  # no build: the copy's requirements are the same
+    assert json.loads(second.stdout)["environment"]["key"] == first
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "one"]):
+        sh(copy, "git", *command)
+    (copy / "check.py").write_text(CHECK + "print('edited')\n")
+    sh(copy, "git", "commit", "-qam", "two")
+    for rev in ("HEAD~1", "HEAD"):  # two checkouts at two paths, one environment
+        result = run_mlrun("run", str(copy), "--version", rev, "--json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["environment"]["key"] == first
+    assert len([p for p in envs_dir().iterdir() if p.is_dir()]) == 1
+
+
 def test_unknown_python_exits_3_and_creates_no_run(tmp_path: Path) -> None:
     project = write_project(
         tmp_path / "p", "entry_points:\n  main:\n    command: python -c pass\n",

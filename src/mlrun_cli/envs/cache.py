@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from mlrun_cli.envs.interpreters import Interpreter
     from mlrun_cli.envs.requirements import ResolvedSpec
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: keys hold the contents of referenced files, never their paths
 KEY_LENGTH = 20
 MARKER = ".complete"
 METADATA = "mlrun-env.json"
@@ -47,15 +47,19 @@ PROJECTS = "mlrun-projects"
 
 
 def spec_key(spec: ResolvedSpec, interpreter: Interpreter, builder: str) -> str:
-    """sha256 of everything that decides an environment's contents."""
+    """sha256 of everything that decides an environment's contents.
+
+    Referenced files count by content only: the same requirements in a copied folder or at
+    another commit's checkout (another absolute path) share one environment.
+    """
     identity = {
         "format": CACHE_FORMAT,
         "builder": builder,
         "python": [str(interpreter.path), interpreter.version, interpreter.implementation],
         "platform": sysconfig.get_platform(),
-        "build_dependencies": list(spec.build_dependencies),
-        "dependencies": list(spec.dependencies),
-        "referenced": [list(item) for item in spec.referenced],
+        "build_dependencies": list(spec.keyed(spec.build_dependencies)),
+        "dependencies": list(spec.keyed(spec.dependencies)),
+        "referenced": sorted(digest for _, digest in spec.referenced),
     }
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:KEY_LENGTH]

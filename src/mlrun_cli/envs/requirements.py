@@ -32,6 +32,15 @@ class ResolvedSpec:
     referenced: tuple[tuple[str, str], ...]  # (absolute path, sha256 of its bytes)
     source: str
 
+    def keyed(self, lines: tuple[str, ...]) -> tuple[str, ...]:
+        """``lines`` with each file reference replaced by its content hash (for cache keys)."""
+        digests = dict(self.referenced)
+        out = []
+        for line in lines:
+            match = _REF.match(line)
+            out.append(f"{match.group(1)} sha256:{digests[match.group(2)]}" if match else line)
+        return tuple(out)
+
     @property
     def index_options(self) -> tuple[str, ...]:
         """Lines such as ``--find-links DIR`` that a lock must keep to reinstall."""

@@ -32,6 +32,19 @@ def test_references_become_absolute_and_are_hashed(tmp_path: Path) -> None:
     assert spec_key(resolved, PY, "virtualenv") != before
 
 
+def test_key_depends_on_referenced_contents_not_paths(tmp_path: Path) -> None:
+    spec = PythonEnvSpec("3.11", (), ("-r reqs/base.txt",), "python_env.yaml")
+    keys = []
+    for folder in ("one", "two"):
+        (tmp_path / folder / "reqs").mkdir(parents=True)
+        (tmp_path / folder / "reqs" / "base.txt").write_text("-c ../c.txt\nnumpy\n")
+        (tmp_path / folder / "c.txt").write_text("numpy<3\n")
+        keys.append(spec_key(resolve_spec(spec, tmp_path / folder), PY, "uv"))
+    assert keys[0] == keys[1]
+    (tmp_path / "two" / "c.txt").write_text("numpy<2\n")
+    assert spec_key(resolve_spec(spec, tmp_path / "two"), PY, "uv") != keys[0]
+
+
 def test_missing_referenced_file(tmp_path: Path) -> None:
     spec = PythonEnvSpec(None, (), ("numpy", "-r nope.txt"), "python_env.yaml")
     with pytest.raises(SpecError) as info:

@@ -191,6 +191,28 @@ def test_build_from_lock_installs_exact_versions(tmp_path: Path) -> None:
     assert data["key"].startswith("L")
 
 
+def test_reproduce_reuses_the_env_whose_lock_matches(tmp_path: Path) -> None:
+    project = env_project(tmp_path, ["tinypkg==1.0"])
+    run = json.loads(run_mlrun("run", str(project), "--json").stdout)
+    again = run_mlrun("reproduce", run["run_id"], "--json")
+    assert again.returncode == 0, again.stderr
+    assert "started" not in again.stderr  # nothing built: the spec's env has the same lock
+    assert json.loads(again.stdout)["run"]["environment"]["key"] == run["environment"]["key"]
+    lock = tmp_path / "lock.txt"
+    lock.write_text(run["environment"]["lock"])
+    built = json.loads(run_mlrun("env", "build", "--from-lock", str(lock), "--json").stdout)
+    assert built["key"] == run["environment"]["key"]
+    assert len([p for p in envs_dir().iterdir() if p.is_dir()]) == 1
+
+
+def test_show_of_an_incomplete_env_is_one_error_line() -> None:
+    (envs_dir() / "deadbeef").mkdir(parents=True)
+    result = run_mlrun("env", "show", "dead")
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: environment deadbeef is incomplete")
+    assert "Traceback" not in result.stderr
+
+
 def test_prune_skips_envs_in_use(tmp_path: Path) -> None:
     project = env_project(tmp_path, ["tinypkg==1.0"])
     key = json.loads(run_mlrun("env", "build", str(project), "--json").stdout)["key"]

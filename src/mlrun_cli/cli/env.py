@@ -59,10 +59,9 @@ def list_command(json_output: JsonOption = False) -> None:
 @handle_errors
 def show(key: Annotated[str, typer.Argument(help="Environment key (or a unique prefix).")]) -> None:
     """Print an environment's lock (its exact packages)."""
-    from mlrun_cli.envs.cache import LOCK_FILE, env_root, resolve_key
+    from mlrun_cli.envs.cache import read_lock, resolve_key
 
-    root = env_root(resolve_key(key))
-    typer.echo((root / LOCK_FILE).read_text(), nl=False)
+    typer.echo(read_lock(resolve_key(key)), nl=False)
 
 
 @app.command("rm")

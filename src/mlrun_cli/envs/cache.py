@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlrun_cli import paths
 from mlrun_cli._files import write_text_atomic
-from mlrun_cli.errors import UsageError
+from mlrun_cli.errors import EnvError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -146,6 +146,7 @@ def mark_used(root: Path, project: Path | None) -> None:
 
 def finish_build(root: Path, metadata: dict[str, Any], lock_text: str) -> None:
     """Write the metadata and lock, then the marker (last)."""
+    metadata = {**metadata, "lock_sha256": hashlib.sha256(lock_text.encode()).hexdigest()}
     write_text_atomic(root / METADATA, json.dumps(metadata, indent=2, sort_keys=True))
     write_text_atomic(root / LOCK_FILE, lock_text)
     write_text_atomic(root / MARKER, str(time.time()))
@@ -198,6 +199,39 @@ def list_envs(with_size: bool = True) -> list[CachedEnv]:
         size = _size(root) if with_size else 0
         found.append(CachedEnv(root.name, root, complete, metadata, last_used, size, projects))
     return found
+
+
+def find_by_lock(lock_sha256: str, builder: str) -> str | None:
+    """The key of a complete environment of ``builder`` whose lock hashes to ``lock_sha256``.
+
+    Any environment with that lock has exactly the packages a build from the lock would
+    install, whether it was built from a spec or from a lock.
+    """
+    for env in list_envs(with_size=False):
+        if not env.complete or env.metadata.get("builder") != builder:
+            continue
+        recorded = env.metadata.get("lock_sha256")
+        if recorded is None:  # environments built before the hash was recorded
+            try:
+                text = (env.root / LOCK_FILE).read_text()
+            except OSError:
+                continue
+            recorded = hashlib.sha256(text.encode()).hexdigest()
+        if recorded == lock_sha256:
+            return env.key
+    return None
+
+
+def read_lock(key: str) -> str:
+    """The lock text of a complete environment (an incomplete one is an error, not a lock)."""
+    root = env_root(key)
+    if not is_complete(root):
+        raise EnvError(
+            f"environment {key} is incomplete (a build was interrupted or is running); "
+            "it has no lock",
+            hint="mlrun env prune removes interrupted builds",
+        )
+    return (root / LOCK_FILE).read_text()
 
 
 def resolve_key(prefix: str) -> str:

@@ -109,14 +109,36 @@ def _obtain(
                     except BaseException:
                         cache.discard(root)
                         raise
-        install_client(root)
-        cache.mark_used(root, project)
-        lock = parse_lock((root / cache.LOCK_FILE).read_text(), str(root / cache.LOCK_FILE))
-        python = venv_python(root)
-        return Env(manager, python, python.parent, lock.python, lock, key, root), lease
+        return _ready(key, lease, manager, project)
     except BaseException:
         lease.release()
         raise
+
+
+def _ready(
+    key: str, lease: cache.Lease, manager: str, project: Path | None
+) -> tuple[Env, cache.Lease]:
+    """A complete environment, held by ``lease``, ready to run commands."""
+    root = cache.env_root(key)
+    install_client(root)
+    cache.mark_used(root, project)
+    lock = parse_lock((root / cache.LOCK_FILE).read_text(), str(root / cache.LOCK_FILE))
+    python = venv_python(root)
+    return Env(manager, python, python.parent, lock.python, lock, key, root), lease
+
+
+def _reuse(key: str, manager: str, project: Path | None) -> tuple[Env, cache.Lease] | None:
+    """Hold a cached environment found by lock hash (None if it was removed meanwhile)."""
+    lease = cache.Lease(key)
+    try:
+        lease.shared()
+        if cache.is_complete(cache.env_root(key)):
+            return _ready(key, lease, manager, project)
+    except BaseException:
+        lease.release()
+        raise
+    lease.release()
+    return None
 
 
 def provision(
@@ -157,8 +179,16 @@ def provision(
 def provision_from_lock(
     manager: str, lock: EnvLock, reporter: ProgressReporter, project: Path | None = None
 ) -> tuple[Env, cache.Lease]:
-    """An environment with exactly the locked versions, installed with no resolution."""
+    """An environment with exactly the locked versions, installed with no resolution.
+
+    Any cached environment with the same lock (built from a spec or from a lock) is reused.
+    """
     builder: EnvBuilder = get_builder(manager)
+    existing = cache.find_by_lock(lock.sha256, builder.name)
+    if existing is not None:
+        reused = _reuse(existing, manager, project)
+        if reused is not None:
+            return reused
     interpreter = find_interpreter(lock.python)
     if interpreter.version != lock.python:
         raise EnvError(f"the lock needs Python {lock.python} exactly; found {interpreter.version}")

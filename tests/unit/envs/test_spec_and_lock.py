@@ -108,21 +108,47 @@ def test_parse_age() -> None:
         parse_age("soon")
 
 
-def test_conda_yaml_pip_part(tmp_path: Path) -> None:
+def test_conda_yaml_pypi_packages_become_pip_requirements(tmp_path: Path) -> None:
     path = tmp_path / "conda.yaml"
     path.write_text(
         "name: x\nchannels: [conda-forge]\ndependencies:\n  - python=3.10\n  - pip\n"
-        "  - numpy=1.26\n  - cudatoolkit\n  - pip:\n    - mlflow\n    - -r requirements.txt\n"
+        "  - scikit-learn=0.19.1\n  - numpy\n  - conda-forge::pandas>=1.5,<3\n  - scipy==1.11.4\n"
+        "  - pytorch\n  - cudatoolkit=11.8\n  - libgcc-ng\n  - matplotlib=3.8=py311_0\n"
+        "  - pip:\n    - mlflow\n    - -r requirements.txt\n"
     )
     spec, warnings = load_conda_env(path)
     assert spec.python == "3.10"
-    assert spec.dependencies == ("mlflow", "-r requirements.txt")
-    assert warnings == (
-        (
-            "conda.yaml: conda packages are not installed by mlrun (only python and pip: are "
-            "used); dropped: numpy=1.26, cudatoolkit"
-        ),
+    assert spec.dependencies == (
+        "scikit-learn==0.19.1.*", "numpy", "pandas>=1.5,<3", "scipy==1.11.4", "torch",
+        "mlflow", "-r requirements.txt",
+    )  # fmt: skip
+    assert warnings == tuple(
+        f"conda.yaml: dependencies[{i}]: {name!r} has no PyPI equivalent mlrun can install "
+        "with pip; not installed"
+        for i, name in ((7, "cudatoolkit=11.8"), (8, "libgcc-ng"), (9, "matplotlib=3.8=py311_0"))
     )
+    path.write_text("dependencies:\n  - python>=3.10\n")
+    assert load_conda_env(path)[0].python == ">=3.10"
     path.write_text("dependencies: numpy\n")
     with pytest.raises(SpecError, match=r"conda\.yaml: dependencies: expected a list; got 'numpy'"):
         load_conda_env(path)
+
+
+def test_python_specifiers_are_an_mlrun_extension(tmp_path: Path) -> None:
+    from mlrun_cli.envs.interpreters import current
+    from mlrun_cli.spec.python_env import load_python_env
+
+    path = tmp_path / "python_env.yaml"
+    path.write_text('python: ">= 3.10, <4"\n')
+    assert load_python_env(path).python == ">=3.10,<4"
+    assert find_interpreter(">=3.10,<4") == current()  # the running Python fits: preferred
+    for bad in ("'>3.x'", "'latest'", "'3.10 or newer'"):
+        path.write_text(f"python: {bad}\n")
+        with pytest.raises(SpecError, match=r'or a specifier such as ">=3\.10"'):
+            load_python_env(path)
+    assert matches("3.11.7", ">=3.10,<3.12")
+    assert not matches("3.12.0", ">=3.10,<3.12")
+    assert matches("3.10.4", "==3.10.*")
+    assert matches("3.11.2", "~=3.10")
+    assert not matches("4.0.0", "~=3.10")
+    assert not matches("3.10.0", ">3.10")

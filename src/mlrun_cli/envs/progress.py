@@ -60,7 +60,8 @@ class InstallProgress:
             self._step(f"{status}, {after}" if after and after != "done" else status)
         elif downloading := _UV_DOWNLOADING.match(line) or _PIP_DOWNLOADING.match(line):
             self._downloaded += float(downloading.group(2)) * _UNITS.get(downloading.group(3), 1)
-            self._step(f"downloading {downloading.group(1)[:24]} ({human_bytes(self._downloaded)})")
+            name = re.split(r"-\d", downloading.group(1).rsplit("/", 1)[-1])[0][:24]
+            self._step(f"downloading {name} ({human_bytes(self._downloaded)})")
         elif compiled := _UV_COMPILED.match(line):
             self._step(f"compiled {compiled.group(1)} files")
         elif collecting := _PIP_COLLECTING.match(line):

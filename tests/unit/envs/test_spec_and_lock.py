@@ -152,3 +152,50 @@ def test_python_specifiers_are_an_mlrun_extension(tmp_path: Path) -> None:
     assert matches("3.11.2", "~=3.10")
     assert not matches("4.0.0", "~=3.10")
     assert not matches("3.10.0", ">3.10")
+
+
+def test_python_downloads_installs_a_uv_managed_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    fake_uv = tmp_path / "uv"
+    fake_uv.write_text(
+        "#!/bin/sh\n"  # `uv python install 3.99`: make what uv would leave behind
+        'mkdir -p "$UV_PYTHON_INSTALL_DIR/cpython-$3.1-linux-x86_64-gnu/bin"\n'
+        f'ln -s {sys.executable} "$UV_PYTHON_INSTALL_DIR/cpython-$3.1-linux-x86_64-gnu/bin/python3"\n'
+        'echo "$UV_PYTHON_DOWNLOADS" > "$UV_PYTHON_INSTALL_DIR/asked"\n'
+    )
+    fake_uv.chmod(0o755)
+    monkeypatch.setattr("mlrun_cli.envs.uv.uv_binary", lambda: str(fake_uv))
+    monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path / "pythons"))
+    with pytest.raises(EnvError, match=r"no Python 3\.99 found"):
+        find_interpreter("3.99")  # the default: found, never downloaded
+    assert not (tmp_path / "pythons").exists()
+    found = find_interpreter("3.99", downloads=True)
+    assert found.version == "3.99.1"
+    assert (tmp_path / "pythons" / "asked").read_text() == "automatic\n"
+
+
+def test_install_progress_reads_uv_and_pip() -> None:
+    from mlrun_cli.envs.progress import InstallProgress
+
+    steps: list[str] = []
+    progress = InstallProgress(steps.append)
+    for line in (
+        "Using Python 3.11.7 environment at: env", "Resolved 3 packages in 0.2s",
+        "Downloading numpy (16.1MiB)", "Downloading scipy (35.0MiB)", " Downloaded numpy",
+        "Prepared 3 packages in 2s", "Installed 3 packages in 20ms", " + numpy==2.1.0",
+        " + scikit-learn==1.5.0", "Collecting pandas",
+        "  Downloading pandas-2.2.0-cp311-linux_x86_64.whl (12.5 MB)",
+        "Installing collected packages: pytz, pandas", "Successfully installed pandas-2.2.0 pytz-1",
+    ):  # fmt: skip
+        progress(line)
+    assert steps == [
+        "resolved 3 packages, downloading", "downloading numpy (16.1MiB)",
+        "downloading scipy (51.1MiB)", "prepared 3 packages, installing", "installed 3 packages",
+        "resolving: 1 collected, pandas", "downloading pandas (63.0MiB)",
+        "installing 2 packages",
+    ]  # fmt: skip
+    assert progress.installed == {"numpy": "2.1.0", "scikit-learn": "1.5.0", "pandas": "2.2.0",
+                                  "pytz": "1"}  # fmt: skip

@@ -123,6 +123,12 @@ def test_bytecode_lands_in_the_env_never_in_the_project(
     assert any(p.name.startswith("helper.") for p in compiled), compiled
     assert any("tinypkg" in p.parts for p in compiled), compiled  # by the run, into the env
     assert list(project.rglob("*.pyc")) == []
+    probe = "import sysconfig; print(sysconfig.get_paths()['stdlib'])"
+    python = root / "bin" / "python"
+    out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
+    stdlib = Path(out.stdout.strip())
+    if list((stdlib / "__pycache__").glob("*.pyc")):  # the stdlib's own pycs are reused
+        assert any(p.name.startswith("os.") for p in compiled), compiled
 
 
 def test_build_shows_installer_phases_and_top_level_packages(tmp_path: Path) -> None:

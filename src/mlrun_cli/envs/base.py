@@ -59,7 +59,7 @@ class EnvBuilder(Protocol):
         on_line: Callable[[str], None] | None = None,
     ) -> None:
         """Install a requirements file (exact pins only when ``no_deps``), not byte-compiled:
-        runs compile what they import into the env (see ``Env.child_vars``).
+        runs compile what they import into the env (see ``bytecode.py``).
         ``on_line`` receives the installer's output as it comes."""
         ...
 
@@ -95,14 +95,3 @@ def get_builder(name: str) -> EnvBuilder:
 def venv_python(root: Path) -> Path:
     """A virtualenv's interpreter."""
     return root / "bin" / "python"
-
-
-PYCACHE = ".pycache"
-
-
-def bytecode_vars(root: Path) -> tuple[tuple[str, str | None], ...]:
-    """Byte-compile lazily, into the env: environments are installed without compiling (a
-    cold build compiles only what runs import, once), and a run writes its pycs under
-    ``ENV/.pycache``, never beside the project's sources. PYTHONDONTWRITEBYTECODE (set on some
-    machines) is lifted for the child, or every run would pay the compilation again."""
-    return (("PYTHONPYCACHEPREFIX", str(root / PYCACHE)), ("PYTHONDONTWRITEBYTECODE", None))

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mlrun_cli import paths
 from mlrun_cli._files import write_text_atomic
-from mlrun_cli.envs import cache
-from mlrun_cli.envs.base import LOCAL, Env, bytecode_vars, get_builder, venv_python
+from mlrun_cli.envs import bytecode, cache
+from mlrun_cli.envs.base import LOCAL, Env, get_builder, venv_python
 from mlrun_cli.envs.builder_process import stop_stale_builders
 from mlrun_cli.envs.client_dir import install_client
 from mlrun_cli.envs.interpreters import Interpreter, current, find_interpreter
@@ -148,7 +148,9 @@ def _ready(
     cache.mark_used(root, project)
     lock = parse_lock((root / cache.LOCK_FILE).read_text(), str(root / cache.LOCK_FILE))
     python = venv_python(root)
-    env = Env(manager, python, python.parent, lock.python, lock, key, root, bytecode_vars(root))
+    env = Env(
+        manager, python, python.parent, lock.python, lock, key, root, bytecode.child_vars(root)
+    )
     return env, lease
 
 
@@ -224,6 +226,7 @@ def provision(
                 builder.install(root, file, no_deps=False, log=log, on_line=InstallProgress(step))
         step("locking")
         lock = freeze(venv_python(root), resolved.index_options)
+        bytecode.seed_stdlib(root, venv_python(root))
         meta = _metadata(key, builder.name, interpreter, spec=resolved.source,
                          requested_python=resolved.python,
                          dependencies=list(resolved.dependencies))  # fmt: skip
@@ -260,6 +263,7 @@ def provision_from_lock(
         locked = _requirements_file(root, "mlrun-from-lock.txt", tuple(lock.text.splitlines()))
         builder.install(root, locked, no_deps=True, log=log, on_line=InstallProgress(step))
         built = freeze(venv_python(root), lock.options)
+        bytecode.seed_stdlib(root, venv_python(root))
         missing = sorted(set(lock.packages) - set(built.packages))
         if missing:
             raise EnvError(

@@ -6,19 +6,23 @@ every installed file: seconds for scikit-learn, most of it never imported). Runs
 compiles what it imports, once, into the cached env, and never writes beside the project's files.
 
 With a prefix set, Python looks for *every* module's pyc under the prefix, the standard
-library's too: without help the first run would recompile the stdlib modules it imports. The
-build seeds the prefix with links to the interpreter's own stdlib pycs (copies where links are
-refused). They stay valid by Python's own check (source mtime and size); a stale one is rewritten
-by atomic replace, which never touches the linked original.
+library's too: without help the first run would recompile the stdlib modules it imports. So the
+prefix's stdlib folder is a symlink to a mirror shared by all envs of that interpreter (same
+sources, so the same pycs), seeded once with links to the interpreter's own stdlib pycs. They
+stay valid by Python's own check (source mtime and size); a stale one is rewritten by atomic
+replace, which never touches the linked original.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import subprocess
 from pathlib import Path
+
+from mlrun_cli import paths
 
 PYCACHE = ".pycache"
 _PROBE = (
@@ -37,23 +41,20 @@ def child_vars(root: Path) -> tuple[tuple[str, str | None], ...]:
     return (("PYTHONPYCACHEPREFIX", str(prefix(root))), ("PYTHONDONTWRITEBYTECODE", None))
 
 
-def seed_stdlib(root: Path, python: Path) -> int:
-    """Link the interpreter's compiled stdlib into the env's pyc prefix; return how many."""
-    out = subprocess.run(
-        [str(python), "-I", "-c", _PROBE], capture_output=True, text=True, check=False
-    )
-    lines = out.stdout.split("\n")
-    if out.returncode != 0 or len(lines) < 2 or not lines[0]:
-        return 0  # nothing to seed from: the first run compiles the stdlib it needs
-    tag, stdlib = lines[0], Path(lines[1])
-    count = 0
+def _mirror(stdlib: Path, tag: str) -> Path:
+    """A pyc mirror of ``stdlib`` shared by every env of that interpreter, seeded once with
+    links to the interpreter's own pycs (copies where links are refused)."""
+    digest = hashlib.sha256(f"{tag}:{stdlib}".encode()).hexdigest()[:16]
+    mirror = paths.cache_dir() / "stdlib-pycache" / digest
+    if mirror.is_dir():
+        return mirror
+    staging = mirror.with_name(f".{digest}.{os.getpid()}.tmp")
     for directory, subdirs, _ in os.walk(stdlib):
         # Installed packages are not the stdlib (and may be many): never walk into them.
         subdirs[:] = [d for d in subdirs if d not in ("site-packages", "dist-packages")]
         if Path(directory).name != "__pycache__":
             continue
-        source_dir = Path(directory).parent
-        target = prefix(root) / source_dir.relative_to(source_dir.anchor)
+        target = staging / Path(directory).parent.relative_to(stdlib)
         for pyc in Path(directory).glob(f"*.{tag}.pyc"):  # not the -O / -OO variants
             target.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(OSError):
@@ -61,5 +62,25 @@ def seed_stdlib(root: Path, python: Path) -> int:
                     os.link(pyc, target / pyc.name)
                 except OSError:  # another filesystem, or protected_hardlinks
                     shutil.copy2(pyc, target / pyc.name)
-                count += 1
-    return count
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        staging.rename(mirror)
+    except OSError:  # another build won the race: its mirror is identical
+        shutil.rmtree(staging, ignore_errors=True)
+    return mirror
+
+
+def seed_stdlib(root: Path, python: Path) -> Path | None:
+    """Point the env's pyc prefix for the stdlib at the shared mirror; return the mirror."""
+    out = subprocess.run(
+        [str(python), "-I", "-c", _PROBE], capture_output=True, text=True, check=False
+    )
+    lines = out.stdout.split("\n")
+    if out.returncode != 0 or len(lines) < 2 or not lines[0]:
+        return None  # the first run compiles the stdlib it needs, into the env
+    tag, stdlib = lines[0], Path(lines[1])
+    mirror = _mirror(stdlib, tag)
+    link = prefix(root) / stdlib.relative_to(stdlib.anchor)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(mirror, target_is_directory=True)
+    return mirror

@@ -3,8 +3,9 @@
 uv, with its output not a terminal, prints one line per phase (``Resolved 45 packages in
 1.2s``, ``Downloading numpy (16.1MiB)``, ``Prepared ...``, ``Installed ...``) and `` + name==1.0``
 per installed package; pip prints ``Collecting``, ``Downloading ... (16.3 MB)``, ``Installing
-collected packages`` and ``Successfully installed a-1 b-2``. Status lines stay short (the
-terminal shows them after the build's title, with the elapsed time, in 80 columns).
+collected packages`` and ``Successfully installed a-1 b-2``. Status lines stay short: a
+terminal shows them after the build's title, then the elapsed time, and all of it must fit
+in 80 columns (names are cut at 16 characters; no status is longer than 40).
 """
 
 from __future__ import annotations
@@ -60,13 +61,13 @@ class InstallProgress:
             self._step(f"{status}, {after}" if after and after != "done" else status)
         elif downloading := _UV_DOWNLOADING.match(line) or _PIP_DOWNLOADING.match(line):
             self._downloaded += float(downloading.group(2)) * _UNITS.get(downloading.group(3), 1)
-            name = re.split(r"-\d", downloading.group(1).rsplit("/", 1)[-1])[0][:24]
+            name = re.split(r"-\d", downloading.group(1).rsplit("/", 1)[-1])[0][:16]
             self._step(f"downloading {name} ({human_bytes(self._downloaded)})")
         elif compiled := _UV_COMPILED.match(line):
             self._step(f"compiled {compiled.group(1)} files")
         elif collecting := _PIP_COLLECTING.match(line):
             self._collected += 1
-            self._step(f"resolving: {self._collected} collected, {collecting.group(1)[:20]}")
+            self._step(f"collecting {collecting.group(1)[:16]} (#{self._collected})")
         elif installing := _PIP_INSTALLING.match(line):
             count = len(installing.group(1).split(","))
             self._step(f"installing {_plural(count, 'package')}")

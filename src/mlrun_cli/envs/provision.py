@@ -216,7 +216,7 @@ def provision(
         note = _unpinned_python(resolved.source, interpreter, resolved.python)
         if note is not None:
             reporter.info(note)
-        step("creating the virtualenv")
+        step(f"creating it: {builder.name}, Python {interpreter.version}")
         builder.create(interpreter, root, log)
         for name, lines in (("build dependencies", resolved.build_dependencies),
                             ("dependencies", resolved.dependencies)):  # fmt: skip
@@ -232,7 +232,8 @@ def provision(
                          dependencies=list(resolved.dependencies))  # fmt: skip
         return lock, meta, _installed_summary(lock, resolved.requested(), key)
 
-    title = f"env {key[:8]} ({builder.name}, Python {interpreter.version})"
+    # Short: a terminal shows "TITLE: STATUS" then the elapsed time, within 80 columns.
+    title = f"building env {key[:8]}"
     return _obtain(key, build, title, reporter, manager, project_dir)
 
 
@@ -257,7 +258,7 @@ def provision_from_lock(
     def build(
         root: Path, step: Callable[[str], None], log: BuildLog
     ) -> tuple[EnvLock, dict[str, Any], list[str]]:
-        step("creating the virtualenv")
+        step(f"creating it: {builder.name}, Python {interpreter.version}")
         builder.create(interpreter, root, log)
         step(f"installing {len(lock.packages)} locked packages")
         locked = _requirements_file(root, "mlrun-from-lock.txt", tuple(lock.text.splitlines()))
@@ -273,5 +274,5 @@ def provision_from_lock(
         meta = _metadata(key, builder.name, interpreter, from_lock=lock.sha256)
         return built, meta, [f"+ {len(built.packages)} locked packages"]
 
-    title = f"env {key[:8]} from lock ({builder.name}, Python {interpreter.version})"
+    title = f"building env {key[:8]} (lock)"
     return _obtain(key, build, title, reporter, manager, project)

@@ -194,8 +194,10 @@ def test_install_progress_reads_uv_and_pip() -> None:
     assert steps == [
         "resolved 3 packages, downloading", "downloading numpy (16.1MiB)",
         "downloading scipy (51.1MiB)", "prepared 3 packages, installing", "installed 3 packages",
-        "resolving: 1 collected, pandas", "downloading pandas (63.0MiB)",
+        "collecting pandas (#1)", "downloading pandas (63.0MiB)",
         "installing 2 packages",
     ]  # fmt: skip
+    progress("Downloading " + "n" * 40 + " (1234.5MiB)")
+    assert len(steps[-1]) <= 40  # title (<= 28) + ": " + this + the elapsed time fit 80 columns
     assert progress.installed == {"numpy": "2.1.0", "scikit-learn": "1.5.0", "pandas": "2.2.0",
                                   "pytz": "1"}  # fmt: skip

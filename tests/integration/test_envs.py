@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -148,6 +149,25 @@ def test_build_shows_installer_phases_and_top_level_packages(tmp_path: Path) -> 
     )  # fmt: skip
     result = run_mlrun("run", str(project))
     assert "mlrun: python_env.yaml pins no Python version: using 3." in result.stderr
+
+
+def test_a_python_specifier_records_the_exact_version(tmp_path: Path) -> None:
+    import platform
+
+    project = write_project(
+        tmp_path / "p", "entry_points:\n  main:\n    command: python -c pass\n",
+        {"python_env.yaml": 'python: ">=3.10"\n'},
+    )  # fmt: skip
+    result = run_mlrun("run", str(project), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["environment"]["python"] == platform.python_version()
+    assert f"asks for Python >=3.10: using {platform.python_version()}" in result.stderr
+    newer = f"{sys.version_info.major}.{sys.version_info.minor + 20}"
+    (project / "python_env.yaml").write_text(f'python: ">={newer}"\n')
+    missing = run_mlrun("run", str(project))
+    assert missing.returncode == 3
+    assert f"error: no Python >={newer} found" in missing.stderr
+    assert "--python-downloads" in missing.stderr
 
 
 def test_conda_packages_install_with_pip_and_strict_refuses_the_rest(tmp_path: Path) -> None:

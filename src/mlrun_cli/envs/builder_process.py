@@ -29,12 +29,21 @@ STALE_WAIT_S = 10.0
 # Runs as ``python -I -S -c LAUNCHER PARENT_PID ARGV...``: arm the death signal, make sure the
 # parent did not die before it was armed, then become the installer (same pid, same group).
 LAUNCHER = """
-import ctypes, os, signal, sys
-ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+import os, sys
+try:
+    import ctypes, signal
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+except (ImportError, OSError, AttributeError):
+    pass  # no ctypes: the process group kill and the next build's sweep still apply
 if os.getppid() != int(sys.argv[1]):
     os._exit(137)
-os.execvp(sys.argv[2], sys.argv[2:])
+try:
+    os.execvp(sys.argv[2], sys.argv[2:])
+except OSError as exc:
+    print(f"cannot run {sys.argv[2]!r}: {exc.strerror}", flush=True)
+    os._exit(127)
 """
+CANNOT_RUN = 127
 
 
 def launch_argv(argv: list[str]) -> list[str]:

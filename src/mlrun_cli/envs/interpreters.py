@@ -62,6 +62,8 @@ def _clause(version: tuple[int, ...], operator: str, bound: str) -> bool:
         inside = version[: len(prefix)] == prefix
         return inside if operator == "==" else not inside
     target = _numbers(bound)
+    if operator == "==" and len(target) < len(version):  # ==3.11 means 3.11.x, as for "3.11"
+        return version[: len(target)] == target
     padded = target + (0,) * (len(version) - len(target))
     if operator == "~=":  # ~=3.10 -> >=3.10, ==3.*
         return version >= padded and version[: len(target) - 1] == target[:-1]

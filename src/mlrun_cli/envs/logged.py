@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlrun_cli._files import write_text_atomic
-from mlrun_cli.envs.builder_process import TAG, kill_group, launch_argv
+from mlrun_cli.envs.builder_process import CANNOT_RUN, TAG, kill_group, launch_argv
 from mlrun_cli.errors import EnvError
 
 if TYPE_CHECKING:
@@ -79,6 +79,9 @@ class BuildLog:
             except ValueError:
                 name = f"signal {-code}"
             raise EnvError(f"{what} was killed by {name}; full log: {self.path}")
+        last = (self.tail().splitlines() or [""])[-1].strip()
+        if code == CANNOT_RUN and last.startswith("cannot run"):
+            raise EnvError(f"{what}: {last}")
         if code != 0:
             tail = self.tail()
             raise EnvError(

@@ -39,7 +39,8 @@ class ResolvedSpec:
         out = []
         for line in lines:
             match = _REF.match(line)
-            out.append(f"{match.group(1)} sha256:{digests[match.group(2)]}" if match else line)
+            digest = digests.get(match.group(2)) if match else None
+            out.append(f"{match.group(1)} sha256:{digest}" if match and digest else line)
         return tuple(out)
 
     def requested(self) -> frozenset[str]:

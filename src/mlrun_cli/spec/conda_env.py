@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from mlrun_cli.spec._yaml import Node, describe, load_yaml
-from mlrun_cli.spec.python_env import PythonEnvSpec
+from mlrun_cli.spec.python_env import SPECIFIER_RE, PythonEnvSpec
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -76,7 +76,7 @@ def _python_request(spec: str) -> str | None:
     """``python=3.10`` -> ``3.10``; ``python>=3.10`` -> ``>=3.10`` (None: not a python pin)."""
     if pin := _PYTHON_PIN.match(spec.replace(" ", "")):
         return pin.group(1).rstrip(".")
-    if span := _PYTHON_RANGE.match(spec):
+    if (span := _PYTHON_RANGE.match(spec)) and SPECIFIER_RE.match(span.group(1)):
         return span.group(1).replace(" ", "")
     return None
 

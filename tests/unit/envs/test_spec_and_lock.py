@@ -152,6 +152,8 @@ def test_python_specifiers_are_an_mlrun_extension(tmp_path: Path) -> None:
     assert matches("3.11.2", "~=3.10")
     assert not matches("4.0.0", "~=3.10")
     assert not matches("3.10.0", ">3.10")
+    assert matches("3.11.7", "==3.11")  # as python: "3.11" means
+    assert not matches("3.11.7", "==3.11.6")
 
 
 def test_python_downloads_installs_a_uv_managed_python(

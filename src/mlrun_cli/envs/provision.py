@@ -160,7 +160,13 @@ def _installed_summary(lock: EnvLock, requested: frozenset[str], key: str) -> li
     lines = [f"+ {name}=={version}" for name, version in top[:TOP_LEVEL_SHOWN]]
     others = len(lock.packages) - len(lines)
     if others:
-        what = "more packages" if top[TOP_LEVEL_SHOWN:] or not lines else "dependencies"
+        what = (
+            "packages"
+            if not lines
+            else "more packages"
+            if top[TOP_LEVEL_SHOWN:]
+            else "dependencies"
+        )
         lines.append(f"+ {others} {what} (all of them: mlrun env show {key[:12]})")
     return lines
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,13 @@ def test_a_missing_installer_is_named(tmp_path: Path) -> None:
 def test_stale_builders_of_this_key_only_are_stopped(tmp_path: Path) -> None:
     def sleeper(key: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "MLRUN_ENV_BUILD": key}
-        return subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
+        proc = subprocess.Popen(["sleep", "60"], env=env, start_new_session=True)
+        environ = Path(f"/proc/{proc.pid}/environ")
+        deadline = time.monotonic() + 30
+        while f"MLRUN_ENV_BUILD={key}".encode() not in environ.read_bytes():  # until exec'd
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        return proc
 
     ours, other = sleeper("KEY"), sleeper("OTHER")
     holder = tmp_path / "KEY.builder"

@@ -76,11 +76,19 @@ def seed_stdlib(root: Path, python: Path) -> Path | None:
         [str(python), "-I", "-c", _PROBE], capture_output=True, text=True, check=False
     )
     lines = out.stdout.split("\n")
+    prefix(root).mkdir(exist_ok=True)  # seeded (or tried): ``ensure_seeded`` asks no more
     if out.returncode != 0 or len(lines) < 2 or not lines[0]:
         return None  # the first run compiles the stdlib it needs, into the env
     tag, stdlib = lines[0], Path(lines[1])
     mirror = _mirror(stdlib, tag)
     link = prefix(root) / stdlib.relative_to(stdlib.anchor)
     link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(mirror, target_is_directory=True)
+    with contextlib.suppress(FileExistsError):  # a concurrent run seeded it just now
+        link.symlink_to(mirror, target_is_directory=True)
     return mirror
+
+
+def ensure_seeded(root: Path, python: Path) -> None:
+    """Seed an env built before lazy bytecode (one ``stat`` when it is seeded already)."""
+    if not prefix(root).exists():
+        seed_stdlib(root, python)

@@ -148,6 +148,7 @@ def _ready(
     cache.mark_used(root, project)
     lock = parse_lock((root / cache.LOCK_FILE).read_text(), str(root / cache.LOCK_FILE))
     python = venv_python(root)
+    bytecode.ensure_seeded(root, python)
     env = Env(
         manager, python, python.parent, lock.python, lock, key, root, bytecode.child_vars(root)
     )

@@ -4,7 +4,8 @@ mlrun builds virtual environments, not conda ones. The ``python`` pin becomes th
 conda packages that are ordinary PyPI packages (``numpy``, ``scikit-learn=0.19.1``) become pip
 requirements with their versions translated (conda's ``=1.2`` means ``1.2.*``); the ``pip:``
 list is used as it is. What has no PyPI equivalent (compilers, CUDA, system libraries) or no
-readable version is not installed, with one warning naming it (``--strict`` refuses it).
+readable version is not installed, and a conda build string is dropped, each with a warning
+naming it (``--strict`` refuses both).
 """
 
 from __future__ import annotations
@@ -49,27 +50,26 @@ _PYPI_NAMES = {
 }
 
 
-def _pip_requirement(spec: str) -> str | None:
-    """The pip requirement for a conda match spec, or None if it has no PyPI form."""
+def _pip_requirement(spec: str) -> tuple[str | None, str]:
+    """The pip requirement for a conda match spec (None: no PyPI form), and what was lost."""
     match = _MATCH_SPEC.match(spec)
     if not match:
-        return None
+        return None, "is not a conda package spec mlrun can read"
     name, version = match.group(1).lower(), match.group(2).strip()
     if name in _CONDA_ONLY or name.startswith(_CONDA_ONLY_PREFIXES):
-        return None
+        return None, "has no PyPI equivalent mlrun can install with pip"
     name = _PYPI_NAMES.get(name, name)
     if not version:
-        return name
-    exact = _CONDA_EQ.match(version)
-    if exact and exact.group(2) is None:
-        number = exact.group(1)
-        if version.startswith("=="):
-            return f"{name}=={number}"
+        return name, ""
+    if exact := _CONDA_EQ.match(version):
         # conda's "=1.2" and "1.2*" are fuzzy: 1.2, 1.2.1, ... (pip: ==1.2.*)
-        return f"{name}=={number.rstrip('*').rstrip('.')}.*"
+        requirement = f"{name}=={exact.group(1).rstrip('*').rstrip('.')}.*"
+        if exact.group(2) is not None:
+            return requirement, f"installed as {requirement!r}: the conda build string is ignored"
+        return requirement, ""
     if _PEP440.match(version.replace(" ", "")):
-        return f"{name}{version.replace(' ', '')}"
-    return None  # a build string, a channel-specific form: not something pip can install
+        return f"{name}{version.replace(' ', '')}", ""
+    return None, "has a version pip cannot read"
 
 
 def _python_request(spec: str) -> str | None:
@@ -111,12 +111,12 @@ def load_conda_env(path: Path) -> tuple[PythonEnvSpec, tuple[str, ...]]:
             continue
         if (wanted := _python_request(text)) is not None:
             python = wanted
-        elif (requirement := _pip_requirement(text)) is not None:
-            converted.append(requirement)
         else:
-            warnings.append(
-                f"{label}: dependencies[{index}]: {text!r} has no PyPI equivalent mlrun can "
-                "install with pip; not installed"
-            )
+            requirement, lost = _pip_requirement(text)
+            if requirement is not None:
+                converted.append(requirement)
+            if lost:
+                skipped = "" if requirement is not None else "; not installed"
+                warnings.append(f"{label}: dependencies[{index}]: {text!r} {lost}{skipped}")
     spec = PythonEnvSpec(python=python, dependencies=(*converted, *pip), source=str(path))
     return spec, tuple(warnings)

@@ -120,12 +120,16 @@ def test_conda_yaml_pypi_packages_become_pip_requirements(tmp_path: Path) -> Non
     assert spec.python == "3.10"
     assert spec.dependencies == (
         "scikit-learn==0.19.1.*", "numpy", "pandas>=1.5,<3", "scipy==1.11.4", "torch",
-        "mlflow", "-r requirements.txt",
+        "matplotlib==3.8.*", "mlflow", "-r requirements.txt",
     )  # fmt: skip
-    assert warnings == tuple(
-        f"conda.yaml: dependencies[{i}]: {name!r} has no PyPI equivalent mlrun can install "
-        "with pip; not installed"
-        for i, name in ((7, "cudatoolkit=11.8"), (8, "libgcc-ng"), (9, "matplotlib=3.8=py311_0"))
+    no_pypi = "has no PyPI equivalent mlrun can install with pip; not installed"
+    assert warnings == (
+        f"conda.yaml: dependencies[7]: 'cudatoolkit=11.8' {no_pypi}",
+        f"conda.yaml: dependencies[8]: 'libgcc-ng' {no_pypi}",
+        (
+            "conda.yaml: dependencies[9]: 'matplotlib=3.8=py311_0' installed as "
+            "'matplotlib==3.8.*': the conda build string is ignored"
+        ),
     )
     path.write_text("dependencies:\n  - python>=3.10\n")
     assert load_conda_env(path)[0].python == ">=3.10"

@@ -105,7 +105,12 @@ def run_command(
         ),
     ] = False,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Refuse parameters the entry point does not declare.")
+        bool,
+        typer.Option(
+            "--strict",
+            help="Refuse parameters the entry point does not declare, and conda.yaml packages "
+            "mlrun cannot install with pip.",
+        ),
     ] = False,
     python_downloads: Annotated[
         bool,

@@ -67,10 +67,9 @@ def show(
     ],
 ) -> None:
     """Print an environment's lock (its exact packages)."""
-    from mlrun_cli.envs.cache import LOCK_FILE, env_root, resolve_key
+    from mlrun_cli.envs.cache import read_lock, resolve_key
 
-    root = env_root(resolve_key(key))
-    typer.echo((root / LOCK_FILE).read_text(), nl=False)
+    typer.echo(read_lock(resolve_key(key)), nl=False)
 
 
 @app.command("rm")

@@ -137,7 +137,20 @@ def run_command(
         ),
     ] = False,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Refuse parameters the entry point does not declare.")
+        bool,
+        typer.Option(
+            "--strict",
+            help="Refuse parameters the entry point does not declare, and conda.yaml packages "
+            "mlrun cannot install with pip.",
+        ),
+    ] = False,
+    python_downloads: Annotated[
+        bool,
+        typer.Option(
+            "--python-downloads",
+            help="If no Python on this machine fits the spec, let uv download one "
+            "(default: found, never downloaded).",
+        ),
     ] = False,
     json_output: Annotated[
         bool,
@@ -170,6 +183,7 @@ def run_command(
         data_version=data_version,
         allow_dirty_data=allow_dirty_data,
         reuse=reuse,
+        python_downloads=python_downloads,
         stdout_to_stderr=json_output or quiet,
         cwd=Path.cwd(),
     )

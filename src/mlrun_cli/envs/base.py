@@ -31,6 +31,8 @@ class Env:
     lock: EnvLock | None = None
     key: str | None = None
     root: Path | None = None  # the virtualenv's folder; None for the local interpreter
+    # Variables the child's environment must have (set) or lack (None) to run in this env.
+    child_vars: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def isolated(self) -> bool:
@@ -47,8 +49,18 @@ class EnvBuilder(Protocol):
         """Create an empty virtual environment at ``target`` for ``interpreter``."""
         ...
 
-    def install(self, target: Path, requirements: Path, *, no_deps: bool, log: BuildLog) -> None:
-        """Install a requirements file (byte-compiled; exact pins only when ``no_deps``)."""
+    def install(
+        self,
+        target: Path,
+        requirements: Path,
+        *,
+        no_deps: bool,
+        log: BuildLog,
+        on_line: Callable[[str], None] | None = None,
+    ) -> None:
+        """Install a requirements file (exact pins only when ``no_deps``), not byte-compiled:
+        runs compile what they import into the env (see ``bytecode.py``).
+        ``on_line`` receives the installer's output as it comes."""
         ...
 
 

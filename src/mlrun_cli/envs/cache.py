@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlrun_cli import paths
 from mlrun_cli._files import write_text_atomic
-from mlrun_cli.errors import UsageError
+from mlrun_cli.errors import EnvError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from mlrun_cli.envs.interpreters import Interpreter
     from mlrun_cli.envs.requirements import ResolvedSpec
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: keys hold the contents of referenced files, never their paths
 KEY_LENGTH = 20
 MARKER = ".complete"
 METADATA = "mlrun-env.json"
@@ -47,15 +47,19 @@ PROJECTS = "mlrun-projects"
 
 
 def spec_key(spec: ResolvedSpec, interpreter: Interpreter, builder: str) -> str:
-    """sha256 of everything that decides an environment's contents."""
+    """sha256 of everything that decides an environment's contents.
+
+    Referenced files count by content only: the same requirements in a copied folder or at
+    another commit's checkout (another absolute path) share one environment.
+    """
     identity = {
         "format": CACHE_FORMAT,
         "builder": builder,
         "python": [str(interpreter.path), interpreter.version, interpreter.implementation],
         "platform": sysconfig.get_platform(),
-        "build_dependencies": list(spec.build_dependencies),
-        "dependencies": list(spec.dependencies),
-        "referenced": [list(item) for item in spec.referenced],
+        "build_dependencies": list(spec.keyed(spec.build_dependencies)),
+        "dependencies": list(spec.keyed(spec.dependencies)),
+        "referenced": sorted(digest for _, digest in spec.referenced),
     }
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:KEY_LENGTH]
@@ -142,6 +146,7 @@ def mark_used(root: Path, project: Path | None) -> None:
 
 def finish_build(root: Path, metadata: dict[str, Any], lock_text: str) -> None:
     """Write the metadata and lock, then the marker (last)."""
+    metadata = {**metadata, "lock_sha256": hashlib.sha256(lock_text.encode()).hexdigest()}
     write_text_atomic(root / METADATA, json.dumps(metadata, indent=2, sort_keys=True))
     write_text_atomic(root / LOCK_FILE, lock_text)
     write_text_atomic(root / MARKER, str(time.time()))
@@ -194,6 +199,39 @@ def list_envs(with_size: bool = True) -> list[CachedEnv]:
         size = _size(root) if with_size else 0
         found.append(CachedEnv(root.name, root, complete, metadata, last_used, size, projects))
     return found
+
+
+def find_by_lock(lock_sha256: str, builder: str) -> str | None:
+    """The key of a complete environment of ``builder`` whose lock hashes to ``lock_sha256``.
+
+    Any environment with that lock has exactly the packages a build from the lock would
+    install, whether it was built from a spec or from a lock.
+    """
+    for env in list_envs(with_size=False):
+        if not env.complete or env.metadata.get("builder") != builder:
+            continue
+        recorded = env.metadata.get("lock_sha256")
+        if recorded is None:  # environments built before the hash was recorded
+            try:
+                text = (env.root / LOCK_FILE).read_text()
+            except OSError:
+                continue
+            recorded = hashlib.sha256(text.encode()).hexdigest()
+        if recorded == lock_sha256:
+            return env.key
+    return None
+
+
+def read_lock(key: str) -> str:
+    """The lock text of a complete environment (an incomplete one is an error, not a lock)."""
+    root = env_root(key)
+    if not is_complete(root):
+        raise EnvError(
+            f"environment {key} is incomplete (a build was interrupted or is running); "
+            "it has no lock",
+            hint="mlrun env prune removes interrupted builds",
+        )
+    return (root / LOCK_FILE).read_text()
 
 
 def resolve_key(prefix: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -46,9 +47,42 @@ def current() -> Interpreter:
     return Interpreter(Path(sys.executable), version, sys.implementation.name)
 
 
+def is_specifier(wanted: str) -> bool:
+    """Whether a request is a specifier set (``>=3.10``) rather than a version (``3.11``)."""
+    return wanted[:1] in "<>=!~"
+
+
+def _numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
+def _clause(version: tuple[int, ...], operator: str, bound: str) -> bool:
+    if bound.endswith(".*"):  # ==3.10.* / !=3.10.*: a prefix
+        prefix = _numbers(bound[:-2])
+        inside = version[: len(prefix)] == prefix
+        return inside if operator == "==" else not inside
+    target = _numbers(bound)
+    if operator == "==" and len(target) < len(version):  # ==3.11 means 3.11.x, as for "3.11"
+        return version[: len(target)] == target
+    padded = target + (0,) * (len(version) - len(target))
+    if operator == "~=":  # ~=3.10 -> >=3.10, ==3.*
+        return version >= padded and version[: len(target) - 1] == target[:-1]
+    checks = {">=": version >= padded, "<=": version <= padded, ">": version > padded,
+              "<": version < padded, "==": version == padded, "!=": version != padded}  # fmt: skip
+    return checks[operator]
+
+
 def matches(version: str, wanted: str) -> bool:
-    """``3.11.7`` matches ``3.11`` and ``3.11.7``, not ``3.1``."""
-    return version == wanted or version.startswith(wanted + ".")
+    """``3.11.7`` matches ``3.11``, ``3.11.7`` and ``>=3.10,<3.13``; not ``3.1``."""
+    if not is_specifier(wanted):
+        return version == wanted or version.startswith(wanted + ".")
+    numbers = _numbers(version)
+    for raw in wanted.split(","):
+        clause = raw.strip()
+        operator = clause[:2] if clause[1:2] == "=" else clause[:1]
+        if not _clause(numbers, operator, clause[len(operator) :].strip()):
+            return False
+    return True
 
 
 def _pyenv_candidates() -> list[Interpreter]:
@@ -141,23 +175,50 @@ def discover(wanted: str | None = None) -> list[Interpreter]:
     return sorted(unique.values(), key=lambda i: i.version_tuple, reverse=True)
 
 
-def find_interpreter(wanted: str | None) -> Interpreter:
-    """The newest interpreter matching ``wanted`` (None: the one running mlrun)."""
+def find_interpreter(wanted: str | None, downloads: bool = False) -> Interpreter:
+    """The interpreter for ``wanted``: None is the one running mlrun; a specifier (``>=3.10``)
+    prefers it too when it fits; a version gets the newest matching one.
+
+    ``downloads``: when none is found, let uv install a managed Python (opt-in).
+    """
     if wanted is None:
         return current()
     here = current()
-    if here.version == wanted:
+    if here.version == wanted or (is_specifier(wanted) and matches(here.version, wanted)):
         return here
     candidates = discover(wanted)
     for interpreter in candidates:
         if interpreter.implementation == "cpython" and matches(interpreter.version, wanted):
             return interpreter
+    if downloads:
+        return _download(wanted)
     listing = ", ".join(sorted({i.version for i in candidates}, key=_key, reverse=True))
     raise EnvError(
         f"no Python {wanted} found (searched PATH, pyenv and uv installs; found: {listing})",
-        hint=f"install one, e.g. `uv python install {wanted}` or `pyenv install {wanted}`, "
-        "or use --env-manager local",
+        hint=f"install one, e.g. `uv python install {shlex.quote(wanted)}` or `pyenv install`; "
+        "or pass --python-downloads to let uv download it; or use --env-manager local",
     )
+
+
+def _download(wanted: str) -> Interpreter:
+    """``uv python install WANTED`` (a uv-managed Python), then find it like any other."""
+    from mlrun_cli.envs.uv import uv_binary
+
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "automatic"}
+    out = subprocess.run(
+        [uv_binary(), "python", "install", wanted], capture_output=True, text=True, env=env,
+        stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        lines = (out.stderr or out.stdout).strip().splitlines()
+        raise EnvError(
+            f"no Python {wanted} found, and `uv python install {wanted}` failed: "
+            + (lines[-1] if lines else f"exit code {out.returncode}")
+        )
+    found = [i for i in _uv_candidates() if matches(i.version, wanted)]
+    if found:
+        return max(found, key=lambda i: i.version_tuple)
+    raise EnvError(f"uv installed Python {wanted}, but mlrun cannot find it under uv's folder")
 
 
 def _key(version: str) -> tuple[int, ...]:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mlrun_cli.spec.python_env import PythonEnvSpec
 
 _REF = re.compile(r"^(-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+)(\S.*)$")
+_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^]]*\])?\s*(?:[=<>!~;@]|$)")
 _INDEX_OPTION = re.compile(r"^(--index-url|-i|--extra-index-url|--find-links|-f|--no-index)\b")
 
 
@@ -32,11 +33,42 @@ class ResolvedSpec:
     referenced: tuple[tuple[str, str], ...]  # (absolute path, sha256 of its bytes)
     source: str
 
+    def keyed(self, lines: tuple[str, ...]) -> tuple[str, ...]:
+        """``lines`` with each file reference replaced by its content hash (for cache keys)."""
+        digests = dict(self.referenced)
+        out = []
+        for line in lines:
+            match = _REF.match(line)
+            digest = digests.get(match.group(2)) if match else None
+            out.append(f"{match.group(1)} sha256:{digest}" if match and digest else line)
+        return tuple(out)
+
+    def requested(self) -> frozenset[str]:
+        """Normalised names of the packages the spec asks for (its top-level packages),
+        including those listed in referenced files."""
+        lines = list(self.build_dependencies + self.dependencies)
+        for path, _ in self.referenced:
+            try:
+                lines += Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                continue
+        names = set()
+        for line in lines:
+            match = _NAME.match(line.split(" #", 1)[0].strip())
+            if match:
+                names.add(normalise(match.group(1)))
+        return frozenset(names)
+
     @property
     def index_options(self) -> tuple[str, ...]:
         """Lines such as ``--find-links DIR`` that a lock must keep to reinstall."""
         lines = self.build_dependencies + self.dependencies
         return tuple(line for line in lines if _INDEX_OPTION.match(line))
+
+
+def normalise(name: str) -> str:
+    """A package name as PyPI compares them (``Scikit_Learn`` -> ``scikit-learn``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _sha256(path: Path) -> str:

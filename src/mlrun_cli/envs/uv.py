@@ -1,4 +1,4 @@
-"""The ``uv`` builder (default): ``uv venv`` + ``uv pip install --compile-bytecode``."""
+"""The ``uv`` builder (default): ``uv venv`` + ``uv pip install``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from mlrun_cli.envs.base import venv_python
 from mlrun_cli.errors import EnvError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from mlrun_cli.envs.interpreters import Interpreter
@@ -54,10 +55,18 @@ class UvBuilder:
             _env(),
         )
 
-    def install(self, target: Path, requirements: Path, *, no_deps: bool, log: BuildLog) -> None:
-        """``uv pip install --compile-bytecode -r FILE`` into the env."""
+    def install(
+        self,
+        target: Path,
+        requirements: Path,
+        *,
+        no_deps: bool,
+        log: BuildLog,
+        on_line: Callable[[str], None] | None = None,
+    ) -> None:
+        """``uv pip install -r FILE`` into the env."""
         argv = [uv_binary(), "pip", "install", "--python", str(venv_python(target)),
-                "--compile-bytecode", "-r", str(requirements)]  # fmt: skip
+                "-r", str(requirements)]  # fmt: skip
         if no_deps:
             argv.append("--no-deps")
-        log.run(argv, "installing packages (uv pip install)", _env())
+        log.run(argv, "installing packages (uv pip install)", _env(), on_line)

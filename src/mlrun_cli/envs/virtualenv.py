@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from mlrun_cli.envs.base import venv_python
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from mlrun_cli.envs.interpreters import Interpreter
@@ -37,10 +38,19 @@ class VirtualenvBuilder:
             _env(),
         )  # fmt: skip
 
-    def install(self, target: Path, requirements: Path, *, no_deps: bool, log: BuildLog) -> None:
-        """``pip install -r FILE`` (pip byte-compiles by default)."""
+    def install(
+        self,
+        target: Path,
+        requirements: Path,
+        *,
+        no_deps: bool,
+        log: BuildLog,
+        on_line: Callable[[str], None] | None = None,
+    ) -> None:
+        """``pip install --no-compile -r FILE`` (runs compile what they import)."""
         python = str(venv_python(target))
-        argv = [python, "-m", "pip", "install", "--quiet", "-r", str(requirements)]
+        argv = [python, "-m", "pip", "install", "--no-compile", "--progress-bar", "off",
+                "-r", str(requirements)]  # fmt: skip
         if no_deps:
             argv.append("--no-deps")
-        log.run(argv, "installing packages (pip install)", _env())
+        log.run(argv, "installing packages (pip install)", _env(), on_line)

@@ -65,6 +65,7 @@ class RunRequest:
     data_version: str | None = None
     allow_dirty_data: bool = False
     reuse: bool = False
+    python_downloads: bool = False
     stdout_to_stderr: bool = False
     cwd: Path = field(default_factory=Path.cwd)
 
@@ -122,6 +123,11 @@ def child_environment(
         for name in ("PYTHONPATH", "PYTHONHOME", "__PYVENV_LAUNCHER__"):
             child.pop(name, None)
         child["VIRTUAL_ENV"] = str(env.root)
+    for name, value in env.child_vars:  # what the env needs (e.g. where its pycs go)
+        if value is None:
+            child.pop(name, None)
+        else:
+            child[name] = value
     child["PATH"] = os.pathsep.join([str(env.bin_dir), child.get("PATH", "")])
     # Output is a pipe, not a terminal: unbuffered Python keeps the streamed log live.
     child["PYTHONUNBUFFERED"] = "1"
@@ -213,8 +219,10 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
         if inputs is not None:
             bound = bind_params(entry_point, {**given, **inputs.local_values()},
                                 user_cwd=request.cwd, project_dir=checkout.path)  # fmt: skip
-        spec = load_env_spec(project, reporter)
-        env, lease = provision(request.env_manager, spec, checkout.path, reporter)
+        spec = load_env_spec(project, reporter, strict=request.strict)
+        env, lease = provision(
+            request.env_manager, spec, checkout.path, reporter, request.python_downloads
+        )
     except BaseException:
         if inputs is not None:
             inputs.cleanup()
@@ -284,8 +292,13 @@ def _pin_data(request: RunRequest, checkout: Checkout, reporter: Reporter) -> Da
     return data
 
 
-def load_env_spec(project: Project, reporter: Reporter) -> PythonEnvSpec | None:
-    """The project's python_env.yaml, or the pip part of its conda.yaml, or None."""
+def load_env_spec(
+    project: Project, reporter: Reporter, strict: bool = False
+) -> PythonEnvSpec | None:
+    """The project's python_env.yaml, or its conda.yaml made a pip spec, or None.
+
+    ``strict``: a conda package that cannot be installed with pip is an error, not a warning.
+    """
     from mlrun_cli.spec.conda_env import load_conda_env
     from mlrun_cli.spec.python_env import load_python_env
 
@@ -294,6 +307,8 @@ def load_env_spec(project: Project, reporter: Reporter) -> PythonEnvSpec | None:
         return None
     if ref.kind == "conda_env":
         spec, warnings = load_conda_env(ref.path)
+        if strict and warnings:
+            raise UsageError(f"{warnings[0]} (refused by --strict)")
         for message in warnings:
             reporter.warn(message)
         return spec

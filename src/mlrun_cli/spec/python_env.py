@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 _VERSION_RE = re.compile(r"^\d+(\.\d+){0,2}$")
+# An mlrun extension (MLflow accepts only a version): a PEP 440 specifier set such as ">=3.10"
+# or ">=3.10,<3.13", as uv accepts it; the exact version used is recorded with the run.
+_CLAUSE = r"\s*(?:>=|<=|>|<|!=|~=|==)\s*\d+(?:\.\d+){0,2}(?:\.\*)?\s*"
+SPECIFIER_RE = re.compile(rf"^{_CLAUSE}(?:,{_CLAUSE})*$")
 _KEYS = ("python", "build_dependencies", "dependencies")
 
 
@@ -50,8 +54,14 @@ def load_python_env(path: Path) -> PythonEnvSpec:
     if python is not None:
         if isinstance(python, int) and not isinstance(python, bool):
             python = str(python)
-        if not isinstance(python, str) or not _VERSION_RE.match(python):
-            raise python_node.error(f'expected a version such as "3.11"; got {describe(python)}')
+        if not isinstance(python, str) or not (
+            _VERSION_RE.match(python) or SPECIFIER_RE.match(python)
+        ):
+            raise python_node.error(
+                f'expected a version such as "3.11" or a specifier such as ">=3.10"; '
+                f"got {describe(python)}"
+            )
+        python = python.replace(" ", "")
     return PythonEnvSpec(
         python=python,
         build_dependencies=tuple(root.child("build_dependencies").expect_str_list()),

@@ -39,7 +39,10 @@ def test_unquoted_version_is_an_error_not_python_3_1(tmp_path: Path) -> None:
         ("[]", "python_env.yaml: expected a mapping with 'python' and 'dependencies'; got a list"),
         (
             "python: three\n",
-            "python_env.yaml: python: expected a version such as \"3.11\"; got 'three'",
+            (
+                'python_env.yaml: python: expected a version such as "3.11" or a specifier such '
+                "as \">=3.10\"; got 'three'"
+            ),
         ),
         (
             "dependencies: numpy\n",

@@ -103,13 +103,42 @@ def same_mlmodel(first: Path, second: Path) -> bool:
     return a == b
 
 
+def same_zip_members(first: Path, second: Path) -> bool:
+    """Whether two zip archives hold the same members with the same bytes (by CRC-32 and
+    size), whatever their timestamps: model formats such as skops, Keras and PyTorch are zips
+    whose entries carry the moment they were written."""
+    import zipfile
+
+    def members(path: Path) -> list[tuple[str, int, int]]:
+        with zipfile.ZipFile(path) as zipped:
+            return sorted((i.filename, i.CRC, i.file_size) for i in zipped.infolist())
+
+    try:
+        return members(first) == members(second)
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def equivalent(first: Path, second: Path) -> str | None:
+    """Why two artifacts with different hashes still hold the same content, or None."""
+    if first.name == "MLmodel":
+        return "ids/times aside" if same_mlmodel(first, second) else None
+    try:
+        with first.open("rb") as a, second.open("rb") as b:
+            zips = a.read(4) == b.read(4) == b"PK\x03\x04"
+    except OSError:
+        return None
+    return "zip timestamps aside" if zips and same_zip_members(first, second) else None
+
+
 def compare(
     original: Run, new: Run, rtol: float, atol: float,
-    same_content: Callable[[str], bool] | None = None,
+    same_content: Callable[[str], str | None] | None = None,
 ) -> tuple[Check, ...]:  # fmt: skip
     """Final metrics (within tolerance) and hashes of the artifacts both runs logged.
 
-    ``same_content(path)`` may still accept an artifact whose hash differs (an MLmodel file).
+    ``same_content(path)`` may still accept an artifact whose hash differs, saying why (an
+    MLmodel file's ids and times, a zip archive's timestamps).
     """
     checks = []
     for key in sorted(set(original.metrics) | set(new.metrics)):
@@ -125,9 +154,10 @@ def compare(
     for path in sorted(set(old_files) & set(new_files)):
         match = old_files[path] == new_files[path]
         shown = new_files[path][:12]
-        if not match and same_content is not None and path.rsplit("/", 1)[-1] == "MLmodel":
-            match = same_content(path)
-            shown += " (ids/times aside)" if match else ""
+        if not match and same_content is not None:
+            reason = same_content(path)
+            match = reason is not None
+            shown += f" ({reason})" if reason else ""
         checks.append(Check("artifact", path, old_files[path][:12], shown, match))
     return tuple(checks)
 
@@ -261,7 +291,7 @@ def reproduce(request: ReproduceRequest, reporter: Reporter) -> ReproduceResult:
             old_dir = store.artifact_dir(original.run_id)
             new_dir = store.artifact_dir(result.run.run_id)
             checks = compare(original, result.run, request.rtol, request.atol,
-                             lambda path: same_mlmodel(old_dir / path, new_dir / path))  # fmt: skip
+                             lambda path: equivalent(old_dir / path, new_dir / path))  # fmt: skip
         # A run that logged nothing verifies nothing: say so rather than pass silently.
         empty = (
             request.verify

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlrun_cli.execution.reproduce import compare, same_mlmodel
+from mlrun_cli.execution.reproduce import compare, equivalent, same_mlmodel
 from mlrun_cli.tracking.models import Artifact, CodeVersion, Run
 
 MLMODEL = """\
@@ -34,12 +34,12 @@ def test_mlmodel_ids_and_times_are_ignored(tmp_path: Path) -> None:
     assert not same_mlmodel(first, tmp_path / "missing")
 
 
-def test_compare_asks_only_for_differing_mlmodel_files() -> None:
+def test_compare_asks_only_for_differing_files() -> None:
     asked: list[str] = []
 
-    def same(path: str) -> bool:
+    def same(path: str) -> str | None:
         asked.append(path)
-        return True
+        return "ids/times aside"
 
     (check,) = compare(_run("a" * 32, "1" * 64), _run("b" * 32, "2" * 64), 0, 0, same)
     assert check.match
@@ -48,3 +48,22 @@ def test_compare_asks_only_for_differing_mlmodel_files() -> None:
     (equal,) = compare(_run("a" * 32, "1" * 64), _run("b" * 32, "1" * 64), 0, 0, same)
     assert equal.match
     assert asked == ["models/m/MLmodel"]
+
+
+def test_zip_archives_that_differ_only_in_timestamps_are_equivalent(tmp_path: Path) -> None:
+    import zipfile
+
+    def write(path: Path, when: tuple[int, int, int, int, int, int], body: bytes) -> Path:
+        with zipfile.ZipFile(path, "w") as zipped:
+            zipped.writestr(zipfile.ZipInfo("schema.json", when), body)
+        return path
+
+    first = write(tmp_path / "a.skops", (2026, 1, 1, 0, 0, 0), b"{}")
+    later = write(tmp_path / "b.skops", (2026, 6, 1, 12, 30, 2), b"{}")
+    other = write(tmp_path / "c.skops", (2026, 1, 1, 0, 0, 0), b"{1}")
+    assert first.read_bytes() != later.read_bytes()
+    assert equivalent(first, later) == "zip timestamps aside"
+    assert equivalent(first, other) is None
+    (tmp_path / "plain").write_text("x")
+    (tmp_path / "plain2").write_text("y")
+    assert equivalent(tmp_path / "plain", tmp_path / "plain2") is None

@@ -64,6 +64,15 @@ def reproduce_command(
             help="With --verify: accept a run that logged no metric and no artifact.",
         ),
     ] = False,
+    ignore_artifact: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore-artifact",
+            metavar="GLOB",
+            help="With --verify: do not compare artifacts matching GLOB (repeatable), such as "
+            "model files a library writes differently each time ('models/*/model.skops').",
+        ),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON on stdout.")
     ] = False,
@@ -81,7 +90,7 @@ def reproduce_command(
         run_id=one_run_id(run_id, run_id_option), verify=verify, rtol=rtol, atol=atol,
         experiment_name=experiment_name, tracking_uri=tracking_uri, offline=offline,
         stdout_to_stderr=json_output or quiet,
-        allow_empty=allow_empty,
+        allow_empty=allow_empty, ignore_artifacts=tuple(ignore_artifact or ()),
     )  # fmt: skip
     result = reproduce(request, CliReporter())
     append_summary(result.run, f"mlrun reproduce {result.original.run_id}", result.checks)
@@ -119,7 +128,9 @@ def _print_checks(result: object, tracking_uri: str | None) -> None:
             "artifact (exit 6; --allow-empty accepts it)"
         )
     if result.checks:
-        table = Table(["check", "key", "original", "reproduced", "match"])
+        table = Table(
+            ["check", "key", "original", "reproduced", "match"], keep={4}, fixed={4}, paths={1}
+        )
         for check in result.checks:
             mark = ("yes", "32") if check.match else ("NO", "31")
             table.add_row(check.kind, check.key, check.original, check.reproduced, mark)

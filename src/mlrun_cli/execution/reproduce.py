@@ -41,6 +41,7 @@ class ReproduceRequest:
     offline: bool = False
     stdout_to_stderr: bool = False
     allow_empty: bool = False
+    ignore_artifacts: tuple[str, ...] = ()  # globs of artifact paths --verify leaves out
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def equivalent(first: Path, second: Path) -> str | None:
 
 def compare(
     original: Run, new: Run, rtol: float, atol: float,
-    same_content: Callable[[str], str | None] | None = None,
+    same_content: Callable[[str], str | None] | None = None, ignore: tuple[str, ...] = (),
 ) -> tuple[Check, ...]:  # fmt: skip
     """Final metrics (within tolerance) and hashes of the artifacts both runs logged.
 
@@ -151,7 +152,11 @@ def compare(
         match = _close(after.value, before.value, rtol, atol)
         checks.append(Check("metric", key, repr(before.value), repr(after.value), match))
     old_files, new_files = _user_artifacts(original), _user_artifacts(new)
+    from fnmatch import fnmatchcase
+
     for path in sorted(set(old_files) & set(new_files)):
+        if any(fnmatchcase(path, pattern) for pattern in ignore):
+            continue
         match = old_files[path] == new_files[path]
         shown = new_files[path][:12]
         if not match and same_content is not None:
@@ -291,7 +296,8 @@ def reproduce(request: ReproduceRequest, reporter: Reporter) -> ReproduceResult:
             old_dir = store.artifact_dir(original.run_id)
             new_dir = store.artifact_dir(result.run.run_id)
             checks = compare(original, result.run, request.rtol, request.atol,
-                             lambda path: equivalent(old_dir / path, new_dir / path))  # fmt: skip
+                             lambda path: equivalent(old_dir / path, new_dir / path),
+                             request.ignore_artifacts)  # fmt: skip
         # A run that logged nothing verifies nothing: say so rather than pass silently.
         empty = (
             request.verify

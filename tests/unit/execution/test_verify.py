@@ -67,3 +67,9 @@ def test_zip_archives_that_differ_only_in_timestamps_are_equivalent(tmp_path: Pa
     (tmp_path / "plain").write_text("x")
     (tmp_path / "plain2").write_text("y")
     assert equivalent(tmp_path / "plain", tmp_path / "plain2") is None
+
+
+def test_ignored_artifacts_are_not_compared() -> None:
+    checks = compare(_run("a" * 32, "1" * 64), _run("b" * 32, "2" * 64), 0, 0, None,
+                     ("models/*/MLmodel",))  # fmt: skip
+    assert checks == ()

@@ -1,0 +1,60 @@
+"""``mlrun ui``: serve the web UI over a local tracking store (read-only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from typer.models import CommandInfo
+
+from mlrun_cli.cli._options import TrackingUri
+from mlrun_cli.cli._output import handle_errors, info
+from mlrun_cli.errors import UsageError
+
+# Compare URLs carry every selected run id (500 runs: ~17 KB); h11's default cap is 16 KiB.
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+@handle_errors
+def ui_command(
+    tracking_uri: TrackingUri = None,
+    host: Annotated[
+        str, typer.Option("--host", metavar="HOST", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", metavar="N", help="Port to listen on.")] = 5000,
+) -> None:
+    """Serve the web UI: experiments, runs, run pages and comparisons, read-only."""
+    try:
+        import uvicorn
+
+        from mlrun_cli.ui.app import create_app
+    except ImportError as exc:
+        raise UsageError(
+            f"mlrun ui needs the ui extra ({exc.name} is missing)",
+            hint="pip install 'mlrun-cli[ui]'",
+        ) from None
+    from mlrun_cli.tracking.store import open_store, resolve_location
+
+    location = resolve_location(tracking_uri)
+    open_store(tracking_uri, create=False).close()  # a clear error now, not on the first page
+    if not 0 < port < 65536:
+        raise UsageError(f"--port: expected 1-65535; got {port}")
+    app = create_app(lambda: open_store(tracking_uri, create=False))
+    info(f"mlrun ui: http://{host}:{port}/  (store {location.db_path}, read-only; Ctrl-C stops)")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        h11_max_incomplete_event_size=MAX_REQUEST_BYTES,
+    )
+
+
+UI = CommandInfo(
+    "ui",
+    callback=ui_command,
+    epilog="""\b
+Examples:
+  mlrun ui
+  mlrun ui --tracking-uri ./mlruns --port 8080""",
+)

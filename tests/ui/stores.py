@@ -59,25 +59,42 @@ def build(root: Path, runs: int = 3, steps: int = 20, name: str = "wine", finish
             entry_point="main",
             command=f"python train.py --alpha {index / 10}",
             code=CodeVersion("local-git", "/srv/project", commit=f"{index:040x}", dirty=index == 0),
-            params=(Param("alpha", str(index / 10), "float"), Param("optimizer", "adam" if index % 2 else "sgd")),
+            params=(
+                Param("alpha", str(index / 10), "float"),
+                Param("optimizer", "adam" if index % 2 else "sgd"),
+            ),
             tags=(("team", "a" if index % 2 else "b"),),
             user="ana",
             host="box",
-            env_lock=LOCK.format(numpy="1.26.0" if index % 2 else "1.25.2",
-                                 extra="pandas==2.1.0\n" if index == 0 else ""),  # fmt: skip
+            env_lock=LOCK.format(
+                numpy="1.26.0" if index % 2 else "1.25.2",
+                extra="pandas==2.1.0\n" if index == 0 else "",
+            ),
             env_lock_hash=f"{index:064x}",
-            data=DataRecord(f"{index:032x}", (DataPinRecord("data/wine.csv", f"{index % 2:032x}", 1024, 1),)),
+            data=DataRecord(
+                f"{index:032x}", (DataPinRecord("data/wine.csv", f"{index % 2:032x}", 1024, 1),)
+            ),
         )
         run = store.create_run(spec)
         metrics = tuple(
-            Metric(key, (1.0 / (step + 1 + index)) * (2 if key == "loss" else 1), step, 1_700_000_000_000 + step)
-            for key in ("rmse", "loss") for step in range(steps)
+            Metric(
+                key,
+                (1.0 / (step + 1 + index)) * (2 if key == "loss" else 1),
+                step,
+                1_700_000_000_000 + step,
+            )
+            for key in ("rmse", "loss")
+            for step in range(steps)
         )
         store.log_batch(run.run_id, EventBatch(metrics=metrics))
         if index == 0:
             add_artifact(store, run.run_id, "_mlrun/dirty.patch", PATCH.encode())
-            add_artifact(store, run.run_id, "_mlrun/output.log", b"epoch 1 loss 0.5\nepoch 2 loss 0.25\n")
-            add_artifact(store, run.run_id, "model/metrics.json", b'{"rmse": 0.5, "note": "<b>bold</b>"}')
+            add_artifact(
+                store, run.run_id, "_mlrun/output.log", b"epoch 1 loss 0.5\nepoch 2 loss 0.25\n"
+            )
+            add_artifact(
+                store, run.run_id, "model/metrics.json", b'{"rmse": 0.5, "note": "<b>bold</b>"}'
+            )
             add_artifact(store, run.run_id, "preds.csv", b"y,yhat\n1,1.1\n2,1.9\n")
             add_artifact(store, run.run_id, "plot.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)
         if finish:

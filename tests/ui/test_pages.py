@@ -30,7 +30,8 @@ def test_experiments_list_counts_runs_and_filters_by_name_or_tag(
     assert page.status_code == 200
     assert "wine" in page.text
     row = re.search(r"<td class=\"num\">(\d+)</td>", page.text.split("wine", 1)[1])
-    assert row and row.group(1) == "3"
+    assert row
+    assert row.group(1) == "3"
     store = built.open()
     store.set_experiment_tags(built.experiment_id, [("owner", "bob")])
     store.close()
@@ -40,21 +41,21 @@ def test_experiments_list_counts_runs_and_filters_by_name_or_tag(
     assert "No experiment matches" in fragment.text
 
 
-def test_runs_table_filters_sorts_and_pages_on_the_server(
-    client: TestClient, built: Built
-) -> None:
+def test_runs_table_filters_sorts_and_pages_on_the_server(client: TestClient, built: Built) -> None:
     page = client.get(f"/runs?experiment={built.experiment_id}")
     assert page.status_code == 200
     assert all(run_id in page.text for run_id in built.run_ids)
-    assert "rmse" in page.text and "alpha" in page.text  # default columns from the runs
+    assert "rmse" in page.text
+    assert "alpha" in page.text
     # The filter language of `runs search`, evaluated by the store.
     only = client.get("/runs", params={"experiment": built.experiment_id,
                                        "filter": "params.optimizer = 'adam'"})  # fmt: skip
     assert built.run_ids[1] in only.text
-    assert built.run_ids[0] not in only.text and built.run_ids[2] not in only.text
+    assert built.run_ids[0] not in only.text
+    assert built.run_ids[2] not in only.text
     # Sort by a metric, both ways.
     asc = client.get("/runs", params={"experiment": built.experiment_id, "order": "metric:rmse"})
-    order = [m for m in re.findall(r'data-run="([0-9a-f]+)"', asc.text)]
+    order = list(re.findall(r'data-run="([0-9a-f]+)"', asc.text))
     assert order == list(reversed(built.run_ids))  # later runs have lower rmse
     desc = client.get("/runs", params={"experiment": built.experiment_id, "order": "metric:rmse",
                                        "desc": "1"})  # fmt: skip
@@ -74,7 +75,9 @@ def test_column_picker_shows_only_the_chosen_columns(client: TestClient, built: 
     page = client.get("/runs", params={"experiment": built.experiment_id,
                                        "col": ["attr:run_name", "metric:loss"]})  # fmt: skip
     head = page.text.split("<thead>", 1)[1].split("</thead>", 1)[0]
-    assert "loss" in head and "rmse" not in head and "alpha" not in head
+    assert "loss" in head
+    assert "rmse" not in head
+    assert "alpha" not in head
     assert 'value="param:alpha" >' in page.text  # offered, unchecked
 
 
@@ -97,15 +100,20 @@ def test_run_page_shows_the_whole_record(client: TestClient, built: Built) -> No
     page = client.get(f"/runs/{run_id}")
     assert page.status_code == 200
     text = page.text
-    assert "FINISHED" in text and "alpha" in text and "adam" not in text.split("Parameters")[1][:300]
+    assert "FINISHED" in text
+    assert "alpha" in text
+    assert "adam" not in text.split("Parameters")[1][:300]
     assert f"mlrun reproduce {run_id} --verify" in text
     assert '<span class="add">+alpha = 0.5</span>' in text  # the dirty patch as a diff
     assert '<span class="del">-alpha = 0.1</span>' in text
     assert "epoch 2 loss 0.25" in text  # the output log
-    assert "numpy" in text and "1.25.2" in text  # the env lock
+    assert "numpy" in text
+    assert "1.25.2" in text
     assert "data/wine.csv" in text
-    assert "model/metrics.json" in text and "preds.csv" in text
-    assert 'data-key="rmse"' in text and 'data-key="loss"' in text  # a chart per metric
+    assert "model/metrics.json" in text
+    assert "preds.csv" in text
+    assert 'data-key="rmse"' in text
+    assert 'data-key="loss"' in text
     assert client.get(f"/runs/{run_id[:8]}").status_code == 200  # a unique prefix works
 
 
@@ -118,7 +126,8 @@ def test_metric_histories_reach_the_browser_downsampled(tmp_path: Path) -> None:
     assert max(data["metrics"]["rmse"]["values"][:2]) == 1.0  # the first bucket keeps its max
     curves = client.get("/compare/curves.json", params={"key": "loss", "width": "600",
                                                         "runs": ",".join(built.run_ids)}).json()  # fmt: skip
-    assert len(curves["x"]) <= 600 and curves["bucket_width"] == 10_000 / 300
+    assert len(curves["x"]) <= 600
+    assert curves["bucket_width"] == 10_000 / 300
     assert [len(s["values"]) for s in curves["series"]] == [len(curves["x"])] * 2
     assert max(v for v in curves["series"][0]["values"] if v is not None) == 2.0
     small = client.get(f"/runs/{built.run_ids[0]}/metrics.json?width=100000").json()
@@ -128,12 +137,16 @@ def test_metric_histories_reach_the_browser_downsampled(tmp_path: Path) -> None:
 def test_artifact_previews_and_downloads(client: TestClient, built: Built) -> None:
     run_id = built.run_ids[0]
     csv = client.get(f"/runs/{run_id}/files/preds.csv")
-    assert "<th>yhat</th>" in csv.text and "<td>1.9</td>" in csv.text
+    assert "<th>yhat</th>" in csv.text
+    assert "<td>1.9</td>" in csv.text
     js = client.get(f"/runs/{run_id}/files/model/metrics.json")
-    assert "&lt;b&gt;bold&lt;/b&gt;" in js.text and "<b>bold" not in js.text
+    assert "&lt;b&gt;bold&lt;/b&gt;" in js.text
+    assert "<b>bold" not in js.text
     image = client.get(f"/runs/{run_id}/files/plot.png")
     assert f'src="/runs/{run_id}/raw/plot.png?inline=1"' in image.text
-    assert client.get(f"/runs/{run_id}/raw/plot.png?inline=1").headers["content-type"] == "image/png"
+    assert (
+        client.get(f"/runs/{run_id}/raw/plot.png?inline=1").headers["content-type"] == "image/png"
+    )
     raw = client.get(f"/runs/{run_id}/raw/preds.csv")
     assert raw.content == b"y,yhat\n1,1.1\n2,1.9\n"
     assert "attachment" in raw.headers["content-disposition"]
@@ -170,11 +183,17 @@ def test_compare_shows_differences_env_and_data_diffs(client: TestClient, built:
     assert re.search(r'<tr class="differs"><th class="mono">optimizer</th>', text)
     assert re.search(r'<tr class="same"><th class="mono">entry_point</th>', text)
     # the env-lock diff, package by package: numpy differs, scikit-learn does not.
-    assert re.search(r'<tr class="differs"><th class="mono">numpy</th><td class="mono">1.25.2</td>', text)
+    assert re.search(
+        r'<tr class="differs"><th class="mono">numpy</th><td class="mono">1.25.2</td>', text
+    )
     assert re.search(r'<tr class="same"><th class="mono">scikit-learn</th>', text)
-    assert re.search(r'<tr class="differs"><th class="mono">pandas</th><td class="mono">2.1.0</td><td class="mono"></td>', text)
+    assert re.search(
+        r'<tr class="differs"><th class="mono">pandas</th><td class="mono">2.1.0</td><td class="mono"></td>',
+        text,
+    )
     assert re.search(r'<tr class="differs"><th class="mono">data/wine.csv</th>', text)
-    assert 'id="plot-data"' in text and 'id="curves"' in text
+    assert 'id="plot-data"' in text
+    assert 'id="curves"' in text
 
 
 def test_compare_with_many_runs_lists_one_row_per_run(tmp_path: Path) -> None:
@@ -182,16 +201,18 @@ def test_compare_with_many_runs_lists_one_row_per_run(tmp_path: Path) -> None:
     client = TestClient(create_app(built.open))
     page = client.get("/compare", params={"runs": ",".join(built.run_ids)})
     assert page.status_code == 200
-    assert page.text.count("<tr><th><a href=\"/runs/") == 60  # runs, env and data tables
+    assert page.text.count('<tr><th><a href="/runs/') == 60  # runs, env and data tables
 
 
 def test_compare_refuses_fewer_than_two_runs_and_unknown_ids(
     client: TestClient, built: Built
 ) -> None:
     one = client.get("/compare", params={"run": built.run_ids[0]})
-    assert one.status_code == 400 and "at least 2 runs" in one.text
+    assert one.status_code == 400
+    assert "at least 2 runs" in one.text
     unknown = client.get("/compare", params={"runs": f"{built.run_ids[0]},ffffffffffff"})
-    assert unknown.status_code == 404 and "no run with id" in unknown.text
+    assert unknown.status_code == 404
+    assert "no run with id" in unknown.text
     assert client.get("/runs/nope").status_code == 404
     assert client.get("/runs/ab").status_code == 400  # too short a prefix: a usage error
 
@@ -206,15 +227,17 @@ def test_a_running_run_polls_and_stops_polling_when_it_ends(tmp_path: Path) -> N
     store = built.open()
     store.log_batch(run_id, EventBatch(metrics=(Metric("rmse", 0.125, 7, 1),)))
     live = client.get(f"/runs/{run_id}/live")
-    assert "0.125" in live.text and "every 2s" in live.text
+    assert "0.125" in live.text
+    assert "every 2s" in live.text
     assert client.get(f"/runs/{run_id}/metrics.json").json()["status"] == "RUNNING"
     store.finish_run(run_id, "FINISHED", 0)
     store.close()
     done = client.get(f"/runs/{run_id}/live")
-    assert "FINISHED" in done.text and "hx-trigger" not in done.text
+    assert "FINISHED" in done.text
+    assert "hx-trigger" not in done.text
 
 
-XSS = '<script>alert(1)</script>"\'><img src=x onerror=alert(2)>'
+XSS = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>"
 
 
 def test_user_data_is_escaped_everywhere(tmp_path: Path) -> None:

@@ -21,7 +21,9 @@ def ui_command(
     host: Annotated[
         str, typer.Option("--host", metavar="HOST", help="Address to listen on.")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", "-p", metavar="N", help="Port to listen on.")] = 5000,
+    port: Annotated[
+        int, typer.Option("--port", "-p", metavar="N", help="Port to listen on.")
+    ] = 5000,
 ) -> None:
     """Serve the web UI: experiments, runs, run pages and comparisons, read-only."""
     try:

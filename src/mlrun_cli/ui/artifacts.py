@@ -12,8 +12,26 @@ PREVIEW_BYTES = 256 * 1024
 CSV_ROWS = 50
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".webp": "image/webp"}  # fmt: skip
-TEXT_SUFFIXES = {".txt", ".log", ".md", ".py", ".yaml", ".yml", ".toml", ".cfg", ".ini",
-                 ".patch", ".diff", ".sh", ".lock", ".json", ".csv", ".tsv", ".html", ""}  # fmt: skip
+TEXT_SUFFIXES = {
+    ".txt",
+    ".log",
+    ".md",
+    ".py",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".cfg",
+    ".ini",
+    ".patch",
+    ".diff",
+    ".sh",
+    ".lock",
+    ".json",
+    ".csv",
+    ".tsv",
+    ".html",
+    "",
+}
 
 
 def safe_path(root: Path, relative: str) -> Path | None:

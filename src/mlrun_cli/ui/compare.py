@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +91,7 @@ def plot_table(runs: list[Run]) -> dict[str, Any]:
 
 
 def _finite(value: float | None) -> float | None:
-    if value is None or value != value or value in (float("inf"), float("-inf")):
+    if value is None or math.isnan(value) or math.isinf(value):
         return None
     return value
 
@@ -105,6 +106,10 @@ def _plot_column(name: str, raw: list[str | None]) -> dict[str, Any]:
             numbers.append(_finite(float(text)))
         except ValueError:
             categories = sorted({t for t in raw if t is not None})
-            return {"name": name, "kind": "category", "categories": categories,
-                    "values": [None if t is None else categories.index(t) for t in raw]}  # fmt: skip
+            return {
+                "name": name,
+                "kind": "category",
+                "categories": categories,
+                "values": [None if t is None else categories.index(t) for t in raw],
+            }
     return {"name": name, "kind": "number", "values": numbers}

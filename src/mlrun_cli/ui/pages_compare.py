@@ -40,7 +40,7 @@ def compare_page(ui: Ui, request: Request) -> Response:
     """Differences only (by default), curves, parallel coordinates, scatter, env and data."""
     ids = requested_ids(request)
     if len(ids) < 2:
-        raise UsageError("compare: select at least 2 runs (got %d)" % len(ids))
+        raise UsageError(f"compare: select at least 2 runs (got {len(ids)})")
     with ui.store() as store:
         runs = _runs(store, ids)
         names = {e.experiment_id: e.name for e in store.search_experiments("all")}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from mlrun_cli.errors import UsageError
@@ -152,7 +152,7 @@ def runs_page(ui: Ui, request: Request) -> Response:
     if not state.explicit_columns:
         state = TableState(**{**state.__dict__, "columns": tuple(columns)})
     names = {e.experiment_id: e.name for e in experiments}
-    context = {
+    context: dict[str, Any] = {
         "title": "Runs",
         "state": state,
         "runs": runs,

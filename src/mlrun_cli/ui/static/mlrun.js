@@ -142,6 +142,7 @@
         note.textContent = data.bucket_width > 1
           ? "downsampled on the server: min/max per " + (+data.bucket_width.toFixed(2)) + " steps"
           : "every logged step";
+        requestAnimationFrame(function () { box.dataset.drawnMs = performance.now().toFixed(1); });
         box.dataset.drawn = "1";
       });
     }
@@ -186,7 +187,7 @@
     if (cols.length < 2) { cols = data.columns.slice(0, 8); }
     var metrics = cols.filter(function (c) { return c.name.indexOf("metrics.") === 0; });
     cols = cols.filter(function (c) { return c.name.indexOf("metrics.") !== 0; }).slice(0, 10).concat(metrics.slice(0, 4));
-    var c = setupCanvas(canvas), ctx = c.ctx, pad = 30, top = 28, bottom = c.h - 24;
+    var c = setupCanvas(canvas), ctx = c.ctx, pad = 34, top = 44, bottom = c.h - 24;
     if (cols.length < 2) { ctx.fillStyle = "#6b7385"; ctx.fillText("Fewer than two columns to draw.", 12, 24); return; }
     var step = (c.w - 2 * pad) / (cols.length - 1);
     var ranges = cols.map(function (col) { return col.kind === "category" ? [-0.5, col.categories.length - 0.5] : extent(col.values); });
@@ -238,6 +239,11 @@
     canvas.dataset.drawn = "1";
   }
 
+  function ticks(col, r) {
+    if (col.kind === "category") { return col.categories.map(function (_, k) { return k; }); }
+    var span = r[1] - r[0], m = span * 0.05 / 1.1;
+    return [r[0] + m, (r[0] + r[1]) / 2, r[1] - m];
+  }
   function scatter(data) {
     var canvas = document.getElementById("scatter"), sx = document.getElementById("scatter-x"), sy = document.getElementById("scatter-y");
     if (!canvas || !data || !data.columns.length) { return; }
@@ -250,19 +256,23 @@
     var cx = data.columns[+sx.value], cy = data.columns[+sy.value];
     var c = setupCanvas(canvas), ctx = c.ctx, left = 56, right = c.w - 12, top = 12, bottom = c.h - 30;
     ctx.clearRect(0, 0, c.w, c.h);
-    function range(col) { return col.kind === "category" ? [-0.5, col.categories.length - 0.5] : extent(col.values); }
+    function range(col) {
+      if (col.kind === "category") { return [-0.5, col.categories.length - 0.5]; }
+      var e = extent(col.values), m = (e[1] - e[0]) * 0.05;
+      return [e[0] - m, e[1] + m];
+    }
     var rx = range(cx), ry = range(cy);
     function px(v) { return left + ((v - rx[0]) / (rx[1] - rx[0])) * (right - left); }
     function py(v) { return bottom - ((v - ry[0]) / (ry[1] - ry[0])) * (bottom - top); }
     ctx.strokeStyle = "#c9ced8"; ctx.beginPath(); ctx.moveTo(left, top); ctx.lineTo(left, bottom); ctx.lineTo(right, bottom); ctx.stroke();
     ctx.fillStyle = "#6b7385"; ctx.font = "11px system-ui, sans-serif";
     ctx.textAlign = "center";
-    [rx[0], (rx[0] + rx[1]) / 2, rx[1]].forEach(function (v) {
+    ticks(cx, rx).forEach(function (v) {
       if (cx.kind !== "category" || Number.isInteger(v)) { ctx.fillText(label(cx, v), px(v), bottom + 14); }
     });
     ctx.fillText(cx.name, (left + right) / 2, c.h - 3);
     ctx.textAlign = "right";
-    [ry[0], (ry[0] + ry[1]) / 2, ry[1]].forEach(function (v) {
+    ticks(cy, ry).forEach(function (v) {
       if (cy.kind !== "category" || Number.isInteger(v)) { ctx.fillText(label(cy, v), left - 4, py(v) + 4); }
     });
     var pts = [];

@@ -124,12 +124,17 @@ def test_metric_histories_reach_the_browser_downsampled(tmp_path: Path) -> None:
     steps = data["metrics"]["rmse"]["steps"]
     assert 0 < len(steps) <= 400  # 200 buckets, min and max each
     assert max(data["metrics"]["rmse"]["values"][:2]) == 1.0  # the first bucket keeps its max
-    curves = client.get("/compare/curves.json", params={"key": "loss", "width": "600",
-                                                        "runs": ",".join(built.run_ids)}).json()  # fmt: skip
-    assert len(curves["x"]) <= 600
+    curves = client.get(
+        "/compare/curves.json",
+        params={"key": "loss", "width": "600", "runs": ",".join(built.run_ids)},
+    ).json()
     assert curves["bucket_width"] == 10_000 / 300
-    assert [len(s["values"]) for s in curves["series"]] == [len(curves["x"])] * 2
-    assert max(v for v in curves["series"][0]["values"] if v is not None) == 2.0
+    assert len(curves["x"]) == 300  # shared by both runs
+    for series in curves["series"]:
+        assert "x" not in series
+        assert len(series["y"]) == len(series["hi"]) == 300
+    assert max(curves["series"][0]["hi"]) == 2.0  # the spike at step 0 survives
+    assert min(curves["series"][0]["y"]) == pytest.approx(2 / 10_000)
     small = client.get(f"/runs/{built.run_ids[0]}/metrics.json?width=100000").json()
     assert len(small["metrics"]["rmse"]["steps"]) <= 4000
 
@@ -291,3 +296,50 @@ def test_the_ui_mounts_under_a_prefix(built: Built) -> None:
     assert page.status_code == 200
     assert 'href="/ui/static/mlrun.css"' in page.text
     assert client.get("/ui/static/mlrun.js").status_code == 200
+
+
+def test_curves_send_every_step_when_they_fit_and_nan_as_null(tmp_path: Path) -> None:
+    built = build(tmp_path, runs=2, steps=50)
+    store = built.open()
+    store.log_batch(built.run_ids[1], EventBatch(metrics=(Metric("loss", float("nan"), 50, 1),
+                                                          Metric("loss", float("inf"), 51, 1))))  # fmt: skip
+    store.close()
+    client = TestClient(create_app(built.open))
+    curves = client.get("/compare/curves.json", params={"key": "loss", "runs": built.run_ids})
+    data = curves.json()
+    assert data["bucket_width"] == 1
+    first, second = data["series"]
+    assert data["x"] is None  # the second run has two more steps
+    assert sorted(first["x"]) == list(range(50))
+    assert first["hi"] is None
+    assert dict(zip(second["x"], second["y"], strict=True))[50] is None
+    assert dict(zip(second["x"], second["y"], strict=True))[51] is None
+
+
+class OtherStore:
+    """A TrackingStore that is not SQLite (delegates to one): the protocol-only path."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("steps", [50, 5000])
+def test_curves_are_the_same_through_the_protocol_alone(tmp_path: Path, steps: int) -> None:
+    from mlrun_cli.tracking.histories import histories_text
+
+    built = build(tmp_path, runs=2, steps=steps)
+    store = built.open()
+    fast = histories_text(store, built.run_ids, "loss", 100)
+    slow = histories_text(OtherStore(store), built.run_ids, "loss", 100)  # type: ignore[arg-type]
+    store.close()
+    assert fast[0] == slow[0]
+    for a, b in zip(fast[1], slow[1], strict=True):
+        def points(text: str | None) -> list[float]:
+            return sorted(float(v) for v in (text or "").split(",") if v)
+
+        assert points(a.x) == pytest.approx(points(b.x))
+        assert points(a.y) == pytest.approx(points(b.y))
+        assert points(a.high) == pytest.approx(points(b.high))

@@ -67,8 +67,9 @@ Points = dict[str, list[tuple[float, float | None]]]
 
 
 def _bucket_width(low: float, high: float, buckets: int) -> float:
+    """1 (every step) while the steps fit in the buckets' points (two per bucket)."""
     span = high - low + 1
-    return 1.0 if span <= buckets else span / buckets
+    return 1.0 if span <= 2 * buckets else span / buckets
 
 
 def _sqlite_rows(
@@ -77,17 +78,7 @@ def _sqlite_rows(
     conn = store._conn  # type: ignore[attr-defined]  # the store's own connection, read only
     by_run: Points = {}
     ids = list(dict.fromkeys(run_ids))
-    low = high = None
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        row = conn.execute(
-            f"SELECT MIN(step), MAX(step) FROM metrics WHERE key = ? AND run_id IN ({marks})",
-            [key, *chunk],
-        ).fetchone()
-        if row[0] is not None:
-            low = row[0] if low is None else min(low, row[0])
-            high = row[1] if high is None else max(high, row[1])
+    low, high = _step_range(conn, ids, key)
     if low is None or high is None:
         return 1.0, by_run
     width = _bucket_width(low, high, buckets)
@@ -116,8 +107,7 @@ def _sqlite_rows(
                 continue
             left = low + bucket * width
             points.append((left, least))
-            if most != least:
-                points.append((left + width / 2, most))
+            points.append((left + width / 2, most))
     return width, by_run
 
 
@@ -148,7 +138,97 @@ def _protocol_rows(
             most = max(values) if values else None
             left = low + index * width
             points.append((left, least))
-            if most != least:
-                points.append((left + width / 2, most))
+            points.append((left + width / 2, most))
         by_run[run_id] = points
     return width, by_run
+
+
+@dataclass(frozen=True)
+class TextSeries:
+    """One run's downsampled history as JSON array bodies (``1,2,3``), for charts.
+
+    ``x`` are steps (or bucket starts); ``y`` the values at them (``null`` for NaN); with
+    buckets, ``high`` holds each bucket's maximum, drawn at ``x + bucket_width / 2``.
+    """
+
+    run_id: str
+    x: str
+    y: str
+    high: str | None = None
+
+
+def histories_text(
+    store: TrackingStore, run_ids: Sequence[str], key: str, buckets: int = 500
+) -> tuple[float, list[TextSeries]]:
+    """Like :func:`downsampled_histories`, formatted by SQLite itself (500 runs x 1,000 steps in
+    ~0.2 s: no Python object per point). The order of points within a series is not defined."""
+    from mlrun_cli.tracking.sqlite import SqliteStore
+
+    if not isinstance(store, SqliteStore):
+        return _text_from_series(downsampled_histories(store, run_ids, key, buckets))
+    conn = store._conn
+    ids = list(dict.fromkeys(run_ids))
+    low, high = _step_range(conn, ids, key)
+    if low is None or high is None:
+        return 1.0, []
+    width = _bucket_width(low, high, max(1, buckets))
+    value = "COALESCE(CASE WHEN is_nan = 0 AND abs(value) < 1e308 THEN printf('%.6g', value) END, 'null')"
+    found: dict[str, TextSeries] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        if width == 1.0:
+            sql = (
+                f"SELECT run_id, group_concat(step), group_concat({value}), NULL FROM metrics "
+                f"WHERE key = ? AND run_id IN ({marks}) GROUP BY run_id"
+            )
+            args: list[object] = [key, *chunk]
+        else:
+            least = f"MIN(CASE WHEN is_nan = 0 AND abs(value) < 1e308 THEN value END)"
+            most = least.replace("MIN", "MAX", 1)
+            sql = (
+                "SELECT run_id, group_concat(? + b * ?), "
+                "group_concat(COALESCE(printf('%.6g', lo), 'null')), "
+                "group_concat(COALESCE(printf('%.6g', hi), 'null')) FROM ("
+                f"SELECT run_id, CAST((step - ?) / ? AS INTEGER) AS b, {least} AS lo, "
+                f"{most} AS hi FROM metrics WHERE key = ? AND run_id IN ({marks}) "
+                "GROUP BY run_id, b) GROUP BY run_id"
+            )
+            args = [low, width, low, width, key, *chunk]
+        for run_id, xs, ys, highs in conn.execute(sql, args):
+            found[run_id] = TextSeries(run_id, xs, ys, highs)
+    return width, [found[i] for i in ids if i in found]
+
+
+def _step_range(conn: object, ids: list[str], key: str) -> tuple[float | None, float | None]:
+    low = high = None
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        row = conn.execute(  # type: ignore[attr-defined]
+            f"SELECT MIN(step), MAX(step) FROM metrics WHERE key = ? AND run_id IN ({marks})",
+            [key, *chunk],
+        ).fetchone()
+        if row[0] is not None:
+            low = row[0] if low is None else min(low, row[0])
+            high = row[1] if high is None else max(high, row[1])
+    return low, high
+
+
+def _text_from_series(histories: Histories) -> tuple[float, list[TextSeries]]:
+    def text(values: Sequence[float | None]) -> str:
+        return ",".join("null" if v is None else f"{v:.6g}" for v in values)
+
+    def steps(values: Sequence[float]) -> str:
+        return ",".join(repr(v) for v in values)
+
+    out = []
+    for series in histories.series:
+        if not series.steps:
+            continue
+        if histories.bucket_width == 1.0:
+            out.append(TextSeries(series.run_id, steps(series.steps), text(series.values)))
+        else:  # (left, min), (left + width / 2, max) pairs
+            out.append(TextSeries(series.run_id, steps(series.steps[::2]),
+                                  text(series.values[::2]), text(series.values[1::2])))  # fmt: skip
+    return histories.bucket_width, out

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from mlrun_cli.errors import UsageError
 from mlrun_cli.ui.compare import compare_rows, data_diff, env_diff, plot_table
@@ -67,8 +68,15 @@ def compare_page(ui: Ui, request: Request) -> Response:
 
 
 def curves_json(ui: Ui, request: Request) -> Response:
-    """One metric of many runs, downsampled per pixel bucket: ``{x: [...], series: [...]}``."""
-    from mlrun_cli.tracking.histories import downsampled_histories
+    """One metric of many runs, downsampled per pixel bucket.
+
+    ``{key, bucket_width, x, series: [{id, name, x, y, hi}]}`` (``x`` once at the top when every
+    series has the same, else per series): with ``bucket_width`` 1, ``y`` is
+    the value at step ``x``; above 1, ``y`` is the bucket's minimum at ``x`` and ``hi`` its
+    maximum at ``x + bucket_width / 2``. The arrays are formatted by the store (no Python float
+    per point), which keeps 500 runs x 1,000 steps near 0.2 s.
+    """
+    from mlrun_cli.tracking.histories import histories_text
 
     ids = requested_ids(request)
     key = request.query_params.get("key", "")
@@ -79,17 +87,19 @@ def curves_json(ui: Ui, request: Request) -> Response:
     buckets = max(10, min(width, 4000)) // 2
     with ui.store() as store:
         runs = _runs(store, ids)
-        histories = downsampled_histories(store, [r.run_id for r in runs], key, buckets)
+        bucket_width, series = histories_text(store, [r.run_id for r in runs], key, buckets)
     names = {r.run_id: r.name or r.run_id[:8] for r in runs}
-    # One shared x axis (uPlot's aligned data): the union of every series' bucket positions.
-    xs = sorted({x for s in histories.series for x in s.steps})
-    where = {x: i for i, x in enumerate(xs)}
-    series = []
-    for s in histories.series:
-        ys: list[float | None] = [None] * len(xs)
-        for x, y in zip(s.steps, s.values, strict=True):
-            ys[where[x]] = None if y is None else float(f"{y:.6g}")
-        series.append({"id": s.run_id, "name": names[s.run_id], "values": ys})
-    return JSONResponse(
-        {"key": key, "bucket_width": histories.bucket_width, "x": xs, "series": series}
+    # Runs of one sweep usually share their steps: send them once.
+    shared = series[0].x if series and all(s.x == series[0].x for s in series) else None
+    parts = []
+    for s in series:
+        x = "" if shared is not None else f',"x":[{s.x}]'
+        hi = "null" if s.high is None else f"[{s.high}]"
+        parts.append(f'{{"id":{json.dumps(s.run_id)},"name":{json.dumps(names[s.run_id])}'
+                     f'{x},"y":[{s.y}],"hi":{hi}}}')  # fmt: skip
+    x_all = "null" if shared is None else f"[{shared}]"
+    body = (
+        f'{{"key":{json.dumps(key)},"bucket_width":{json.dumps(bucket_width)},"x":{x_all},'
+        f'"series":[{",".join(parts)}]}}'
     )
+    return Response(body, media_type="application/json")

@@ -117,13 +117,28 @@
                 "&width=" + width + "&runs=" + box.dataset.runs;
       box.dataset.drawn = "";
       fetch(url).then(function (r) { return r.json(); }).then(function (data) {
-        var n = data.series.length, many = n > 12;
+        var n = data.series.length, many = n > 12, half = data.bucket_width / 2;
         var series = [{label: "step"}];
-        var aligned = [data.x];
-        data.series.forEach(function (s, i) {
-          series.push({label: s.name, stroke: color(i, n), width: many ? 1 : 1.6, spanGaps: true,
-                       _id: s.id});
-          aligned.push(s.values);
+        // Align every series on one x axis (uPlot's format): the union of their points.
+        var seen = new Map();
+        if (data.x) { data.series.forEach(function (s) { s.x = data.x; }); }
+        data.series.forEach(function (s) {
+          for (var i = 0; i < s.x.length; i++) {
+            seen.set(s.x[i], 0);
+            if (s.hi) { seen.set(s.x[i] + half, 0); }
+          }
+        });
+        var xs = Array.from(seen.keys()).sort(function (a, b) { return a - b; });
+        xs.forEach(function (x, i) { seen.set(x, i); });
+        var aligned = [xs];
+        data.series.forEach(function (s, k) {
+          series.push({label: s.name, stroke: color(k, n), width: many ? 1 : 1.6, spanGaps: true});
+          var ys = new Array(xs.length).fill(null);
+          for (var i = 0; i < s.x.length; i++) {
+            ys[seen.get(s.x[i])] = s.y[i];
+            if (s.hi) { ys[seen.get(s.x[i] + half)] = s.hi[i]; }
+          }
+          aligned.push(ys);
         });
         if (plot) { plot.destroy(); }
         plot = new uPlot({

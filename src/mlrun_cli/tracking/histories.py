@@ -172,7 +172,8 @@ def histories_text(
     if low is None or high is None:
         return 1.0, []
     width = _bucket_width(low, high, max(1, buckets))
-    value = "COALESCE(CASE WHEN is_nan = 0 AND abs(value) < 1e308 THEN printf('%.6g', value) END, 'null')"
+    finite = "is_nan = 0 AND abs(value) < 1e308"  # JSON has no NaN or Infinity
+    value = f"COALESCE(CASE WHEN {finite} THEN printf('%.6g', value) END, 'null')"
     found: dict[str, TextSeries] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -184,7 +185,7 @@ def histories_text(
             )
             args: list[object] = [key, *chunk]
         else:
-            least = f"MIN(CASE WHEN is_nan = 0 AND abs(value) < 1e308 THEN value END)"
+            least = f"MIN(CASE WHEN {finite} THEN value END)"
             most = least.replace("MIN", "MAX", 1)
             sql = (
                 "SELECT run_id, group_concat(? + b * ?), "

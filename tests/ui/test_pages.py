@@ -337,6 +337,7 @@ def test_curves_are_the_same_through_the_protocol_alone(tmp_path: Path, steps: i
     store.close()
     assert fast[0] == slow[0]
     for a, b in zip(fast[1], slow[1], strict=True):
+
         def points(text: str | None) -> list[float]:
             return sorted(float(v) for v in (text or "").split(",") if v)
 

@@ -202,18 +202,17 @@ def histories_text(
 
 
 def _step_range(conn: object, ids: list[str], key: str) -> tuple[float | None, float | None]:
-    low = high = None
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        row = conn.execute(  # type: ignore[attr-defined]
-            f"SELECT MIN(step), MAX(step) FROM metrics WHERE key = ? AND run_id IN ({marks})",
-            [key, *chunk],
-        ).fetchone()
-        if row[0] is not None:
-            low = row[0] if low is None else min(low, row[0])
-            high = row[1] if high is None else max(high, row[1])
-    return low, high
+    """The lowest and highest step of ``key`` over the runs: two index seeks per run."""
+    import json
+
+    row = conn.execute(  # type: ignore[attr-defined]
+        "SELECT MIN(lo), MAX(hi) FROM (SELECT "
+        "(SELECT MIN(step) FROM metrics WHERE run_id = j.value AND key = ?) AS lo, "
+        "(SELECT MAX(step) FROM metrics WHERE run_id = j.value AND key = ?) AS hi "
+        "FROM json_each(?) AS j)",
+        (key, key, json.dumps(ids)),
+    ).fetchone()
+    return (row[0], row[1]) if row and row[0] is not None else (None, None)
 
 
 def _text_from_series(histories: Histories) -> tuple[float, list[TextSeries]]:

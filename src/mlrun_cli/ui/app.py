@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 from starlette.applications import Starlette
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -60,9 +60,31 @@ class Ui:
         html = template.render(root=root, request=request, **context)
         return HTMLResponse(html, status_code=status_code)
 
+    def stream(self, request: Request, name: str, **context: Any) -> StreamingResponse:
+        """A page sent as it renders: the head (and any early fetch it starts) arrives first."""
+        root = request.scope.get("root_path", "")
+        template = self.templates.get_template(name)
+        chunks = template.generate(root=root, request=request, **context)
+        return StreamingResponse(_batched(chunks), media_type="text/html; charset=utf-8")
+
     def error_page(self, request: Request, exc: MlrunError) -> HTMLResponse:
         status = 404 if isinstance(exc, NotFoundError) else 400
         return self.render(request, "error.html", status, title="Error", message=str(exc))
+
+
+def _batched(chunks: Iterator[str], size: int = 16384) -> Iterator[bytes]:
+    """Jinja's many small chunks, regrouped; everything up to ``<!--flush-->`` leaves at once."""
+    buffer: list[str] = []
+    length = 0
+    first = True
+    for chunk in chunks:
+        buffer.append(chunk)
+        length += len(chunk)
+        if (first and "<!--flush-->" in chunk) or length >= size:
+            yield "".join(buffer).encode()
+            buffer, length, first = [], 0, False
+    if buffer:
+        yield "".join(buffer).encode()
 
 
 def routes(open_store: StoreOpener) -> list[BaseRoute]:

@@ -49,7 +49,7 @@ def compare_page(ui: Ui, request: Request) -> Response:
     env = env_diff(runs)
     data = data_diff(runs)
     metric_keys = sorted({k for r in runs for k in r.metrics})
-    return ui.render(
+    return ui.stream(
         request,
         "compare.html",
         title=f"Compare {len(runs)} runs",
@@ -70,7 +70,7 @@ def compare_page(ui: Ui, request: Request) -> Response:
 def curves_json(ui: Ui, request: Request) -> Response:
     """One metric of many runs, downsampled per pixel bucket.
 
-    ``{key, bucket_width, x, series: [{id, name, x, y, hi}]}`` (``x`` once at the top when every
+    ``{key, bucket_width, x, series: [{id, x, y, hi}]}`` (``x`` once at the top when every
     series has the same, else per series): with ``bucket_width`` 1, ``y`` is
     the value at step ``x``; above 1, ``y`` is the bucket's minimum at ``x`` and ``hi`` its
     maximum at ``x + bucket_width / 2``. The arrays are formatted by the store (no Python float
@@ -86,17 +86,16 @@ def curves_json(ui: Ui, request: Request) -> Response:
         width = 1000
     buckets = max(10, min(width, 4000)) // 2
     with ui.store() as store:
-        runs = _runs(store, ids)
-        bucket_width, series = histories_text(store, [r.run_id for r in runs], key, buckets)
-    names = {r.run_id: r.name or r.run_id[:8] for r in runs}
+        # Full ids (what the compare page sends) are used as they are: no record is loaded.
+        run_ids = [i if len(i) == 32 else store.resolve_run_id(i) for i in ids]
+        bucket_width, series = histories_text(store, run_ids, key, buckets)
     # Runs of one sweep usually share their steps: send them once.
     shared = series[0].x if series and all(s.x == series[0].x for s in series) else None
     parts = []
     for s in series:
         x = "" if shared is not None else f',"x":[{s.x}]'
         hi = "null" if s.high is None else f"[{s.high}]"
-        parts.append(f'{{"id":{json.dumps(s.run_id)},"name":{json.dumps(names[s.run_id])}'
-                     f'{x},"y":[{s.y}],"hi":{hi}}}')  # fmt: skip
+        parts.append(f'{{"id":{json.dumps(s.run_id)}{x},"y":[{s.y}],"hi":{hi}}}')
     x_all = "null" if shared is None else f"[{shared}]"
     body = (
         f'{{"key":{json.dumps(key)},"bucket_width":{json.dumps(bucket_width)},"x":{x_all},'

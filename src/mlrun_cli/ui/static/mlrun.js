@@ -107,38 +107,66 @@
     load();
   }
 
+  // Every series on one x axis (uPlot's format). Runs of a sweep share their steps (sent once,
+  // in order: used as they are); otherwise the union of their points.
+  function sorted(xs) {
+    for (var i = 1; i < xs.length; i++) { if (xs[i] < xs[i - 1]) { return false; } }
+    return true;
+  }
+  function align(data, half) {
+    if (data.x && sorted(data.x)) {
+      if (!data.series.length || !data.series[0].hi) {
+        return [data.x].concat(data.series.map(function (s) { return s.y; }));
+      }
+      var n = data.x.length, xs = new Array(2 * n);
+      for (var i = 0; i < n; i++) { xs[2 * i] = data.x[i]; xs[2 * i + 1] = data.x[i] + half; }
+      return [xs].concat(data.series.map(function (s) {
+        var ys = new Array(2 * n);
+        for (var j = 0; j < n; j++) { ys[2 * j] = s.y[j]; ys[2 * j + 1] = s.hi[j]; }
+        return ys;
+      }));
+    }
+    if (data.x) { data.series.forEach(function (s) { s.x = data.x; }); }
+    var seen = new Map();
+    data.series.forEach(function (s) {
+      for (var i = 0; i < s.x.length; i++) {
+        seen.set(s.x[i], 0);
+        if (s.hi) { seen.set(s.x[i] + half, 0); }
+      }
+    });
+    var all = Array.from(seen.keys()).sort(function (a, b) { return a - b; });
+    all.forEach(function (x, i) { seen.set(x, i); });
+    return [all].concat(data.series.map(function (s) {
+      var ys = new Array(all.length).fill(null);
+      for (var i = 0; i < s.x.length; i++) {
+        ys[seen.get(s.x[i])] = s.y[i];
+        if (s.hi) { ys[seen.get(s.x[i] + half)] = s.hi[i]; }
+      }
+      return ys;
+    }));
+  }
+
   function curves() {
     var box = document.getElementById("curves");
     if (!box || !window.uPlot) { return; }
     var select = document.getElementById("curve-key"), plot = null;
     function load() {
-      var width = Math.max(400, box.clientWidth);
+      var width = Math.max(400, box.clientWidth), early = window.mlrunCurves;
       var url = box.dataset.src + "?key=" + encodeURIComponent(select.value) +
                 "&width=" + width + "&runs=" + box.dataset.runs;
       box.dataset.drawn = "";
-      fetch(url).then(function (r) { return r.json(); }).then(function (data) {
+      // The page asked for the first metric while it was still loading (see compare.html).
+      var request = early && early.key === select.value ? early.response : fetch(url);
+      window.mlrunCurves = null;
+      request.then(function (r) { return r.json(); }).then(function (data) {
         var n = data.series.length, many = n > 12, half = data.bucket_width / 2;
         var series = [{label: "step"}];
-        // Align every series on one x axis (uPlot's format): the union of their points.
-        var seen = new Map();
-        if (data.x) { data.series.forEach(function (s) { s.x = data.x; }); }
-        data.series.forEach(function (s) {
-          for (var i = 0; i < s.x.length; i++) {
-            seen.set(s.x[i], 0);
-            if (s.hi) { seen.set(s.x[i] + half, 0); }
-          }
-        });
-        var xs = Array.from(seen.keys()).sort(function (a, b) { return a - b; });
-        xs.forEach(function (x, i) { seen.set(x, i); });
-        var aligned = [xs];
+        var aligned = align(data, half);
+        var names = {};
+        (plotData() || {runs: []}).runs.forEach(function (r) { names[r.id] = r.name; });
         data.series.forEach(function (s, k) {
-          series.push({label: s.name, stroke: color(k, n), width: many ? 1 : 1.6, spanGaps: true});
-          var ys = new Array(xs.length).fill(null);
-          for (var i = 0; i < s.x.length; i++) {
-            ys[seen.get(s.x[i])] = s.y[i];
-            if (s.hi) { ys[seen.get(s.x[i] + half)] = s.hi[i]; }
-          }
-          aligned.push(ys);
+          series.push({label: names[s.id] || s.id.slice(0, 8), stroke: color(k, n),
+                       width: many ? 1 : 1.6, spanGaps: true});
         });
         if (plot) { plot.destroy(); }
         plot = new uPlot({

@@ -8,7 +8,7 @@ import typer
 from typer.models import CommandInfo
 
 from mlrun_cli.cli._options import TrackingUri
-from mlrun_cli.cli._output import handle_errors, info
+from mlrun_cli.cli._output import handle_errors, info, warn
 from mlrun_cli.errors import UsageError
 
 # Compare URLs carry every selected run id (500 runs: ~17 KB); h11's default cap is 16 KiB.
@@ -37,12 +37,14 @@ def ui_command(
         ) from None
     from mlrun_cli.tracking.store import open_store, resolve_location
 
-    location = resolve_location(tracking_uri)
-    open_store(tracking_uri, create=False).close()  # a clear error now, not on the first page
     if not 0 < port < 65536:
         raise UsageError(f"--port: expected 1-65535; got {port}")
+    location = resolve_location(tracking_uri)
+    open_store(tracking_uri, create=False).close()  # a clear error now, not on the first page
     app = create_app(lambda: open_store(tracking_uri, create=False))
     info(f"mlrun ui: http://{host}:{port}/  (store {location.db_path}, read-only; Ctrl-C stops)")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        warn(f"--host {host}: anyone who can reach this address can read every run in the store")
     uvicorn.run(
         app,
         host=host,

@@ -55,6 +55,11 @@
     }
   });
   document.addEventListener("htmx:afterSwap", syncSelection);
+  // A watched run that just ended: reload once for its end time, log and final artifacts.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var live = event.detail.target;
+    if (live && live.id === "live" && live.dataset.status !== "RUNNING") { window.location.reload(); }
+  });
 
   // ---- charts ----
   var PALETTE = ["#2f6fde", "#e5533d", "#1f9d55", "#9b51e0", "#f2a900", "#00a3bf", "#d6336c",

@@ -344,3 +344,18 @@ def test_curves_are_the_same_through_the_protocol_alone(tmp_path: Path, steps: i
         assert points(a.x) == pytest.approx(points(b.x))
         assert points(a.y) == pytest.approx(points(b.y))
         assert points(a.high) == pytest.approx(points(b.high))
+
+
+def test_vendored_assets_are_the_pinned_files_with_their_licences() -> None:
+    import hashlib
+
+    from mlrun_cli.ui.app import HERE
+
+    vendor = HERE / "static" / "vendor"
+    listed = (vendor / "README.txt").read_text().split("sha256:", 1)[1].split()
+    pins = dict(zip(listed[1::2], listed[0::2], strict=True))
+    assert set(pins) == {"htmx-2.0.4.min.js", "uplot-1.6.32.iife.min.js", "uplot-1.6.32.min.css"}
+    for name, digest in pins.items():
+        assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest
+    assert "Zero-Clause BSD" in (vendor / "htmx-LICENSE.txt").read_text()
+    assert "MIT License" in (vendor / "uplot-LICENSE.txt").read_text()

@@ -213,7 +213,7 @@
   function fmt(v) { return Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.01) ? v.toExponential(2) : +v.toPrecision(4) + ""; }
   function label(col, v) { return col.kind === "category" ? col.categories[v] : fmt(v); }
   function ramp(t) {  // dark blue -> teal -> yellow
-    var stops = [[49, 54, 149], [38, 150, 160], [120, 198, 80], [240, 200, 40]];
+    var stops = [[49, 54, 149], [38, 150, 160], [100, 180, 70], [225, 150, 20]];
     t = Math.max(0, Math.min(1, t)) * (stops.length - 1);
     var i = Math.min(stops.length - 2, Math.floor(t)), f = t - i, a = stops[i], b = stops[i + 1];
     return "rgb(" + [0, 1, 2].map(function (k) { return Math.round(a[k] + (b[k] - a[k]) * f); }).join(",") + ")";

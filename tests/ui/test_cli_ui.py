@@ -48,6 +48,20 @@ def test_a_bad_port_is_a_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_taken_port_is_one_error_line(tmp_path: Path) -> None:
+    import socket
+
+    open_store(str(tmp_path / "store")).close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_mlrun("ui", "--tracking-uri", str(tmp_path / "store"), "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: --port {port}: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.integration
 def test_pages_over_real_runs(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", MLPROJECT, {"train.py": TRAIN})

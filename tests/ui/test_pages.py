@@ -220,6 +220,7 @@ def test_compare_refuses_fewer_than_two_runs_and_unknown_ids(
     assert "no run with id" in unknown.text
     assert client.get("/runs/nope").status_code == 404
     assert client.get("/runs/ab").status_code == 400  # too short a prefix: a usage error
+    assert "no active experiment with id &#39;999&#39;" in client.get("/runs?experiment=999").text
 
 
 def test_a_running_run_polls_and_stops_polling_when_it_ends(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ def ui_command(
         raise UsageError(f"--port: expected 1-65535; got {port}")
     location = resolve_location(tracking_uri)
     open_store(tracking_uri, create=False).close()  # a clear error now, not on the first page
+    _check_free(host, port)
     app = create_app(lambda: open_store(tracking_uri, create=False))
     info(f"mlrun ui: http://{host}:{port}/  (store {location.db_path}, read-only; Ctrl-C stops)")
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -52,6 +53,26 @@ def ui_command(
         log_level="warning",
         h11_max_incomplete_event_size=MAX_REQUEST_BYTES,
     )
+
+
+def _check_free(host: str, port: int) -> None:
+    """A taken port or an unknown host as one ``error:`` line (uvicorn would log and exit 1)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UsageError(f"--host {host!r}: cannot listen there ({exc})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UsageError(
+                f"--port {port}: cannot listen on {host}:{port} ({exc.strerror})",
+                hint="choose another with --port",
+            ) from None
 
 
 UI = CommandInfo(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from mlrun_cli.errors import UsageError
+from mlrun_cli.errors import NotFoundError, UsageError
 from mlrun_cli.ui.columns import (
     Column,
     available_columns,
@@ -113,7 +113,9 @@ def parse_state(request: Request, experiments: list[Experiment]) -> TableState:
     if not ids:
         ids = tuple(e.experiment_id for e in experiments)
     known = {e.experiment_id for e in experiments}
-    ids = tuple(i for i in ids if i in known)
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise NotFoundError(f"experiment: no active experiment with id {unknown[0]!r}")
     columns = tuple(c for c in (parse_column(t) for t in params.getlist("col")) if c)
     order = parse_column(params.get("order", ""))
     size = _int(params.get("size"), DEFAULT_PAGE_SIZE, "size")

@@ -170,6 +170,9 @@ def test_compare_many_runs_draws_downsampled_curves(tmp_path: Path, browser: Bro
         page.goto(f"http://127.0.0.1:{port}/compare?runs={','.join(built.run_ids)}")
         page.wait_for_selector("#curves[data-drawn='1']")
         assert "downsampled" in page.inner_text("#curve-note")
+        page.check("#curve-log")  # redraws on a log scale from the data it has
+        page.wait_for_selector("#curves[data-drawn='1'] .u-over")
+        page.select_option("#scatter-y", label="metrics.rmse")
         shot(page, "08-compare-60-runs")
         assert errors == []
     finally:

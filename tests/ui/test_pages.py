@@ -229,6 +229,7 @@ def test_a_running_run_polls_and_stops_polling_when_it_ends(tmp_path: Path) -> N
     run_id = built.run_ids[0]
     page = client.get(f"/runs/{run_id}")
     assert f'hx-get="/runs/{run_id}/live" hx-trigger="every 2s"' in page.text
+    assert 'class="poll"' in client.get("/runs").text  # the table refreshes while one runs
     assert 'data-running="1"' in page.text
     store = built.open()
     store.log_batch(run_id, EventBatch(metrics=(Metric("rmse", 0.125, 7, 1),)))
@@ -238,6 +239,7 @@ def test_a_running_run_polls_and_stops_polling_when_it_ends(tmp_path: Path) -> N
     assert client.get(f"/runs/{run_id}/metrics.json").json()["status"] == "RUNNING"
     store.finish_run(run_id, "FINISHED", 0)
     store.close()
+    assert 'class="poll"' not in client.get("/runs").text
     done = client.get(f"/runs/{run_id}/live")
     assert "FINISHED" in done.text
     assert "hx-trigger" not in done.text

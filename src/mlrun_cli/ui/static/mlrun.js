@@ -154,7 +154,8 @@
   function curves() {
     var box = document.getElementById("curves");
     if (!box || !window.uPlot) { return; }
-    var select = document.getElementById("curve-key"), plot = null;
+    var select = document.getElementById("curve-key"), log = document.getElementById("curve-log");
+    var plot = null, last = null;
     function load() {
       var width = Math.max(400, box.clientWidth), early = window.mlrunCurves;
       var url = box.dataset.src + "?key=" + encodeURIComponent(select.value) +
@@ -163,7 +164,11 @@
       // The page asked for the first metric while it was still loading (see compare.html).
       var request = early && early.key === select.value ? early.response : fetch(url);
       window.mlrunCurves = null;
-      request.then(function (r) { return r.json(); }).then(function (data) {
+      request.then(function (r) { return r.json(); }).then(draw);
+    }
+    function draw(data) {
+        last = data;
+        var width = Math.max(400, box.clientWidth);
         var n = data.series.length, many = n > 12, half = data.bucket_width / 2;
         var series = [{label: "step"}];
         var aligned = align(data, half);
@@ -174,8 +179,13 @@
                        width: many ? 1 : 1.6, spanGaps: true});
         });
         if (plot) { plot.destroy(); }
+        var positive = aligned.slice(1).every(function (ys) {
+          return ys.every(function (y) { return y == null || y > 0; });
+        });
+        log.disabled = !positive;
+        var y = log.checked && positive ? {distr: 3} : {};
         plot = new uPlot({
-          width: width, height: 360, legend: {show: !many}, scales: {x: {time: false}},
+          width: width, height: 360, legend: {show: !many}, scales: {x: {time: false}, y: y},
           focus: {alpha: 0.25}, cursor: {focus: {prox: 24}, points: {show: !many}},
           axes: [{label: "step", size: 34, labelSize: 14}, {size: 64}],
           series: series,
@@ -192,9 +202,9 @@
           : "every logged step";
         requestAnimationFrame(function () { box.dataset.drawnMs = performance.now().toFixed(1); });
         box.dataset.drawn = "1";
-      });
     }
     select.addEventListener("change", load);
+    log.addEventListener("change", function () { if (last) { draw(last); } });
     load();
   }
 
@@ -287,10 +297,10 @@
     canvas.dataset.drawn = "1";
   }
 
-  function ticks(col, r) {
+  function ticks(col) {
     if (col.kind === "category") { return col.categories.map(function (_, k) { return k; }); }
-    var span = r[1] - r[0], m = span * 0.05 / 1.1;
-    return [r[0] + m, (r[0] + r[1]) / 2, r[1] - m];
+    var e = extent(col.values);
+    return [e[0], (e[0] + e[1]) / 2, e[1]];
   }
   function scatter(data) {
     var canvas = document.getElementById("scatter"), sx = document.getElementById("scatter-x"), sy = document.getElementById("scatter-y");
@@ -315,12 +325,12 @@
     ctx.strokeStyle = "#c9ced8"; ctx.beginPath(); ctx.moveTo(left, top); ctx.lineTo(left, bottom); ctx.lineTo(right, bottom); ctx.stroke();
     ctx.fillStyle = "#6b7385"; ctx.font = "11px system-ui, sans-serif";
     ctx.textAlign = "center";
-    ticks(cx, rx).forEach(function (v) {
+    ticks(cx).forEach(function (v) {
       if (cx.kind !== "category" || Number.isInteger(v)) { ctx.fillText(label(cx, v), px(v), bottom + 14); }
     });
     ctx.fillText(cx.name, (left + right) / 2, c.h - 3);
     ctx.textAlign = "right";
-    ticks(cy, ry).forEach(function (v) {
+    ticks(cy).forEach(function (v) {
       if (cy.kind !== "category" || Number.isInteger(v)) { ctx.fillText(label(cy, v), left - 4, py(v) + 4); }
     });
     var pts = [];

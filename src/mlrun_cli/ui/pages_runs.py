@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -38,6 +39,8 @@ class ExperimentRow:
 
 
 def _count_and_latest(store: TrackingStore, experiment_id: str) -> tuple[int, int | None]:
+    """How many active runs, and when the newest started or ended (its ids only: ~10 ms per
+    100,000 runs; the protocol has no count)."""
     from mlrun_cli.tracking.run_search import DEFAULT_ORDER, RunQuery, parse_order_by
 
     order = (parse_order_by(DEFAULT_ORDER),)
@@ -152,7 +155,7 @@ def runs_page(ui: Ui, request: Request) -> Response:
             error, runs, more = exc, [], False
     columns = list(state.columns) or default_columns(runs)
     if not state.explicit_columns:
-        state = TableState(**{**state.__dict__, "columns": tuple(columns)})
+        state = dataclasses.replace(state, columns=tuple(columns))
     names = {e.experiment_id: e.name for e in experiments}
     context: dict[str, Any] = {
         "title": "Runs",

@@ -362,3 +362,19 @@ def test_vendored_assets_are_the_pinned_files_with_their_licences() -> None:
         assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest
     assert "Zero-Clause BSD" in (vendor / "htmx-LICENSE.txt").read_text()
     assert "MIT License" in (vendor / "uplot-LICENSE.txt").read_text()
+
+
+def test_experiment_stats_are_the_same_through_the_protocol_alone(tmp_path: Path) -> None:
+    from mlrun_cli.tracking.run_stats import experiment_run_stats
+
+    built = build(tmp_path, runs=3, steps=1)
+    store = built.open()
+    store.set_run_stage(built.run_ids[0], "deleted")
+    ids = ["0", built.experiment_id]
+    fast = experiment_run_stats(store, ids)
+    slow = experiment_run_stats(OtherStore(store), ids)  # type: ignore[arg-type]
+    store.close()
+    assert fast == slow
+    assert fast[built.experiment_id].runs == 2  # deleted runs are not counted
+    assert fast["0"].runs == 0
+    assert fast["0"].last_activity is None

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from mlrun_cli.tracking.models import Experiment
-    from mlrun_cli.tracking.store import TrackingStore
     from mlrun_cli.ui.app import Ui
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
@@ -38,31 +37,24 @@ class ExperimentRow:
     last_activity: str
 
 
-def _count_and_latest(store: TrackingStore, experiment_id: str) -> tuple[int, int | None]:
-    """How many active runs, and when the newest started or ended (its ids only: ~10 ms per
-    100,000 runs; the protocol has no count)."""
-    from mlrun_cli.tracking.run_search import DEFAULT_ORDER, RunQuery, parse_order_by
-
-    order = (parse_order_by(DEFAULT_ORDER),)
-    query = RunQuery((int(experiment_id),), "active", "1=1", (), order)
-    ids = store.search_run_ids(query, 10_000_000, 0)
-    latest = store.get_runs(ids[:1])
-    return len(ids), (max(latest[0].start_time, latest[0].end_time or 0) if latest else None)
-
-
 def experiments_page(ui: Ui, request: Request) -> Response:
     """Experiments with run counts and last activity, filtered by name or tag text."""
     text = request.query_params.get("q", "").strip()
     needle = text.lower()
+    from mlrun_cli.tracking.run_stats import experiment_run_stats
+
     with ui.store() as store:
-        rows = []
+        shown = []
         for experiment in store.search_experiments("active"):
             tag_text = " ".join(f"{k}={v}" for k, v in experiment.tags.items()).lower()
-            if needle and needle not in experiment.name.lower() and needle not in tag_text:
-                continue
-            count, latest = _count_and_latest(store, experiment.experiment_id)
-            last = max(latest or 0, experiment.last_update_time)
-            rows.append(ExperimentRow(experiment, count, format_time(last)))
+            if not needle or needle in experiment.name.lower() or needle in tag_text:
+                shown.append(experiment)
+        stats = experiment_run_stats(store, [e.experiment_id for e in shown])
+    rows = []
+    for experiment in shown:
+        stat = stats[experiment.experiment_id]
+        last = max(stat.last_activity or 0, experiment.last_update_time)
+        rows.append(ExperimentRow(experiment, stat.runs, format_time(last)))
     rows.sort(key=lambda row: row.last_activity, reverse=True)
     template = "experiments_rows.html" if request.headers.get("hx-request") else "experiments.html"
     return ui.render(request, template, title="Experiments", rows=rows, q=text)

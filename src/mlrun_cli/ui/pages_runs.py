@@ -50,12 +50,15 @@ def experiments_page(ui: Ui, request: Request) -> Response:
             if not needle or needle in experiment.name.lower() or needle in tag_text:
                 shown.append(experiment)
         stats = experiment_run_stats(store, [e.experiment_id for e in shown])
-    rows = []
-    for experiment in shown:
-        stat = stats[experiment.experiment_id]
-        last = max(stat.last_activity or 0, experiment.last_update_time)
-        rows.append(ExperimentRow(experiment, stat.runs, format_time(last)))
-    rows.sort(key=lambda row: row.last_activity, reverse=True)
+    latest = {
+        e.experiment_id: max(stats[e.experiment_id].last_activity or 0, e.last_update_time)
+        for e in shown
+    }
+    shown.sort(key=lambda e: latest[e.experiment_id], reverse=True)  # most recent first
+    rows = [
+        ExperimentRow(e, stats[e.experiment_id].runs, format_time(latest[e.experiment_id]))
+        for e in shown
+    ]
     template = "experiments_rows.html" if request.headers.get("hx-request") else "experiments.html"
     return ui.render(request, template, title="Experiments", rows=rows, q=text)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.conftest import write_project
 
 HEAVY = ("sqlite3", "yaml", "rich", "dvc", "git", "virtualenv", "psycopg", "psycopg2", "pydantic",
-         "plotext", "matplotlib", "numpy")  # fmt: skip
+         "plotext", "matplotlib", "numpy", "starlette", "jinja2", "uvicorn", "playwright")  # fmt: skip
 
 PROBE = """
 import json, sys
@@ -39,7 +39,17 @@ def heavy(modules: set[str]) -> set[str]:
 def test_help_imports_nothing_heavy_and_no_command_module() -> None:
     modules = imported("--help")
     assert heavy(modules) == set()
-    commands = {"run", "runs", "experiments", "env", "reproduce", "metrics", "plot", "compare"}
+    commands = {
+        "run",
+        "runs",
+        "experiments",
+        "env",
+        "reproduce",
+        "metrics",
+        "plot",
+        "compare",
+        "ui",
+    }
     assert not {m for m in modules if m.rsplit(".", 1)[-1] in commands}
     assert "mlrun_cli.tracking.models" not in modules
 
@@ -69,3 +79,13 @@ def test_training_api_import_is_stdlib_only() -> None:
     probe = "import sys, mlrun_cli; print(sorted(m for m in sys.modules if m.startswith(('typer', 'rich', 'yaml', 'sqlite3'))))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_only_mlrun_ui_imports_the_web_stack() -> None:
+    web = {"starlette", "jinja2", "uvicorn"}
+    subprocess.run([sys.executable, "-m", "mlrun_cli", "experiments", "create", "-n", "x"],
+                   check=True, capture_output=True)  # fmt: skip
+    for args in (("--help",), ("runs", "search"), ("experiments", "search"), ("ui", "--help")):
+        modules = imported(*args)
+        assert not heavy(modules) & web, args
+        assert not {m for m in modules if m.startswith("mlrun_cli.ui")}, args

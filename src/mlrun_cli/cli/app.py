@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "experiments": ("mlrun_cli.cli.experiments", "app", "Create, search and manage experiments."),
     "runs": ("mlrun_cli.cli.runs", "app", "Search, compare, plot and inspect recorded runs."),
     "env": ("mlrun_cli.cli.env", "app", "Manage the cache of isolated Python environments."),
+    "ui": ("mlrun_cli.cli.ui", "UI", "Serve the web UI to browse and compare runs (read-only)."),
 }
 
 

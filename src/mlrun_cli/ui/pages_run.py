@@ -1,0 +1,155 @@
+"""One run: its record, metric charts, code and dirty patch, environment, data, artifacts."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from mlrun_cli.errors import NotFoundError
+from mlrun_cli.ui.artifacts import diff_lines, preview, read_text, safe_path
+from mlrun_cli.ui.columns import format_duration, format_number, format_time
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from mlrun_cli.tracking.models import Run
+    from mlrun_cli.tracking.store import TrackingStore
+    from mlrun_cli.ui.app import Ui
+
+DIRTY_PATCH = "_mlrun/dirty.patch"
+OUTPUT_LOG = "_mlrun/output.log"
+LOG_TAIL_BYTES = 64 * 1024
+CHART_BUCKETS = 600
+
+
+def _run(store: TrackingStore, request: Request) -> Run:
+    run_id = store.resolve_run_id(request.path_params["run_id"])
+    return store.get_run(run_id)
+
+
+def _artifact_text(store: TrackingStore, run: Run, path: str, limit: int) -> str | None:
+    found = safe_path(store.artifact_dir(run.run_id), path)
+    if found is None:
+        return None
+    read = read_text(found, limit)
+    return None if read is None else read[0]
+
+
+def _log_tail(store: TrackingStore, run: Run) -> tuple[str, bool] | None:
+    found = safe_path(store.artifact_dir(run.run_id), OUTPUT_LOG)
+    if found is None:
+        return None
+    size = found.stat().st_size
+    with found.open("rb") as handle:
+        handle.seek(max(0, size - LOG_TAIL_BYTES))
+        data = handle.read()
+    return data.decode("utf-8", errors="replace"), size > LOG_TAIL_BYTES
+
+
+def _summary(run: Run) -> dict[str, Any]:
+    return {
+        "started": format_time(run.start_time),
+        "ended": format_time(run.end_time),
+        "duration": format_duration(run.start_time, run.end_time),
+        "metrics": [(k, format_number(m.value), m.step) for k, m in sorted(run.metrics.items())],
+    }
+
+
+def run_page(ui: Ui, request: Request) -> Response:
+    """Everything recorded about one run."""
+    with ui.store() as store:
+        run = _run(store, request)
+        experiment = store.get_experiment(run.experiment_id)
+        patch = _artifact_text(store, run, DIRTY_PATCH, 512 * 1024)
+        log = _log_tail(store, run)
+    env = run.environment
+    artifacts = [a for a in run.artifacts if a.path not in (DIRTY_PATCH, OUTPUT_LOG)]
+    return ui.render(
+        request,
+        "run.html",
+        title=run.name or run.run_id,
+        run=run,
+        experiment=experiment,
+        summary=_summary(run),
+        params=sorted(run.params, key=lambda p: p.key),
+        tags=sorted((k, v) for k, v in run.tags.items()),
+        patch=None if patch is None else diff_lines(patch),
+        log=log,
+        env=env,
+        packages=sorted(env["packages"].items(), key=lambda kv: kv[0].lower()),
+        artifacts=artifacts,
+        reproduce=f"mlrun reproduce {shlex.quote(run.run_id)} --verify",
+        chart_keys=sorted(run.metrics),
+    )
+
+
+def live_fragment(ui: Ui, request: Request) -> Response:
+    """The status block of a run, polled by htmx while the run is RUNNING."""
+    with ui.store() as store:
+        run = _run(store, request)
+    return ui.render(request, "run_live.html", run=run, summary=_summary(run))
+
+
+def metrics_json(ui: Ui, request: Request) -> Response:
+    """Every metric's history of one run, downsampled for a chart ``width`` pixels wide."""
+    from mlrun_cli.tracking.histories import downsampled_histories
+
+    buckets = _buckets(request)
+    with ui.store() as store:
+        run = _run(store, request)
+        charts = {}
+        for key in sorted(run.metrics):
+            series = downsampled_histories(store, [run.run_id], key, buckets).series[0]
+            charts[key] = {"steps": series.steps, "values": series.values}
+    return JSONResponse({"status": run.status, "metrics": charts})
+
+
+def _buckets(request: Request) -> int:
+    text = request.query_params.get("width", "")
+    try:
+        width = int(text) if text else CHART_BUCKETS * 2
+    except ValueError:
+        width = CHART_BUCKETS * 2
+    return max(10, min(width, 4000)) // 2
+
+
+def artifact_page(ui: Ui, request: Request) -> Response:
+    """A preview of one artifact (text, JSON, CSV head, image, diff) with a download link."""
+    path = request.path_params["path"]
+    with ui.store() as store:
+        run = _run(store, request)
+        found = safe_path(store.artifact_dir(run.run_id), path)
+    if found is None:
+        raise NotFoundError(f"run {run.run_id} has no artifact {path!r}")
+    shown = preview(found)
+    return ui.render(
+        request,
+        "artifact.html",
+        title=path,
+        run=run,
+        path=path,
+        size=found.stat().st_size,
+        preview=shown,
+        lines=diff_lines(shown.text) if shown.kind == "diff" else [],
+    )
+
+
+def artifact_raw(ui: Ui, request: Request) -> Response:
+    """The artifact's bytes (images inline, everything else as a download)."""
+    path = request.path_params["path"]
+    with ui.store() as store:
+        run = _run(store, request)
+        found = safe_path(store.artifact_dir(run.run_id), path)
+    if found is None:
+        raise NotFoundError(f"run {run.run_id} has no artifact {path!r}")
+    shown = preview(found) if request.query_params.get("inline") else None
+    if shown is not None and shown.kind == "image":
+        return FileResponse(found, media_type=shown.media_type)
+    return FileResponse(
+        found,
+        media_type="application/octet-stream",
+        filename=found.name,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )

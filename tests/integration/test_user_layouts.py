@@ -493,3 +493,25 @@ def test_code_logging_its_path_param_as_received_is_not_a_change(
     assert result.returncode == 0, result.stderr
     assert "param 'data'" not in result.stderr
     assert json.loads(result.stdout)["params"]["data"] == "data/train.csv"
+
+
+def test_committed_symlinks_to_code_outside_the_repository_are_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "out"
+    outside.mkdir()
+    (outside / "train.py").write_text("print('OUTSIDE CODE RAN')\n")
+    (outside / "MLproject").write_text("entry_points:\n  main:\n    command: echo OUTSIDE\n")
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    sh(repo, "git", "init", "-q", "-b", "main")
+    (repo / "MLproject").write_text("entry_points:\n  main:\n    command: python train.py\n")
+    (repo / "train.py").symlink_to(outside / "train.py")
+    (repo / "sub" / "MLproject").symlink_to(outside / "MLproject")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "links")
+    bare = tmp_path / "r.git"
+    sh(tmp_path, "git", "clone", "-q", "--bare", str(repo), str(bare))
+    for uri in (f"file://{bare}", f"file://{bare}#sub"):
+        result = run_mlrun("run", uri, "--env-manager", "local", cwd=tmp_path)
+        assert result.returncode == 4, result.stderr
+        assert "outside the project's repository" in result.stderr
+        assert "OUTSIDE" not in result.stdout

@@ -183,6 +183,10 @@ def csv_command(
         if token is None:
             break
     columns = all_columns(runs)
+    if filename and not Path(filename).parent.is_dir():
+        from mlrun_cli.errors import UsageError
+
+        raise UsageError(f"--filename {filename}: no such folder {Path(filename).parent}")
     with contextlib.ExitStack() as stack:
         handle = (
             stack.enter_context(Path(filename).open("w", newline="", encoding="utf-8"))

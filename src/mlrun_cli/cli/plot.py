@@ -68,6 +68,10 @@ def terminal_chart(chart: Chart, width: int, height: int, colour: bool) -> str:
 
 def write_chart_file(charts: list[Chart], target: Path) -> None:
     """``.svg`` and ``.html`` written directly; ``.png`` through matplotlib."""
+    from mlrun_cli.errors import UsageError
+
+    if not target.parent.is_dir():
+        raise UsageError(f"--output {target}: no such folder {target.parent}")
     suffix = target.suffix.lower()
     if suffix == ".svg":
         target.write_text(svg_document(charts), encoding="utf-8")

@@ -142,7 +142,6 @@ def _print_checks(result: object, tracking_uri: str | None) -> None:
 REPRODUCE = CommandInfo(
     "reproduce",
     callback=reproduce_command,
-    no_args_is_help=True,
     epilog="""\b
 Examples:
   mlrun reproduce 0666ebd1 --verify

@@ -249,9 +249,10 @@ def recorded_line(tracking_uri: str | None, run_id: str) -> str:
     show 0666ebd1``."""
     from mlrun_cli.tracking.store import resolve_location
 
-    return (
-        f"recorded in {store_place(resolve_location(tracking_uri))} · mlrun runs show {run_id[:8]}"
-    )
+    location = resolve_location(tracking_uri)
+    # The next command must find the same store: name it unless it is the default.
+    where = "" if location.source == "default" else f" --tracking-uri {location.uri}"
+    return f"recorded in {store_place(location)} · mlrun runs show {run_id[:8]}{where}"
 
 
 def store_place(location: object) -> str:

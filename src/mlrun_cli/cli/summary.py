@@ -64,5 +64,11 @@ def append_summary(run: Run, title: str, checks: tuple[Check, ...] = ()) -> None
     target = os.environ.get(SUMMARY_ENV)
     if not target:
         return
-    with Path(target).open("a", encoding="utf-8") as handle:
-        handle.write(markdown(run, title, checks))
+    try:
+        with Path(target).open("a", encoding="utf-8") as handle:
+            handle.write(markdown(run, title, checks))
+    except OSError as exc:
+        from mlrun_cli.cli._output import warn
+
+        # The run is recorded: a summary that cannot be written must not fail the job.
+        warn(f"{SUMMARY_ENV}={target}: cannot write the step summary ({exc.strerror})")

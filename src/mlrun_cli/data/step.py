@@ -109,8 +109,13 @@ def pin_data(
     if request.own_workspace:
         cache = config.cache_dir or dvc_root / ".dvc" / "cache"
     else:
-        # mlrun's clean checkouts share one cache across commits: data is downloaded once.
-        cache = config.cache_dir or paths.cache_dir() / "dvc-cache"
+        # mlrun's clean checkouts share one cache across commits: data is downloaded once. A
+        # cache.dir committed in the repository is someone else's setting: following it would
+        # let any repository point mlrun's writes at any folder, so it is not.
+        cache = paths.cache_dir() / "dvc-cache"
+        if config.cache_dir is not None:
+            warn(f"{dvc_root / '.dvc' / 'config'}: cache.dir ignored for mlrun's checkout "
+                 f"(objects go to {cache})")  # fmt: skip
     store = ObjectStore(cache, config, dvc_root, request.offline, request.data_version)
     state = HashState(dvc_root)
     changed, to_restore = _compare(pins, dvc_root, state, request, warn)

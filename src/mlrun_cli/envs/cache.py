@@ -126,8 +126,9 @@ class Lease:
 
 
 def is_complete(root: Path) -> bool:
-    """Whether a build finished (the marker is the last thing a build writes)."""
-    return (root / MARKER).exists()
+    """Whether a build finished (the marker is the last thing a build writes) and its lock is
+    still there (an env whose lock was removed is damaged: it is rebuilt)."""
+    return (root / MARKER).exists() and (root / LOCK_FILE).is_file()
 
 
 def mark_used(root: Path, project: Path | None) -> None:

@@ -194,6 +194,10 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
 
     if request.experiment_name is not None and request.experiment_id is not None:
         raise UsageError("--experiment-name and --experiment-id: give one, not both")
+    if request.run_name is not None and any(ord(c) < 32 or ord(c) == 127 for c in request.run_name):
+        raise UsageError(
+            f"--run-name {request.run_name!r}: expected one line of text (no control characters)"
+        )
     given = parse_cli_params(request.params)
     check_env_manager(request.env_manager)
     source = SourceRequest(request.uri, request.version, request.dirty, request.offline)
@@ -202,6 +206,7 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
     for message in project.warnings:
         reporter.warn(message)
     entry_point = project.entry_point(request.entry_point)
+    refuse_outside_code(checkout, project, entry_point.command)
     # Paths are checked after the data step, which may restore them (a fresh clone).
     bound = bind_params(entry_point, given, user_cwd=request.cwd, project_dir=checkout.path,
                         strict=request.strict, check_paths=False)  # fmt: skip
@@ -234,6 +239,31 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
             f"--env-manager local runs Python {env.python_version}"
         )
     return Prepared(checkout, project, bound, env, lease, data, inputs)
+
+
+def refuse_outside_code(checkout: Checkout, project: Project, command: str) -> None:
+    """The project files and the scripts the command names must be the checkout's own: a
+    committed symlink to a file elsewhere would run code the record does not hold."""
+    import shlex
+
+    from mlrun_cli.errors import SourceError
+
+    top = Path(os.path.realpath(checkout.top))
+    candidates = [project.mlproject_path, project.env.path]
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = []
+    candidates += [checkout.path / word for word in words if word and not word.startswith("-")]
+    for path in candidates:
+        if path is None or not path.is_symlink():
+            continue
+        if not Path(os.path.realpath(path)).is_relative_to(top):
+            raise SourceError(
+                f"{path.relative_to(checkout.path) if path.is_relative_to(checkout.path) else path}"
+                f" is a symlink to {os.path.realpath(path)}, outside the project's repository: "
+                "the recorded code would not be what runs"
+            )
 
 
 def resolve_path_params(
@@ -504,6 +534,12 @@ def _supervise(
             mlflow.child_environment(env)
         ingester = LiveIngester(lambda: open_store(store.uri), run.run_id, events, reporter.warn)
 
+        def exited(code: int) -> None:
+            late.child_exited(code)
+            # Recorded at once: if mlrun is stopped while it ingests, the reaper still knows
+            # how the entry point ended.
+            store.set_child_exit(run.run_id, code)
+
         def started(pid: int) -> None:
             store.set_child_process(run.run_id, pid, process_start_marker(pid))
             # Only now: the output relay is forked from a process with no other thread.
@@ -520,7 +556,7 @@ def _supervise(
                         stdout_to_stderr=request.stdout_to_stderr,
                     ),
                     on_start=started,
-                    on_exit=late.child_exited,
+                    on_exit=exited,
                 )
             finally:
                 ingester.stop()

@@ -51,6 +51,9 @@ class _Scanner:
         self.backtick = False
         self.arithmetic = 0
         self.prev = "\n"  # the character before the current one ("x" for a placeholder)
+        self.word = ""  # the unquoted word being read
+        self.command: str | None = None  # the current simple command's first word
+        self.at_start = True  # the next word is a command name
 
     def scan(self, pieces: list[tuple[str, str | None]]) -> list[tuple[str, str]]:
         for literal, name in pieces:
@@ -74,6 +77,12 @@ class _Scanner:
             # `\{x}` escapes the opening quote of the quoted value: the value would run.
             self.found.append((name, "a backslash escape"))
             self.escaped = False
+        elif self.command in _EVALUATING:
+            # These evaluate a word as arithmetic or an array subscript, where
+            # `a[$(cmd)]` runs cmd even from a quoted value.
+            self.found.append((name, f"an argument of {self.command!r}"))
+        self._end_word()
+        self.at_start = False
         self.line += "\0"  # a placeholder never ends a heredoc body line
         self.prev = "x"
 
@@ -113,16 +122,33 @@ class _Scanner:
             return self._unquoted(text, index)
         return index + 1
 
+    def _end_word(self) -> None:
+        if self.word and self.at_start and self.word not in _KEYWORDS:
+            self.command, self.at_start = self.word, False
+        self.word = ""
+
     def _unquoted(self, text: str, index: int) -> int:
-        """Arithmetic, comments, here-strings, heredocs: outside quotes only."""
+        """Arithmetic, comments, here-strings, heredocs, command words: outside quotes only."""
         char = text[index]
-        if self.arithmetic and text.startswith("))", index):
+        if self.arithmetic and (text.startswith("))", index) or text.startswith("]]", index)):
             self.arithmetic -= 1
             return index + 2
-        if text.startswith("((", index):
-            # $((...)) and ((...)) expand $(...) in their text even inside single quotes.
+        if self.arithmetic and char == "]" and self.prev != "]":
+            self.arithmetic -= 1  # the end of $[...]
+            return index + 1
+        if text.startswith(("((", "$[", "[["), index):
+            # $((...)), ((...)), the old $[...] and [[...]] evaluate arithmetic (and array
+            # subscripts) in their words: $(...) there runs even from a quoted value.
             self.arithmetic += 1
             return index + 2
+        if char in " \t":
+            self._end_word()
+            return index + 1
+        if char in "\n;&|(){}!":
+            self._end_word()
+            self.command, self.at_start = None, True
+        elif char.isalnum() or char in "_-.[":
+            self.word += char
         if char == "#" and self.prev in " \t\n;&|(":
             end = text.find("\n", index)
             return len(text) if end < 0 else end  # a comment: nothing in it counts
@@ -160,6 +186,14 @@ class _Scanner:
             self.body.pop(0)
         self.line = ""
         return index + 1
+
+
+# Builtins that evaluate an argument as arithmetic or as an array subscript.
+_EVALUATING = frozenset({
+    "let", "declare", "typeset", "local", "readonly", "export", "read", "printf", "test", "[",
+    "unset", "mapfile", "readarray", "eval",
+})  # fmt: skip
+_KEYWORDS = frozenset({"then", "do", "else", "elif", "if", "while", "until", "time", "!"})
 
 
 def render(pieces: list[tuple[str, str | None]], values: dict[str, str]) -> str:

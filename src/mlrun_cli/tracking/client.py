@@ -75,7 +75,10 @@ def unicode_text(what: str, text: str) -> str:
 
 def text_value(kind: str, key: str, value: object, limit: int) -> str:
     """A param or tag value as text: at most ``limit`` characters of valid Unicode."""
-    text = value if isinstance(value, str) else str(value)
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except ValueError as exc:  # an int over Python's 4,300-digit str() limit
+        raise TrackingClientError(f"{kind} {key!r}: {exc}") from None
     if len(text) > limit:
         raise TrackingClientError(f"{kind} {key!r}: value longer than {limit} characters")
     return unicode_text(f"{kind} {key!r}", text)
@@ -167,7 +170,10 @@ class _EventFileSink:
     def emit(self, event: dict[str, Any]) -> None:
         line = json.dumps(event, separators=(",", ":"), allow_nan=True) + "\n"
         with self._lock:
-            self._handle.write(line)
+            try:
+                self._handle.write(line)
+            except OSError as exc:  # a full disk, most often
+                raise TrackingClientError(f"cannot record the event: {exc.strerror}") from None
 
     def close(self) -> None:
         """Close the events file (further calls reopen a sink)."""
@@ -249,6 +255,8 @@ def log_param(key: str, value: object) -> None:
 
 def log_params(params: dict[str, object]) -> None:
     """Record several parameters."""
+    if not isinstance(params, dict):
+        raise TrackingClientError(f"log_params: expected a dict; got {type(params).__name__}")
     for key, value in params.items():
         log_param(key, value)
 
@@ -269,6 +277,8 @@ def log_metric(
 
 def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
     """Record several metrics at one step."""
+    if not isinstance(metrics, dict):
+        raise TrackingClientError(f"log_metrics: expected a dict; got {type(metrics).__name__}")
     ts = int(time.time() * 1000)
     for key, value in metrics.items():
         log_metric(key, value, step=step, timestamp=ts)
@@ -327,7 +337,7 @@ def log_text(text: str, artifact_file: str) -> None:
     """Write ``text`` as an artifact file."""
     path = Path(artifact_file)
     target, relative = _artifact_target(path.parent.as_posix(), path.name)
-    target.write_text(text, encoding="utf-8")
+    target.write_text(unicode_text(f"text for {artifact_file!r}", text), encoding="utf-8")
     _emit_artifact(target, relative)
 
 

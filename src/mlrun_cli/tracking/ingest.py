@@ -98,6 +98,10 @@ def _apply(event: Any, parsed: ParsedEvents, keys: set[str]) -> None:
         raise ValueError(f"unknown event type {kind!r}")
 
 
+# What a malformed line can raise (RecursionError: JSON nested thousands deep).
+_BAD_LINE = (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError)
+
+
 def parse_events(chunk: bytes) -> ParsedEvents:
     """Parse complete JSON lines; invalid lines are counted (the first reason kept), never
     fatal: one bad event costs only itself, never the rest of its batch."""
@@ -109,12 +113,21 @@ def parse_events(chunk: bytes) -> ParsedEvents:
             continue
         try:
             _apply(loads(line), parsed, keys)
-        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            OverflowError,
+            RecursionError,
+        ) as exc:
             # TrackingClientError is a ValueError; a non-UTF-8 line is a UnicodeDecodeError.
             parsed.bad_lines += 1
             if parsed.first_problem is None:
-                reason = str(exc) if isinstance(exc, (ValueError, OverflowError)) else (
-                    f"missing or bad {exc}"
+                reason = (
+                    str(exc) if isinstance(exc, (ValueError, OverflowError))
+                    else "nested too deeply" if isinstance(exc, RecursionError)
+                    else f"missing or bad {exc}"
                 )  # fmt: skip
                 parsed.first_problem = f"line {number} of the batch: {reason[:200]}"
     return parsed

@@ -68,3 +68,28 @@ def test_an_accepted_template_never_runs_a_value(tmp_path: Path, command: str) -
     subprocess.run(["bash", "-c", script], cwd=tmp_path, stdin=subprocess.DEVNULL,
                    capture_output=True, timeout=10, check=False)  # fmt: skip
     assert not marker.exists(), script
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "echo $[ {a} ]",
+        "[[ {a} -eq 1 ]]",
+        "let {a}",
+        "declare -i x={a}",
+        "printf -v {a} x",
+        "read {a} <<< x",
+        "test -v {a}",
+        "if true; then unset {a}; fi",
+    ],
+)
+def test_placeholders_where_bash_evaluates_words_are_refused(command: str) -> None:
+    # `a[$(cmd)]` in arithmetic or a subscript runs cmd even from a quoted value.
+    assert unsafe_placeholders(parse_template(command))
+
+
+@pytest.mark.parametrize(
+    "command", ["python train.py {a}", "echo {a}; let x=1", "echo $((1)) {a}", "echo [{a}]"]
+)
+def test_ordinary_arguments_stay_accepted(command: str) -> None:
+    assert unsafe_placeholders(parse_template(command)) == []

@@ -72,3 +72,12 @@ def test_fuzzed_events_never_break_a_batch(tmp_path: Path, events: list[dict[str
     store.log_batch(run_id, parsed.batch())  # never raises: everything in it is valid
     assert any(m.key == "acc" for m in store.metric_history(run_id, "acc"))
     store.close()
+
+
+def test_a_line_nested_too_deeply_is_one_bad_line() -> None:
+    from mlrun_cli.tracking.ingest import parse_events
+
+    parsed = parse_events(b"[" * 100000 + b'\n{"t":"tag","k":"a","v":"b"}\n')
+    assert parsed.bad_lines == 1
+    assert parsed.tags == [("a", "b")]
+    assert "nested too deeply" in (parsed.first_problem or "")

@@ -41,10 +41,30 @@ class Interpreter:
         return tuple(int(part) for part in self.version.split("."))
 
 
+def base_executable(exe: Path) -> Path:
+    """The installation's own interpreter for a virtualenv's ``python`` (from its pyvenv.cfg
+    ``home``), else ``exe``. Environments are built from the base: the same Python reached
+    through mlrun's own venv, pipx or the system shares one cache key, and an environment never
+    depends on the virtualenv mlrun happened to be installed in."""
+    cfg = exe.parent.parent / "pyvenv.cfg"
+    try:
+        lines = cfg.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return exe
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip() == "home":
+            home = Path(value.strip())
+            for name in (exe.name, f"python{sys.version_info[0]}", "python"):
+                if (home / name).is_file():
+                    return home / name
+    return exe
+
+
 def current() -> Interpreter:
-    """The interpreter running mlrun."""
+    """The interpreter running mlrun (the base installation's, for a virtualenv)."""
     version = ".".join(str(part) for part in sys.version_info[:3])
-    return Interpreter(Path(sys.executable), version, sys.implementation.name)
+    return Interpreter(base_executable(Path(sys.executable)), version, sys.implementation.name)
 
 
 def is_specifier(wanted: str) -> bool:
@@ -139,7 +159,7 @@ def _probe(paths_to_probe: list[Path]) -> list[Interpreter]:
                 continue
             cache[stamp], changed = parts, True
         version, implementation = cache[stamp]
-        found.append(Interpreter(exe, version, implementation))
+        found.append(Interpreter(base_executable(exe), version, implementation))
     if changed:
         write_text_atomic(cache_file, json.dumps(cache))
     return found

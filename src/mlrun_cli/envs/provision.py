@@ -55,7 +55,9 @@ TOP_LEVEL_SHOWN = 12
 def local_env() -> tuple[Env, None]:
     """No isolation: the interpreter running mlrun, with the lock of what it has installed."""
     interpreter = current()
-    env = Env(LOCAL, interpreter.path, interpreter.path.parent, interpreter.version, _local_lock())
+    # The very executable running mlrun (a virtualenv's, with its packages), not its base.
+    python = Path(sys.executable)
+    env = Env(LOCAL, python, python.parent, interpreter.version, _local_lock())
     return env, None
 
 

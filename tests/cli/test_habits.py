@@ -144,6 +144,9 @@ def test_completion(two_runs: list[str], tmp_path: Path) -> None:
     assert complete(f"mlrun run {project} -e ") == ["main", "train"]
     assert complete("mlrun run . -e t", cwd=project) == ["train"]
     assert complete("mlrun ru") == ["run", "runs"]
+    assert complete("mlrun run . --env-manager ") == ["uv", "virtualenv", "local"]
+    assert complete("mlrun run . --dirty r") == ["refuse"]
+    assert complete("mlrun runs search --format c") == ["csv"]
     env = {**os.environ}
     shown = subprocess.run([*mlrun_argv("--show-completion", "bash")], env=env,
                            capture_output=True, text=True, check=False)  # fmt: skip

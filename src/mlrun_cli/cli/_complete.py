@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import typer  # typer evaluates these annotations at runtime: not under TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mlrun_cli.tracking.store import TrackingStore
 
 MAX_RUNS = 50  # the newest; typing a prefix narrows the search itself
@@ -78,3 +80,12 @@ def _words(args: list[str]) -> list[str]:
         return [*args, *shlex.split(raw)]
     except ValueError:  # an unfinished quote
         return [*args, *raw.split()]
+
+
+def choices(*values: str) -> Callable[[str], list[str]]:
+    """Completion of an option that takes one of ``values`` (its metavar lists them)."""
+
+    def complete(incomplete: str) -> list[str]:
+        return [value for value in values if value.startswith(incomplete)]
+
+    return complete

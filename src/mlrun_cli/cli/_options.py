@@ -32,6 +32,7 @@ FormatOption = Annotated[
         "--format",
         "-f",
         metavar="[table|json|csv]",
+        autocompletion=_complete.choices("table", "json", "csv"),
         help="Output: table (people), json or csv (machines).",
     ),
 ]

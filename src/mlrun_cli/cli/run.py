@@ -79,6 +79,7 @@ def run_command(
         typer.Option(
             "--env-manager",
             metavar="[uv|virtualenv|local]",
+            autocompletion=_complete.choices("uv", "virtualenv", "local"),
             help="Environment: uv (isolated, cached), virtualenv (isolated, virtualenv + pip) "
             "or local (the Python running mlrun, no isolation).",
         ),
@@ -104,6 +105,7 @@ def run_command(
         typer.Option(
             "--dirty",
             metavar="[snapshot|refuse|allow]",
+            autocompletion=_complete.choices("snapshot", "refuse", "allow"),
             help="Uncommitted changes: snapshot (record a patch), refuse, "
             "or allow (record only a flag).",
         ),

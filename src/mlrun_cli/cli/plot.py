@@ -13,8 +13,9 @@ from mlrun_cli.errors import UsageError
 if TYPE_CHECKING:
     from pathlib import Path
 
-MARKERS = ("•", "+", "x", "o", "*", "#")  # tell series apart without colour
-TERMINAL_COLOURS = (12, 208, 10, 9, 13, 14)  # 256-colour codes: blue, orange, green, red...
+# Tell series apart without colour; 16 markers and 16 colours cover a typical sweep.
+MARKERS = ("•", "+", "x", "o", "*", "#", "@", "%", "&", "=", "~", "^", "$", "?", "!", ":")
+TERMINAL_COLOURS = (12, 208, 10, 9, 13, 14, 11, 129, 39, 202, 46, 199, 226, 33, 166, 250)
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 

@@ -86,7 +86,8 @@ def print_comparison(runs: list[Run], rows: list[Row], *, only_diff: bool, wide:
     """A table with one column per run; differing rows are marked ``*`` (and coloured)."""
     from mlrun_cli.cli._table import Table, print_table
 
-    table = Table(["", "field", *(display(run, "run_id") for run in runs)], keep={1})
+    # Field names are never elided: metrics.train_loss and metrics.train_rmse must stay apart.
+    table = Table(["", "field", *(display(run, "run_id") for run in runs)], keep={1}, fixed={1})
     hidden = 0
     for field, values, differs in rows:
         if only_diff and not differs:
@@ -116,6 +117,8 @@ def _with_delta(runs: list[Run], field: str, index: int, text: str) -> str:
     if base is None or metric is None:
         return text
     delta = delta_text(base.value, metric.value)
+    if delta and len(runs) > 2 and "%" in delta:
+        delta = delta.rsplit(" ", 1)[1]  # several columns at 80: the percent alone (JSON: both)
     return f"{text} ({delta})" if delta else text
 
 

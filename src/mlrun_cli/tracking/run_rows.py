@@ -17,9 +17,10 @@ from mlrun_cli.tracking.models import (
 )
 
 if TYPE_CHECKING:
-    import sqlite3
     from collections.abc import Sequence
     from pathlib import Path
+
+    from mlrun_cli.tracking.sql.dialect import Connection
 
 RUN_COLUMNS = (
     "run_id, experiment_id, name, status, start_time, end_time, user_id, host, entry_point, "
@@ -44,9 +45,7 @@ def _opt_int(value: object) -> int | None:
     return None if value is None else int(str(value))
 
 
-def _grouped(
-    conn: sqlite3.Connection, sql: str, ids: list[str]
-) -> dict[str, list[tuple[object, ...]]]:
+def _grouped(conn: Connection, sql: str, ids: list[str]) -> dict[str, list[tuple[object, ...]]]:
     marks = ", ".join("?" for _ in ids)
     grouped: dict[str, list[tuple[object, ...]]] = defaultdict(list)
     for row in conn.execute(sql.format(marks=marks), ids):
@@ -55,7 +54,7 @@ def _grouped(
 
 
 def runs_from_rows(
-    conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]], artifact_root: Path
+    conn: Connection, rows: Sequence[tuple[object, ...]], artifact_root: Path
 ) -> dict[str, Run]:
     """Run records for rows of RUN_COLUMNS, with params, tags, latest metrics, artifacts."""
     runs: dict[str, Run] = {}

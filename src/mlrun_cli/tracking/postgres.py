@@ -105,7 +105,7 @@ def stored_version(conn: PgConnection) -> int:
     return int(row[0] or 0)
 
 
-def upgrade_postgres(uri: str) -> tuple[int, int]:
+def upgrade_postgres(uri: str, target: int = SCHEMA_VERSION) -> tuple[int, int]:
     """Migrate the database at ``uri`` to this mlrun's schema: (before, after)."""
     conn = PgConnection(uri)
     try:
@@ -116,15 +116,15 @@ def upgrade_postgres(uri: str) -> tuple[int, int]:
             before = stored_version(conn)
             if before > SCHEMA_VERSION:
                 check_version(conn.label, before, upgrade_hint="")
-            apply_migrations(conn, POSTGRESQL, before)
+            after = apply_migrations(conn, POSTGRESQL, before, max(before, target))
             conn.execute(f"DELETE FROM {VERSION_TABLE}")
-            conn.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (?)", (SCHEMA_VERSION,))
+            conn.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (?)", (after,))
         except BaseException:
             with contextlib.suppress(StoreError):
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        return before, SCHEMA_VERSION
+        return before, after
     finally:
         conn.close()
 

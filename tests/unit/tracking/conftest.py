@@ -7,25 +7,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mlrun_cli.tracking.sql.store import SqlStore
-from tests.postgres import PostgresServer, start_server
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
+    from tests.postgres import PostgresServer
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the session (skipped when its binaries are missing)."""
-    server = start_server()
-    if server is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def open_backend(backend: str, request: pytest.FixtureRequest, folder: Path) -> SqlStore:

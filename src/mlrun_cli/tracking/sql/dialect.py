@@ -55,10 +55,10 @@ class Dialect:
             args.append(like_to_glob(ascii_lower(pattern)))
             return f"LOWER({column}) GLOB ?"
         if op == "LIKE":
-            args.append(pattern)
+            args.append(_escaped_tail(pattern))
             return f"{column} LIKE ?"
         # PostgreSQL's ILIKE and LOWER() follow the database locale: fold A-Z only, by hand.
-        args.append(ascii_lower(pattern))
+        args.append(_escaped_tail(ascii_lower(pattern)))
         return f"translate({column}, '{_UPPER}', '{_UPPER.lower()}') LIKE ?"
 
     def column(self, expression: str) -> str:
@@ -89,6 +89,12 @@ class Dialect:
         if self.name == "sqlite":
             return sql
         return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _escaped_tail(pattern: str) -> str:
+    """A trailing lone backslash is a literal one (as in our LIKE), not PostgreSQL's error."""
+    escapes = len(pattern) - len(pattern.rstrip("\\"))
+    return pattern + "\\" if escapes % 2 else pattern
 
 
 SQLITE = Dialect("sqlite", begin_write="BEGIN IMMEDIATE", join_in_order="CROSS JOIN")

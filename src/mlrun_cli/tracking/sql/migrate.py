@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 UPGRADE_COMMAND = "mlrun server db upgrade --backend-store-uri URI"
 
 
-def apply_migrations(conn: Connection, dialect: Dialect, version: int) -> int:
-    """Apply every migration after ``version`` (inside the caller's write transaction);
-    return the new version."""
-    for index in range(version, SCHEMA_VERSION):
+def apply_migrations(
+    conn: Connection, dialect: Dialect, version: int, target: int = SCHEMA_VERSION
+) -> int:
+    """Apply the migrations after ``version`` up to ``target`` (inside the caller's write
+    transaction); return the new version."""
+    for index in range(version, target):
         for statement in MIGRATIONS[index]:
             if isinstance(statement, PerDialect):
                 text = getattr(statement, dialect.name)
@@ -41,7 +43,7 @@ def apply_migrations(conn: Connection, dialect: Dialect, version: int) -> int:
                 "last_update_time) VALUES (?, ?, 'active', ?, ?)",
                 (int(DEFAULT_EXPERIMENT_ID), DEFAULT_EXPERIMENT_NAME, now_ms(), now_ms()),
             )
-    return SCHEMA_VERSION
+    return target
 
 
 def check_version(label: str, version: int, *, upgrade_hint: str) -> None:
@@ -59,13 +61,14 @@ def check_version(label: str, version: int, *, upgrade_hint: str) -> None:
         )
 
 
-def upgrade_database(uri: str) -> tuple[int, int]:
+def upgrade_database(uri: str, target: int = SCHEMA_VERSION) -> tuple[int, int]:
     """Bring the store at ``uri`` (postgresql://... or a SQLite location) to this mlrun's
-    schema; return (version before, version after). Safe to run concurrently and again."""
+    schema; return (version before, version after). Safe to run concurrently and again.
+    ``target`` (PostgreSQL only) stops earlier: tests build yesterday's schema with it."""
     if uri.startswith(("postgresql://", "postgres://")):
         from mlrun_cli.tracking.postgres import upgrade_postgres
 
-        return upgrade_postgres(uri)
+        return upgrade_postgres(uri, target)
     from mlrun_cli.tracking.sqlite import SqliteStore, stored_version
     from mlrun_cli.tracking.store import resolve_location
 

@@ -48,8 +48,9 @@ def _opt_int(value: object) -> int | None:
 def _grouped(conn: Connection, sql: str, ids: list[str]) -> dict[str, list[tuple[object, ...]]]:
     marks = ", ".join("?" for _ in ids)
     grouped: dict[str, list[tuple[object, ...]]] = defaultdict(list)
-    for row in conn.execute(sql.format(marks=marks), ids):
-        grouped[str(row[0])].append(row[1:])
+    # fetchall: one guarded call per query, not one per row (a page of 1,000 runs is ~15,000)
+    for row in conn.execute(sql.format(marks=marks), ids).fetchall():
+        grouped[row[0]].append(row[1:])
     return grouped
 
 
@@ -58,6 +59,7 @@ def runs_from_rows(
 ) -> dict[str, Run]:
     """Run records for rows of RUN_COLUMNS, with params, tags, latest metrics, artifacts."""
     runs: dict[str, Run] = {}
+    root = str(artifact_root)
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         ids = [str(row[0]) for row in chunk]
@@ -113,7 +115,7 @@ def runs_from_rows(
                 artifacts=tuple(
                     Artifact(str(p), int(str(n)), str(h)) for p, n, h in artifacts[run_id]
                 ),
-                artifact_uri=str(artifact_root / run_id),
+                artifact_uri=f"{root}/{run_id}",  # str(artifact_root / run_id), 2 us less
                 env_lock_hash=lock_hash,
                 env_lock=str(locks[lock_hash][0][0]) if lock_hash in locks else None,
                 data=_data_record(row, pins[run_id]),

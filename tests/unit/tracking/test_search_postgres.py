@@ -10,8 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlrun_cli.tracking.search import RUN_SCHEMA, FilterError, ascii_lower, compile_filter
-from mlrun_cli.tracking.search import parse_filter
+from mlrun_cli.tracking.search import (
+    RUN_SCHEMA,
+    FilterError,
+    ascii_lower,
+    compile_filter,
+    parse_filter,
+)
 from mlrun_cli.tracking.search_eval import Record, like_regex
 from mlrun_cli.tracking.sql.dialect import POSTGRESQL
 from tests.unit.tracking.test_search import (

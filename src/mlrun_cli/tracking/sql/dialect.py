@@ -41,6 +41,9 @@ class Dialect:
     name: str  # "sqlite" | "postgresql"
     begin_write: str  # starts a write transaction that serializes writers early
     join_in_order: str  # a join the planner must not reorder (drives an index walk)
+    # The orphan check runs before every command: with ANALYZE statistics SQLite's planner
+    # prefers a full scan of runs to the status index (135 ms at 750,000 runs), so pin it.
+    by_status: str
 
     def like(self, column: str, op: str, pattern: str, args: list[object]) -> str:
         """``column LIKE/ILIKE pattern`` (``%``, ``_``, backslash escape), case rules exact:
@@ -97,5 +100,8 @@ def _escaped_tail(pattern: str) -> str:
     return pattern + "\\" if escapes % 2 else pattern
 
 
-SQLITE = Dialect("sqlite", begin_write="BEGIN IMMEDIATE", join_in_order="CROSS JOIN")
-POSTGRESQL = Dialect("postgresql", begin_write="BEGIN", join_in_order="JOIN")
+SQLITE = Dialect(
+    "sqlite", begin_write="BEGIN IMMEDIATE", join_in_order="CROSS JOIN",
+    by_status="INDEXED BY runs_by_status",
+)  # fmt: skip
+POSTGRESQL = Dialect("postgresql", begin_write="BEGIN", join_in_order="JOIN", by_status="")

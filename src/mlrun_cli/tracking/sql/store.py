@@ -279,7 +279,7 @@ class SqlStore(SqlExperiments):
             LiveRun(*row)
             for row in self._conn.execute(
                 "SELECT run_id, pid, pid_start, child_pid, child_pid_start, events_path "
-                "FROM runs WHERE status = 'RUNNING' AND host = ?",
+                f"FROM runs {self.dialect.by_status} WHERE status = 'RUNNING' AND host = ?",
                 (host,),
             )
         ]

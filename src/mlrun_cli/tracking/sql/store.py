@@ -199,18 +199,9 @@ class SqlStore(SqlExperiments):
             # a client's retried request never duplicates it.
             conn.executemany(
                 "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp) "
-                "SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM metrics WHERE "
-                "run_id = ? AND key = ? AND step = ? AND timestamp = ? AND is_nan = ? AND "
-                "(value = ? OR (value IS NULL AND ? IS NULL)))",
-                [
-                    (run_id, m.key, value, nan, m.step, m.timestamp,
-                     run_id, m.key, m.step, m.timestamp, nan, value, value)
-                    for m in batch.metrics
-                    for value, nan in [
-                        (None if math.isnan(m.value) else m.value, int(math.isnan(m.value)))
-                    ]
-                ],
-            )  # fmt: skip
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, *point) for point in self._new_points(run_id, batch.metrics)],
+            )
             conn.executemany(
                 "INSERT INTO latest_metrics (run_id, key, value, is_nan, step, timestamp) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "
@@ -236,6 +227,30 @@ class SqlStore(SqlExperiments):
                 [(run_id, a.path, a.size, a.sha256) for a in batch.artifacts],
             )
         return warnings
+
+    def _new_points(
+        self, run_id: str, metrics: Sequence[Metric]
+    ) -> list[tuple[str, float | None, int, int, int]]:
+        """The batch's points not stored yet, each once: (key, value, is_nan, step, ts).
+
+        One range query per key finds the stored candidates (none, for an ingest's new
+        steps), instead of one NOT EXISTS probe per point (2.6 s for 100,000 points).
+        """
+        points: dict[tuple[str, float | None, int, int, int], None] = {}
+        steps: dict[str, tuple[int, int]] = {}
+        for m in metrics:
+            nan = m.value != m.value
+            points[(m.key, None if nan else m.value, int(nan), m.step, m.timestamp)] = None
+            low, high = steps.get(m.key, (m.step, m.step))
+            steps[m.key] = (min(low, m.step), max(high, m.step))
+        for key, (low, high) in steps.items():
+            for value, nan, step, stamp in self._conn.execute(
+                "SELECT value, is_nan, step, timestamp FROM metrics "
+                "WHERE run_id = ? AND key = ? AND step BETWEEN ? AND ?",
+                (run_id, key, low, high),
+            ).fetchall():
+                points.pop((key, None if nan else value, int(nan), step, stamp), None)
+        return list(points)
 
     def delete_tag(self, run_id: str, key: str) -> bool:
         """Remove one run tag; False when the run had no such tag."""

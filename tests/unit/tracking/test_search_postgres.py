@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
+import functools
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,22 +13,18 @@ from hypothesis import strategies as st
 
 from mlrun_cli.tracking.search import (
     RUN_SCHEMA,
-    FilterError,
     ascii_lower,
     compile_filter,
-    parse_filter,
 )
 from mlrun_cli.tracking.search_eval import Record, like_regex
 from mlrun_cli.tracking.sql.dialect import POSTGRESQL
 from tests.unit.tracking.test_search import (
-    COLUMNS,
     EXPRS,
     RECORDS,
     RUN_DDL,
     STRINGS,
-    model_matches,
-    render,
-    strip,
+    check_agreement,
+    insert_records,
 )
 
 if TYPE_CHECKING:
@@ -52,24 +49,6 @@ def pg(postgres_server: PostgresServer) -> Iterator[PgConnection]:
     conn.close()
 
 
-def load(conn: PgConnection, records: list[Record]) -> None:
-    conn.execute("TRUNCATE runs, params, tags, latest_metrics")
-    for rec in records:
-        run_id = rec.attributes["run_id"]
-        names = ", ".join(COLUMNS[a] for a in rec.attributes)
-        marks = ", ".join("?" * len(rec.attributes))
-        conn.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", list(rec.attributes.values()))
-        for table, entries in (("params", rec.params), ("tags", rec.tags)):
-            for key, value in entries.items():
-                conn.execute(f"INSERT INTO {table} VALUES (?, ?, ?)", (run_id, key, value))
-        for key, number in rec.metrics.items():
-            nan = math.isnan(number)
-            conn.execute(
-                "INSERT INTO latest_metrics VALUES (?, ?, ?, ?)",
-                (run_id, key, None if nan else number, int(nan)),
-            )
-
-
 def sql_matches(conn: PgConnection, expr: Expr | None) -> set[str]:
     where, args = compile_filter(expr, RUN_SCHEMA, POSTGRESQL)
     rows = conn.execute(f"SELECT r.run_id FROM runs r WHERE {where}", args).fetchall()
@@ -85,18 +64,12 @@ def sql_matches(conn: PgConnection, expr: Expr | None) -> set[str]:
 def test_postgresql_sql_agrees_with_the_in_memory_model(
     pg: PgConnection, runs: list[Record], exprs: list[Expr], rnd: random.Random
 ) -> None:
-    for i, rec in enumerate(runs):
-        rec.attributes["run_id"] = f"r{i}"
-    load(pg, runs)
-    for expr in exprs:
-        text = render(expr, rnd)
-        try:
-            reparsed = parse_filter(text)
-        except FilterError:
-            continue
-        assert reparsed is not None
-        assert strip(reparsed) == expr, text
-        assert sql_matches(pg, reparsed) == model_matches(runs, reparsed), text
+    def load(records: list[Record]) -> Callable[[Expr], set[str]]:
+        pg.execute("TRUNCATE runs, params, tags, latest_metrics")
+        insert_records(pg, records)
+        return functools.partial(sql_matches, pg)
+
+    check_agreement(runs, exprs, rnd, load)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -92,3 +92,38 @@ def test_a_postgresql_store_records_and_searches(postgres_server: PostgresServer
 def test_upgrade_database_migrates_a_sqlite_store(tmp_path: Path) -> None:
     assert upgrade_database(str(tmp_path / "s")) == (0, SCHEMA_VERSION)
     assert upgrade_database(str(tmp_path / "s")) == (SCHEMA_VERSION, SCHEMA_VERSION)
+
+
+def test_concurrent_writers_of_one_run_never_duplicate(postgres_server: PostgresServer) -> None:
+    """A shared store's writers are separate connections: retried batches arriving together
+    are still one set of points, and racing creations are one experiment."""
+    import threading
+
+    from mlrun_cli.tracking.postgres import PostgresStore
+
+    uri = postgres_server.new_database()
+    first = PostgresStore(uri)
+    run_id = first.create_run(RunCreate("0", "r", "main", "x", CodeVersion("local", "/p"))).run_id
+    batch = EventBatch(
+        params=(Param("p", "1"),), metrics=tuple(Metric("m", float(i), i, 1) for i in range(200))
+    )
+    stores = [PostgresStore(uri) for _ in range(6)]
+    errors: list[BaseException] = []
+
+    def write(store: PostgresStore) -> None:
+        try:
+            store.log_batch(run_id, batch)
+            store.get_or_create_experiment("shared")
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(first.metric_history(run_id, "m")) == 200
+    assert [e.name for e in first.search_experiments()].count("shared") == 1
+    for store in [first, *stores]:
+        store.close()

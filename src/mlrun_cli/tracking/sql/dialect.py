@@ -44,6 +44,8 @@ class Dialect:
     # The orphan check runs before every command: with ANALYZE statistics SQLite's planner
     # prefers a full scan of runs to the status index (135 ms at 750,000 runs), so pin it.
     by_status: str
+    # Locks one run's row for the transaction ("": the write transaction locks everything).
+    lock_run: str
 
     def like(self, column: str, op: str, pattern: str, args: list[object]) -> str:
         """``column LIKE/ILIKE pattern`` (``%``, ``_``, backslash escape), case rules exact:
@@ -102,6 +104,8 @@ def _escaped_tail(pattern: str) -> str:
 
 SQLITE = Dialect(
     "sqlite", begin_write="BEGIN IMMEDIATE", join_in_order="CROSS JOIN",
-    by_status="INDEXED BY runs_by_status",
+    by_status="INDEXED BY runs_by_status", lock_run="",
 )  # fmt: skip
-POSTGRESQL = Dialect("postgresql", begin_write="BEGIN", join_in_order="JOIN", by_status="")
+POSTGRESQL = Dialect(
+    "postgresql", begin_write="BEGIN", join_in_order="JOIN", by_status="", lock_run="FOR UPDATE"
+)

@@ -122,12 +122,16 @@ class SqlExperiments:
                     f"experiment {name!r} already exists{state} with id {existing.experiment_id}"
                 )
             stamp = now_ms()
+            # ON CONFLICT: another client of a shared store may create it meanwhile.
             new_id = conn.execute(
                 "INSERT INTO experiments (name, lifecycle_stage, creation_time, last_update_time)"
-                " VALUES (?, 'active', ?, ?) RETURNING experiment_id",
+                " VALUES (?, 'active', ?, ?) ON CONFLICT (name) DO NOTHING "
+                "RETURNING experiment_id",
                 (name, stamp, stamp),
-            ).fetchone()[0]
-        return self.get_experiment(str(new_id))
+            ).fetchone()
+            if new_id is None:
+                raise UsageError(f"experiment {name!r} already exists")
+        return self.get_experiment(str(new_id[0]))
 
     def get_or_create_experiment(self, name: str) -> Experiment:
         """The active experiment called ``name``, created if missing (race-free)."""

@@ -174,6 +174,9 @@ class SqlStore(SqlExperiments):
             if best is None or (metric.step, metric.timestamp) >= (best.step, best.timestamp):
                 latest[metric.key] = metric
         with self._write() as conn:
+            if self.dialect.lock_run:  # writers of one run take turns (SQLite: the whole store)
+                conn.execute(f"SELECT run_id FROM runs WHERE run_id = ? {self.dialect.lock_run}",
+                             (run_id,))  # fmt: skip
             if events_range is not None:
                 moved = conn.execute(
                     "UPDATE runs SET events_offset = ? WHERE run_id = ? AND events_offset = ?",

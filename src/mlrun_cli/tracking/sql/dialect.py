@@ -76,8 +76,8 @@ class Dialect:
         """A migration statement written in the portable subset, for this dialect.
 
         PostgreSQL: INTEGER is 64-bit (as in SQLite), TEXT compares bytewise (``COLLATE "C"``,
-        SQLite's order, whatever the database locale), and an ``INTEGER PRIMARY KEY`` is an
-        identity column (SQLite's rowid alias).
+        SQLite's order, whatever the database locale), BLOB is BYTEA, and an ``INTEGER PRIMARY
+        KEY`` is an identity column (SQLite's rowid alias). Anything else: ``PerDialect``.
         """
         if self.name == "sqlite":
             return statement
@@ -86,6 +86,7 @@ class Dialect:
             statement,
         )  # fmt: skip
         statement = re.sub(r"\bINTEGER\b", "BIGINT", statement)
+        statement = re.sub(r"\bBLOB\b", "BYTEA", statement)
         return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', statement)
 
     def placeholders(self, sql: str) -> str:

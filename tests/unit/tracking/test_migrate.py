@@ -127,3 +127,12 @@ def test_concurrent_writers_of_one_run_never_duplicate(postgres_server: Postgres
     assert [e.name for e in first.search_experiments()].count("shared") == 1
     for store in [first, *stores]:
         store.close()
+
+
+def test_without_the_driver_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
+    with pytest.raises(StoreError, match="needs the PostgreSQL driver") as caught:
+        open_store("postgresql://someone@127.0.0.1:1/db")
+    assert caught.value.hint == "pip install 'mlrun-cli[postgres]'"

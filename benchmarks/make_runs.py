@@ -1,10 +1,11 @@
 """Build a tracking store with many runs, for search benchmarks.
 
-    python benchmarks/make_runs.py STORE_DIR [--runs 100000] [--seed 0]
+    python benchmarks/make_runs.py STORE_DIR|postgresql://... [--runs 100000] [--seed 0]
 
 Each run: 5 params (alpha, l1_ratio, epochs, optimizer, seed), 5 metrics with 10-step
 histories (rmse, mae, r2, loss, accuracy), 3 tags, spread over 10 experiments. Rows go in with
-bulk inserts through the store's own schema (created by mlrun), 10,000 runs per transaction.
+bulk inserts through the store's own schema (created by mlrun), 10,000 runs per transaction;
+on PostgreSQL (the database is migrated first) with COPY.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import argparse
 import random
 import time
 import uuid
-from pathlib import Path
+from typing import Any
 
-from mlrun_cli.tracking.sqlite import SqliteStore
-from mlrun_cli.tracking.store import resolve_location
+from mlrun_cli.tracking.sql.migrate import upgrade_database
+from mlrun_cli.tracking.sql.store import SqlStore
+from mlrun_cli.tracking.store import open_store
 
 ALPHAS = ("0.01", "0.05", "0.1", "0.5", "1.0")
 OPTIMIZERS = ("sgd", "adam", "lbfgs")
@@ -25,15 +27,18 @@ BATCH = 10_000
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("store", type=Path)
+    parser.add_argument("store")
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rng = random.Random(args.seed)  # noqa: S311 - synthetic data, not security
     started = time.perf_counter()
-    store = SqliteStore(resolve_location(str(args.store)))
+    upgrade_database(args.store)
+    store = open_store(args.store)
+    assert isinstance(store, SqlStore)
     experiments = [store.get_or_create_experiment(f"bench-{i}").experiment_id for i in range(10)]
     conn = store._conn
+    insert = _copier(conn) if store.dialect.name == "postgresql" else _inserter(conn)
     base_time = 1_700_000_000_000
     for first in range(0, args.runs, BATCH):
         runs, params, tags, history, latest = [], [], [], [], []
@@ -60,28 +65,34 @@ def main() -> int:
                     history.append((run_id, key, value, step, start + step))
                 latest.append((run_id, key, value, 9, start + 9))
         conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO runs (run_id, experiment_id, name, status, start_time, end_time, "
-            "user_id, host, source_kind, source_uri, entry_point, command, exit_code) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            runs,
-        )
-        conn.executemany("INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)", params)
-        conn.executemany("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)", tags)
-        conn.executemany(
-            "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)",
-            history,
-        )
-        conn.executemany(
-            "INSERT INTO latest_metrics (run_id, key, value, step, timestamp) "
-            "VALUES (?, ?, ?, ?, ?)",
-            latest,
-        )
+        insert("runs", "run_id, experiment_id, name, status, start_time, end_time, user_id, "
+               "host, source_kind, source_uri, entry_point, command, exit_code", runs)  # fmt: skip
+        insert("params", "run_id, key, value", params)
+        insert("tags", "run_id, key, value", tags)
+        insert("metrics", "run_id, key, value, step, timestamp", history)
+        insert("latest_metrics", "run_id, key, value, step, timestamp", latest)
         conn.execute("COMMIT")
     conn.execute("ANALYZE")
     store.close()
     print(f"{args.runs} runs in {time.perf_counter() - started:.1f}s -> {args.store}")
     return 0
+
+
+def _inserter(conn: Any) -> Any:
+    def insert(table: str, columns: str, rows: list[tuple[object, ...]]) -> None:
+        marks = ", ".join("?" for _ in columns.split(","))
+        conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+
+    return insert
+
+
+def _copier(conn: Any) -> Any:
+    def insert(table: str, columns: str, rows: list[tuple[object, ...]]) -> None:
+        with conn._raw.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    return insert
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from tests.postgres import PostgresServer
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_PROJECT = REPO / "example_project"
 
@@ -97,3 +99,18 @@ def write_project(directory: Path, mlproject: str, files: dict[str, str] | None 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return directory
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL for the session (tests/postgres.py); skipped only when its server
+    binaries are not installed (``.ci/run`` installs them)."""
+    from tests.postgres import start_server
+
+    server = start_server()
+    if server is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -52,6 +52,7 @@ def test_help_imports_nothing_heavy_and_no_command_module() -> None:
     }
     assert not {m for m in modules if m.rsplit(".", 1)[-1] in commands}
     assert "mlrun_cli.tracking.models" not in modules
+    assert "mlrun_cli.tracking.postgres" not in modules  # nor the PostgreSQL store's code
 
 
 def test_runs_search_loads_no_plotting_yaml_rich_or_ingest() -> None:
@@ -61,6 +62,7 @@ def test_runs_search_loads_no_plotting_yaml_rich_or_ingest() -> None:
     assert heavy(modules) == {"sqlite3"}
     assert "mlrun_cli.tracking.ingest" not in modules  # no run to reap: no ingest code
     assert "mlrun_cli.cli.experiments" not in modules  # only the invoked group is built
+    assert "mlrun_cli.tracking.postgres" not in modules  # a SQLite store: no psycopg either
     modules = imported("experiments", "search")
     assert heavy(modules) == {"sqlite3"}
     assert "mlrun_cli.cli.runs" not in modules

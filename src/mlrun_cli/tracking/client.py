@@ -168,10 +168,17 @@ class _EventFileSink:
         self._lock = threading.Lock()
 
     def emit(self, event: dict[str, Any]) -> None:
-        line = json.dumps(event, separators=(",", ":"), allow_nan=True) + "\n"
+        self.write_line(json.dumps(event, separators=(",", ":"), allow_nan=True) + "\n")
+
+    def write_line(self, line: str) -> None:
+        """One whole event line, in one ``write()`` on the O_APPEND descriptor (no buffer to
+        lose if the process is killed)."""
+        data = line.encode("utf-8")
+        fd = self._handle.fileno()
         with self._lock:
             try:
-                self._handle.write(line)
+                while data:
+                    data = data[os.write(fd, data) :]
             except OSError as exc:  # a full disk, most often
                 raise TrackingClientError(f"cannot record the event: {exc.strerror}") from None
 
@@ -261,11 +268,35 @@ def log_params(params: dict[str, object]) -> None:
         log_param(key, value)
 
 
+_metric_keys: dict[str, str] = {}  # validated metric keys -> their JSON text
+
+
 def log_metric(
     key: str, value: float, step: int | None = None, timestamp: int | None = None
 ) -> None:
     """Record one point of a metric (step defaults to 0; timestamp in ms, defaults to now)."""
+    # The common call (a known key, a float or int, an int step, no timestamp, logging to
+    # `mlrun run`'s events file) writes its line directly: ~3 us instead of ~20 us.
+    sink = _sink
+    key_json = _metric_keys.get(key) if type(key) is str else None
+    kind: type[object] = type(value)
+    if (
+        key_json is not None
+        and type(sink) is _EventFileSink
+        and (kind is float or (kind is int and -(2**53) <= value <= 2**53))
+        and (step is None or (type(step) is int and _INT64[0] <= step <= _INT64[1]))
+        and timestamp is None
+    ):
+        number = float(value)
+        if number - number == 0:  # finite (NaN and infinities take the general path)
+            sink.write_line(
+                f'{{"t":"metric","k":{key_json},"v":{number!r},"s":{step or 0},'
+                f'"ts":{int(time.time() * 1000)}}}\n'
+            )
+            return
     validate_key("metric", key)
+    if len(_metric_keys) < 10_000:
+        _metric_keys[key] = json.dumps(key)
     number = metric_value(key, value)
     ts = int(time.time() * 1000) if timestamp is None else timestamp_ms(timestamp)
     event: dict[str, Any] = {"t": "metric", "k": key, "v": number, "s": step_value(step), "ts": ts}

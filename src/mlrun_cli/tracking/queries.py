@@ -16,11 +16,7 @@ def search_experiments(
     store: TrackingStore, view: str = "active", filter_text: str = ""
 ) -> list[Experiment]:
     """Experiments in ``view`` (active, deleted, all) matching an MLflow-style filter."""
-    from mlrun_cli.tracking.search import EXPERIMENT_SCHEMA, compile_filter, parse_filter
-
-    expr = parse_filter(filter_text, schema=EXPERIMENT_SCHEMA)
-    where, args = compile_filter(expr, EXPERIMENT_SCHEMA)
-    return store.search_experiments(view, where, args)
+    return store.search_experiments(view, filter_text)
 
 
 def find_experiment(
@@ -72,16 +68,16 @@ def search_runs(
         encode_page_token,
         parse_order_by,
     )
-    from mlrun_cli.tracking.search import RUN_SCHEMA, compile_filter, parse_filter
+    from mlrun_cli.tracking.search import RUN_SCHEMA, parse_filter
 
     if view not in ("active", "deleted", "all"):
         raise UsageError(f"--view: expected one of active, deleted, all; got {view!r}")
     if max_results < 1:
         raise UsageError(f"--max-results: expected a positive number; got {max_results}")
-    where, args = compile_filter(parse_filter(filter_text, schema=RUN_SCHEMA), RUN_SCHEMA)
+    expr = parse_filter(filter_text, schema=RUN_SCHEMA)
     order = tuple(parse_order_by(text) for text in (order_by or [DEFAULT_ORDER]))
     offset = decode_page_token(page_token)
-    query = RunQuery(tuple(int(i) for i in experiment_ids), view, where, tuple(args), order)
+    query = RunQuery(tuple(int(i) for i in experiment_ids), view, expr, order)
     ids = store.search_run_ids(query, max_results + 1, offset) if experiment_ids else []
     next_token = encode_page_token(offset + max_results) if len(ids) > max_results else None
     return RunPage(store.get_runs(ids[:max_results]), next_token)

@@ -17,9 +17,10 @@ from mlrun_cli.tracking.models import (
 )
 
 if TYPE_CHECKING:
-    import sqlite3
     from collections.abc import Sequence
     from pathlib import Path
+
+    from mlrun_cli.tracking.sql.dialect import Connection
 
 RUN_COLUMNS = (
     "run_id, experiment_id, name, status, start_time, end_time, user_id, host, entry_point, "
@@ -44,21 +45,21 @@ def _opt_int(value: object) -> int | None:
     return None if value is None else int(str(value))
 
 
-def _grouped(
-    conn: sqlite3.Connection, sql: str, ids: list[str]
-) -> dict[str, list[tuple[object, ...]]]:
+def _grouped(conn: Connection, sql: str, ids: list[str]) -> dict[str, list[tuple[object, ...]]]:
     marks = ", ".join("?" for _ in ids)
     grouped: dict[str, list[tuple[object, ...]]] = defaultdict(list)
-    for row in conn.execute(sql.format(marks=marks), ids):
-        grouped[str(row[0])].append(row[1:])
+    # fetchall: one guarded call per query, not one per row (a page of 1,000 runs is ~15,000)
+    for row in conn.execute(sql.format(marks=marks), ids).fetchall():
+        grouped[row[0]].append(row[1:])
     return grouped
 
 
 def runs_from_rows(
-    conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]], artifact_root: Path
+    conn: Connection, rows: Sequence[tuple[object, ...]], artifact_root: Path
 ) -> dict[str, Run]:
     """Run records for rows of RUN_COLUMNS, with params, tags, latest metrics, artifacts."""
     runs: dict[str, Run] = {}
+    root = str(artifact_root)
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         ids = [str(row[0]) for row in chunk]
@@ -114,7 +115,7 @@ def runs_from_rows(
                 artifacts=tuple(
                     Artifact(str(p), int(str(n)), str(h)) for p, n, h in artifacts[run_id]
                 ),
-                artifact_uri=str(artifact_root / run_id),
+                artifact_uri=f"{root}/{run_id}",  # str(artifact_root / run_id), 2 us less
                 env_lock_hash=lock_hash,
                 env_lock=str(locks[lock_hash][0][0]) if lock_hash in locks else None,
                 data=_data_record(row, pins[run_id]),

@@ -15,9 +15,19 @@ import base64
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import UsageError
-from mlrun_cli.tracking.search import ENTITY_ALIASES, RUN_SCHEMA, canonical_attribute
+from mlrun_cli.tracking.search import (
+    ENTITY_ALIASES,
+    RUN_SCHEMA,
+    canonical_attribute,
+    compile_filter,
+)
+from mlrun_cli.tracking.sql.dialect import SQLITE, Dialect
+
+if TYPE_CHECKING:
+    from mlrun_cli.tracking.search import Expr
 
 _ORDER_RE = re.compile(
     r"^\s*(?:(?P<entity>[A-Za-z_]+|`[A-Za-z_]+`)\.)?(?P<key>`[^`]+`|\"[^\"]+\"|[\w.]+)\s*"
@@ -89,12 +99,11 @@ def decode_page_token(token: str | None) -> int:
 
 @dataclass(frozen=True)
 class RunQuery:
-    """A compiled search: everything but the page."""
+    """A parsed search: everything but the page (no SQL: each store compiles it)."""
 
     experiment_ids: tuple[int, ...]
     view: str  # active, deleted, all
-    where: str
-    args: tuple[object, ...]
+    filter: Expr | None
     order: tuple[OrderKey, ...]
 
 
@@ -104,7 +113,7 @@ def _present(alias: str, entity: str) -> str:
 
 
 def _order_sql(
-    order: tuple[OrderKey, ...], skip_first_join: bool
+    order: tuple[OrderKey, ...], skip_first_join: bool, dialect: Dialect
 ) -> tuple[str, list[str], list[object]]:
     """LEFT JOINs, one ORDER BY term per key (NULLs and NaN last), and the join arguments."""
     joins: list[str] = []
@@ -113,7 +122,7 @@ def _order_sql(
     for index, item in enumerate(order):
         direction = "DESC" if item.descending else "ASC"
         if item.entity == "attribute":
-            column = RUN_SCHEMA.attributes[item.key][0]
+            column = dialect.column(RUN_SCHEMA.attributes[item.key][0])
             # NULLS LAST (SQLite 3.30+, PostgreSQL) keeps a DESC walk on the column's index.
             terms.append(f"{column} {direction} NULLS LAST")
             continue
@@ -129,35 +138,37 @@ def _order_sql(
     return " ".join(joins), terms, args
 
 
-def _base(query: RunQuery) -> tuple[str, list[object]]:
+def _base(query: RunQuery, dialect: Dialect) -> tuple[str, list[object]]:
     marks = ", ".join("?" for _ in query.experiment_ids)
     clauses = [f"r.experiment_id IN ({marks})"]
     args: list[object] = list(query.experiment_ids)
     if query.view != "all":
         clauses.append("r.lifecycle_stage = ?")
         args.append(query.view)
-    clauses.append(query.where)
-    args.extend(query.args)
+    where, where_args = compile_filter(query.filter, RUN_SCHEMA, dialect)
+    clauses.append(where)
+    args.extend(where_args)
     return " AND ".join(clauses), args
 
 
-def page_sql(query: RunQuery) -> tuple[tuple[str, list[object]], ...]:
+def page_sql(query: RunQuery, dialect: Dialect = SQLITE) -> tuple[tuple[str, list[object]], ...]:
     """The statements that list a search's run ids, in order; LIMIT/OFFSET come last.
 
     One statement, or for an order led by a metric/param/tag: (runs that have that value,
     driven by its index; runs that lack it; the count of the first), run as a UNION by hand.
     """
-    base, base_args = _base(query)
+    base, base_args = _base(query, dialect)
     first = query.order[0] if query.order else None
     if first is None or first.entity == "attribute":
-        joins, terms, join_args = _order_sql(query.order, skip_first_join=False)
+        joins, terms, join_args = _order_sql(query.order, skip_first_join=False, dialect=dialect)
         order = ", ".join([*terms, "r.run_id ASC"])
         sql = f"SELECT r.run_id FROM runs r {joins} WHERE {base} ORDER BY {order}"
         return ((sql, [*join_args, *base_args]),)
     table = _SIDE[first.entity][0]
-    joins, terms, join_args = _order_sql(query.order, skip_first_join=True)
+    joins, terms, join_args = _order_sql(query.order, skip_first_join=True, dialect=dialect)
     having = (
-        f"SELECT r.run_id FROM {table} o0 CROSS JOIN runs r ON r.run_id = o0.run_id {joins} "
+        f"SELECT r.run_id FROM {table} o0 {dialect.join_in_order} runs r "
+        f"ON r.run_id = o0.run_id {joins} "
         f"WHERE o0.key = ? AND {_present('o0', first.entity)} AND {base}"
     )
     lacking = (
@@ -173,5 +184,5 @@ def page_sql(query: RunQuery) -> tuple[tuple[str, list[object]], ...]:
     return (
         (f"{having} ORDER BY {having_order}", args),
         (f"{lacking} ORDER BY {lacking_order}", args),
-        (f"SELECT COUNT(*) FROM ({having})", args),
+        (f"SELECT COUNT(*) FROM ({having}) AS having_value", args),
     )

@@ -1,12 +1,29 @@
-"""The store's SQL schema as ordered migrations (``PRAGMA user_version`` counts applied ones).
+"""The store's SQL schema as ordered migrations, run on SQLite and PostgreSQL alike.
 
-Written once in SQL that PostgreSQL accepts too, so a shared server store is a second
-implementation of the same protocol, not a rewrite. Never edit a released migration: append one.
+SQLite counts applied ones in ``PRAGMA user_version`` and migrates itself when opened;
+PostgreSQL in the table ``mlrun_schema_version``, migrated by ``mlrun server db upgrade``
+(tracking/sql/migrate.py). Write statements in the portable subset: the dialect seam
+(``Dialect.ddl``) makes INTEGER 64-bit, TEXT bytewise-ordered and ``INTEGER PRIMARY KEY`` an
+identity column on PostgreSQL; where the spellings must differ, give a ``PerDialect``.
+Never edit a released migration: append one.
 """
 
 from __future__ import annotations
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PerDialect:
+    """One migration statement spelled per dialect (``None``: nothing to do there)."""
+
+    sqlite: str | None
+    postgresql: str | None
+
+
+Statement = str | PerDialect
+
+MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
     (
         """CREATE TABLE experiments (
             experiment_id INTEGER PRIMARY KEY,

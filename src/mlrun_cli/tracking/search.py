@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from mlrun_cli.errors import UsageError
+from mlrun_cli.tracking.sql.dialect import SQLITE, Dialect
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -526,39 +527,43 @@ def ascii_lower(text: str) -> str:
     return text.translate(_ASCII_LOWER)
 
 
-def compile_filter(expr: Expr | None, schema: Schema) -> tuple[str, list[object]]:
+def compile_filter(
+    expr: Expr | None, schema: Schema, dialect: Dialect = SQLITE
+) -> tuple[str, list[object]]:
     """A SQL boolean over ``schema.from_clause`` with ``?`` placeholders, and its arguments."""
     if expr is None:
         return "1=1", []
     args: list[object] = []
-    sql = _compile(expr, schema, args)
+    sql = _compile(expr, schema, args, dialect)
     return (f"({sql})" if isinstance(expr, And | Or) else sql), args  # safe to AND with more
 
 
-def _compile(expr: Expr, schema: Schema, args: list[object]) -> str:
+def _compile(expr: Expr, schema: Schema, args: list[object], dialect: Dialect) -> str:
     # SQL has our precedence (NOT > AND > OR; AND and OR associative), so only an OR directly
     # under an AND needs parentheses. That matters: SQLite's parser stack holds only ~100 entries.
     if isinstance(expr, And | Or):
         word, operands = ("AND" if isinstance(expr, And) else "OR"), []
         for operand in (expr.left, expr.right):
-            sql = _compile(operand, schema, args)
+            sql = _compile(operand, schema, args, dialect)
             operands.append(f"({sql})" if word == "AND" and isinstance(operand, Or) else sql)
         return f"{operands[0]} {word} {operands[1]}"
     if isinstance(expr, Not):
-        return f"NOT ({_compile(expr.operand, schema, args)})"
-    return _compile_comparison(expr, schema, args)
+        return f"NOT ({_compile(expr.operand, schema, args, dialect)})"
+    return _compile_comparison(expr, schema, args, dialect)
 
 
-def _compile_comparison(expr: Comparison, schema: Schema, args: list[object]) -> str:
+def _compile_comparison(
+    expr: Comparison, schema: Schema, args: list[object], dialect: Dialect
+) -> str:
     try:  # re-checked: an AST built by hand (or parsed for another schema) must not reach SQL
         value = _check(expr.entity, expr.key, expr.op, expr.value, schema)
     except _CheckError as exc:
         raise FilterError(exc.problem, None, expr.position) from None
     if expr.entity == "attribute":
-        column = schema.attributes[expr.key][0]
+        column = dialect.column(schema.attributes[expr.key][0])
         if expr.op in ("IS NULL", "IS NOT NULL"):
             return f"{column} {expr.op}"
-        return f"({column} IS NOT NULL AND {_predicate(column, expr.op, value, args)})"
+        return f"({column} IS NOT NULL AND {_predicate(column, expr.op, value, args, dialect)})"
     side = schema.entities[expr.entity]
     a = side.alias
     # Only schema-defined names are interpolated; keys and values are bound parameters.
@@ -571,24 +576,15 @@ def _compile_comparison(expr: Comparison, schema: Schema, args: list[object]) ->
         return f"EXISTS ({row})"
     if side.nan_column is not None:  # NaN is stored as value NULL, is_nan = 1
         row += f" AND {a}.{side.nan_column} = 0"
-    return f"EXISTS ({row} AND {_predicate(f'{a}.value', expr.op, value, args)})"
+    return f"EXISTS ({row} AND {_predicate(f'{a}.value', expr.op, value, args, dialect)})"
 
 
-def _predicate(column: str, op: str, value: object, args: list[object]) -> str:
+def _predicate(column: str, op: str, value: object, args: list[object], dialect: Dialect) -> str:
     if op in ("IN", "NOT IN"):
         values = value if isinstance(value, tuple) else (value,)
         args.extend(values)
         return f"{column} {op} ({', '.join('?' * len(values))})"
-    # SQLite's LIKE ignores ASCII case (unless a connection-wide PRAGMA says otherwise) and has no
-    # default escape character, so both LIKE forms become GLOB, which is case-sensitive: LIKE is
-    # `col GLOB ?`, ILIKE is `LOWER(col) GLOB ?` with the pattern folded the same way in Python.
-    # GLOB is SQLite-only: on PostgreSQL these are `col LIKE ?` / `col ILIKE ?` (backslash is its
-    # default escape), with the original pattern.
-    if op == "LIKE":
-        args.append(like_to_glob(str(value)))
-        return f"{column} GLOB ?"
-    if op == "ILIKE":
-        args.append(like_to_glob(ascii_lower(str(value))))
-        return f"LOWER({column}) GLOB ?"
+    if op in ("LIKE", "ILIKE"):  # each dialect's exact equivalent (tracking/sql/dialect.py)
+        return dialect.like(column, op, str(value), args)
     args.append(value)
     return f"{column} {op} ?"

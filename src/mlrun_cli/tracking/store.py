@@ -35,9 +35,10 @@ class TrackingStore(Protocol):
     def get_experiment(self, experiment_id: str) -> Experiment: ...
     def get_experiment_by_name(self, name: str) -> Experiment | None: ...
     def get_or_create_experiment(self, name: str) -> Experiment: ...
-    def search_experiments(
-        self, view: str = "active", where: str = "", args: Sequence[object] = ()
-    ) -> list[Experiment]: ...
+    def search_experiments(self, view: str = "active", filter_text: str = "") -> list[Experiment]:
+        """Experiments in ``view`` (active, deleted, all) matching an MLflow-style filter."""
+        ...
+
     def rename_experiment(self, experiment_id: str, new_name: str) -> Experiment: ...
     def set_experiment_stage(self, experiment_id: str, stage: str) -> Experiment: ...
 
@@ -118,7 +119,16 @@ def resolve_location(cli_value: str | None = None) -> StoreLocation:
 
 
 def open_store(cli_value: str | None = None, *, create: bool = True) -> TrackingStore:
-    """Open the store a tracking URI names (creating it only when ``create``), migrated."""
+    """Open the store a tracking URI names (creating it only when ``create``), migrated.
+
+    ``postgresql://user@host:port/db`` opens a PostgreSQL store (extra ``mlrun-cli[postgres]``)
+    whose schema ``mlrun server db upgrade`` created; anything else is a SQLite location.
+    """
+    value = cli_value or os.environ.get(TRACKING_URI_ENV) or ""
+    if value.startswith(("postgresql://", "postgres://")):
+        from mlrun_cli.tracking.postgres import PostgresStore
+
+        return PostgresStore(value)
     from mlrun_cli.tracking.sqlite import SqliteStore
 
     return SqliteStore(resolve_location(cli_value), create=create)

@@ -1,4 +1,4 @@
-"""Run search paging and ordering against a plain-Python reference on a real SQLite store."""
+"""Run search paging and ordering against a plain-Python reference, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,15 +19,15 @@ from mlrun_cli.tracking.run_search import (
 )
 from mlrun_cli.tracking.search import RUN_SCHEMA, parse_filter
 from mlrun_cli.tracking.search_eval import Record, evaluate
-from mlrun_cli.tracking.store import open_store
+from tests.unit.tracking.conftest import BACKENDS, open_backend
 
 RUNS = 60
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     rng = random.Random(7)
-    opened = open_store(str(tmp_path_factory.mktemp("search")))
+    opened = open_backend(request.param, request, tmp_path_factory.mktemp("search"))
     experiment = opened.get_or_create_experiment("e").experiment_id
     for index in range(RUNS):
         params = [Param("alpha", rng.choice(["0.1", "0.5", "1"]))]
@@ -46,7 +46,8 @@ def store(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
         opened.log_batch(run.run_id, EventBatch(metrics=tuple(metrics), tags=tags))
         if rng.random() < 0.5:
             opened.finish_run(run.run_id, rng.choice(["FINISHED", "FAILED"]))
-    return opened
+    yield opened
+    opened.close()
 
 
 def reference(runs, order: list[OrderKey]):  # type: ignore[no-untyped-def]

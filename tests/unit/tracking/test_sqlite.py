@@ -4,6 +4,7 @@ import math
 import os
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,18 +12,31 @@ from mlrun_cli.errors import NotFoundError, StoreError, UsageError
 from mlrun_cli.tracking.ingest import reap_orphans
 from mlrun_cli.tracking.models import CodeVersion, EventBatch, Metric, Param, RunCreate
 from mlrun_cli.tracking.schema import SCHEMA_VERSION
+from mlrun_cli.tracking.sql.store import SqlStore
 from mlrun_cli.tracking.sqlite import SqliteStore
 from mlrun_cli.tracking.store import open_store, resolve_location
+from tests.unit.tracking.conftest import BACKENDS, open_backend
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    """The same tests on every SQL backend."""
+    opened = open_backend(request.param, request, tmp_path / "store")
+    yield opened
+    opened.close()
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
+def sqlite_store(tmp_path: Path) -> SqliteStore:
     opened = open_store(str(tmp_path / "store"))
     assert isinstance(opened, SqliteStore)
     return opened
 
 
-def new_run(store: SqliteStore, experiment_id: str = "0", **changes: object) -> str:
+def new_run(store: SqlStore, experiment_id: str = "0", **changes: object) -> str:
     spec = RunCreate(
         experiment_id=experiment_id,
         name="r",
@@ -49,21 +63,21 @@ def test_location_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         resolve_location("postgresql://host/db")
 
 
-def test_schema_is_versioned_and_wal(store: SqliteStore) -> None:
-    conn = sqlite3.connect(store.location.db_path)
+def test_schema_is_versioned_and_wal(sqlite_store: SqliteStore) -> None:
+    conn = sqlite3.connect(sqlite_store.location.db_path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_newer_schema_is_refused(store: SqliteStore) -> None:
-    conn = sqlite3.connect(store.location.db_path)
+def test_newer_schema_is_refused(sqlite_store: SqliteStore) -> None:
+    conn = sqlite3.connect(sqlite_store.location.db_path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(StoreError, match="newer than this mlrun understands"):
-        SqliteStore(store.location)
+        SqliteStore(sqlite_store.location)
 
 
-def test_experiments_lifecycle(store: SqliteStore) -> None:
+def test_experiments_lifecycle(store: SqlStore) -> None:
     assert store.get_experiment("0").name == "Default"
     wine = store.create_experiment("wine")
     assert wine.experiment_id == "1"
@@ -86,7 +100,7 @@ def test_experiments_lifecycle(store: SqliteStore) -> None:
         store.get_experiment("42")
 
 
-def test_run_round_trip_and_latest_metric_semantics(store: SqliteStore) -> None:
+def test_run_round_trip_and_latest_metric_semantics(store: SqlStore) -> None:
     run_id = new_run(store)
     store.log_batch(
         run_id,
@@ -112,14 +126,14 @@ def test_run_round_trip_and_latest_metric_semantics(store: SqliteStore) -> None:
     assert run.status == "RUNNING"
 
 
-def test_param_conflicts_keep_the_first_value(store: SqliteStore) -> None:
+def test_param_conflicts_keep_the_first_value(store: SqlStore) -> None:
     run_id = new_run(store)
     warnings = store.log_batch(run_id, EventBatch(params=(Param("alpha", "0.7"), Param("b", "1"))))
     assert warnings == ["param 'alpha' was logged as '0.7' but is already '0.5'; kept '0.5'"]
     assert {p.key: p.value for p in store.get_run(run_id).params} == {"alpha": "0.5", "b": "1"}
 
 
-def test_finish_is_final(store: SqliteStore) -> None:
+def test_finish_is_final(store: SqlStore) -> None:
     run_id = new_run(store)
     store.finish_run(run_id, "FAILED", 3, "boom")
     store.finish_run(run_id, "FINISHED", 0)
@@ -128,7 +142,7 @@ def test_finish_is_final(store: SqliteStore) -> None:
     assert run.end_time is not None
 
 
-def test_resolve_run_id_prefix(store: SqliteStore) -> None:
+def test_resolve_run_id_prefix(store: SqlStore) -> None:
     run_id = new_run(store)
     assert store.resolve_run_id(run_id[:6]) == run_id
     with pytest.raises(NotFoundError):
@@ -136,7 +150,7 @@ def test_resolve_run_id_prefix(store: SqliteStore) -> None:
 
 
 def test_reap_orphans_marks_dead_runs_failed_and_ingests_their_events(
-    store: SqliteStore, tmp_path: Path
+    store: SqlStore, tmp_path: Path
 ) -> None:
     events = tmp_path / "events.jsonl"
     events.write_text('{"t":"metric","k":"m","v":1.5,"s":0,"ts":1}\n{"t":"metric"')

@@ -1,0 +1,69 @@
+"""Store speed targets (issue 14), on SQLite and PostgreSQL stores built by make_runs.py.
+
+    python benchmarks/bench_store.py STORE_DIR|postgresql://... [--runs N] [--repeat 5]
+
+Inside the process, median of --repeat: a page of 1,000 runs (search + load: <= 0.05 s); the
+first page ordered by ``tags.team, metrics.r2`` (<= 0.1 s at 1,000,000 runs); the orphan check
+run before every store command (``running_runs_on``: <= 0.5 ms); ``runs search`` as the
+issue-6 query (<= 0.1 s); and the store's size per run (<= 3 KB). The store must exist
+(make_runs.py STORE --runs N builds it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mlrun_cli.tracking.queries import experiment_ids_for, search_runs
+from mlrun_cli.tracking.sql.store import SqlStore
+from mlrun_cli.tracking.store import open_store
+
+
+def median_s(action: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def store_bytes(store: SqlStore, location: str) -> int:
+    if store.dialect.name == "postgresql":
+        return int(store._conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+    return sum(p.stat().st_size for p in Path(location).glob("mlrun.db*"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("store")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    store = open_store(args.store, create=False)
+    assert isinstance(store, SqlStore)
+    runs = int(store._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+    ids = experiment_ids_for(store, [], [])
+    figures = {
+        "page of 1,000 runs (s)": median_s(lambda: search_runs(store, ids, max_results=1000),
+                                           args.repeat),
+        "order by tags.team, metrics.r2, 100 runs (s)": median_s(
+            lambda: search_runs(store, ids, order_by=["tags.team", "metrics.r2"],
+                                max_results=100), args.repeat),
+        "runs search, issue-6 query (s)": median_s(
+            lambda: search_runs(store, ids, "params.alpha = '0.5' and metrics.rmse < 0.8",
+                                ["metrics.rmse ASC"], 100), args.repeat),
+        "orphan check (ms)": 1000 * median_s(lambda: store.running_runs_on("host"), args.repeat),
+    }  # fmt: skip
+    print(f"{store.dialect.name} store, {runs} runs: {store_bytes(store, args.store) / runs:.0f} "
+          "bytes per run")  # fmt: skip
+    for name, value in figures.items():
+        print(f"  {name}: {value:.4f}")
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

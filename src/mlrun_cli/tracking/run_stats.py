@@ -45,7 +45,7 @@ def experiment_run_stats(
 
     order = (parse_order_by(DEFAULT_ORDER),)
     for experiment_id in experiment_ids:
-        query = RunQuery((int(experiment_id),), "active", "1=1", (), order)
+        query = RunQuery((int(experiment_id),), "active", None, order)
         ids = store.search_run_ids(query, 10_000_000, 0)
         newest = store.get_runs(ids[:1])
         last = max(newest[0].start_time, newest[0].end_time or 0) if newest else None

@@ -7,7 +7,6 @@ retries a request (MLflow's does, for minutes) never records anything twice.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -77,10 +76,9 @@ def create_run(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     from mlrun_cli.tracking.models import RunCreate
     from mlrun_cli.tracking.names import generate_run_name
 
-    # The same request retried (same start time, name and tags) is the same run.
-    request_key = json.dumps(fields, sort_keys=True, default=str)
-    if request_key in session.create_requests:
-        return {"run": run_json(get_run(session, session.create_requests[request_key]))}
+    # Every request is a new run, as on an MLflow server: autolog creates GridSearchCV's
+    # children with identical requests (same start time and tags), so a retried creation
+    # cannot be told from a new run.
     tags = dict(key_values(fields.get("tags"), "tags"))
     reserved = sorted(k for k in tags if k.startswith(RESERVED_TAG_PREFIX))
     if reserved:
@@ -113,7 +111,6 @@ def create_run(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     )
     run = session.store.create_run(spec)
     session.created.append(run.run_id)
-    session.create_requests[request_key] = run.run_id
     session.known_runs.add(run.run_id)
     return {"run": run_json(run)}
 
@@ -366,5 +363,9 @@ def handle(session: Session, request: Request) -> Response:
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         # A malformed field, not a server fault: a 500 would make the client retry for minutes.
         return error_response(invalid(f"malformed request: {type(exc).__name__}: {exc}"))
+    except OSError as exc:
+        # An artifact path the file system refuses (a file where a folder is wanted, a name
+        # too long): the request's fault, answered at once rather than retried for minutes.
+        return error_response(invalid(f"cannot store the artifact: {exc.strerror or exc}"))
     except Exception as exc:  # noqa: BLE001 - a server answers every request; MLflow retries 500s
         return error_response(MlflowError("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"))

@@ -9,6 +9,7 @@ goes to ``handlers.handle``; the store is used by one request at a time.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import secrets
 import selectors
 import socket
@@ -33,6 +34,10 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"
 
 class _BadRequestError(Exception):
     pass
+
+
+# A JSON request body larger than this is refused (uploads above STREAM_UPLOADS_OVER stream).
+_MAX_BODY = 256 << 20
 
 
 def _read_chunked(stream: BinaryIO) -> bytes:
@@ -149,6 +154,14 @@ class LoopbackEndpoint:
             name, _, value = header.decode("latin-1").partition(":")
             headers[name.strip().lower()] = value.strip()
         keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+        # Authenticated before a byte of the body is read: another local user cannot make
+        # mlrun read (and hold) an arbitrary body.
+        if not hmac.compare_digest(headers.get("authorization", ""), f"Bearer {self.token}"):
+            response = error_response(
+                MlflowError("UNAUTHENTICATED", "missing or wrong MLFLOW_TRACKING_TOKEN")
+            )
+            self._send(conn, response, keep=False)
+            return False
         if headers.get("expect", "").lower() == "100-continue":
             conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         split = urlsplit(target)
@@ -164,13 +177,10 @@ class LoopbackEndpoint:
             request = Request(method, unquote(split.path), query, stream=stream, length=length)
             streamed = True
         else:
+            if length > _MAX_BODY:
+                raise _BadRequestError
             request = Request(method, unquote(split.path), query, stream.read(length))
-        if headers.get("authorization") != f"Bearer {self.token}":
-            response = error_response(
-                MlflowError("UNAUTHENTICATED", "missing or wrong MLFLOW_TRACKING_TOKEN")
-            )
-        else:
-            response = handle(self.session, request)
+        response = handle(self.session, request)
         # A streamed upload refused half-way leaves unread bytes: this connection is done.
         keep = keep and not (streamed and response.status != 200)
         self._send(conn, response, keep)

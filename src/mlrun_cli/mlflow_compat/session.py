@@ -37,7 +37,6 @@ class Session:
         # absolute path, recorded relative): logging those is logging the same param.
         self.command_params = command_params or {}
         self.created: list[str] = []
-        self.create_requests: dict[str, str] = {}
         self.known_runs: set[str] = set()
         self.unknown: Counter[str] = Counter()
         self.models: dict[str, dict[str, Any]] = {}

@@ -81,11 +81,13 @@ def test_retried_writes_never_duplicate(session: Session) -> None:
         call(session, "GET", "metrics/get-history", run_id=session.run_id, metric_key="loss")
     )
     assert [m["step"] for m in history["metrics"]] == [1, 2]
+    # Identical creations are distinct runs, as on an MLflow server: autolog makes
+    # GridSearchCV's children with identical requests.
     create = {"experiment_id": "0", "start_time": 5, "tags": [{"key": "x", "value": "y"}]}
     first = ok(call(session, "POST", "runs/create", create))["run"]["info"]["run_id"]
     again = ok(call(session, "POST", "runs/create", create))["run"]["info"]["run_id"]
-    assert first == again
-    assert session.created == [first]
+    assert first != again
+    assert session.created == [first, again]
 
 
 def test_params_are_immutable(session: Session) -> None:
@@ -220,3 +222,14 @@ def test_store_errors_never_escape(session: Session, tmp_path: Path) -> None:
     session.store.close()
     broken = call(session, "GET", "runs/get", run_id=session.run_id)
     assert (broken.status, (broken.body or {})["error_code"]) == (500, "INTERNAL_ERROR")
+
+
+def test_an_artifact_path_the_file_system_refuses_is_a_400(session: Session) -> None:
+    from mlrun_cli.mlflow_compat.handlers import handle
+    from mlrun_cli.mlflow_compat.protocol import Request
+
+    base = f"/api/2.0/mlflow-artifacts/artifacts/{session.run_id}"
+    first = handle(session, Request("PUT", f"{base}/report", {}, b"1"))
+    assert first.status == 200
+    clash = handle(session, Request("PUT", f"{base}/report/details.txt", {}, b"2"))
+    assert clash.status == 400

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlrun_cli._files import write_text_atomic
-from mlrun_cli.envs.builder_process import CANNOT_RUN, TAG, kill_group, launch_argv
+from mlrun_cli._launch import CANNOT_RUN, launch_argv
+from mlrun_cli.envs.builder_process import TAG, kill_group
 from mlrun_cli.errors import EnvError
 
 if TYPE_CHECKING:

@@ -103,13 +103,16 @@ def run_git(
 ) -> str:
     """Run git; failures become SourceError with the line naming the cause, credentials
     redacted. With ``progress``, git's progress lines are passed on as they come."""
+    from mlrun_cli._launch import launch_argv
+
     argv = ["git", *args]
     if progress is not None:
         argv.insert(2, "--progress")
     try:
+        # Dies with mlrun: a clone left running would write into a folder the next clone sweeps.
         proc = subprocess.Popen(
-            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(url),
-            stdin=subprocess.DEVNULL,
+            launch_argv(argv), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=git_env(url), stdin=subprocess.DEVNULL,
         )  # fmt: skip
     except FileNotFoundError:
         raise SourceError("git is not installed (needed for git project URIs)") from None

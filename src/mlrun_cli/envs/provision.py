@@ -50,6 +50,7 @@ class ProgressReporter(Protocol):
 
 
 TOP_LEVEL_SHOWN = 12
+MIN_PYTHON = (3, 8)
 
 
 def local_env() -> tuple[Env, None]:
@@ -217,6 +218,13 @@ def provision(
     builder = get_builder(manager)
     resolved = resolve_spec(spec or PythonEnvSpec(None), project_dir)
     interpreter = find_interpreter(resolved.python, downloads=python_downloads)
+    if interpreter.version_tuple < MIN_PYTHON:
+        # Checked before building: mlrun locks an env with importlib.metadata (3.8+).
+        raise EnvError(
+            f"{Path(spec.source).name if spec else 'the project'} asks for Python "
+            f"{resolved.python}: mlrun's environments need Python "
+            f"{'.'.join(map(str, MIN_PYTHON))} or newer (found {interpreter.version})"
+        )
     key = cache.spec_key(resolved, interpreter, builder.name)
 
     def build(

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mlrun_cli.errors import SpecError
 from mlrun_cli.spec._yaml import Node, describe, load_yaml
 
 if TYPE_CHECKING:
@@ -33,7 +34,11 @@ class PythonEnvSpec:
 def load_python_env(path: Path) -> PythonEnvSpec:
     """Parse and validate a python_env.yaml file."""
     label = path.name
-    root = Node(load_yaml(path, label), label)
+    try:
+        root = Node(load_yaml(path, label), label)
+    except SpecError:
+        _explain_unquoted_specifier(path, label)
+        raise
     if root.value is None:
         raise root.error("the file is empty; expected a mapping with 'python' and 'dependencies'")
     body = root.expect_mapping("a mapping with 'python' and 'dependencies'")
@@ -68,3 +73,18 @@ def load_python_env(path: Path) -> PythonEnvSpec:
         dependencies=tuple(root.child("dependencies").expect_str_list()),
         source=str(path),
     )
+
+
+def _explain_unquoted_specifier(path: Path, label: str) -> None:
+    """``python: >=3.10`` is not YAML (``>`` starts a folded block): say how to write it."""
+    import re
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    match = re.search(r"^python:[ \t]*([<>=!~][^\n#]*)", text, re.MULTILINE)
+    if match:
+        wanted = match.group(1).strip()
+        raise SpecError(label, "python", f'quote a version specifier: python: "{wanted}" '
+                        "(unquoted, YAML reads > as the start of a folded block)")  # fmt: skip

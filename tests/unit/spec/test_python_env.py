@@ -59,3 +59,10 @@ def test_errors(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(SpecError) as info:
         load(tmp_path, text)
     assert str(info.value).startswith(expected)
+
+
+def test_an_unquoted_specifier_says_how_to_quote_it(tmp_path: Path) -> None:
+    path = tmp_path / "python_env.yaml"
+    path.write_text("python: >=3.10\ndependencies: []\n")
+    with pytest.raises(SpecError, match=r'quote a version specifier: python: ">=3\.10"'):
+        load_python_env(path)

@@ -254,7 +254,13 @@ def refuse_outside_code(checkout: Checkout, project: Project, command: str) -> N
         words = shlex.split(command)
     except ValueError:
         words = []
-    candidates += [checkout.path / word for word in words if word and not word.startswith("-")]
+    # Relative words name the project's own files (python train.py); an absolute path (an
+    # interpreter, a system tool) is the user's choice, not the project's code.
+    candidates += [
+        checkout.path / word
+        for word in words
+        if word and not word.startswith(("-", "/", "~")) and ".." not in Path(word).parts
+    ]
     for path in candidates:
         if path is None or not path.is_symlink():
             continue

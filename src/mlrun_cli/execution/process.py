@@ -40,6 +40,7 @@ class Request:
     env: dict[str, str]
     log_path: Path | None = None
     stdout_to_stderr: bool = False
+    echo: bool = True  # False: the output goes to the log only (a sweep's parallel trials)
     timeouts: tuple[float, float] = field(default=(INTERRUPT_TIMEOUT_S, TERMINATE_TIMEOUT_S))
 
 
@@ -53,15 +54,18 @@ class Outcome:
     interrupted_by: int | None = None
 
 
-def _pump(source: IO[bytes], sink: IO[bytes], log: IO[bytes] | None, lock: threading.Lock) -> None:
+def _pump(
+    source: IO[bytes], sink: IO[bytes] | None, log: IO[bytes] | None, lock: threading.Lock
+) -> None:
     read = os.read
     fd = source.fileno()
-    sink_open = True
+    sink_open = sink is not None
     while True:
         chunk = read(fd, 65536)
         if not chunk:
             break
         if sink_open:
+            assert sink is not None  # noqa: S101 - sink_open implies a sink
             try:
                 sink.write(chunk)
                 sink.flush()
@@ -138,11 +142,58 @@ class _Interrupts:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self._previous[signum] = signal.signal(signum, self._handle)
+        else:
+            WORKER_INTERRUPTS.enter(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        WORKER_INTERRUPTS.leave(self)
+
+
+class WorkerInterrupts:
+    """Signals for children started from worker threads (a sweep's parallel trials).
+
+    Only the main thread receives signals; it hands them on with :meth:`interrupt`, and each
+    child then goes through the same relay and escalation as a foreground one (its run ends
+    KILLED). Once interrupted, children started afterwards are interrupted at once, until
+    :meth:`reset`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: set[_Interrupts] = set()
+        self.signum: int | None = None
+
+    def interrupt(self, signum: int) -> None:
+        """Relay ``signum`` to every worker child (again: straight to SIGKILL)."""
+        with self._lock:
+            self.signum = self.signum or signum
+            active = list(self._active)
+        for interrupts in active:
+            interrupts._handle(signum, None)  # noqa: SLF001 - same module's relay
+
+    def reset(self) -> None:
+        """Forget an earlier interrupt (a new sweep starts)."""
+        with self._lock:
+            self.signum = None
+
+    def enter(self, interrupts: _Interrupts) -> None:
+        """A worker child is about to start."""
+        with self._lock:
+            self._active.add(interrupts)
+            signum = self.signum
+        if signum is not None:
+            interrupts._handle(signum, None)  # noqa: SLF001 - same module's relay
+
+    def leave(self, interrupts: _Interrupts) -> None:
+        """A worker child has ended."""
+        with self._lock:
+            self._active.discard(interrupts)
+
+
+WORKER_INTERRUPTS = WorkerInterrupts()
 
 
 def _stdin() -> int | None:
@@ -172,11 +223,12 @@ def run_process(request: Request, on_start: Callable[[int], None] | None = None)
             if on_start is not None:
                 on_start(proc.pid)
             out_sink = sys.stderr.buffer if request.stdout_to_stderr else sys.stdout.buffer
+            sinks = (out_sink, sys.stderr.buffer) if request.echo else (None, None)
             assert proc.stdout is not None  # noqa: S101 - PIPE was requested
             assert proc.stderr is not None  # noqa: S101 - PIPE was requested
             pumps = [
                 threading.Thread(target=_pump, args=(source, sink, log, lock), daemon=True)
-                for source, sink in ((proc.stdout, out_sink), (proc.stderr, sys.stderr.buffer))
+                for source, sink in zip((proc.stdout, proc.stderr), sinks, strict=True)
             ]
             for pump in pumps:
                 pump.start()

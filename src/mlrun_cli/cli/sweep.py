@@ -74,9 +74,14 @@ def sweep_command(
     ],
     entry_point: Annotated[
         str,
-        typer.Option("--entry-point", "-e", metavar="NAME", help="Entry point to run.",
-                     autocompletion=_complete.entry_points),
-    ] = "main",  # fmt: skip
+        typer.Option(
+            "--entry-point",
+            "-e",
+            metavar="NAME",
+            help="Entry point to run.",
+            autocompletion=_complete.entry_points,
+        ),
+    ] = "main",
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -90,22 +95,30 @@ def sweep_command(
     ] = None,
     random: Annotated[
         int | None,
-        typer.Option("--random", metavar="N", help="Sample N points instead of the grid.",
-                     show_default=False),
-    ] = None,  # fmt: skip
+        typer.Option(
+            "--random", metavar="N", help="Sample N points instead of the grid.", show_default=False
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="S", help="Sampling seed.")] = 0,
     jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", help="Trials at once.")] = 1,
     metric: Annotated[
         str | None,
-        typer.Option("--metric", metavar="KEY", help="Sort the trials and pick the best by "
-                     "this metric.", show_default=False),
-    ] = None,  # fmt: skip
+        typer.Option(
+            "--metric",
+            metavar="KEY",
+            help="Sort the trials and pick the best by this metric.",
+            show_default=False,
+        ),
+    ] = None,
     goal: Annotated[str, typer.Option("--goal", metavar="[min|max]", help="Best is...")] = "min",
     reuse: Annotated[
         bool,
-        typer.Option("--reuse/--no-reuse", help="Skip trials whose fingerprint already has a "
-                     "FINISHED run (reruns and resumed sweeps)."),
-    ] = True,  # fmt: skip
+        typer.Option(
+            "--reuse/--no-reuse",
+            help="Skip trials whose fingerprint already has a "
+            "FINISHED run (reruns and resumed sweeps).",
+        ),
+    ] = True,
     use_optuna: Annotated[
         bool, typer.Option("--optuna", help="Search with Optuna (extra mlrun-cli[optuna]).")
     ] = False,
@@ -122,23 +135,33 @@ def sweep_command(
     ] = "local",
     backend_config: Annotated[
         str | None,
-        typer.Option("--backend-config", metavar="FILE", help="Backend settings (JSON or YAML).",
-                     show_default=False),
-    ] = None,  # fmt: skip
+        typer.Option(
+            "--backend-config",
+            metavar="FILE",
+            help="Backend settings (JSON or YAML).",
+            show_default=False,
+        ),
+    ] = None,
     experiment_name: Annotated[
         str | None,
-        typer.Option("--experiment-name", metavar="NAME", help="Experiment (created if missing).",
-                     autocompletion=_complete.experiment_names, show_default=False),
-    ] = None,  # fmt: skip
+        typer.Option(
+            "--experiment-name",
+            metavar="NAME",
+            help="Experiment (created if missing).",
+            autocompletion=_complete.experiment_names,
+            show_default=False,
+        ),
+    ] = None,
     experiment_id: Annotated[
         str | None,
         typer.Option("--experiment-id", metavar="ID", help="Experiment id.", show_default=False),
     ] = None,
     run_name: Annotated[
         str | None,
-        typer.Option("--run-name", metavar="NAME", help="The parent run's name.",
-                     show_default=False),
-    ] = None,  # fmt: skip
+        typer.Option(
+            "--run-name", metavar="NAME", help="The parent run's name.", show_default=False
+        ),
+    ] = None,
     env_manager: Annotated[
         str, typer.Option("--env-manager", metavar="[uv|virtualenv|local]", help="Environment.")
     ] = "uv",
@@ -154,7 +177,9 @@ def sweep_command(
         bool, typer.Option("--strict", help="Refuse parameters the entry point does not declare.")
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the sweep as JSON.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the best run id.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the best run id.")
+    ] = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Run an entry point over many parameter values; every trial is an ordinary run."""
@@ -163,15 +188,34 @@ def sweep_command(
 
     State.quiet = quiet or State.quiet
     run = RunRequest(
-        uri=uri, entry_point=entry_point, params=tuple(param or ()),
-        experiment_name=experiment_name, experiment_id=experiment_id, run_name=run_name,
-        env_manager=env_manager, tracking_uri=tracking_uri, strict=strict, version=version,
-        dirty=dirty, cwd=Path.cwd(),
-    )  # fmt: skip
+        uri=uri,
+        entry_point=entry_point,
+        params=tuple(param or ()),
+        experiment_name=experiment_name,
+        experiment_id=experiment_id,
+        run_name=run_name,
+        env_manager=env_manager,
+        tracking_uri=tracking_uri,
+        strict=strict,
+        version=version,
+        dirty=dirty,
+        cwd=Path.cwd(),
+    )
     request = SweepRequest(
-        run, random, seed, jobs, metric, goal, reuse, use_optuna, n_trials, sampler, backend,
-        backend_config, command="mlrun sweep " + " ".join(sys.argv[2:]),
-    )  # fmt: skip
+        run,
+        random,
+        seed,
+        jobs,
+        metric,
+        goal,
+        reuse,
+        use_optuna,
+        n_trials,
+        sampler,
+        backend,
+        backend_config,
+        command="mlrun sweep " + " ".join(sys.argv[2:]),
+    )
     progress = LiveProgress(metric)
     try:
         result = run_sweep(request, CliReporter(), progress)
@@ -213,6 +257,7 @@ def _print_trials(result: SweepResult, metric: str | None, goal: str) -> None:
 
     trials = list(result.trials)
     if metric:
+
         def key(t: TrialResult) -> tuple[int, float]:
             value = t.metric(metric)
             if value is None:
@@ -223,7 +268,7 @@ def _print_trials(result: SweepResult, metric: str | None, goal: str) -> None:
     names = list(dict.fromkeys(k for t in trials for k in t.params))
     headers = ["run_id", "status", *names, *([metric] if metric else [])]
     table = Table(headers, keep={0, 1}, fixed={0, 1})
-    table.right = {i for i in range(2, len(headers))}
+    table.right = set(range(2, len(headers)))
     for t in trials:
         status = "reused" if t.reused else t.status
         value = t.metric(metric)
@@ -237,14 +282,18 @@ def _print_trials(result: SweepResult, metric: str | None, goal: str) -> None:
     if trials:
         print_table(table)
     parent = result.parent
-    info(f"sweep run {parent.run_id[:8]} ({parent.name}): {parent.status}"
-         + (f" ({parent.status_reason})" if parent.status_reason else ""))  # fmt: skip
+    info(
+        f"sweep run {parent.run_id[:8]} ({parent.name}): {parent.status}"
+        + (f" ({parent.status_reason})" if parent.status_reason else "")
+    )
     best = result.best
     if best is not None and best.run is not None and metric:
         value = best.metric(metric)
         shown = format_number(value) if value is not None else "?"
-        info(f"best: run {best.run.run_id[:8]} ({best.run.name}) {metric}={shown} · "
-             f"mlrun runs show {best.run.run_id[:8]}")  # fmt: skip
+        info(
+            f"best: run {best.run.run_id[:8]} ({best.run.name}) {metric}={shown} · "
+            f"mlrun runs show {best.run.run_id[:8]}"
+        )
     elif metric:
         info(f"best: no FINISHED trial logged {metric!r}")
 

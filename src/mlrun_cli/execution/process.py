@@ -172,7 +172,7 @@ class WorkerInterrupts:
             self.signum = self.signum or signum
             active = list(self._active)
         for interrupts in active:
-            interrupts._handle(signum, None)  # noqa: SLF001 - same module's relay
+            interrupts._handle(signum, None)
 
     def reset(self) -> None:
         """Forget an earlier interrupt (a new sweep starts)."""
@@ -185,7 +185,7 @@ class WorkerInterrupts:
             self._active.add(interrupts)
             signum = self.signum
         if signum is not None:
-            interrupts._handle(signum, None)  # noqa: SLF001 - same module's relay
+            interrupts._handle(signum, None)
 
     def leave(self, interrupts: _Interrupts) -> None:
         """A worker child has ended."""

@@ -67,6 +67,7 @@ class RunRequest:
     stdout_to_stderr: bool = False
     cwd: Path = field(default_factory=Path.cwd)
     run_id: str | None = None  # given by a backend that submitted the run (its job's name)
+    tags: tuple[tuple[str, str], ...] = ()  # set by the submitter (a sweep's trial tags)
     echo: bool = True  # False: the entry point's output goes to the run's log only
 
 
@@ -332,7 +333,7 @@ def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
                     )
                     if done is not None:
                         return RunResult(done, ExitCode.OK, reused=True)
-                return launch(store, prepared, request, experiment, reporter)
+                return launch(store, prepared, request, experiment, reporter, request.tags)
             finally:
                 store.close()
         finally:

@@ -167,7 +167,9 @@ def run_sweep(request: SweepRequest, reporter: Reporter, progress: SweepProgress
     space = parse_space(request.run.params)
     points: list[dict[str, str]] | None = None
     if not request.optuna:
-        points = random_points(space, request.random, request.seed) if request.random else grid(space)
+        points = (
+            random_points(space, request.random, request.seed) if request.random else grid(space)
+        )
     location = resolve_location(request.run.tracking_uri)
     base_request = dataclasses.replace(request.run, params=_items(representative(space)))
     entry: list[EntryPoint] = []
@@ -275,27 +277,43 @@ def _executor(
     return remote_trial_runner(request, context)
 
 
-def _better(goal: str, value: float, best: float) -> bool:
-    return value < best if goal == "min" else value > best
+class Tally:
+    """Counts by outcome and the best trial so far."""
+
+    def __init__(self, counts: Counts, metric: str | None, goal: str) -> None:
+        self.counts, self.metric, self.goal = counts, metric, goal
+        self.best: TrialResult | None = None
+        self._best_value = 0.0
+
+    def add(self, result: TrialResult) -> None:
+        """Count one ended trial."""
+        counts, status = self.counts, result.status
+        if result.reused or status == SKIPPED:
+            counts.skipped += 1
+        elif status == models.FINISHED:
+            counts.done += 1
+        else:
+            counts.failed += 1
+        value = result.metric(self.metric)
+        if value is None or result.run is None:
+            return
+        better = value < self._best_value if self.goal == "min" else value > self._best_value
+        if self.best is None or better:
+            self.best, self._best_value = result, value
+            counts.best = (result.run.run_id, value)
 
 
-def _drive(
-    store: object,
-    parent: Run,
+def _schedule(
     source: PointSource,
     execute: Callable[[int, dict[str, str], threading.Event], TrialResult],
     request: SweepRequest,
     progress: SweepProgress,
-) -> SweepResult:
-    """Schedule trials, N at a time; tell each result as soon as its run ends."""
+    tally: Tally,
+) -> tuple[list[TrialResult], int | None]:
+    """Run trials N at a time until the source is exhausted or a signal stops the sweep."""
     from mlrun_cli.execution.process import WORKER_INTERRUPTS
-    from mlrun_cli.sweep.parent import finish_parent, record_best
-    from mlrun_cli.tracking.sqlite import SqliteStore
 
-    assert isinstance(store, SqliteStore)  # noqa: S101 - typed loosely for lazy imports
-    counts = Counts(source.total)
     results: list[TrialResult] = []
-    best: TrialResult | None = None
     stop = threading.Event()
     interrupted: int | None = None
     WORKER_INTERRUPTS.reset()
@@ -311,50 +329,61 @@ def _drive(
                         break
                     pending[pool.submit(execute, index, point, stop)] = index
                     index += 1
-                    counts.running = len(pending)
-                    progress.update(counts)
+                    tally.counts.running = len(pending)
+                    progress.update(tally.counts)
                 if not pending:
                     break
                 finished, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    del pending[future]
+                    result = future.result()
+                    results.append(result)
+                    source.tell(result.index, result)
+                    tally.add(result)
+                    tally.counts.running = len(pending)
+                    progress.trial_ended(result, tally.counts)
             except KeyboardInterrupt as exc:
+                # Stop scheduling; the running trials get the signal and end KILLED.
                 signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
                 interrupted = interrupted or signum
                 stop.set()
                 WORKER_INTERRUPTS.interrupt(signum)
-                continue
-            for future in finished:
-                del pending[future]
-                result = future.result()
-                results.append(result)
-                source.tell(result.index, result)
-                status = result.status
-                if result.reused or status == SKIPPED:
-                    counts.skipped += 1
-                elif status == models.FINISHED:
-                    counts.done += 1
-                elif status != SKIPPED:
-                    counts.failed += 1
-                value = result.metric(request.metric)
-                if value is not None and (
-                    best is None or _better(request.goal, value, best.metric(request.metric) or 0)
-                ):
-                    best = result
-                    assert result.run is not None  # noqa: S101 - a metric implies a run
-                    counts.best = (result.run.run_id, value)
-                counts.running = len(pending)
-                progress.trial_ended(result, counts)
+    except BaseException:
+        stop.set()
+        WORKER_INTERRUPTS.interrupt(signal.SIGINT)
+        raise
     finally:
         pool.shutdown(wait=True)
         source.close()
-    results.sort(key=lambda r: r.index)
+    return sorted(results, key=lambda r: r.index), interrupted
+
+
+def _drive(
+    store: object,
+    parent: Run,
+    source: PointSource,
+    execute: Callable[[int, dict[str, str], threading.Event], TrialResult],
+    request: SweepRequest,
+    progress: SweepProgress,
+) -> SweepResult:
+    """Schedule the trials, then end the parent run with the sweep's outcome."""
+    from mlrun_cli.sweep.parent import finish_parent, record_best
+    from mlrun_cli.tracking.sqlite import SqliteStore
+
+    assert isinstance(store, SqliteStore)  # noqa: S101 - typed loosely for lazy imports
+    tally = Tally(Counts(source.total), request.metric, request.goal)
+    results, interrupted = _schedule(source, execute, request, progress, tally)
+    best = tally.best
     if best is not None and request.metric is not None:
         record_best(store, parent, best, request.metric)
     failed = [r for r in results if r.status not in (models.FINISHED, SKIPPED)]
     if interrupted is not None:
-        finish_parent(store, parent, models.KILLED, f"interrupted ({signal.Signals(interrupted).name})")
+        reason = f"interrupted ({signal.Signals(interrupted).name})"
+        finish_parent(store, parent, models.KILLED, reason)
         raise Terminated if interrupted == signal.SIGTERM else KeyboardInterrupt
     if failed:
-        finish_parent(store, parent, models.FAILED, f"{len(failed)} of {len(results)} trial(s) failed")
+        reason = f"{len(failed)} of {len(results)} trial(s) failed"
+        finish_parent(store, parent, models.FAILED, reason)
         code = ExitCode.RUN_FAILED
     else:
         finish_parent(store, parent, models.FINISHED, None)

@@ -80,7 +80,9 @@ def parse_dimension(name: str, text: str) -> Dimension:
     where = f"-P {name}={text}"
     match = _FORM.match(text)
     if match is None:
-        values = tuple(_split(text)) if "," in text.replace("\\,", "") else (text.replace("\\,", ","),)
+        values = (
+            tuple(_split(text)) if "," in text.replace("\\,", "") else (text.replace("\\,", ","),)
+        )
         if "" in values and len(values) > 1:
             raise UsageError(f"{where}: empty value in the list")
         return Dimension(name, values)
@@ -122,7 +124,10 @@ def grid(space: Sequence[Dimension]) -> list[dict[str, str]]:
     if total > MAX_TRIALS:
         raise UsageError(f"the grid has {total} trials; at most {MAX_TRIALS} (try --random N)")
     names = [d.name for d in space]
-    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(d.values for d in space))]
+    return [
+        dict(zip(names, combo, strict=True))
+        for combo in itertools.product(*(d.values for d in space))
+    ]
 
 
 def sample(dimension: Dimension, rng: random.Random) -> str:
@@ -143,7 +148,7 @@ def random_points(space: Sequence[Dimension], count: int, seed: int) -> list[dic
     """
     if count < 1 or count > MAX_TRIALS:
         raise UsageError(f"--random {count}: expected 1 to {MAX_TRIALS}")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - sampling a search space, not secrets
     points: list[dict[str, str]] = []
     seen: set[tuple[str, ...]] = set()
     for _ in range(count):
@@ -166,8 +171,7 @@ def check_types(entry_point: EntryPoint, space: Sequence[Dimension]) -> None:
         kind = spec.type
         if kind == "path" and (len(dimension.values) > 1 or dimension.sampled):
             raise UsageError(
-                f"-P {dimension.name}: sweeping a path parameter is not supported; "
-                "give one path"
+                f"-P {dimension.name}: sweeping a path parameter is not supported; give one path"
             )
         if dimension.sampled:
             if kind == "int" and dimension.kind != "int":
@@ -186,6 +190,5 @@ def check_types(entry_point: EntryPoint, space: Sequence[Dimension]) -> None:
                 convert(kind, value)
             except ValueError as exc:
                 raise UsageError(
-                    f"-P {dimension.name}: value {value!r}: {exc} for parameter "
-                    f"{dimension.name!r}"
+                    f"-P {dimension.name}: value {value!r}: {exc} for parameter {dimension.name!r}"
                 ) from None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from mlrun_cli.errors import ExitCode, Terminated, UsageError
+from mlrun_cli.sweep.parent import PARENT_TAG
 from mlrun_cli.sweep.trials import SKIPPED, TrialResult
 from mlrun_cli.tracking import models
 
@@ -196,9 +197,8 @@ def _definition(request: SweepRequest) -> dict[str, object]:
         "params": sorted(request.run.params),
         "random": request.random,
         "seed": request.seed,
-        "optuna": [request.n_trials, request.sampler, request.metric, request.goal]
-        if request.optuna
-        else None,
+        # Not --n-trials: raising it continues the same study.
+        "optuna": [request.sampler, request.metric, request.goal] if request.optuna else None,
     }
 
 
@@ -358,6 +358,23 @@ def _schedule(
     return sorted(results, key=lambda r: r.index), interrupted
 
 
+def earlier_trials(store: object, parent: Run, seen: set[str]) -> list[TrialResult]:
+    """FINISHED trials of earlier invocations of the same sweep (a resumed Optuna study)."""
+    from mlrun_cli.sweep.parent import SWEEP_TAG
+    from mlrun_cli.tracking.queries import search_runs
+    from mlrun_cli.tracking.sqlite import SqliteStore
+
+    assert isinstance(store, SqliteStore)  # noqa: S101 - typed loosely for lazy imports
+    key = parent.tags[SWEEP_TAG]
+    where = f"tags.`{SWEEP_TAG}` = '{key}' and status = 'FINISHED'"
+    found = search_runs(store, [parent.experiment_id], where, max_results=10_000).runs
+    return [
+        TrialResult(-1, {p.key: p.value for p in run.params}, run, reused=True)
+        for run in reversed(found)
+        if run.run_id not in seen and run.run_id != parent.run_id and PARENT_TAG in run.tags
+    ]
+
+
 def _drive(
     store: object,
     parent: Run,
@@ -373,6 +390,10 @@ def _drive(
     assert isinstance(store, SqliteStore)  # noqa: S101 - typed loosely for lazy imports
     tally = Tally(Counts(source.total), request.metric, request.goal)
     results, interrupted = _schedule(source, execute, request, progress, tally)
+    if request.optuna and interrupted is None:
+        for earlier in earlier_trials(store, parent, {r.run.run_id for r in results if r.run}):
+            tally.add(earlier)
+            results.append(earlier)
     best = tally.best
     if best is not None and request.metric is not None:
         record_best(store, parent, best, request.metric)

@@ -72,7 +72,7 @@ def _range(where: str, args: list[str]) -> tuple[str, ...]:
     if count > MAX_TRIALS:
         raise UsageError(f"{where}: {count} values; at most {MAX_TRIALS}")
     # Decimal arithmetic on the written digits: range(0,1,0.1) gives 0.3, not 0.30000000000000004.
-    return tuple(str(start + i * step) for i in range(count))
+    return tuple(format((start + i * step).normalize(), "f") for i in range(count))
 
 
 def parse_dimension(name: str, text: str) -> Dimension:

@@ -88,14 +88,20 @@ class OptunaSource:
             if old.is_file():
                 shutil.copyfile(old, self._path)
         direction = "minimize" if request.goal == "min" else "maximize"
+        storage = _storage(optuna, str(self._path))
+        name = f"mlrun-{key}"
+        state = optuna.trial.TrialState
+        # A resumed study must not draw its first points again: the seed moves on with it.
+        done = 0
+        if earlier is not None and self._path.is_file():
+            done = len(optuna.load_study(study_name=name, storage=storage).trials)
         self._study = optuna.create_study(
-            study_name=f"mlrun-{key}",
-            storage=_storage(optuna, str(self._path)),
-            sampler=_sampler(optuna, request.sampler, request.seed),
+            study_name=name,
+            storage=storage,
+            sampler=_sampler(optuna, request.sampler, request.seed + done),
             direction=direction,
             load_if_exists=True,
         )
-        state = optuna.trial.TrialState
         for trial in self._study.get_trials(deepcopy=False, states=(state.RUNNING,)):
             self._study.tell(trial.number, state=state.FAIL)  # its sweep was stopped
         finished = self._study.get_trials(deepcopy=False, states=(state.COMPLETE, state.FAIL))

@@ -51,12 +51,16 @@ class RayBackend:
     def client(self) -> Any:
         """The JobSubmissionClient (Ray is imported only here)."""
         if self._client is None:
+            import logging
+
             try:
                 from ray.job_submission import JobSubmissionClient
             except ImportError:
                 raise UsageError(
                     "--backend ray: Ray is not installed", hint="pip install 'mlrun-cli[ray]'"
                 ) from None
+            # Ray's client logs every upload at INFO on the user's terminal.
+            logging.getLogger("ray.dashboard.modules.dashboard_sdk").setLevel(logging.WARNING)
             try:
                 self._client = JobSubmissionClient(self.address)
             except (ConnectionError, RuntimeError, ValueError) as exc:

@@ -197,9 +197,13 @@ def submit_run(
 
 
 def remote_trial_runner(
-    request: SweepRequest, context: TrialContext
+    request: SweepRequest, context: TrialContext, points: list[dict[str, str]] | None = None
 ) -> Callable[[int, dict[str, str], threading.Event], TrialResult]:
-    """Trials submitted to a backend, each followed in its worker thread."""
+    """Trials submitted to a backend, each followed in its worker thread.
+
+    With a known list of points and a backend that takes batches (Slurm), all trials that are
+    not reused go in one job array, at most ``-j`` running at once (``--array=0-N%K``).
+    """
     from mlrun_cli.execution.runner import run_fingerprint
     from mlrun_cli.sweep.trials import TrialResult, trial_prepared, trial_request
     from mlrun_cli.tracking.sqlite import SqliteStore
@@ -207,26 +211,52 @@ def remote_trial_runner(
     config = load_config(request.backend_config)
     backend = get_backend(request.backend, config)
     lock = threading.Lock()
+    batch: dict[int, TrialResult | Job | Submitted] = {}
+
+    def plan(index: int, params: dict[str, str], store: TrackingStore) -> TrialResult | Job:
+        trial = trial_request(context, index, params)
+        prepared: Prepared = trial_prepared(context, params)
+        if context.reuse:
+            done = store.find_finished_run(
+                context.experiment.experiment_id, run_fingerprint(trial, prepared)
+            )
+            if done is not None:
+                return TrialResult(index, params, done, reused=True)
+        return make_job(trial, prepared.checkout, context.location, store, uuid.uuid4().hex,
+                        context.experiment.experiment_id, context.tags)  # fmt: skip
+
+    def submit_batch(store: TrackingStore) -> None:
+        assert points is not None  # noqa: S101 - only called with points
+        planned: dict[int, TrialResult | Job | Submitted] = {
+            i: plan(i, p, store) for i, p in enumerate(points)
+        }
+        jobs = [(i, job) for i, job in planned.items() if isinstance(job, Job)]
+        ids = backend.submit_many([job for _, job in jobs], request.jobs) if jobs else []  # type: ignore[attr-defined]
+        for (i, job), job_id in zip(jobs, ids, strict=True):
+            write_record(store.artifact_dir(job.run_id), request.backend, job_id, config)
+            planned[i] = Submitted(job.run_id, job_id, backend)
+        batch.update(planned)
 
     def execute(index: int, params: dict[str, str], stop: threading.Event) -> TrialResult:
         if stop.is_set():
             return TrialResult(index, params, None)
-        trial = trial_request(context, index, params)
-        prepared: Prepared = trial_prepared(context, params)
         store = SqliteStore(context.location)
         try:
-            if context.reuse:
-                done = store.find_finished_run(
-                    context.experiment.experiment_id, run_fingerprint(trial, prepared)
-                )
-                if done is not None:
-                    return TrialResult(index, params, done, reused=True)
-            run_id = uuid.uuid4().hex
-            job = make_job(trial, prepared.checkout, context.location, store, run_id,
-                           context.experiment.experiment_id, context.tags)  # fmt: skip
-            with lock:  # one sbatch / submit_job at a time: engines throttle bursts
-                submitted = submit(request.backend, config, backend, job, store)
-            run, state = wait_for(store, submitted, stop)
+            with lock:  # one submission at a time: engines throttle bursts
+                if points is not None and hasattr(backend, "submit_many"):
+                    if not batch:
+                        submit_batch(store)
+                    planned: TrialResult | Job | Submitted = batch[index]
+                else:
+                    planned = plan(index, params, store)
+                    if isinstance(planned, Job):
+                        planned = submit(request.backend, config, backend, planned, store)
+            if isinstance(planned, TrialResult):
+                return planned
+            assert isinstance(planned, Submitted)  # noqa: S101 - plan() gives a result or a job
+            run, state = wait_for(store, planned, stop)
+            if stop.is_set() and "_" in planned.job_id:
+                backend.cancel(planned.job_id.split("_")[0])  # the array's tasks not yet started
             return TrialResult(index, params, run, error=None if run else state.reason)
         finally:
             store.close()

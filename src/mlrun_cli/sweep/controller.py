@@ -245,7 +245,7 @@ def _run_prepared(
             else:
                 assert points is not None  # noqa: S101 - set when not optuna
                 source = ListSource(points)
-            execute = _executor(request, context)
+            execute = _executor(request, context, points)
             return _drive(store, parent, source, execute, request, progress)
         except KeyboardInterrupt:
             finish_parent(store, parent, models.KILLED, "interrupted")
@@ -266,7 +266,7 @@ def _describe(items: tuple[str, ...], name: str) -> str:
 
 
 def _executor(
-    request: SweepRequest, context: TrialContext
+    request: SweepRequest, context: TrialContext, points: list[dict[str, str]] | None
 ) -> Callable[[int, dict[str, str], threading.Event], TrialResult]:
     if request.backend == "local":
         from mlrun_cli.sweep.trials import run_local_trial
@@ -274,7 +274,7 @@ def _executor(
         return lambda index, params, stop: run_local_trial(context, index, params, stop)
     from mlrun_cli.backends.remote import remote_trial_runner
 
-    return remote_trial_runner(request, context)
+    return remote_trial_runner(request, context, points)
 
 
 class Tally:

@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.conftest import write_project
 
 HEAVY = ("sqlite3", "yaml", "rich", "dvc", "git", "virtualenv", "psycopg", "psycopg2", "pydantic",
-         "plotext", "matplotlib", "numpy")  # fmt: skip
+         "plotext", "matplotlib", "numpy", "ray", "optuna")  # fmt: skip
 
 PROBE = """
 import json, sys
@@ -69,3 +69,11 @@ def test_training_api_import_is_stdlib_only() -> None:
     probe = "import sys, mlrun_cli; print(sorted(m for m in sys.modules if m.startswith(('typer', 'rich', 'yaml', 'sqlite3'))))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_grid_sweep_imports_neither_optuna_nor_ray(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", "entry_points:\n  main:\n    command: python -c pass\n")
+    modules = imported("sweep", str(project), "--env-manager", "local", "-P", "a=1,2")
+    assert not {"optuna", "ray"} & heavy(modules)
+    assert "mlrun_cli.backends.remote" not in modules
+    assert "mlrun_cli.sweep.controller" not in imported("runs", "search")

@@ -136,8 +136,13 @@ def ray_rows(
         ours = statistics.median(timed(with_mlrun) for _ in range(runs))
         theirs = statistics.median(timed(by_hand_ray) for _ in range(runs))
     finally:
+        # The head and everything it started share its process group (never `ray stop`).
         os.killpg(head.pid, signal.SIGTERM)
-        head.wait(timeout=30)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
     return [
         ("ray: mlrun run --backend ray (per trial)", ours, None, ""),
         ("ray: ray job submit by hand (per trial)", theirs, None, f"ratio {ours / theirs:.2f}x"),

@@ -195,6 +195,12 @@ def run_command(
         run_id=_check_run_id(run_id),
         tags=tuple(_tag(item) for item in tag or ()),
     )
+    if no_wait and backend == "local":
+        from mlrun_cli.errors import UsageError
+
+        raise UsageError(
+            "--no-wait: only with --backend ray or slurm (a local run is this process)"
+        )
     if backend != "local" or backend_config is not None:
         from mlrun_cli.cli.remote import run_on_backend
 

@@ -110,7 +110,9 @@ def sweep_command(
             show_default=False,
         ),
     ] = None,
-    goal: Annotated[str, typer.Option("--goal", metavar="[min|max]", help="Best is...")] = "min",
+    goal: Annotated[
+        str, typer.Option("--goal", metavar="[min|max]", help="Best: lowest or highest.")
+    ] = "min",
     reuse: Annotated[
         bool,
         typer.Option(
@@ -303,7 +305,8 @@ SWEEP = CommandInfo(
     callback=sweep_command,
     epilog="""\b
 Examples:
-  mlrun sweep . -P alpha=0.1,0.5,1.0 -P l1_ratio=range(0,1,0.25) -j 2 --metric rmse
-  mlrun sweep . -P alpha=loguniform(0.01,1) --random 20 --seed 1 --metric rmse
-  mlrun sweep . -P alpha=uniform(0,1) --optuna --n-trials 40 --metric rmse --goal min""",
+  mlrun sweep . -P alpha=0.1,0.5,1 -P 'l1=range(0,1,0.25)' -j 2 --metric rmse
+  mlrun sweep . -P 'alpha=loguniform(0.01,1)' --random 20 --metric rmse
+  mlrun sweep . -P 'alpha=uniform(0,1)' --optuna --n-trials 40 --metric rmse
+  mlrun sweep . -P alpha=0.1,0.5 --backend slurm --backend-config slurm.yaml""",
 )

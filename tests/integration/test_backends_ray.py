@@ -120,8 +120,9 @@ def test_no_wait_then_cancel_ends_the_run_killed(
         time.sleep(0.2)
     cancel = run_mlrun("runs", "cancel", run_id)
     assert cancel.returncode == 0, cancel.stderr
-    while store_rows("SELECT status FROM runs WHERE run_id = ?", run_id)[0][0] == "RUNNING":
-        time.sleep(0.2)
+    follow = run_mlrun("runs", "logs", run_id, "--follow")  # returns once the run has ended
+    assert follow.returncode == 0, follow.stderr
+    assert "training x=0.5" in follow.stdout
     assert store_rows("SELECT status FROM runs WHERE run_id = ?", run_id)[0][0] == "KILLED"
 
 
@@ -134,4 +135,5 @@ def test_sweep_on_ray(project: Path, ray_config: Path) -> None:
     assert [t["status"] for t in trials] == ["FINISHED"] * 3
     assert not store_rows("SELECT run_id FROM runs WHERE status = 'RUNNING'")
     parents = store_rows("SELECT value FROM tags WHERE key = 'mlrun.parent_run_id'")
-    assert len(parents) == 3 and len(set(parents)) == 1
+    assert len(parents) == 3
+    assert len(set(parents)) == 1

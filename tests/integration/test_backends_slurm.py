@@ -103,7 +103,7 @@ def slurm() -> Iterator[Path]:
             daemons.append(subprocess.Popen([daemon, "-D", "-f", str(conf)], env=env,
                                             stdout=log, stderr=log))  # fmt: skip
         while "idle" not in subprocess.run(["sinfo", "-h", "-o", "%T"], env=env,
-                                           capture_output=True, text=True).stdout:  # fmt: skip
+                                           capture_output=True, text=True, check=False).stdout:  # fmt: skip
             for daemon in daemons:
                 assert daemon.poll() is None, (folder / "daemons.log").read_text()[-2000:]
             time.sleep(0.3)

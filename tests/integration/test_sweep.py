@@ -69,13 +69,16 @@ def test_grid_of_six_with_two_jobs_records_trials_under_a_parent(project: Path) 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["run_id", "status", "x", "n", "loss"]
-    assert len(lines) == 7 and all(len(line) <= 80 for line in lines)
+    assert len(lines) == 7
+    assert all(len(line) <= 80 for line in lines)
     assert lines[1].split()[2:] == ["0.3", "1", "1"]  # sorted by loss, best first
-    assert "best: run" in result.stderr and "loss=1" in result.stderr
+    assert "best: run" in result.stderr
+    assert "loss=1" in result.stderr
     assert "training x=" not in result.stdout + result.stderr  # trial output: its log only
     parents = store_rows("SELECT run_id, status FROM runs WHERE run_id IN (SELECT run_id FROM "
                          "tags WHERE key = 'mlrun.sweep.kind')")  # fmt: skip
-    assert len(parents) == 1 and parents[0][1] == "FINISHED"
+    assert len(parents) == 1
+    assert parents[0][1] == "FINISHED"
     parent_id = parents[0][0]
     trials = store_rows("SELECT run_id FROM tags WHERE key = 'mlrun.parent_run_id' AND value = ?",
                         parent_id)  # fmt: skip
@@ -111,13 +114,15 @@ def test_bad_values_are_refused_before_anything_runs(project: Path) -> None:
     )
     bad = run_mlrun("sweep", str(project), "--env-manager", "local", "-P", "n=uniform(0,2)",
                     "--random", "3")  # fmt: skip
-    assert bad.returncode == 2 and "use int(low,high)" in bad.stderr
+    assert bad.returncode == 2
+    assert "use int(low,high)" in bad.stderr
 
 
 def test_random_sweep_is_seeded(project: Path) -> None:
     first = sweep(project, "-P", "x=uniform(0,1)", "-P", "n=int(1,3)", "--random", "3", "-j", "2")
     trials = first["trials"]
-    assert isinstance(trials, list) and len(trials) == 3
+    assert isinstance(trials, list)
+    assert len(trials) == 3
     again = sweep(project, "-P", "x=uniform(0,1)", "-P", "n=int(1,3)", "--random", "3")
     assert [t["params"] for t in again["trials"]] == [t["params"] for t in trials]  # type: ignore[index]
 
@@ -155,7 +160,8 @@ def test_optuna_study_is_stored_with_the_sweep_and_resumes(project: Path) -> Non
     args = ("-P", "x=uniform(0,1)", "-P", "n=1", "--optuna", "--metric", "loss", "-j", "2")
     first = sweep(project, *args, "--n-trials", "4")
     trials = first["trials"]
-    assert isinstance(trials, list) and len(trials) == 4
+    assert isinstance(trials, list)
+    assert len(trials) == 4
     assert {t["status"] for t in trials} == {"FINISHED"}
     parent = first["parent"]
     assert isinstance(parent, dict)

@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sweep": (
         "mlrun_cli.cli.sweep",
         "SWEEP",
-        "Run an entry point over a grid, random points or an Optuna study.",
+        "Run an entry point over a grid, random points or Optuna.",
     ),
     "reproduce": (
         "mlrun_cli.cli.reproduce",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,6 +14,7 @@ from mlrun_cli.cli.show import RunIdArgument
 
 if TYPE_CHECKING:
     from mlrun_cli.execution.runner import RunRequest
+    from mlrun_cli.tracking.store import TrackingStore
 
 
 def _echo(text: str) -> None:
@@ -58,6 +59,24 @@ def run_on_backend(
     raise typer.Exit(exit_code_for(run))
 
 
+def _find(store: TrackingStore, prefix: str) -> tuple[str, tuple[str, str, dict[str, Any]] | None]:
+    """The run id and its engine job; a submitted run may not be recorded yet (still queued)."""
+    from mlrun_cli.backends.base import read_record
+    from mlrun_cli.errors import NotFoundError
+
+    try:
+        found = store.resolve_run_id(prefix)
+    except NotFoundError:
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            raise
+        root = store.artifact_dir(prefix).parent
+        queued = [d.name for d in root.glob(f"{prefix}*") if read_record(d) is not None]
+        if len(queued) != 1:
+            raise
+        found = queued[0]
+    return found, read_record(store.artifact_dir(found))
+
+
 @handle_errors
 def logs_command(
     run_id: RunIdArgument = None,
@@ -67,19 +86,23 @@ def logs_command(
     ] = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """Print a run's output (its _mlrun/output.log), local or on a backend."""
-    from mlrun_cli.backends.base import get_backend, read_record
+    """Print a run's output, here or from its Ray or Slurm job."""
+    from mlrun_cli.backends.base import get_backend
+    from mlrun_cli.backends.remote import Submitted, wait_for
     from mlrun_cli.tracking import models
 
     store = open_cli_store(tracking_uri)
     try:
-        found = store.resolve_run_id(one_run_id(run_id, run_id_option))
-        folder = store.artifact_dir(found)
-        log = folder / "_mlrun" / "output.log"
-        record = read_record(folder)
+        found, record = _find(store, one_run_id(run_id, run_id_option))
+        if record is not None and follow:
+            # The engine's log of the job, until the run ends; a lost run is marked FAILED.
+            backend = get_backend(record[0], record[2])
+            wait_for(store, Submitted(found, record[1], backend), on_output=_write)
+            return
+        log = store.artifact_dir(found) / "_mlrun" / "output.log"
         shown = 0
         while True:
-            run = store.get_run(found)
+            running = store.get_run(found).status == models.RUNNING
             if log.is_file():
                 with log.open("rb") as handle:
                     handle.seek(shown)
@@ -91,11 +114,16 @@ def logs_command(
             sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
             shown += len(chunk)
-            if not follow or run.status != models.RUNNING:
+            if not follow or not running:
                 break
             time.sleep(0.5)
     finally:
         store.close()
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 @handle_errors
@@ -104,24 +132,23 @@ def cancel_command(
     run_id_option: RunIdOption = None,
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """Stop a RUNNING run: its engine job (ray, slurm) or its mlrun process here."""
+    """Stop a RUNNING run, here or its Ray or Slurm job."""
     import os
     import signal
 
     from mlrun_cli._system import hostname
-    from mlrun_cli.backends.base import get_backend, read_record
+    from mlrun_cli.backends.base import get_backend
     from mlrun_cli.errors import UsageError
     from mlrun_cli.tracking import models
 
     store = open_cli_store(tracking_uri)
     try:
-        found = store.resolve_run_id(one_run_id(run_id, run_id_option))
-        run = store.get_run(found)
-        record = read_record(store.artifact_dir(found))
+        found, record = _find(store, one_run_id(run_id, run_id_option))
         if record is not None:
             get_backend(record[0], record[2]).cancel(record[1])
             info(f"run {found[:8]}: cancel sent to {record[0]} job {record[1]}")
             return
+        run = store.get_run(found)
         if run.status != models.RUNNING:
             raise UsageError(f"run {found[:8]} is {run.status}, not RUNNING")
         live = next((r for r in store.running_runs_on(hostname()) if r.run_id == found), None)

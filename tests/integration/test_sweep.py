@@ -176,3 +176,20 @@ def test_optuna_study_is_stored_with_the_sweep_and_resumes(project: Path) -> Non
     best = min(t["metrics"]["loss"] for t in more["trials"])  # type: ignore[union-attr]
     winner = next(t for t in more["trials"] if t["run_id"] == more["best_run_id"])  # type: ignore[union-attr]
     assert winner["metrics"]["loss"] == best
+
+
+def test_example_project_sweep_shares_one_uv_environment() -> None:
+    from tests.conftest import EXAMPLE_PROJECT
+
+    result = run_mlrun("sweep", str(EXAMPLE_PROJECT), "-P", "alpha=0.1,0.5", "-P",
+                       "l1_ratio=range(0,1,0.5)", "-j", "2", "--metric", "rmse",
+                       "--experiment-name", "wine", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    trials = data["trials"]
+    assert [t["status"] for t in trials] == ["FINISHED"] * 4
+    runs = [json.loads(run_mlrun("runs", "show", t["run_id"], "--json").stdout) for t in trials]
+    assert len({r["tags"]["mlrun.env.key"] for r in runs}) == 1  # one environment for all
+    assert len({r["fingerprint"] for r in runs}) == 4
+    best = min(trials, key=lambda t: t["metrics"]["rmse"])
+    assert data["best_run_id"] == best["run_id"]

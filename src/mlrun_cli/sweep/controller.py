@@ -12,7 +12,7 @@ import dataclasses
 import signal
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from mlrun_cli.errors import ExitCode, Terminated, UsageError
@@ -78,7 +78,6 @@ class SweepResult:
     trials: list[TrialResult]
     best: TrialResult | None
     exit_code: int
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class PointSource(Protocol):
@@ -232,7 +231,7 @@ def _run_prepared(
         described = [(d.name, _describe(run.params, d.name)) for d in space]
         parent = create_parent(store, experiment, run, prepared, key, kind, described,
                                request.command)  # fmt: skip
-        context = TrialContext(prepared, entry_point, {}, run, experiment, location,
+        context = TrialContext(prepared, entry_point, run, experiment, location,
                                trial_tags(parent.run_id, key), QuietReporter(reporter.warn),
                                request.reuse, parent.name.removeprefix("sweep-"))  # fmt: skip
         try:

@@ -87,7 +87,6 @@ class TrialContext:
 
     base: Prepared
     entry_point: EntryPoint
-    fixed: dict[str, str]
     request: RunRequest
     experiment: Experiment
     location: StoreLocation
@@ -101,7 +100,7 @@ def trial_request(context: TrialContext, index: int, params: dict[str, str]) -> 
     """The run request of one trial (its output goes to its log only)."""
     return dataclasses.replace(
         context.request,
-        params=as_items({**context.fixed, **params}),
+        params=as_items(params),
         run_name=f"{context.name_prefix}-{index + 1}",
         echo=False,
         stdout_to_stderr=False,
@@ -113,7 +112,7 @@ def trial_prepared(context: TrialContext, params: dict[str, str]) -> Prepared:
     from mlrun_cli.spec.params import bind_params
 
     base = context.base
-    values = {**context.fixed, **params}
+    values = dict(params)
     if base.inputs is not None:
         values.update(base.inputs.local_values())
     bound = bind_params(context.entry_point, values, user_cwd=context.request.cwd,

@@ -57,7 +57,8 @@ class LiveProgress:
         where = f"run {run.run_id[:8]}" if run is not None else (result.error or "not started")
         value = result.metric(self.metric)
         metric = f" {self.metric}={format_number(value)}" if value is not None else ""
-        info(f"trial {result.index + 1} {what}: {where} {params}{metric}")
+        why = f" ({run.status_reason})" if run is not None and run.status_reason else ""
+        info(f"trial {result.index + 1} {what}: {where} {params}{metric}{why}")
         self.update(counts)
 
     def close(self) -> None:

@@ -68,7 +68,9 @@ class SlurmBackend:
     def directives(self, name: str, output: Path | None) -> list[str]:
         """The ``#SBATCH`` lines: resources from the config."""
         c = self.config
-        lines = [f"--job-name={name}"]
+        # No requeue: a rerun of the job would record the same run id a second time; a lost
+        # job's run is marked FAILED instead, and rerunning the sweep resubmits it.
+        lines = [f"--job-name={name}", "--no-requeue"]
         if output is not None:
             lines.append(f"--output={output}")
         for key, flag in (("partition", "partition"), ("time", "time"), ("cpus", "cpus-per-task"),

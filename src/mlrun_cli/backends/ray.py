@@ -67,6 +67,10 @@ class RayBackend:
                 raise UsageError(f"--backend ray: cannot reach {self.address}: {exc}") from None
         return self._client
 
+    def check(self) -> None:
+        """Reach the cluster now (a bad address fails before anything is recorded)."""
+        _ = self.client
+
     def submit(self, job: Job) -> str:
         """Submit the run's mlrun as a job; an existing job of the same run is kept."""
         sid = submission_id(job.run_id)

@@ -157,6 +157,15 @@ def wait_for(
         time.sleep(POLL_S)
 
 
+def preflight(backend_name: str, config_path: str | None) -> Backend:
+    """The configured backend, reachable (Ray: its Jobs API; Slurm: sbatch on PATH)."""
+    backend = get_backend(backend_name, load_config(config_path))
+    check = getattr(backend, "check", None)
+    if check is not None:
+        check()
+    return backend
+
+
 def submit_run(
     request: RunRequest,
     reporter: Reporter,
@@ -171,7 +180,7 @@ def submit_run(
     from mlrun_cli.tracking.store import resolve_location
 
     config = load_config(config_path)
-    backend = get_backend(backend_name, config)
+    backend = preflight(backend_name, config_path)
     location = resolve_location(request.tracking_uri)
     checkout = check_locally(request, reporter, location.owned_paths())
     store = SqliteStore(location)

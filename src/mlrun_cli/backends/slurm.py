@@ -65,6 +65,11 @@ class SlurmBackend:
         check_keys(self.name, config, KEYS)
         self.config = config
 
+    def check(self) -> None:
+        """The Slurm commands are here."""
+        for tool in ("sbatch", "squeue", "scontrol", "scancel"):
+            _tool(tool)
+
     def directives(self, name: str, output: Path | None) -> list[str]:
         """The ``#SBATCH`` lines: resources from the config."""
         c = self.config

@@ -229,6 +229,10 @@ def _run_prepared(
         key = sweep_key(run, prepared, _definition(request))
         kind = "optuna" if request.optuna else "random" if request.random else "grid"
         described = [(d.name, _describe(run.params, d.name)) for d in space]
+        if request.backend != "local":
+            from mlrun_cli.backends.remote import preflight
+
+            preflight(request.backend, request.backend_config)  # before any record exists
         parent = create_parent(store, experiment, run, prepared, key, kind, described,
                                request.command)  # fmt: skip
         context = TrialContext(prepared, entry_point, run, experiment, location,

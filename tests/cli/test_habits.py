@@ -84,11 +84,9 @@ def test_backend(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", "entry_points:\n  main:\n    command: python -c pass\n")
     ok = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "local")
     assert ok.returncode == 0, ok.stderr
-    bad = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "ray")
+    bad = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "kubernetes")
     assert bad.returncode == 2
-    assert "error: --backend 'ray': only 'local' is available; other backends arrive later" in (
-        bad.stderr
-    )
+    assert "error: --backend 'kubernetes': expected one of local, ray, slurm" in bad.stderr
     assert len(json.loads(run_mlrun("runs", "search", "--json").stdout)["runs"]) == 1
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from tests.conftest import write_project
 
 HEAVY = ("sqlite3", "yaml", "rich", "dvc", "git", "virtualenv", "psycopg", "psycopg2", "pydantic",
-         "plotext", "matplotlib", "numpy", "starlette", "jinja2", "uvicorn", "playwright")  # fmt: skip
+         "plotext", "matplotlib", "numpy", "starlette", "jinja2", "uvicorn", "playwright", "ray",
+         "optuna")  # fmt: skip
 
 PROBE = """
 import json, sys
@@ -91,3 +92,11 @@ def test_only_mlrun_ui_imports_the_web_stack() -> None:
         modules = imported(*args)
         assert not heavy(modules) & web, args
         assert not {m for m in modules if m.startswith("mlrun_cli.ui")}, args
+
+
+def test_a_grid_sweep_imports_neither_optuna_nor_ray(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", "entry_points:\n  main:\n    command: python -c pass\n")
+    modules = imported("sweep", str(project), "--env-manager", "local", "-P", "a=1,2")
+    assert not {"optuna", "ray"} & heavy(modules)
+    assert "mlrun_cli.backends.remote" not in modules
+    assert "mlrun_cli.sweep.controller" not in imported("runs", "search")

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 # a command.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("mlrun_cli.cli.run", "RUN", "Run a project entry point and record it as a run."),
+    "sweep": (
+        "mlrun_cli.cli.sweep",
+        "SWEEP",
+        "Run an entry point over a grid, random points or Optuna.",
+    ),
     "reproduce": (
         "mlrun_cli.cli.reproduce",
         "REPRODUCE",

@@ -20,8 +20,6 @@ from mlrun_cli.cli._output import (
     print_json,
 )
 
-BACKENDS = ("local",)  # remote backends arrive with the sweeps/remote issue
-
 
 @handle_errors
 def run_command(
@@ -87,9 +85,32 @@ def run_command(
     backend: Annotated[
         str,
         typer.Option(
-            "--backend", "-b", metavar="[local]", help="Where to run: local (MLflow's flag)."
+            "--backend",
+            "-b",
+            metavar="[local|ray|slurm]",
+            help="Where to run: local, a Ray cluster or a Slurm cluster (MLflow's flag).",
         ),
     ] = "local",
+    backend_config: Annotated[
+        str | None,
+        typer.Option(
+            "--backend-config",
+            metavar="FILE",
+            help="Backend settings, JSON or YAML (address, partition, cpus, ...).",
+            show_default=False,
+        ),
+    ] = None,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="With --backend ray|slurm: submit and return."),
+    ] = False,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", hidden=True, help="Set by a backend's submitter.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", hidden=True, help="KEY=VALUE, set by a backend's submitter."),
+    ] = None,
     version: Annotated[
         str | None,
         typer.Option(
@@ -167,7 +188,6 @@ def run_command(
     """Run a project entry point in its environment and record everything as a run."""
     from mlrun_cli.execution.runner import RunRequest, execute_run
 
-    _check_backend(backend)
     State.quiet = quiet or State.quiet
     request = RunRequest(
         uri=uri,
@@ -188,7 +208,19 @@ def run_command(
         python_downloads=python_downloads,
         stdout_to_stderr=json_output or quiet,
         cwd=Path.cwd(),
+        run_id=_check_run_id(run_id),
+        tags=tuple(_tag(item) for item in tag or ()),
     )
+    if no_wait and backend == "local":
+        from mlrun_cli.errors import UsageError
+
+        raise UsageError(
+            "--no-wait: only with --backend ray or slurm (a local run is this process)"
+        )
+    if backend != "local" or backend_config is not None:
+        from mlrun_cli.cli.remote import run_on_backend
+
+        run_on_backend(request, backend, backend_config, no_wait, json_output, quiet)
     result = execute_run(request, CliReporter())
     run = result.run
     from mlrun_cli.cli.summary import append_summary
@@ -236,14 +268,23 @@ def metrics_line(run: object) -> str:
     return shown
 
 
-def _check_backend(backend: str) -> None:
+def _check_run_id(run_id: str | None) -> str | None:
     from mlrun_cli.errors import UsageError
 
-    if backend not in BACKENDS:
-        raise UsageError(
-            f"--backend {backend!r}: only 'local' is available; other backends arrive later",
-            hint="drop --backend (local is the default)",
-        )
+    if run_id is not None and not (
+        len(run_id) == 32 and all(c in "0123456789abcdef" for c in run_id)
+    ):
+        raise UsageError(f"--run-id {run_id!r}: expected 32 lowercase hex digits")
+    return run_id
+
+
+def _tag(item: str) -> tuple[str, str]:
+    from mlrun_cli.errors import UsageError
+
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise UsageError(f"--tag {item!r}: expected KEY=VALUE")
+    return key, value
 
 
 def recorded_line(tracking_uri: str | None, run_id: str) -> str:

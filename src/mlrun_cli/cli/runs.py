@@ -24,6 +24,7 @@ from mlrun_cli.cli._options import (
 from mlrun_cli.cli._output import STATUS_STYLES, handle_errors, info, print_json
 from mlrun_cli.cli.compare import compare_command
 from mlrun_cli.cli.metrics import check_format, metric_command, plot_command
+from mlrun_cli.cli.remote import cancel_command, logs_command
 from mlrun_cli.cli.show import RunIdArgument, show_command
 
 if TYPE_CHECKING:
@@ -232,6 +233,8 @@ def _styled_cell(run: Run, column: str) -> str | tuple[str, str]:
 app.command("show")(show_command)
 app.command("describe", hidden=True, help="MLflow's name for `runs show`.")(show_command)
 app.command("compare")(compare_command)
+app.command("logs")(logs_command)
+app.command("cancel")(cancel_command)
 app.command("metric")(metric_command)
 app.command(
     "plot",

@@ -47,6 +47,7 @@ class Request:
     env: dict[str, str]
     log_path: Path | None = None
     stdout_to_stderr: bool = False
+    echo: bool = True  # False: the output goes to the log only (a sweep's parallel trials)
     timeouts: tuple[float, float] = field(default=(INTERRUPT_TIMEOUT_S, TERMINATE_TIMEOUT_S))
 
 
@@ -180,11 +181,58 @@ class _Interrupts:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self._previous[signum] = signal.signal(signum, self._handle)
+        else:
+            WORKER_INTERRUPTS.enter(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        WORKER_INTERRUPTS.leave(self)
+
+
+class WorkerInterrupts:
+    """Signals for children started from worker threads (a sweep's parallel trials).
+
+    Only the main thread receives signals; it hands them on with :meth:`interrupt`, and each
+    child then goes through the same relay and escalation as a foreground one (its run ends
+    KILLED). Once interrupted, children started afterwards are interrupted at once, until
+    :meth:`reset`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: set[_Interrupts] = set()
+        self.signum: int | None = None
+
+    def interrupt(self, signum: int) -> None:
+        """Relay ``signum`` to every worker child (again: straight to SIGKILL)."""
+        with self._lock:
+            self.signum = self.signum or signum
+            active = list(self._active)
+        for interrupts in active:
+            interrupts._handle(signum, None)
+
+    def reset(self) -> None:
+        """Forget an earlier interrupt (a new sweep starts)."""
+        with self._lock:
+            self.signum = None
+
+    def enter(self, interrupts: _Interrupts) -> None:
+        """A worker child is about to start."""
+        with self._lock:
+            self._active.add(interrupts)
+            signum = self.signum
+        if signum is not None:
+            interrupts._handle(signum, None)
+
+    def leave(self, interrupts: _Interrupts) -> None:
+        """A worker child has ended."""
+        with self._lock:
+            self._active.discard(interrupts)
+
+
+WORKER_INTERRUPTS = WorkerInterrupts()
 
 
 def _stdin() -> int | None:
@@ -223,7 +271,12 @@ def run_process(
     started = time.time()
     with _Interrupts(request.timeouts) as interrupts:
         out_target = 2 if request.stdout_to_stderr else 1
-        relay, out_write, err_write = start_relay(str(request.log_path or ""), out_target, 2)
+        err_target = 2
+        if not request.echo:  # a sweep's parallel trial: its output goes to its log only
+            out_target = err_target = -1
+        relay, out_write, err_write = start_relay(
+            str(request.log_path or ""), out_target, err_target
+        )
         try:
             proc = subprocess.Popen(
                 request.argv,

@@ -41,7 +41,7 @@ class _Copier:
             os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if log_path else None
         )
         self.targets = targets
-        self.open_targets = set(targets.values())
+        self.open_targets = {fd for fd in targets.values() if fd >= 0}  # -1: the log only
 
     def copy(self, source: int, chunk: bytes) -> None:
         target = self.targets[source]

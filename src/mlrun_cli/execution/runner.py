@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from mlrun_cli.execution.process import Outcome
     from mlrun_cli.mlflow_compat.loopback import LoopbackEndpoint
     from mlrun_cli.source.local import Checkout
-    from mlrun_cli.spec.mlproject import Project
+    from mlrun_cli.spec.mlproject import EntryPoint, Project
     from mlrun_cli.spec.params import BoundParams
     from mlrun_cli.spec.python_env import PythonEnvSpec
     from mlrun_cli.tracking.models import Experiment, Run
@@ -68,6 +68,9 @@ class RunRequest:
     python_downloads: bool = False
     stdout_to_stderr: bool = False
     cwd: Path = field(default_factory=Path.cwd)
+    run_id: str | None = None  # given by a backend that submitted the run (its job's name)
+    tags: tuple[tuple[str, str], ...] = ()  # set by the submitter (a sweep's trial tags)
+    echo: bool = True  # False: the entry point's output goes to the run's log only
 
 
 @dataclass(frozen=True)
@@ -180,10 +183,17 @@ class Prepared:
         return tuple((p.name, recorded.get(p.name, p.value), p.type) for p in self.bound.params)
 
 
-def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] = ()) -> Prepared:
+def prepare(
+    request: RunRequest,
+    reporter: Reporter,
+    not_code: tuple[Path, ...] = (),
+    check: Callable[[EntryPoint], None] | None = None,
+) -> Prepared:
     """Resolve source, spec, params and environment. Errors here create no run.
 
     ``not_code``: paths never counted as the project's code (the tracking store's files).
+    ``check``: called with the entry point before any data or environment work (a sweep's
+    type checks of all its trials).
     """
     from mlrun_cli.envs.base import check_env_manager
     from mlrun_cli.envs.interpreters import matches
@@ -207,6 +217,8 @@ def prepare(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...] 
         reporter.warn(message)
     entry_point = project.entry_point(request.entry_point)
     refuse_outside_code(checkout, project, entry_point.command)
+    if check is not None:
+        check(entry_point)
     # Paths are checked after the data step, which may restore them (a fresh clone).
     bound = bind_params(entry_point, given, user_cwd=request.cwd, project_dir=checkout.path,
                         strict=request.strict, check_paths=False)  # fmt: skip
@@ -373,7 +385,7 @@ def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
                     )
                     if done is not None:
                         return RunResult(done, ExitCode.OK, reused=True)
-                return launch(store, prepared, request, experiment, reporter)
+                return launch(store, prepared, request, experiment, reporter, request.tags)
             finally:
                 store.close()
         finally:
@@ -453,9 +465,10 @@ def run_spec(
     from mlrun_cli.tracking.models import Param, RunCreate
     from mlrun_cli.tracking.names import generate_run_name
 
-    run_id = uuid.uuid4().hex
+    run_id = request.run_id or uuid.uuid4().hex
     env = prepared.env
-    parent = inherited_parent(store)
+    # A sweep's trial names its parent (the grouping run); a nested mlrun run inherits it.
+    parent = dict(extra_tags).get("mlrun.parent_run_id") or inherited_parent(store)
     return RunCreate(
         run_id=run_id,
         experiment_id=experiment.experiment_id,
@@ -560,6 +573,7 @@ def _supervise(
                         env,
                         log_path=log_path,
                         stdout_to_stderr=request.stdout_to_stderr,
+                        echo=request.echo,
                     ),
                     on_start=started,
                     on_exit=exited,

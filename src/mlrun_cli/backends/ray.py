@@ -1,0 +1,114 @@
+"""The Ray backend: each run is a Ray job (Jobs API), its code snapshot the working_dir.
+
+The submission id is ``mlrun-<run id>``: submitting the same run again finds the job that is
+already there instead of starting a second one. Address: ``address`` in the config, else
+``RAY_ADDRESS``, else the local dashboard (http://127.0.0.1:8265). Extra ``mlrun-cli[ray]``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from typing import Any
+
+from mlrun_cli.backends.base import (
+    FAILED,
+    PENDING,
+    RUNNING,
+    STOPPED,
+    SUCCEEDED,
+    Job,
+    JobState,
+    check_keys,
+)
+from mlrun_cli.errors import UsageError
+
+DEFAULT_ADDRESS = "http://127.0.0.1:8265"
+KEYS = ("address", "python", "num_cpus", "num_gpus", "memory", "env_vars", "pip")
+_STATES = {"PENDING": PENDING, "RUNNING": RUNNING, "SUCCEEDED": SUCCEEDED, "FAILED": FAILED,
+           "STOPPED": STOPPED}  # fmt: skip
+
+
+def submission_id(run_id: str) -> str:
+    """The Ray job of a run (stable: a resubmission is idempotent)."""
+    return f"mlrun-{run_id}"
+
+
+class RayBackend:
+    """A Ray cluster reached through its Jobs API."""
+
+    name = "ray"
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        check_keys(self.name, config, KEYS)
+        self.config = config
+        self.address = str(
+            config.get("address") or os.environ.get("RAY_ADDRESS") or DEFAULT_ADDRESS
+        )
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        """The JobSubmissionClient (Ray is imported only here)."""
+        if self._client is None:
+            import logging
+
+            try:
+                from ray.job_submission import JobSubmissionClient
+            except ImportError:
+                raise UsageError(
+                    "--backend ray: Ray is not installed", hint="pip install 'mlrun-cli[ray]'"
+                ) from None
+            # Ray's client logs every upload at INFO on the user's terminal.
+            logging.getLogger("ray.dashboard.modules.dashboard_sdk").setLevel(logging.WARNING)
+            try:
+                self._client = JobSubmissionClient(self.address)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise UsageError(f"--backend ray: cannot reach {self.address}: {exc}") from None
+        return self._client
+
+    def check(self) -> None:
+        """Reach the cluster now (a bad address fails before anything is recorded)."""
+        _ = self.client
+
+    def submit(self, job: Job) -> str:
+        """Submit the run's mlrun as a job; an existing job of the same run is kept."""
+        sid = submission_id(job.run_id)
+        runtime_env: dict[str, Any] = {
+            "working_dir": str(job.working_dir),
+            "excludes": list(job.excludes),
+            "env_vars": {**dict(self.config.get("env_vars") or {}), **job.env},
+        }
+        resources = {
+            key: self.config[key]
+            for key in ("num_cpus", "num_gpus", "memory")
+            if key in self.config
+        }
+        argv = list(job.argv)
+        if "python" in self.config:
+            argv[0] = str(self.config["python"])
+        try:
+            self.client.submit_job(
+                entrypoint=shlex.join(argv),
+                submission_id=sid,
+                runtime_env=runtime_env,
+                **{f"entrypoint_{k}": v for k, v in resources.items()},
+            )
+        except RuntimeError as exc:
+            if "already exists" not in str(exc):
+                raise UsageError(f"--backend ray: submitting to {self.address}: {exc}") from None
+        return sid
+
+    def status(self, job_id: str) -> JobState:
+        """The job's status and Ray's message about it."""
+        info = self.client.get_job_info(job_id)
+        state = _STATES.get(str(getattr(info.status, "value", info.status)), FAILED)
+        return JobState(state, info.message or None)
+
+    def logs(self, job_id: str) -> str:
+        """The job's output so far."""
+        return str(self.client.get_job_logs(job_id))
+
+    def cancel(self, job_id: str) -> None:
+        """Stop the job (Ray sends SIGTERM: the run ends KILLED)."""
+        self.client.stop_job(job_id)

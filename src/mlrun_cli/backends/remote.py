@@ -1,0 +1,293 @@
+"""Runs on a backend: build the worker's ``mlrun run`` command, submit, follow, reconcile.
+
+The store is the source of truth: the worker's mlrun records the run (id fixed here) and ends
+it. The engine says whether the job still lives: a job that ended while its run is still
+RUNNING (cancelled outside mlrun, node died) or never started it leaves the run FAILED with the
+engine's reason.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlrun_cli.backends.base import Job, JobState, get_backend, load_config, write_record
+from mlrun_cli.tracking import models
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mlrun_cli.backends.base import Backend
+    from mlrun_cli.execution.runner import Prepared, Reporter, RunRequest
+    from mlrun_cli.source.local import Checkout
+    from mlrun_cli.sweep.controller import SweepRequest
+    from mlrun_cli.sweep.trials import TrialContext, TrialResult
+    from mlrun_cli.tracking.models import Run
+    from mlrun_cli.tracking.store import StoreLocation, TrackingStore
+
+POLL_S = 0.5
+GRACE_S = 10.0  # after the engine says the job ended, how long the run may take to be recorded
+
+
+def worker_source(checkout: Checkout, request: RunRequest) -> tuple[str, ...]:
+    """The URI (and ``--version``) a worker runs: the same code the submitter resolved."""
+    code = checkout.code
+    if code.kind == "git" and code.commit:
+        return (
+            code.uri + (f"#{code.subdirectory}" if code.subdirectory else ""),
+            "--version",
+            code.commit,
+        )
+    return (str(checkout.path),)
+
+
+def worker_argv(
+    request: RunRequest,
+    checkout: Checkout,
+    run_id: str,
+    experiment_id: str,
+    store_uri: str,
+    extra_tags: tuple[tuple[str, str], ...] = (),
+) -> tuple[str, ...]:
+    """``python -m mlrun_cli run ...`` as the worker runs it."""
+    argv = [sys.executable, "-m", "mlrun_cli", "run", *worker_source(checkout, request),
+            "-e", request.entry_point, "--env-manager", request.env_manager,
+            "--experiment-id", experiment_id, "--tracking-uri", store_uri,
+            "--run-id", run_id, "--dirty", request.dirty]  # fmt: skip
+    for item in request.params:
+        argv += ["-P", item]
+    for key, value in extra_tags:
+        argv += ["--tag", f"{key}={value}"]
+    if request.run_name:
+        argv += ["--run-name", request.run_name]
+    if request.strict:
+        argv.append("--strict")
+    return tuple(argv)
+
+
+def make_job(
+    request: RunRequest,
+    checkout: Checkout,
+    location: StoreLocation,
+    store: TrackingStore,
+    run_id: str,
+    experiment_id: str,
+    extra_tags: tuple[tuple[str, str], ...] = (),
+) -> Job:
+    """The job of one run: the worker command, the snapshot as working dir, the store excluded."""
+    argv = worker_argv(request, checkout, run_id, experiment_id, location.uri, extra_tags)
+    excludes = [".git"]
+    for owned in location.owned_paths():
+        if owned.is_relative_to(checkout.path):
+            excludes.append(str(owned.relative_to(checkout.path)))
+    log = store.artifact_dir(run_id) / "_mlrun" / "engine.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return Job(run_id, argv, checkout.path, {"MLRUN_TRACKING_URI": location.uri}, log,
+               tuple(excludes))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A run handed to an engine."""
+
+    run_id: str
+    job_id: str
+    backend: Backend
+
+
+def submit(
+    backend_name: str, config: dict[str, Any], backend: Backend, job: Job, store: TrackingStore
+) -> Submitted:
+    """Submit and remember the job with the run (nothing is left when submission fails)."""
+    artifact_dir = store.artifact_dir(job.run_id)
+    job_id = backend.submit(job)
+    write_record(artifact_dir, backend_name, job_id, config)
+    return Submitted(job.run_id, job_id, backend)
+
+
+def _run_or_none(store: TrackingStore, run_id: str) -> Run | None:
+    from mlrun_cli.errors import NotFoundError
+
+    try:
+        return store.get_run(run_id)
+    except NotFoundError:
+        return None
+
+
+def wait_for(
+    store: TrackingStore,
+    submitted: Submitted,
+    stop: threading.Event | None = None,
+    on_output: Callable[[str], None] | None = None,
+) -> tuple[Run | None, JobState]:
+    """Follow the job until its run has ended; reconcile a run the engine lost."""
+    backend, job_id = submitted.backend, submitted.job_id
+    shown = 0
+    ended_at: float | None = None
+    cancelled = False
+    while True:
+        run = _run_or_none(store, submitted.run_id)
+        state = backend.status(job_id)
+        if on_output is not None:
+            text = backend.logs(job_id)
+            if len(text) > shown:
+                on_output(text[shown:])
+                shown = len(text)
+        if run is not None and run.status != models.RUNNING:
+            return run, state
+        if stop is not None and stop.is_set() and not cancelled:
+            backend.cancel(job_id)
+            cancelled = True
+        if state.terminal:
+            ended_at = ended_at or time.monotonic()
+            if time.monotonic() - ended_at > GRACE_S:
+                reason = f"{backend.name}: job {job_id} {state.state.lower()}" + (
+                    f": {state.reason}" if state.reason else ""
+                )
+                if run is not None:
+                    status = models.KILLED if cancelled else models.FAILED
+                    store.finish_run(run.run_id, status, None, reason)
+                    return store.get_run(run.run_id), state
+                return None, JobState(state.state, reason)
+        time.sleep(POLL_S)
+
+
+def preflight(backend_name: str, config_path: str | None) -> Backend:
+    """The configured backend, reachable (Ray: its Jobs API; Slurm: sbatch on PATH)."""
+    backend = get_backend(backend_name, load_config(config_path))
+    check = getattr(backend, "check", None)
+    if check is not None:
+        check()
+    return backend
+
+
+def submit_run(
+    request: RunRequest,
+    reporter: Reporter,
+    backend_name: str,
+    config_path: str | None,
+    wait: bool,
+    on_output: Callable[[str], None] | None,
+) -> tuple[Run | None, Submitted, JobState | None]:
+    """``mlrun run --backend NAME``: check everything here, then hand the run to the engine."""
+    from mlrun_cli.execution.runner import resolve_experiment
+    from mlrun_cli.tracking.sqlite import SqliteStore
+    from mlrun_cli.tracking.store import resolve_location
+
+    config = load_config(config_path)
+    backend = preflight(backend_name, config_path)
+    location = resolve_location(request.tracking_uri)
+    checkout = check_locally(request, reporter, location.owned_paths())
+    store = SqliteStore(location)
+    try:
+        experiment = resolve_experiment(store, request.experiment_name, request.experiment_id)
+        run_id = request.run_id or uuid.uuid4().hex
+        job = make_job(request, checkout, location, store, run_id, experiment.experiment_id)
+        submitted = submit(backend_name, config, backend, job, store)
+        reporter.info(f"run {run_id} submitted to {backend_name} as job {submitted.job_id}")
+        if not wait:
+            return None, submitted, None
+        try:
+            run, state = wait_for(store, submitted, on_output=on_output)
+        except KeyboardInterrupt:
+            backend.cancel(submitted.job_id)
+            stop = threading.Event()
+            stop.set()
+            wait_for(store, submitted, stop)
+            raise
+        return run, submitted, state
+    finally:
+        store.close()
+
+
+def remote_trial_runner(
+    request: SweepRequest, context: TrialContext, points: list[dict[str, str]] | None = None
+) -> Callable[[int, dict[str, str], threading.Event], TrialResult]:
+    """Trials submitted to a backend, each followed in its worker thread.
+
+    With a known list of points and a backend that takes batches (Slurm), all trials that are
+    not reused go in one job array, at most ``-j`` running at once (``--array=0-N%K``).
+    """
+    from mlrun_cli.execution.runner import run_fingerprint
+    from mlrun_cli.sweep.trials import TrialResult, trial_prepared, trial_request
+    from mlrun_cli.tracking.sqlite import SqliteStore
+
+    config = load_config(request.backend_config)
+    backend = get_backend(request.backend, config)
+    lock = threading.Lock()
+    batch: dict[int, TrialResult | Job | Submitted] = {}
+
+    def plan(index: int, params: dict[str, str], store: TrackingStore) -> TrialResult | Job:
+        trial = trial_request(context, index, params)
+        prepared: Prepared = trial_prepared(context, params)
+        if context.reuse:
+            done = store.find_finished_run(
+                context.experiment.experiment_id, run_fingerprint(trial, prepared)
+            )
+            if done is not None:
+                return TrialResult(index, params, done, reused=True)
+        return make_job(trial, prepared.checkout, context.location, store, uuid.uuid4().hex,
+                        context.experiment.experiment_id, context.tags)  # fmt: skip
+
+    def submit_batch(store: TrackingStore) -> None:
+        assert points is not None  # noqa: S101 - only called with points
+        planned: dict[int, TrialResult | Job | Submitted] = {
+            i: plan(i, p, store) for i, p in enumerate(points)
+        }
+        jobs = [(i, job) for i, job in planned.items() if isinstance(job, Job)]
+        ids = backend.submit_many([job for _, job in jobs], request.jobs) if jobs else []  # type: ignore[attr-defined]
+        for (i, job), job_id in zip(jobs, ids, strict=True):
+            write_record(store.artifact_dir(job.run_id), request.backend, job_id, config)
+            planned[i] = Submitted(job.run_id, job_id, backend)
+        batch.update(planned)
+
+    def execute(index: int, params: dict[str, str], stop: threading.Event) -> TrialResult:
+        if stop.is_set():
+            return TrialResult(index, params, None)
+        store = SqliteStore(context.location)
+        try:
+            with lock:  # one submission at a time: engines throttle bursts
+                if points is not None and hasattr(backend, "submit_many"):
+                    if not batch:
+                        submit_batch(store)
+                    planned: TrialResult | Job | Submitted = batch[index]
+                else:
+                    planned = plan(index, params, store)
+                    if isinstance(planned, Job):
+                        planned = submit(request.backend, config, backend, planned, store)
+            if isinstance(planned, TrialResult):
+                return planned
+            assert isinstance(planned, Submitted)  # noqa: S101 - plan() gives a result or a job
+            run, state = wait_for(store, planned, stop)
+            if stop.is_set() and "_" in planned.job_id:
+                backend.cancel(planned.job_id.split("_")[0])  # the array's tasks not yet started
+            return TrialResult(index, params, run, error=None if run else state.reason)
+        finally:
+            store.close()
+
+    return execute
+
+
+def check_locally(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...]) -> Checkout:
+    """Source, spec and parameter checks before submitting (a bad -P never reaches a cluster)."""
+    from mlrun_cli.source.local import SourceRequest, resolve_source
+    from mlrun_cli.spec.mlproject import load_project
+    from mlrun_cli.spec.params import bind_params, parse_cli_params
+
+    given = parse_cli_params(request.params)
+    source = SourceRequest(request.uri, request.version, request.dirty, request.offline)
+    checkout = resolve_source(source, not_code)
+    project = load_project(checkout.path)
+    for message in project.warnings:
+        reporter.warn(message)
+    entry_point = project.entry_point(request.entry_point)
+    bound = bind_params(entry_point, given, user_cwd=request.cwd, project_dir=checkout.path,
+                        strict=request.strict, check_paths=False)  # fmt: skip
+    for message in bound.warnings:
+        reporter.warn(message)
+    return checkout

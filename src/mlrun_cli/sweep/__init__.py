@@ -1,0 +1,1 @@
+"""Sweeps: many ordinary runs of one entry point over a space of parameter values."""

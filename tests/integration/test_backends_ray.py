@@ -1,0 +1,139 @@
+"""Runs and sweeps on a real single-node Ray cluster started by the test session.
+
+The head runs in its own process group with its own temp dir and ports; it is stopped by
+signalling that group (never ``ray stop``, which stops every Ray process of the host).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import run_mlrun, write_project
+from tests.integration.test_sweep import MLPROJECT, TRAIN, store_rows
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+pytestmark = pytest.mark.integration
+RAY = Path(sys.executable).with_name("ray")
+if not RAY.exists():
+    RAY = Path(shutil.which("ray") or RAY)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Ray head on loopback with 2 CPUs; yields the dashboard (Jobs API) address."""
+    if not RAY.exists():
+        pytest.skip("Ray is not installed (pip install 'mlrun-cli[ray]')")
+    temp = Path("/tmp") / f"mlrun-ray-{os.getpid()}"  # short: Ray's socket paths have a limit
+    dashboard = _free_port()
+    log = tmp_path_factory.mktemp("ray") / "head.log"
+    argv = [str(RAY), "start", "--head", "--block", f"--port={_free_port()}", "--num-cpus=2",
+            "--include-dashboard=true", "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={dashboard}", f"--ray-client-server-port={_free_port()}",
+            f"--temp-dir={temp}", "--disable-usage-stats"]  # fmt: skip
+    with log.open("wb") as out:
+        head = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    address = f"http://127.0.0.1:{dashboard}"
+    try:
+        while True:
+            if head.poll() is not None:
+                pytest.fail(f"ray head exited: {log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{address}/api/version", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                time.sleep(0.5)
+        yield address
+    finally:
+        # The head and every process it started share its process group: stop that group.
+        for signum in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(head.pid, signum)
+            except ProcessLookupError:
+                break
+            try:
+                head.wait(timeout=20)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture
+def ray_config(ray_head: str, tmp_path: Path) -> Path:
+    path = tmp_path / "ray.yaml"
+    path.write_text(f"address: {ray_head}\n")
+    return path
+
+
+@pytest.fixture
+def project(isolated: Path) -> Path:
+    return write_project(isolated / "proj", MLPROJECT, {"train.py": TRAIN})
+
+
+def test_run_on_ray_streams_output_and_records_the_run(project: Path, ray_config: Path) -> None:
+    result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "ray",
+                       "--backend-config", str(ray_config), "-P", "x=0.2")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "training x=0.2" in result.stderr
+    ((run_id, status),) = store_rows("SELECT run_id, status FROM runs")
+    assert status == "FINISHED"
+    assert f"submitted to ray as job mlrun-{run_id}" in result.stderr
+    assert "training x=0.2" in run_mlrun("runs", "logs", str(run_id)).stdout
+
+
+def test_no_wait_then_cancel_ends_the_run_killed(
+    project: Path, ray_config: Path, tmp_path: Path
+) -> None:
+    markers = tmp_path / "m"
+    markers.mkdir()
+    # The job's environment comes from the cluster and the config, not the submitter's shell.
+    env = {"SLOW_FROM": "0", "MARKERS": str(markers)}
+    ray_config.write_text(ray_config.read_text() + f"env_vars: {json.dumps(env)}\n")
+    result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "ray",
+                       "--backend-config", str(ray_config), "-P", "x=0.5", "--no-wait",
+                       "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run_id = json.loads(result.stdout)["run_id"]
+    while not list(markers.iterdir()):
+        logs = run_mlrun("runs", "logs", run_id)
+        assert "Traceback" not in logs.stdout, logs.stdout
+        time.sleep(0.2)
+    cancel = run_mlrun("runs", "cancel", run_id)
+    assert cancel.returncode == 0, cancel.stderr
+    follow = run_mlrun("runs", "logs", run_id, "--follow")  # returns once the run has ended
+    assert follow.returncode == 0, follow.stderr
+    assert "training x=0.5" in follow.stdout
+    assert store_rows("SELECT status FROM runs WHERE run_id = ?", run_id)[0][0] == "KILLED"
+
+
+def test_sweep_on_ray(project: Path, ray_config: Path) -> None:
+    result = run_mlrun("sweep", str(project), "--env-manager", "local", "--backend", "ray",
+                       "--backend-config", str(ray_config), "-P", "x=0.1,0.3,0.5", "-j", "2",
+                       "--metric", "loss", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    trials = json.loads(result.stdout)["trials"]
+    assert [t["status"] for t in trials] == ["FINISHED"] * 3
+    assert not store_rows("SELECT run_id FROM runs WHERE status = 'RUNNING'")
+    parents = store_rows("SELECT value FROM tags WHERE key = 'mlrun.parent_run_id'")
+    assert len(parents) == 3
+    assert len(set(parents)) == 1

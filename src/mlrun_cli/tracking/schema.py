@@ -143,6 +143,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # and not inserted twice.
         "CREATE INDEX metrics_by_point ON metrics (run_id, key, step, timestamp)",
     ),
+    (
+        # The team server (``mlrun server``): users an admin created, their role per
+        # experiment ('*' is every experiment), and their tokens (sha256, never the token).
+        "CREATE TABLE users (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
+        """CREATE TABLE user_roles (
+            name TEXT NOT NULL REFERENCES users (name),
+            experiment_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            PRIMARY KEY (name, experiment_id)
+        )""",
+        """CREATE TABLE tokens (
+            token_hash TEXT PRIMARY KEY,
+            name TEXT NOT NULL REFERENCES users (name),
+            created_at BIGINT NOT NULL
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

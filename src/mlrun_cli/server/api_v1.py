@@ -7,7 +7,7 @@ status of their mlrun error class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlrun_cli.errors import MlrunError, NotFoundError, UsageError
@@ -88,6 +88,30 @@ def experiment_by_name(
     return {"experiment": found.to_json()}
 
 
+def create_experiment(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """POST /experiments {"name"}: a new experiment (needs write on every experiment)."""
+    _need(user, "write", None)
+    return {"experiment": ctx.store.create_experiment(_text(body, "name")).to_json()}
+
+
+def update_experiment(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """POST /experiments/{experiment_id}/update {"name" | "stage" | "tags": [[k, v]]} (admin)."""
+    experiment_id = path["experiment_id"]
+    _need(user, "admin", experiment_id)
+    if body.get("name"):
+        ctx.store.rename_experiment(experiment_id, _text(body, "name"))
+    if body.get("stage"):
+        ctx.store.set_experiment_stage(experiment_id, _text(body, "stage"))
+    if body.get("tags"):
+        pairs = [(str(k), str(v)) for k, v in body["tags"]]
+        ctx.store.set_experiment_tags(experiment_id, pairs)
+    return {"experiment": ctx.store.get_experiment(experiment_id).to_json()}
+
+
 # -- runs -------------------------------------------------------------------------------------
 def create_run(
     ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
@@ -116,10 +140,11 @@ def get_runs(
 
 
 def get_run(
-    ctx: Context, user: User | None, _: dict[str, Any], path: dict[str, str]
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
-    """GET /runs/{run_id} (a unique prefix of it works too)."""
-    run = ctx.store.get_run(ctx.store.resolve_run_id(path["run_id"]))
+    """GET /runs/{run_id} (a unique prefix of it works too, unless ``?exact=1``)."""
+    run_id = path["run_id"] if body.get("exact") else ctx.store.resolve_run_id(path["run_id"])
+    run = ctx.store.get_run(run_id)
     _need(user, "read", run.experiment_id)
     return {"run": wire.run_to_wire(run)}
 
@@ -194,17 +219,76 @@ def metric_history(
     return {"metrics": [[wire.number(m.value), m.step, m.timestamp] for m in points]}
 
 
+def delete_tag(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/{run_id}/delete-tag {"key"}."""
+    run_id = path["run_id"]
+    _need(user, "write", _run_experiment(ctx, run_id))
+    return {"deleted": ctx.store.delete_tag(run_id, _text(body, "key"))}
+
+
+def set_run_stage(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/{run_id}/stage {"stage": "active" | "deleted"}."""
+    run_id = path["run_id"]
+    _need(user, "write", _run_experiment(ctx, run_id))
+    ctx.store.set_run_stage(run_id, _text(body, "stage"))
+    return {}
+
+
+def set_child(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/{run_id}/child {"pid", "marker"} or {"exit_code"}: the entry point's process."""
+    run_id = path["run_id"]
+    _need(user, "write", _run_experiment(ctx, run_id))
+    if body.get("exit_code") is not None:
+        ctx.store.set_child_exit(run_id, int(body["exit_code"]))
+    else:
+        ctx.store.set_child_process(run_id, int(body["pid"]), body.get("marker"))
+    return {}
+
+
+def find_finished(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/find-finished {"experiment_id", "fingerprint"}: a run to reuse, or null."""
+    experiment_id = _text(body, "experiment_id")
+    _need(user, "read", experiment_id)
+    found = ctx.store.find_finished_run(experiment_id, _text(body, "fingerprint"))
+    return {"run": None if found is None else wire.run_to_wire(found)}
+
+
+def running_on(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """GET /runs/running?host=H: RUNNING runs started on a host (its reaper checks them)."""
+    live = ctx.store.running_runs_on(_text(body, "host"))
+    ids = {r.run_id: r.experiment_id for r in ctx.store.get_runs([r.run_id for r in live])}
+    visible = [r for r in live if user is None or user.may("write", ids.get(r.run_id))]
+    return {"runs": [asdict(r) for r in visible]}
+
+
 # (method, path) -> endpoint; paths are relative to /api/v1.
 ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
     ("GET", "/experiments", list_experiments),
+    ("POST", "/experiments", create_experiment),
     ("POST", "/experiments/get", experiment_by_name),
     ("GET", "/experiments/{experiment_id}", get_experiment),
+    ("POST", "/experiments/{experiment_id}/update", update_experiment),
     ("POST", "/runs", create_run),
     ("POST", "/runs/get", get_runs),
     ("POST", "/runs/search", search_runs),
+    ("POST", "/runs/find-finished", find_finished),
+    ("GET", "/runs/running", running_on),
     ("GET", "/runs/{run_id}", get_run),
     ("POST", "/runs/{run_id}/events", log_events),
     ("GET", "/runs/{run_id}/offset", events_offset),
     ("POST", "/runs/{run_id}/finish", finish_run),
     ("GET", "/runs/{run_id}/metrics", metric_history),
+    ("POST", "/runs/{run_id}/delete-tag", delete_tag),
+    ("POST", "/runs/{run_id}/stage", set_run_stage),
+    ("POST", "/runs/{run_id}/child", set_child),
 )

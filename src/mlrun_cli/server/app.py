@@ -83,6 +83,35 @@ class Server:
 
         return Route(f"/api/v1{path}", serve, methods=[method], name=endpoint.__name__)
 
+    async def put_artifact(self, request: Request) -> Response:
+        """PUT /api/v1/runs/{run_id}/artifacts/{path}: a staged file of our client's run
+        (recorded by its events; this stores the bytes). Written beside, then renamed."""
+        from mlrun_cli.mlflow_compat.artifacts import split_path
+        from mlrun_cli.mlflow_compat.protocol import MlflowError
+
+        allowed, user = self.user(request)
+        if not allowed:
+            return _error(401, "UNAUTHENTICATED", "missing or wrong token")
+        run_id = request.path_params["run_id"]
+        try:
+            experiment_id = self.store.get_run(run_id).experiment_id
+            if user is not None and not user.may("write", experiment_id):
+                return _error(403, "DeniedError", f"user {user.name!r} has no write role on "
+                              f"experiment {experiment_id}")  # fmt: skip
+            _, relative = split_path(f"{run_id}/{request.path_params['path']}")
+        except NotFoundError as exc:
+            return _error(404, "NotFoundError", str(exc))
+        except MlflowError as exc:
+            return _error(400, "BAD_REQUEST", exc.message)
+        if not relative:
+            return _error(400, "BAD_REQUEST", "artifact path: expected a file name")
+        target = self.store.artifact_dir(run_id) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.upload")
+        partial.write_bytes(await request.body())
+        partial.replace(target)
+        return JSONResponse({})
+
     # -- MLflow's API -------------------------------------------------------------------------
     async def mlflow(self, request: Request) -> Response:
         from mlrun_cli.mlflow_compat.handlers import handle
@@ -132,6 +161,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi, methods=["GET"]),
+        Route("/api/v1/runs/{run_id}/artifacts/{path:path}", server.put_artifact, methods=["PUT"]),
         *(server.api_route(m, p, e) for m, p, e in api_v1.ROUTES),
         *(
             Route(prefix + "{rest:path}", server.mlflow, methods=methods)

@@ -135,3 +135,33 @@ def test_server_killed_mid_run_then_restarted(project: Path, isolated: Path) -> 
         assert server.call("GET", f"/api/v1/runs/{run_id}")[1]["run"]["status"] == "FINISHED"
     finally:
         server.stop()
+
+
+def test_sync_uploads_what_an_unreachable_server_missed(
+    project: Path, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = isolated / "srv" / "mlrun.db"
+    db.parent.mkdir()
+    port = free_port()
+    server = ServerProcess(db, port, ("--no-auth",)).start()
+    monkeypatch.setenv("MLRUN_TRACKING_RETRY_SECONDS", "1")
+    argv = mlrun_argv("run", str(project), "-e", "slow", "--env-manager", "local", "--json",
+                      "--tracking-uri", server.url)  # fmt: skip
+    runner = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=dict(os.environ))  # fmt: skip
+    while not server.call("POST", "/api/v1/runs/search", {})[1]["runs"]:
+        time.sleep(0.1)
+    run_id = server.call("POST", "/api/v1/runs/search", {})[1]["runs"][0]["run_id"]
+    server.kill()
+    _, err = runner.communicate(timeout=300)
+    assert runner.returncode != 0
+    assert "mlrun sync" in err.decode()
+    server = ServerProcess(db, port, ("--no-auth",)).start()
+    try:
+        for _ in range(2):  # a second sync uploads nothing twice
+            synced = run_mlrun("sync", "--tracking-uri", server.url)
+            assert synced.returncode == 0, synced.stderr
+        assert [p[1] for p in _points(server, run_id, "tick")] == list(range(40))
+        assert server.call("GET", f"/api/v1/runs/{run_id}")[1]["run"]["status"] != "RUNNING"
+    finally:
+        server.stop()

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "experiments": ("mlrun_cli.cli.experiments", "app", "Create, search and manage experiments."),
     "runs": ("mlrun_cli.cli.runs", "app", "Search, compare, plot and inspect recorded runs."),
     "env": ("mlrun_cli.cli.env", "app", "Manage the cache of isolated Python environments."),
+    "sync": ("mlrun_cli.cli.sync", "SYNC", "Upload what this machine's runs left pending."),
     "server": ("mlrun_cli.cli.server", "COMMAND", "Run the team tracking server (extra [server])."),
 }
 

@@ -88,7 +88,7 @@ class RestStore:
                 if time.monotonic() + delay > deadline:
                     raise StoreError(
                         f"tracking server {self.uri} is unreachable ({type(exc).__name__})",
-                        hint="the run's events stay in the local journal; `mlrun sync "
+                        hint="a run's events stay in its local journal: `mlrun sync "
                         f"--tracking-uri {self.uri}` uploads them once the server is back",
                     ) from None
                 time.sleep(delay)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -187,3 +188,30 @@ def test_acknowledged_writes_survive_kill_9(db: Path) -> None:
         assert offset["offset"] == 50
     finally:
         server.stop()
+
+
+def test_a_run_whose_runner_went_silent_is_failed_by_heartbeat_timeout(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlrun_cli.tracking.models import CodeVersion, RunCreate
+    from mlrun_cli.tracking.stores import wire
+
+    db.parent.mkdir()
+    monkeypatch.setenv("MLRUN_SERVER_HEARTBEAT_TIMEOUT", "1")
+    with running_server(db, "--no-auth") as server:
+        spec = RunCreate(experiment_id="0", name="far", entry_point="main", command="python t",
+                         code=CodeVersion("local", "/p"), host="another-host", pid=1)  # fmt: skip
+        status, _ = server.call("POST", "/api/v1/runs", wire.run_create_to_json(spec))
+        assert status == 200
+        external = server.call("POST", f"{API}/runs/create", {"experiment_id": "0"})[1]
+        external_id = external["run"]["info"]["run_id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            run = server.call("GET", f"/api/v1/runs/{spec.run_id}")[1]["run"]
+            if run["status"] != "RUNNING":
+                break
+            time.sleep(0.2)
+        assert run["status"] == "FAILED"
+        assert "no heartbeat from its runner on another-host" in run["status_reason"]
+        # A run MLflow code created directly has no runner: MLflow's client ends it.
+        assert server.call("GET", f"/api/v1/runs/{external_id}")[1]["run"]["status"] == "RUNNING"

@@ -6,6 +6,7 @@ SQLite connection, and a write is a few milliseconds. ``--workers N`` runs N pro
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from mlrun_cli.errors import MlrunError, NotFoundError, StoreError, UsageError
 from mlrun_cli.server import api_v1, mlflow_mount
 from mlrun_cli.server.auth import AuthStore, token_from_header
 from mlrun_cli.server.config import ServerConfig, open_backend
+from mlrun_cli.server.heartbeat import Heartbeats, timeout_seconds
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -43,10 +45,12 @@ class Server:
         self.auth = None if config.no_auth else AuthStore(self.store.location.db_path)
         self.context = api_v1.Context(self.store)
         self.session = mlflow_mount.server_session(self.store)
+        self.heartbeats = Heartbeats(self.store.location.db_path, timeout_seconds())
 
     def close(self) -> None:
         """Close the store's and the auth tables' connections."""
         self.store.close()
+        self.heartbeats.close()
         if self.auth is not None:
             self.auth.close()
 
@@ -73,8 +77,12 @@ class Server:
                 if not isinstance(loaded, dict):
                     return _error(400, "BAD_REQUEST", "the request body must be a JSON object")
                 body.update(loaded)
+            run_id = request.path_params.get("run_id")
             try:
-                return JSONResponse(endpoint(self.context, user, body, dict(request.path_params)))
+                answer = endpoint(self.context, user, body, dict(request.path_params))
+                if run_id and (method != "GET" or endpoint is api_v1.events_offset):
+                    self.heartbeats.seen(run_id)  # the runner is alive (and allowed to write)
+                return JSONResponse(answer)
             except MlrunError as exc:
                 status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 500)
                 return _error(status, type(exc).__name__, str(exc))
@@ -169,9 +177,18 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         ),
     ]
 
+    async def expire_heartbeats() -> None:
+        interval = min(server.heartbeats.timeout / 2, 30.0)
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(MlrunError):
+                server.heartbeats.expire(server.store)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(expire_heartbeats())
         yield
+        task.cancel()
         server.close()
 
     return Starlette(routes=routes, lifespan=lifespan)

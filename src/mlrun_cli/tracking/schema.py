@@ -158,6 +158,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             name TEXT NOT NULL REFERENCES users (name),
             created_at BIGINT NOT NULL
         )""",
+        # When a runner last talked to the server about its run: a run whose runner died on
+        # another host is failed by a heartbeat timeout (the host-local reaper cannot see it).
+        "CREATE TABLE run_heartbeats (run_id TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)",
     ),
 )
 

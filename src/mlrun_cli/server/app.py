@@ -16,6 +16,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from mlrun_cli import __version__
+from mlrun_cli.artifacts.base import open_artifacts
 from mlrun_cli.errors import MlrunError, NotFoundError, StoreError, UsageError
 from mlrun_cli.server import api_v1, mlflow_mount
 from mlrun_cli.server.auth import AuthStore, token_from_header
@@ -23,10 +24,13 @@ from mlrun_cli.server.config import ServerConfig, open_backend
 from mlrun_cli.server.heartbeat import Heartbeats, timeout_seconds
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from starlette.requests import Request
 
+    from mlrun_cli.mlflow_compat.protocol import Request as MlflowRequest
+    from mlrun_cli.mlflow_compat.protocol import Response as MlflowResponse
+    from mlrun_cli.mlflow_compat.session import Session
     from mlrun_cli.server.auth import User
 
 _STATUS = ((api_v1.DeniedError, 403), (NotFoundError, 404), (UsageError, 400), (StoreError, 503))
@@ -46,6 +50,8 @@ class Server:
         self.context = api_v1.Context(self.store)
         self.session = mlflow_mount.server_session(self.store)
         self.heartbeats = Heartbeats(self.store.location.db_path, timeout_seconds())
+        self.artifacts = open_artifacts(config.artifacts_destination,
+                                        self.store.location.artifact_root)  # fmt: skip
 
     def close(self) -> None:
         """Close the store's and the auth tables' connections."""
@@ -118,6 +124,10 @@ class Server:
         partial = target.with_name(f".{target.name}.upload")
         partial.write_bytes(await request.body())
         partial.replace(target)
+        try:
+            self.artifacts.put(run_id, relative, target)
+        except MlrunError as exc:
+            return _error(503, type(exc).__name__, str(exc))
         return JSONResponse({})
 
     # -- MLflow's API -------------------------------------------------------------------------
@@ -143,10 +153,35 @@ class Server:
         elif user is not None and (denied := mlflow_mount.authorize(self.store, user, call)):
             answer = error_response(denied)
         else:
-            answer = handle(self.session, call)
+            answer = self._mlflow_artifacts(call, handle)
         if answer.file is not None:
             return FileResponse(answer.file, status_code=answer.status)
         return Response(answer.json_bytes(), answer.status, media_type="application/json")
+
+    def _mlflow_artifacts(
+        self, call: MlflowRequest, handle: Callable[[Session, MlflowRequest], MlflowResponse]
+    ) -> MlflowResponse:
+        """MLflow's request, with the artifact destination beside the receiving folder: a file
+        downloaded is fetched first if the folder lacks it; one uploaded is sent on."""
+        from mlrun_cli.mlflow_compat.artifacts import PREFIX, split_path
+        from mlrun_cli.mlflow_compat.protocol import MlflowError, error_response
+
+        tail = call.path[len(PREFIX) :] if call.path.startswith(PREFIX) else ""
+        if not tail.strip("/"):
+            return handle(self.session, call)
+        try:
+            run_id, relative = split_path(tail)
+            target = self.store.artifact_dir(run_id) / relative
+            if call.method == "GET" and relative:
+                self.artifacts.fetch(run_id, relative, target)
+            answer = handle(self.session, call)
+            if call.method == "PUT" and answer.status == 200:
+                self.artifacts.put(run_id, relative, target)
+        except MlflowError as exc:
+            return error_response(exc)
+        except MlrunError as exc:
+            return error_response(MlflowError("INTERNAL_ERROR", str(exc)))
+        return answer
 
 
 def create_app(config: ServerConfig | None = None) -> Starlette:

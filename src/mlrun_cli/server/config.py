@@ -64,12 +64,9 @@ def store_location(config: ServerConfig) -> StoreLocation:
         )
     db = Path(uri[len("sqlite:///") :]).expanduser().absolute()
     destination = config.artifacts_destination
-    if destination.startswith("s3://"):
-        raise StoreError(
-            f"--artifacts-destination {destination!r}: S3 artifact stores are not supported "
-            "by this version; expected a local directory"
-        )
-    root = Path(destination).expanduser().absolute() if destination else db.parent / "artifacts"
+    # A remote destination (s3://) gets every file the server receives in this folder.
+    local = destination and "://" not in destination
+    root = Path(destination).expanduser().absolute() if local else db.parent / "artifacts"
     return StoreLocation(db, root, "--backend-store-uri")
 
 

@@ -157,6 +157,12 @@ def test_auth_matrix(db: Path) -> None:
         assert server.call("GET", f"/api/v1/runs/{b_run}", token=a_admin)[0] == 403
         assert server.call("POST", f"/api/v1/runs/{b_run}/events", {"metrics": []},
                            token=reader)[0] == 403  # fmt: skip
+        tag = {"experiment_id": a, "key": "owner", "value": "adam"}
+        path = f"{API}/experiments/set-experiment-tag"
+        assert server.call("POST", path, tag, token=reader)[0] == 403
+        assert server.call("POST", path, tag, token=a_admin)[0] == 200
+        assert server.call("POST", f"/api/v1/experiments/{a}/update", {"name": "a2"},
+                           token=reader)[0] == 403  # fmt: skip
         status, runs = server.call("POST", "/api/v1/runs/search", {}, token=a_admin)
         assert (status, runs["runs"]) == (200, [])
         # MLflow's basic auth: the token as password.

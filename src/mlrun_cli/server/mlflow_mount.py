@@ -22,6 +22,9 @@ AJAX_PREFIX = "/ajax-api/"
 MLFLOW_PREFIXES = ("/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/", "/api/3.0/mlflow/",
                    "/ajax-api/2.0/mlflow/", "/ajax-api/2.0/mlflow-artifacts/",
                    "/ajax-api/3.0/mlflow/")  # fmt: skip
+# Changing an experiment itself is its admins'.
+_ADMIN_POSTS = frozenset({"experiments/update", "experiments/delete", "experiments/restore",
+                          "experiments/set-experiment-tag", "experiments/delete-tag"})  # fmt: skip
 # POST endpoints that only read.
 _READING_POSTS = frozenset({"runs/search", "experiments/search", "logged-models/search",
                             "registered-models/search", "model-versions/search"})  # fmt: skip
@@ -57,6 +60,8 @@ def access(store: TrackingStore, request: Request) -> list[tuple[str, str | None
         return [(needed, _experiment_of_run(store, run_id) if run_id else None)]
     endpoint = path[len(API) + 1 :] if path.startswith(API + "/") else path
     needed = "read" if request.method == "GET" or endpoint in _READING_POSTS else "write"
+    if endpoint in _ADMIN_POSTS:
+        needed = "admin"
     if endpoint == "experiments/create":
         return [("write", None)]
     fields: dict[str, Any] = request.params()

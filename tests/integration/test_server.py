@@ -221,3 +221,11 @@ def test_a_run_whose_runner_went_silent_is_failed_by_heartbeat_timeout(
         assert "no heartbeat from its runner on another-host" in run["status_reason"]
         # A run MLflow code created directly has no runner: MLflow's client ends it.
         assert server.call("GET", f"/api/v1/runs/{external_id}")[1]["run"]["status"] == "RUNNING"
+
+
+def test_a_port_in_use_is_one_error_line(open_server: ServerProcess, db: Path) -> None:
+    result = run_mlrun("server", "--backend-store-uri", f"sqlite:///{db}", "--port",
+                       str(open_server.port), "--no-auth")  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: --host 127.0.0.1 --port {open_server.port}: ")
+    assert len(result.stderr.splitlines()) == 1

@@ -26,7 +26,7 @@ BackendStore = Annotated[
     typer.Option(
         "--backend-store-uri",
         metavar="URI",
-        help="Where runs are stored: sqlite:///path/to/file.db.",
+        help="Where runs are stored: sqlite:///relative.db or sqlite:////absolute.db.",
         show_default=False,
     ),
 ]
@@ -36,7 +36,7 @@ def _config(backend_store_uri: str | None, **options: object) -> object:
     from mlrun_cli.server.config import ServerConfig
 
     if not backend_store_uri:
-        raise UsageError("--backend-store-uri is required (e.g. sqlite:///srv/mlrun/mlrun.db)")
+        raise UsageError("--backend-store-uri is required (e.g. sqlite:////srv/mlrun/mlrun.db)")
     return ServerConfig(backend_store_uri, **options)  # type: ignore[arg-type]
 
 

@@ -60,7 +60,7 @@ def store_location(config: ServerConfig) -> StoreLocation:
         scheme = uri.split("://", 1)[0] if "://" in uri else uri
         raise StoreError(
             f"--backend-store-uri {uri!r}: unsupported scheme {scheme!r}; expected "
-            "sqlite:///path/to/file.db"
+            "sqlite:///relative.db or sqlite:////absolute.db"
         )
     db = Path(uri[len("sqlite:///") :]).expanduser().absolute()
     destination = config.artifacts_destination

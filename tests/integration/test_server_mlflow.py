@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,10 +55,7 @@ def mlflow_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                             {"python_env.yaml": f"python: '3.11'\ndependencies:\n  - {MLFLOW}\n"})  # fmt: skip
     env = {**os.environ, "MLRUN_CACHE_DIR": str(root / "cache"),
            "UV_CACHE_DIR": str(root / "uv"), "HOME": str(root)}  # fmt: skip
-    argv = ["python", "-m", "mlrun_cli", "env", "build", str(project), "--json"]
-    import sys
-
-    argv[0] = sys.executable
+    argv = [sys.executable, "-m", "mlrun_cli", "env", "build", str(project), "--json"]
     out = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     yield Path(json.loads(out.stdout)["path"]) / "bin" / "python"

@@ -11,7 +11,7 @@ from tests.conftest import write_project
 
 HEAVY = ("sqlite3", "yaml", "rich", "dvc", "git", "virtualenv", "psycopg", "psycopg2", "pydantic",
          "plotext", "matplotlib", "numpy", "starlette", "jinja2", "uvicorn", "playwright", "ray",
-         "optuna")  # fmt: skip
+         "optuna", "fastapi", "anyio", "boto3", "s3fs", "fsspec")  # fmt: skip
 
 PROBE = """
 import json, sys
@@ -50,6 +50,7 @@ def test_help_imports_nothing_heavy_and_no_command_module() -> None:
         "plot",
         "compare",
         "ui",
+        "server",
     }
     assert not {m for m in modules if m.rsplit(".", 1)[-1] in commands}
     assert "mlrun_cli.tracking.models" not in modules
@@ -67,6 +68,14 @@ def test_runs_search_loads_no_plotting_yaml_rich_or_ingest() -> None:
     modules = imported("experiments", "search")
     assert heavy(modules) == {"sqlite3"}
     assert "mlrun_cli.cli.runs" not in modules
+
+
+def test_only_serving_imports_the_web_framework() -> None:
+    modules = imported("server", "--help")
+    assert heavy(modules) == set()
+    assert not {m for m in modules if m.startswith("mlrun_cli.server")}
+    modules = imported("runs", "search", "--tracking-uri", "http://127.0.0.1:9")
+    assert not heavy(modules) & {"starlette", "uvicorn", "anyio"}
 
 
 def test_a_warm_run_imports_no_yaml(tmp_path: Path) -> None:

@@ -103,11 +103,15 @@ def _loader(info: CommandInfo) -> Loader:
 
 
 def load(module: str, attribute: str, name: str) -> _click.Command:
-    """Import ``module`` and make a click command of its ``attribute`` (a typer app = a group)."""
+    """Import ``module`` and make a click command of its ``attribute`` (a typer app = a group;
+    a click command is used as it is)."""
     import typer
+    from typer import _click
     from typer.models import CommandInfo
 
     target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, _click.Command):
+        return target  # a group with its own callback and subgroups (``mlrun server``)
     if isinstance(target, typer.Typer):
         return group_from_typer(name, target)
     assert isinstance(target, CommandInfo)  # noqa: S101 - the table in app.py is static

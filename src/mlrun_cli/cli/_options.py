@@ -17,7 +17,7 @@ TrackingUri = Annotated[
     typer.Option(
         "--tracking-uri",
         metavar="URI",
-        help="Store: a directory, file:///dir or sqlite:///file.db "
+        help="Store: a directory, file:///dir, sqlite:///file.db or a server's http(s)://host:port "
         "(default: $MLRUN_TRACKING_URI, else ./mlruns).",
         show_default=False,
     ),

@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "runs": ("mlrun_cli.cli.runs", "app", "Search, compare, plot and inspect recorded runs."),
     "env": ("mlrun_cli.cli.env", "app", "Manage the cache of isolated Python environments."),
     "ui": ("mlrun_cli.cli.ui", "UI", "Serve the web UI to browse and compare runs (read-only)."),
+    "sync": ("mlrun_cli.cli.sync", "SYNC", "Upload what this machine's runs left pending."),
+    "server": ("mlrun_cli.cli.server", "COMMAND", "Run the team tracking server (extra [server])."),
 }
 
 

@@ -303,6 +303,8 @@ def store_place(location: object) -> str:
     from mlrun_cli.tracking.store import StoreLocation
 
     assert isinstance(location, StoreLocation)  # noqa: S101 - typed loosely for lazy imports
+    if location.remote is not None:
+        return f"{location.remote} (server)"
     root = location.db_path.parent if location.db_path.name == "mlrun.db" else location.db_path
     cwd, home = Path.cwd(), Path.home()
     if root.is_relative_to(cwd):

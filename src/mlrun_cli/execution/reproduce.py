@@ -264,13 +264,12 @@ def reproduce(request: ReproduceRequest, reporter: Reporter) -> ReproduceResult:
     """Rebuild and rerun a recorded run; verify it when asked."""
     from mlrun_cli.execution.runner import RunRequest, launch, resolve_experiment, sigterm_raises
     from mlrun_cli.tracking.ingest import reap_orphans
-    from mlrun_cli.tracking.sqlite import SqliteStore
-    from mlrun_cli.tracking.store import resolve_location
+    from mlrun_cli.tracking.store import open_location, resolve_location
 
     if request.rtol < 0 or request.atol < 0:
         raise UsageError("--rtol and --atol: expected non-negative numbers")
     location = resolve_location(request.tracking_uri)
-    store = SqliteStore(location, create=False)
+    store = open_location(location, create=False)
     try:
         from mlrun_cli._system import hostname
 

@@ -366,14 +366,13 @@ def load_env_spec(
 def execute_run(request: RunRequest, reporter: Reporter) -> RunResult:
     """Run a project entry point end to end and record it."""
     from mlrun_cli.tracking.ingest import reap_orphans
-    from mlrun_cli.tracking.sqlite import SqliteStore
-    from mlrun_cli.tracking.store import resolve_location
+    from mlrun_cli.tracking.store import open_location, resolve_location
 
     location = resolve_location(request.tracking_uri)
     with sigterm_raises():
         prepared = prepare(request, reporter, location.owned_paths())
         try:
-            store = SqliteStore(location)
+            store = open_location(location)
             try:
                 reap_orphans(store, hostname())
                 experiment = resolve_experiment(

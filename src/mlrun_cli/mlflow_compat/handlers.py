@@ -35,7 +35,7 @@ from mlrun_cli.tracking.models import EventBatch, Metric, Param
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from mlrun_cli.tracking.models import Run
+    from mlrun_cli.tracking.models import Run, RunCreate
 
     Handler = Callable[[Session, dict[str, Any]], dict[str, Any]]
 
@@ -84,35 +84,64 @@ def create_run(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     if reserved:
         raise invalid(f"tag {reserved[0]!r}: tags under 'mlrun.' are recorded by mlrun")
     parent_id = tags.get("mlflow.parentRunId") or session.run_id
-    parent = get_run(session, parent_id)
+    # A team server's session has no run of its own: without a parent the run is top-level.
+    parent = get_run(session, parent_id) if parent_id else None
     experiment_id = str(fields.get("experiment_id") or session.experiment_id)
     try:
         session.store.get_experiment(experiment_id)
     except NotFoundError:
         raise missing(f"No Experiment with id={experiment_id} exists") from None
     name = str(fields.get("run_name") or tags.get("mlflow.runName") or generate_run_name())
-    tags["mlflow.parentRunId"] = parent.run_id
+    if parent is not None:
+        tags["mlflow.parentRunId"] = parent.run_id
     tags["mlflow.runName"] = name
-    root = get_run(session, session.run_id)
-    spec = RunCreate(
-        experiment_id=experiment_id,
-        name=name,
-        entry_point=root.entry_point,
-        command=root.command,
-        code=root.code,
-        tags=tuple(sorted(tags.items())),
-        user=str(fields.get("user_id") or root.user),
-        host=root.host,
-        # mlrun's own process: if it dies, the orphan reaper finishes this run too.
-        pid=os.getpid(),
-        pid_start=process_start_marker(os.getpid()),
-        env_lock_hash=root.env_lock_hash,
-        parent_run_id=parent.run_id,
-    )
+    if session.run_id:
+        root = get_run(session, session.run_id)
+        spec = RunCreate(
+            experiment_id=experiment_id,
+            name=name,
+            entry_point=root.entry_point,
+            command=root.command,
+            code=root.code,
+            tags=tuple(sorted(tags.items())),
+            user=str(fields.get("user_id") or root.user),
+            host=root.host,
+            # mlrun's own process: if it dies, the orphan reaper finishes this run too.
+            pid=os.getpid(),
+            pid_start=process_start_marker(os.getpid()),
+            env_lock_hash=root.env_lock_hash,
+            parent_run_id=None if parent is None else parent.run_id,
+        )
+    else:
+        spec = _external_run(experiment_id, name, tags, fields, parent)
     run = session.store.create_run(spec)
     session.created.append(run.run_id)
     session.known_runs.add(run.run_id)
     return {"run": run_json(run)}
+
+
+def _external_run(
+    experiment_id: str,
+    name: str,
+    tags: dict[str, str],
+    fields: dict[str, Any],
+    parent: Run | None,
+) -> RunCreate:
+    """A run MLflow code started on a team server, outside ``mlrun run``: no process to
+    watch (no pid), the code named by MLflow's own source tags."""
+    from mlrun_cli.tracking.models import CodeVersion, RunCreate
+
+    source = tags.get("mlflow.source.name", "")
+    return RunCreate(
+        experiment_id=experiment_id,
+        name=name,
+        entry_point=source.rsplit("/", 1)[-1],
+        command="",
+        code=CodeVersion(kind="mlflow", uri=source, commit=tags.get("mlflow.source.git.commit")),
+        tags=tuple(sorted(tags.items())),
+        user=str(fields.get("user_id") or tags.get("mlflow.user", "")),
+        parent_run_id=None if parent is None else parent.run_id,
+    )
 
 
 def get_run_handler(session: Session, fields: dict[str, Any]) -> dict[str, Any]:

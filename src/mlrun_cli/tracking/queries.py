@@ -74,6 +74,10 @@ def search_runs(
         raise UsageError(f"--view: expected one of active, deleted, all; got {view!r}")
     if max_results < 1:
         raise UsageError(f"--max-results: expected a positive number; got {max_results}")
+    remote = getattr(store, "search_runs_page", None)
+    if remote is not None:  # a team server compiles and runs the search itself
+        page: RunPage = remote(experiment_ids, filter_text, order_by, max_results, page_token, view)
+        return page
     expr = parse_filter(filter_text, schema=RUN_SCHEMA)
     order = tuple(parse_order_by(text) for text in (order_by or [DEFAULT_ORDER]))
     offset = decode_page_token(page_token)

@@ -160,6 +160,25 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
         # and not inserted twice.
         "CREATE INDEX metrics_by_point ON metrics (run_id, key, step, timestamp)",
     ),
+    (
+        # The team server (``mlrun server``): users an admin created, their role per
+        # experiment ('*' is every experiment), and their tokens (sha256, never the token).
+        "CREATE TABLE users (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
+        """CREATE TABLE user_roles (
+            name TEXT NOT NULL REFERENCES users (name),
+            experiment_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            PRIMARY KEY (name, experiment_id)
+        )""",
+        """CREATE TABLE tokens (
+            token_hash TEXT PRIMARY KEY,
+            name TEXT NOT NULL REFERENCES users (name),
+            created_at BIGINT NOT NULL
+        )""",
+        # When a runner last talked to the server about its run: a run whose runner died on
+        # another host is failed by a heartbeat timeout (the host-local reaper cannot see it).
+        "CREATE TABLE run_heartbeats (run_id TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -73,6 +73,8 @@ class StoreLocation:
     db_path: Path
     artifact_root: Path
     source: str
+    # A team server's URL (http(s)://host:port): then the paths are its local staging folder.
+    remote: str | None = None
 
     def owned_paths(self) -> tuple[Path, ...]:
         """Everything the store writes: never part of a project's code, even inside it."""
@@ -83,14 +85,15 @@ class StoreLocation:
     @property
     def uri(self) -> str:
         """The URI handed to child processes (always absolute)."""
-        return f"sqlite:///{self.db_path}"
+        return self.remote or f"sqlite:///{self.db_path}"
 
 
 def resolve_location(cli_value: str | None = None) -> StoreLocation:
     """Resolve the store: ``--tracking-uri`` > ``MLRUN_TRACKING_URI`` > ``./mlruns``.
 
     Accepted forms: a directory (``./mlruns``; the database is ``mlrun.db`` inside it),
-    ``file:///dir``, or ``sqlite:///path/to/file.db`` (artifacts go beside the file).
+    ``file:///dir``, ``sqlite:///path/to/file.db`` (artifacts go beside the file), or a team
+    server's ``http(s)://host:port``.
     """
     if cli_value:
         value, source = cli_value, "--tracking-uri"
@@ -99,6 +102,11 @@ def resolve_location(cli_value: str | None = None) -> StoreLocation:
     else:
         root = paths.default_store_dir()
         return StoreLocation(root / paths.STORE_DB_NAME, root / "artifacts", "default")
+    if value.startswith(("http://", "https://")):
+        from mlrun_cli.tracking.stores.rest import staging_root
+
+        staging = staging_root(value)
+        return StoreLocation(staging / "none.db", staging / "artifacts", source, value.rstrip("/"))
     if value.startswith("sqlite:///"):
         db = Path(value[len("sqlite:///") :]).expanduser()
         if not db.is_absolute():
@@ -112,7 +120,7 @@ def resolve_location(cli_value: str | None = None) -> StoreLocation:
         scheme = value.split("://", 1)[0]
         raise StoreError(
             f"{source}: unsupported tracking URI scheme {scheme!r}; "
-            "expected a directory, file:///dir or sqlite:///file.db"
+            "expected a directory, file:///dir, sqlite:///file.db or http(s)://host:port"
         )
     root = Path(value).expanduser().absolute()
     return StoreLocation(root / paths.STORE_DB_NAME, root / "artifacts", source)
@@ -129,6 +137,15 @@ def open_store(cli_value: str | None = None, *, create: bool = True) -> Tracking
         from mlrun_cli.tracking.postgres import PostgresStore
 
         return PostgresStore(value)
+    return open_location(resolve_location(cli_value), create=create)
+
+
+def open_location(location: StoreLocation, *, create: bool = True) -> TrackingStore:
+    """The store at a resolved location: a team server's (``remote``) or a SQLite file."""
+    if location.remote is not None:
+        from mlrun_cli.tracking.stores.rest import RestStore
+
+        return RestStore(location.remote)
     from mlrun_cli.tracking.sqlite import SqliteStore
 
-    return SqliteStore(resolve_location(cli_value), create=create)
+    return SqliteStore(location, create=create)

@@ -1,0 +1,35 @@
+"""The ArtifactStore protocol and the function that opens one from a destination."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from mlrun_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+class ArtifactStore(Protocol):
+    """Bytes of runs' files, keyed by run id and the path inside the run."""
+
+    def put(self, run_id: str, relative: str, source: Path) -> None: ...
+    def fetch(self, run_id: str, relative: str, target: Path) -> bool: ...
+    def list(self, run_id: str) -> list[str]: ...
+
+
+def open_artifacts(destination: str, local_root: Path) -> ArtifactStore:
+    """``s3://bucket/prefix`` -> S3; anything else is the local folder ``local_root``."""
+    if destination.startswith("s3://"):
+        from mlrun_cli.artifacts.s3 import S3Artifacts
+
+        return S3Artifacts(destination)
+    if "://" in destination:
+        scheme = destination.split("://", 1)[0]
+        raise UsageError(
+            f"--artifacts-destination {destination!r}: unsupported scheme {scheme!r}; "
+            "expected a directory or s3://bucket/prefix"
+        )
+    from mlrun_cli.artifacts.local import LocalArtifacts
+
+    return LocalArtifacts(local_root)

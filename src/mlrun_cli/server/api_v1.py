@@ -1,0 +1,294 @@
+"""Our API, ``/api/v1``: batch-first, idempotent writes, documented in ``openapi.py``.
+
+Every endpoint is a plain function ``(context, user, body, path params) -> JSON``; ``app.py``
+adapts them to HTTP. Errors are ``{"error": {"code": ..., "message": ...}}`` with the HTTP
+status of their mlrun error class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from mlrun_cli.errors import MlrunError, NotFoundError, UsageError
+from mlrun_cli.tracking.stores import wire
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mlrun_cli.server.auth import User
+    from mlrun_cli.tracking.store import TrackingStore
+
+    Endpoint = Callable[["Context", User | None, dict[str, Any], dict[str, str]], dict[str, Any]]
+
+
+class DeniedError(MlrunError):
+    """The authenticated user lacks the role a request needs (HTTP 403)."""
+
+    exit_code = 2
+
+
+@dataclass
+class Context:
+    """What endpoints share: the store (one connection, one request at a time)."""
+
+    store: TrackingStore
+
+
+def _need(user: User | None, role: str, experiment_id: str | None) -> None:
+    if user is not None and not user.may(role, experiment_id):
+        where = "every experiment" if experiment_id is None else f"experiment {experiment_id}"
+        raise DeniedError(f"user {user.name!r} has no {role} role on {where}")
+
+
+def _run_experiment(ctx: Context, run_id: str) -> str:
+    return ctx.store.get_run(run_id).experiment_id
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"request body: {key!r} must be a non-empty string")
+    return value
+
+
+# -- experiments ------------------------------------------------------------------------------
+def list_experiments(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """GET /experiments?view=active|deleted|all: those the user may read."""
+    from mlrun_cli.tracking.queries import search_experiments
+
+    found = search_experiments(ctx.store, str(body.get("view") or "active"),
+                               str(body.get("filter") or ""))  # fmt: skip
+    visible = [e for e in found if user is None or user.may("read", e.experiment_id)]
+    return {"experiments": [e.to_json() for e in visible]}
+
+
+def get_experiment(
+    ctx: Context, user: User | None, _: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """GET /experiments/{experiment_id}."""
+    _need(user, "read", path["experiment_id"])
+    return {"experiment": ctx.store.get_experiment(path["experiment_id"]).to_json()}
+
+
+def experiment_by_name(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """POST /experiments/get {"name", "create": bool}: create needs write on every experiment."""
+    name = _text(body, "name")
+    found = ctx.store.get_experiment_by_name(name)
+    if found is None and body.get("create"):
+        _need(user, "write", None)
+        found = ctx.store.get_or_create_experiment(name)
+    if found is None:
+        return {"experiment": None}
+    _need(user, "read", found.experiment_id)
+    return {"experiment": found.to_json()}
+
+
+def create_experiment(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """POST /experiments {"name"}: a new experiment (needs write on every experiment)."""
+    _need(user, "write", None)
+    return {"experiment": ctx.store.create_experiment(_text(body, "name")).to_json()}
+
+
+def update_experiment(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """POST /experiments/{experiment_id}/update {"name" | "stage" | "tags": [[k, v]]} (admin)."""
+    experiment_id = path["experiment_id"]
+    _need(user, "admin", experiment_id)
+    if body.get("name"):
+        ctx.store.rename_experiment(experiment_id, _text(body, "name"))
+    if body.get("stage"):
+        ctx.store.set_experiment_stage(experiment_id, _text(body, "stage"))
+    if body.get("tags"):
+        pairs = [(str(k), str(v)) for k, v in body["tags"]]
+        ctx.store.set_experiment_tags(experiment_id, pairs)
+    return {"experiment": ctx.store.get_experiment(experiment_id).to_json()}
+
+
+# -- runs -------------------------------------------------------------------------------------
+def create_run(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs {RunCreate}: the client picks the run id, so a retried create is a no-op."""
+    spec = wire.run_create_from_json(body)
+    _need(user, "write", spec.experiment_id)
+    try:
+        existing = ctx.store.get_run(spec.run_id)
+    except NotFoundError:
+        return {"run": wire.run_to_wire(ctx.store.create_run(spec))}
+    if existing.experiment_id != spec.experiment_id:
+        raise UsageError(f"run {spec.run_id} exists in another experiment")
+    return {"run": wire.run_to_wire(existing)}
+
+
+def get_runs(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/get {"run_ids": [...]}: many runs in one call (missing ones left out)."""
+    ids = [str(i) for i in body.get("run_ids") or ()]
+    runs = ctx.store.get_runs(ids)
+    for run in runs:
+        _need(user, "read", run.experiment_id)
+    return {"runs": [wire.run_to_wire(r) for r in runs]}
+
+
+def get_run(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """GET /runs/{run_id} (a unique prefix of it works too, unless ``?exact=1``)."""
+    run_id = path["run_id"] if body.get("exact") else ctx.store.resolve_run_id(path["run_id"])
+    run = ctx.store.get_run(run_id)
+    _need(user, "read", run.experiment_id)
+    return {"run": wire.run_to_wire(run)}
+
+
+def log_events(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/{run_id}/events {"range": [start, end] | null, params, metrics, tags, ...}.
+
+    With a range (byte offsets in the runner's events journal) the batch applies only if the
+    stored offset is ``start``: a retried batch is acknowledged, never applied twice.
+    """
+    run_id = path["run_id"]
+    _need(user, "write", _run_experiment(ctx, run_id))
+    span = body.get("range")
+    events_range = None if span is None else (int(span[0]), int(span[1]))
+    result = ctx.store.log_batch(run_id, wire.batch_from_json(body), events_range)
+    return {"warnings": result or [], "offset": ctx.store.events_offset(run_id)}
+
+
+def events_offset(
+    ctx: Context, user: User | None, _: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """GET /runs/{run_id}/offset: how much of the events journal the server has."""
+    run_id = path["run_id"]
+    _need(user, "read", _run_experiment(ctx, run_id))
+    return {"offset": ctx.store.events_offset(run_id)}
+
+
+def finish_run(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/{run_id}/finish {"status", "exit_code", "reason"} (idempotent)."""
+    run_id = path["run_id"]
+    _need(user, "write", _run_experiment(ctx, run_id))
+    exit_code = body.get("exit_code")
+    changed = ctx.store.finish_run(
+        run_id, _text(body, "status"), None if exit_code is None else int(exit_code),
+        body.get("reason"),
+    )  # fmt: skip
+    return {"changed": changed}
+
+
+def search_runs(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/search {experiment_ids, filter, order_by, max_results, page_token, view}."""
+    from mlrun_cli.tracking.queries import search_runs as search
+
+    ids = [str(i) for i in body.get("experiment_ids") or ()]
+    if not ids:
+        ids = [e.experiment_id for e in ctx.store.search_experiments("active")]
+        ids = [i for i in ids if user is None or user.may("read", i)]
+    for experiment_id in ids:
+        _need(user, "read", experiment_id)
+    page = search(
+        ctx.store, ids, str(body.get("filter") or ""), list(body.get("order_by") or []) or None,
+        int(body.get("max_results") or 1000), body.get("page_token"),
+        str(body.get("view") or "active"),
+    )  # fmt: skip
+    return {"runs": [wire.run_to_wire(r) for r in page.runs],
+            "next_page_token": page.next_page_token}  # fmt: skip
+
+
+def metric_history(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """GET /runs/{run_id}/metrics?key=K: every point, in step order."""
+    run_id = path["run_id"]
+    _need(user, "read", _run_experiment(ctx, run_id))
+    points = ctx.store.metric_history(run_id, _text(body, "key"))
+    return {"metrics": [[wire.number(m.value), m.step, m.timestamp] for m in points]}
+
+
+def delete_tag(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/{run_id}/delete-tag {"key"}."""
+    run_id = path["run_id"]
+    _need(user, "write", _run_experiment(ctx, run_id))
+    return {"deleted": ctx.store.delete_tag(run_id, _text(body, "key"))}
+
+
+def set_run_stage(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/{run_id}/stage {"stage": "active" | "deleted"}."""
+    run_id = path["run_id"]
+    _need(user, "write", _run_experiment(ctx, run_id))
+    ctx.store.set_run_stage(run_id, _text(body, "stage"))
+    return {}
+
+
+def set_child(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/{run_id}/child {"pid", "marker"} or {"exit_code"}: the entry point's process."""
+    run_id = path["run_id"]
+    _need(user, "write", _run_experiment(ctx, run_id))
+    if body.get("exit_code") is not None:
+        ctx.store.set_child_exit(run_id, int(body["exit_code"]))
+    else:
+        ctx.store.set_child_process(run_id, int(body["pid"]), body.get("marker"))
+    return {}
+
+
+def find_finished(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/find-finished {"experiment_id", "fingerprint"}: a run to reuse, or null."""
+    experiment_id = _text(body, "experiment_id")
+    _need(user, "read", experiment_id)
+    found = ctx.store.find_finished_run(experiment_id, _text(body, "fingerprint"))
+    return {"run": None if found is None else wire.run_to_wire(found)}
+
+
+def running_on(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """GET /runs/running?host=H: RUNNING runs started on a host (its reaper checks them)."""
+    live = ctx.store.running_runs_on(_text(body, "host"))
+    ids = {r.run_id: r.experiment_id for r in ctx.store.get_runs([r.run_id for r in live])}
+    visible = [r for r in live if user is None or user.may("write", ids.get(r.run_id))]
+    return {"runs": [asdict(r) for r in visible]}
+
+
+# (method, path) -> endpoint; paths are relative to /api/v1.
+ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
+    ("GET", "/experiments", list_experiments),
+    ("POST", "/experiments", create_experiment),
+    ("POST", "/experiments/get", experiment_by_name),
+    ("GET", "/experiments/{experiment_id}", get_experiment),
+    ("POST", "/experiments/{experiment_id}/update", update_experiment),
+    ("POST", "/runs", create_run),
+    ("POST", "/runs/get", get_runs),
+    ("POST", "/runs/search", search_runs),
+    ("POST", "/runs/find-finished", find_finished),
+    ("GET", "/runs/running", running_on),
+    ("GET", "/runs/{run_id}", get_run),
+    ("POST", "/runs/{run_id}/events", log_events),
+    ("GET", "/runs/{run_id}/offset", events_offset),
+    ("POST", "/runs/{run_id}/finish", finish_run),
+    ("GET", "/runs/{run_id}/metrics", metric_history),
+    ("POST", "/runs/{run_id}/delete-tag", delete_tag),
+    ("POST", "/runs/{run_id}/stage", set_run_stage),
+    ("POST", "/runs/{run_id}/child", set_child),
+)

@@ -1,0 +1,229 @@
+"""The ASGI app: health, version, ``/api/v1`` and MLflow's paths over one backend store.
+
+Requests are answered on the event loop's thread, one at a time per worker: the store is one
+SQLite connection, and a write is a few milliseconds. ``--workers N`` runs N processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from mlrun_cli import __version__
+from mlrun_cli.artifacts.base import open_artifacts
+from mlrun_cli.errors import MlrunError, NotFoundError, StoreError, UsageError
+from mlrun_cli.server import api_v1, mlflow_mount
+from mlrun_cli.server.auth import AuthStore, token_from_header
+from mlrun_cli.server.config import ServerConfig, open_backend
+from mlrun_cli.server.heartbeat import Heartbeats, timeout_seconds
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from starlette.requests import Request
+
+    from mlrun_cli.mlflow_compat.protocol import Request as MlflowRequest
+    from mlrun_cli.mlflow_compat.protocol import Response as MlflowResponse
+    from mlrun_cli.mlflow_compat.session import Session
+    from mlrun_cli.server.auth import User
+
+_STATUS = ((api_v1.DeniedError, 403), (NotFoundError, 404), (UsageError, 400), (StoreError, 503))
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+class Server:
+    """The backend store, the auth tables and the MLflow session of one worker process."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.store = open_backend(config)
+        self.auth = None if config.no_auth else AuthStore(self.store.location.db_path)
+        self.context = api_v1.Context(self.store)
+        self.session = mlflow_mount.server_session(self.store)
+        self.heartbeats = Heartbeats(self.store.location.db_path, timeout_seconds())
+        self.artifacts = open_artifacts(config.artifacts_destination,
+                                        self.store.location.artifact_root)  # fmt: skip
+
+    def close(self) -> None:
+        """Close the store's and the auth tables' connections."""
+        self.store.close()
+        self.heartbeats.close()
+        if self.auth is not None:
+            self.auth.close()
+
+    def user(self, request: Request) -> tuple[bool, User | None]:
+        """(allowed, user): with auth off everyone is allowed (user None)."""
+        if self.auth is None:
+            return True, None
+        found = self.auth.authenticate(token_from_header(request.headers.get("authorization")))
+        return found is not None, found
+
+    # -- our API ------------------------------------------------------------------------------
+    def api_route(self, method: str, path: str, endpoint: api_v1.Endpoint) -> Route:
+        async def serve(request: Request) -> Response:
+            allowed, user = self.user(request)
+            if not allowed:
+                return _error(401, "UNAUTHENTICATED", "missing or wrong token (Authorization: "
+                              "Bearer, from MLRUN_TRACKING_TOKEN)")  # fmt: skip
+            body: dict[str, Any] = dict(request.query_params)
+            if method == "POST":
+                try:
+                    loaded = json.loads(await request.body() or b"{}")
+                except ValueError:
+                    return _error(400, "BAD_REQUEST", "the request body is not valid JSON")
+                if not isinstance(loaded, dict):
+                    return _error(400, "BAD_REQUEST", "the request body must be a JSON object")
+                body.update(loaded)
+            run_id = request.path_params.get("run_id")
+            try:
+                answer = endpoint(self.context, user, body, dict(request.path_params))
+                if run_id and (method != "GET" or endpoint is api_v1.events_offset):
+                    self.heartbeats.seen(run_id)  # the runner is alive (and allowed to write)
+                return JSONResponse(answer)
+            except MlrunError as exc:
+                status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 500)
+                return _error(status, type(exc).__name__, str(exc))
+            except (ValueError, TypeError, KeyError) as exc:
+                return _error(400, "BAD_REQUEST", f"malformed request: {type(exc).__name__}")
+
+        return Route(f"/api/v1{path}", serve, methods=[method], name=endpoint.__name__)
+
+    async def put_artifact(self, request: Request) -> Response:
+        """PUT /api/v1/runs/{run_id}/artifacts/{path}: a staged file of our client's run
+        (recorded by its events; this stores the bytes). Written beside, then renamed."""
+        from mlrun_cli.mlflow_compat.artifacts import split_path
+        from mlrun_cli.mlflow_compat.protocol import MlflowError
+
+        allowed, user = self.user(request)
+        if not allowed:
+            return _error(401, "UNAUTHENTICATED", "missing or wrong token")
+        run_id = request.path_params["run_id"]
+        try:
+            experiment_id = self.store.get_run(run_id).experiment_id
+            if user is not None and not user.may("write", experiment_id):
+                return _error(403, "DeniedError", f"user {user.name!r} has no write role on "
+                              f"experiment {experiment_id}")  # fmt: skip
+            _, relative = split_path(f"{run_id}/{request.path_params['path']}")
+        except NotFoundError as exc:
+            return _error(404, "NotFoundError", str(exc))
+        except MlflowError as exc:
+            return _error(400, "BAD_REQUEST", exc.message)
+        if not relative:
+            return _error(400, "BAD_REQUEST", "artifact path: expected a file name")
+        target = self.store.artifact_dir(run_id) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.upload")
+        partial.write_bytes(await request.body())
+        partial.replace(target)
+        try:
+            self.artifacts.put(run_id, relative, target)
+        except MlrunError as exc:
+            return _error(503, type(exc).__name__, str(exc))
+        return JSONResponse({})
+
+    # -- MLflow's API -------------------------------------------------------------------------
+    async def mlflow(self, request: Request) -> Response:
+        from mlrun_cli.mlflow_compat.handlers import handle
+        from mlrun_cli.mlflow_compat.protocol import MlflowError, error_response
+        from mlrun_cli.mlflow_compat.protocol import Request as MlflowRequest
+
+        query: dict[str, list[str]] = {}
+        for key, value in request.query_params.multi_items():
+            query.setdefault(key, []).append(value)
+        path = mlflow_mount.canonical_path(request.url.path)
+        call = MlflowRequest(request.method, path, query, await request.body())
+        allowed, user = self.user(request)
+        if not allowed:
+            answer = error_response(
+                MlflowError(
+                    "UNAUTHENTICATED",
+                    "missing or wrong token (MLFLOW_TRACKING_TOKEN, "
+                    "or basic auth with the token as password)",
+                )
+            )
+        elif user is not None and (denied := mlflow_mount.authorize(self.store, user, call)):
+            answer = error_response(denied)
+        else:
+            answer = self._mlflow_artifacts(call, handle)
+        if answer.file is not None:
+            return FileResponse(answer.file, status_code=answer.status)
+        return Response(answer.json_bytes(), answer.status, media_type="application/json")
+
+    def _mlflow_artifacts(
+        self, call: MlflowRequest, handle: Callable[[Session, MlflowRequest], MlflowResponse]
+    ) -> MlflowResponse:
+        """MLflow's request, with the artifact destination beside the receiving folder: a file
+        downloaded is fetched first if the folder lacks it; one uploaded is sent on."""
+        from mlrun_cli.mlflow_compat.artifacts import PREFIX, split_path
+        from mlrun_cli.mlflow_compat.protocol import MlflowError, error_response
+
+        tail = call.path[len(PREFIX) :] if call.path.startswith(PREFIX) else ""
+        if not tail.strip("/"):
+            return handle(self.session, call)
+        try:
+            run_id, relative = split_path(tail)
+            target = self.store.artifact_dir(run_id) / relative
+            if call.method == "GET" and relative:
+                self.artifacts.fetch(run_id, relative, target)
+            answer = handle(self.session, call)
+            if call.method == "PUT" and answer.status == 200:
+                self.artifacts.put(run_id, relative, target)
+        except MlflowError as exc:
+            return error_response(exc)
+        except MlrunError as exc:
+            return error_response(MlflowError("INTERNAL_ERROR", str(exc)))
+        return answer
+
+
+def create_app(config: ServerConfig | None = None) -> Starlette:
+    """The app for one worker (the configuration from the environment when not given)."""
+    from mlrun_cli.server.openapi import document
+
+    server = Server(config or ServerConfig.from_env())
+
+    async def health(_: Request) -> Response:
+        return PlainTextResponse("OK")
+
+    async def version(_: Request) -> Response:
+        return PlainTextResponse(__version__)
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(document())
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
+        Route("/api/v1/openapi.json", openapi, methods=["GET"]),
+        Route("/api/v1/runs/{run_id}/artifacts/{path:path}", server.put_artifact, methods=["PUT"]),
+        *(server.api_route(m, p, e) for m, p, e in api_v1.ROUTES),
+        *(
+            Route(prefix + "{rest:path}", server.mlflow, methods=methods)
+            for prefix in mlflow_mount.MLFLOW_PREFIXES
+        ),
+    ]
+
+    async def expire_heartbeats() -> None:
+        interval = min(server.heartbeats.timeout / 2, 30.0)
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(MlrunError):
+                server.heartbeats.expire(server.store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(expire_heartbeats())
+        yield
+        task.cancel()
+        server.close()
+
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,1 @@
+"""TrackingStore implementations beyond the default SQLite file: ``rest`` (a team server)."""

@@ -1,0 +1,114 @@
+"""The JSON our API exchanges for the store's records (standard library only).
+
+Shared by the server (``server/api_v1.py``) and its client (``rest.py``): one codec, so both
+ends always agree. NaN and infinities travel as strings (JSON has no literal for them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any
+
+from mlrun_cli.tracking.models import (
+    Artifact,
+    CodeVersion,
+    DataPinRecord,
+    DataRecord,
+    EventBatch,
+    Experiment,
+    Metric,
+    Param,
+    Run,
+    RunCreate,
+)
+
+
+def number(value: float) -> float | str:
+    """A float as JSON can carry it."""
+    return repr(value) if math.isnan(value) or math.isinf(value) else value
+
+
+def to_float(value: object) -> float:
+    """The inverse of :func:`number`."""
+    return float(value)  # type: ignore[arg-type]  # float() parses "nan", "inf", "-inf"
+
+
+def run_create_to_json(spec: RunCreate) -> dict[str, Any]:
+    """A RunCreate as JSON."""
+    return asdict(spec)
+
+
+def run_create_from_json(data: dict[str, Any]) -> RunCreate:
+    """The inverse of :func:`run_create_to_json` (unknown keys refused by the dataclass)."""
+    fields = dict(data)
+    fields["code"] = CodeVersion(**fields["code"])
+    fields["params"] = tuple(Param(**p) for p in fields.get("params") or ())
+    fields["tags"] = tuple((str(k), str(v)) for k, v in fields.get("tags") or ())
+    fields["data"] = _data_from_json(fields.get("data"))
+    return RunCreate(**fields)
+
+
+def _data_from_json(data_record: dict[str, Any] | None) -> DataRecord | None:
+    if data_record is None:
+        return None
+    record = dict(data_record)
+    record["pins"] = tuple(DataPinRecord(**p) for p in record.get("pins") or ())
+    record["pulled"] = tuple(record.get("pulled") or ())
+    return DataRecord(**record)
+
+
+def run_to_wire(run: Run) -> dict[str, Any]:
+    """A Run, every field (not the documented JSON: that one drops what only mlrun reads)."""
+    data = asdict(run)
+    data["metrics"] = {k: [number(m.value), m.step, m.timestamp] for k, m in run.metrics.items()}
+    return data
+
+
+def run_from_wire(data: dict[str, Any]) -> Run:
+    """The inverse of :func:`run_to_wire`."""
+    fields = dict(data)
+    fields["code"] = CodeVersion(**fields["code"])
+    fields["params"] = tuple(Param(**p) for p in fields.get("params") or ())
+    fields["metrics"] = {
+        k: Metric(k, to_float(v), int(s), int(t)) for k, (v, s, t) in fields["metrics"].items()
+    }
+    fields["artifacts"] = tuple(Artifact(**a) for a in fields.get("artifacts") or ())
+    fields["data"] = _data_from_json(fields.get("data"))
+    return Run(**fields)
+
+
+def batch_to_json(batch: EventBatch) -> dict[str, Any]:
+    """An EventBatch as compact JSON (metrics as [key, value, step, timestamp])."""
+    return {
+        "params": [[p.key, p.value, p.type] for p in batch.params],
+        "metrics": [[m.key, number(m.value), m.step, m.timestamp] for m in batch.metrics],
+        "tags": [list(t) for t in batch.tags],
+        "artifacts": [[a.path, a.size, a.sha256] for a in batch.artifacts],
+    }
+
+
+def batch_from_json(data: dict[str, Any]) -> EventBatch:
+    """The inverse of :func:`batch_to_json`."""
+    return EventBatch(
+        params=tuple(Param(str(k), str(v), t) for k, v, t in data.get("params") or ()),
+        metrics=tuple(
+            Metric(str(k), to_float(v), int(s), int(t)) for k, v, s, t in data.get("metrics") or ()
+        ),
+        tags=tuple((str(k), str(v)) for k, v in data.get("tags") or ()),
+        artifacts=tuple(
+            Artifact(str(p), int(n), str(h)) for p, n, h in data.get("artifacts") or ()
+        ),
+    )
+
+
+def experiment_from_json(data: dict[str, Any]) -> Experiment:
+    """An Experiment from its documented JSON form."""
+    return Experiment(
+        experiment_id=str(data["experiment_id"]),
+        name=str(data["name"]),
+        lifecycle_stage=str(data["lifecycle_stage"]),
+        creation_time=int(data["creation_time"]),
+        last_update_time=int(data["last_update_time"]),
+        tags=dict(data.get("tags") or {}),
+    )

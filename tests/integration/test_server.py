@@ -229,3 +229,20 @@ def test_a_port_in_use_is_one_error_line(open_server: ServerProcess, db: Path) -
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: --host 127.0.0.1 --port {open_server.port}: ")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_the_web_ui_is_served_under_ui(open_server: ServerProcess) -> None:
+    status, page = open_server.call("GET", "/ui/")
+    assert status == 200
+    assert "<html" in str(page).lower()
+
+
+def test_the_web_ui_needs_a_token_that_reads_every_experiment(db: Path) -> None:
+    db.parent.mkdir()
+    with running_server(db) as server:
+        reader = add_user(db, "ann", "read")
+        narrow = add_user(db, "bob", "read", experiment="0")
+        assert server.call("GET", "/ui/")[0] == 401
+        assert server.call("GET", "/ui/", token=narrow)[0] == 401
+        basic = base64.b64encode(f"ann:{reader}".encode()).decode()
+        assert server.call("GET", "/ui/", headers={"Authorization": f"Basic {basic}"})[0] == 200

@@ -12,8 +12,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from mlrun_cli import __version__
 from mlrun_cli.artifacts.base import open_artifacts
@@ -25,8 +26,6 @@ from mlrun_cli.server.heartbeat import Heartbeats, timeout_seconds
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
-
-    from starlette.requests import Request
 
     from mlrun_cli.mlflow_compat.protocol import Request as MlflowRequest
     from mlrun_cli.mlflow_compat.protocol import Response as MlflowResponse
@@ -184,6 +183,36 @@ class Server:
         return answer
 
 
+def _guarded_ui(server: Server) -> Any:
+    """The web UI's pages (``mlrun ui``'s) under ``/ui``, for users who may read every
+    experiment (the pages list them all); browsers are asked for Basic credentials (any name,
+    the token as password). None when the ``ui`` extra (Jinja2) is not installed."""
+    try:
+        from mlrun_cli.ui.app import create_app as create_ui
+    except ImportError:
+        return None
+    from mlrun_cli.tracking.store import open_location
+
+    location = server.store.location  # the server's SQLite file
+    # A connection per request, as under `mlrun ui`: the pages close what they open.
+    pages = create_ui(lambda: open_location(location, create=False))
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            allowed, user = server.user(request)
+            if not allowed or (user is not None and not user.may("read", None)):
+                response = PlainTextResponse(
+                    "mlrun: the UI needs a token that may read every experiment", 401,
+                    headers={"WWW-Authenticate": 'Basic realm="mlrun"'},
+                )  # fmt: skip
+                await response(scope, receive, send)
+                return
+        await pages(scope, receive, send)
+
+    return app
+
+
 def create_app(config: ServerConfig | None = None) -> Starlette:
     """The app for one worker (the configuration from the environment when not given)."""
     from mlrun_cli.server.openapi import document
@@ -200,6 +229,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         return JSONResponse(document())
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    ui = _guarded_ui(server)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
@@ -210,6 +240,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
             Route(prefix + "{rest:path}", server.mlflow, methods=methods)
             for prefix in mlflow_mount.MLFLOW_PREFIXES
         ),
+        *((Mount("/ui", app=ui),) if ui is not None else ()),
     ]
 
     async def expire_heartbeats() -> None:

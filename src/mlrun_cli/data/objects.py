@@ -144,9 +144,17 @@ class ObjectStore:
             for relpath, md5 in files:
                 source = self.obtain(md5, f"{pin.path}/{relpath}")
                 destination = inside(staging, relpath, f"{manifest_path} ({pin.path})")
-                _copy_verified(source, destination, md5, "DVC cache object")
+                try:
+                    _copy_verified(source, destination, md5, "DVC cache object")
+                except (NotADirectoryError, FileExistsError, IsADirectoryError):
+                    raise DataError(
+                        f"corrupted DVC folder manifest {manifest_path} ({pin.path}): "
+                        f"{relpath!r} is both a file and a folder"
+                    ) from None
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            if target.exists():
+            if target.is_symlink():
+                target.unlink()  # a link in the way is replaced, never followed or kept aside
+            elif target.exists():
                 target.rename(old)
             staging.rename(target)
             shutil.rmtree(old, ignore_errors=True)

@@ -210,7 +210,63 @@ def update_version(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     return {"model_version": _version_json(item, session.registry[name])}
 
 
+def transition_stage(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST model-versions/transition-stage (MLflow's deprecated stages, still common)."""
+    name = required(fields, "name")
+    version = required(fields, "version")
+    stage = required(fields, "stage")
+    stages = {s.lower(): s for s in ("None", "Staging", "Production", "Archived")}
+    if stage.lower() not in stages:
+        raise invalid(f"Invalid Model Version stage: {stage}. Value must be one of "
+                      f"{', '.join(stages.values())}.")  # fmt: skip
+    item = _version(session, name, version)
+    model = session.registry[name]
+    if str(fields.get("archive_existing_versions", "")).lower() == "true":
+        for other in model["versions"]:
+            if other is not item and other["current_stage"] == stages[stage.lower()]:
+                other["current_stage"] = "Archived"
+    item["current_stage"] = stages[stage.lower()]
+    item["last_updated_timestamp"] = _now()
+    _record(session, None, f"{name}.v{version}.stage", item["current_stage"])
+    return {"model_version": _version_json(item, model)}
+
+
+def delete_version(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """DELETE model-versions/delete."""
+    name = required(fields, "name")
+    item = _version(session, name, required(fields, "version"))
+    session.registry[name]["versions"].remove(item)
+    return {}
+
+
+def rename_model(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST registered-models/rename."""
+    name, new_name = required(fields, "name"), required(fields, "new_name")
+    model = _registered(session, name)
+    if new_name in session.registry:
+        raise MlflowError(
+            "RESOURCE_ALREADY_EXISTS", f"Registered Model (name={new_name}) already exists."
+        )
+    model["name"] = new_name
+    session.registry[new_name] = session.registry.pop(name)
+    for item in model["versions"]:
+        item["name"] = new_name
+    return {"registered_model": _model_json(model)}
+
+
+def delete_model(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """DELETE registered-models/delete."""
+    name = required(fields, "name")
+    _registered(session, name)
+    del session.registry[name]
+    return {}
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
+    ("POST", "model-versions/transition-stage"): transition_stage,
+    ("DELETE", "model-versions/delete"): delete_version,
+    ("POST", "registered-models/rename"): rename_model,
+    ("DELETE", "registered-models/delete"): delete_model,
     ("POST", "registered-models/create"): create_registered_model,
     ("GET", "registered-models/get"): get_registered_model,
     ("GET", "registered-models/search"): search_registered_models,

@@ -208,6 +208,19 @@ def test_registry_answers_and_records_tags(session: Session) -> None:
     assert tags["mlrun.mlflow.registry.wine.v1"] == "models:/m-1"
     assert tags["mlrun.mlflow.registry.wine.alias.champion"] == "1"
     assert call(session, "GET", "model-versions/get", name="wine", version="9").status == 404
+    # Older MLflow code's registry calls are answered too (stages are recorded as tags).
+    staged = ok(call(session, "POST", "model-versions/transition-stage",
+                     {"name": "wine", "version": "1", "stage": "production"}))  # fmt: skip
+    assert staged["model_version"]["current_stage"] == "Production"
+    assert session.store.get_run(session.run_id).tags["mlrun.mlflow.registry.wine.v1.stage"] == (
+        "Production"
+    )
+    renamed = ok(call(session, "POST", "registered-models/rename",
+                      {"name": "wine", "new_name": "red"}))  # fmt: skip
+    assert renamed["registered_model"]["name"] == "red"
+    ok(call(session, "DELETE", "model-versions/delete", {"name": "red", "version": "1"}))
+    ok(call(session, "DELETE", "registered-models/delete", {"name": "red"}))
+    assert call(session, "GET", "registered-models/get", name="red").status == 404
 
 
 def test_malformed_fields_are_client_errors_not_retried_500s(session: Session) -> None:

@@ -141,6 +141,16 @@ def write_record(artifact_dir: Path, backend: str, job_id: str, config: dict[str
     tmp.replace(path)
 
 
+CANCEL_MARK = "_mlrun/cancel-requested"  # `mlrun runs cancel` was asked: the end is KILLED
+
+
+def mark_cancelled(artifact_dir: Path) -> None:
+    """Remember that the user cancelled the run's job (a follower then records KILLED)."""
+    path = artifact_dir / CANCEL_MARK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+
+
 def read_record(artifact_dir: Path) -> tuple[str, str, dict[str, Any]] | None:
     """(backend, job id, config) of a submitted run, or None for a run started here."""
     path = artifact_dir / RECORD

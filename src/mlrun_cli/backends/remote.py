@@ -150,7 +150,10 @@ def wait_for(
                     f": {state.reason}" if state.reason else ""
                 )
                 if run is not None:
-                    status = models.KILLED if cancelled else models.FAILED
+                    from mlrun_cli.backends.base import CANCEL_MARK
+
+                    asked = (store.artifact_dir(run.run_id) / CANCEL_MARK).exists()
+                    status = models.KILLED if cancelled or asked else models.FAILED
                     store.finish_run(run.run_id, status, None, reason)
                     return store.get_run(run.run_id), state
                 return None, JobState(state.state, reason)

@@ -145,6 +145,9 @@ def cancel_command(
     try:
         found, record = _find(store, one_run_id(run_id, run_id_option))
         if record is not None:
+            from mlrun_cli.backends.base import mark_cancelled
+
+            mark_cancelled(store.artifact_dir(found))
             get_backend(record[0], record[2]).cancel(record[1])
             info(f"run {found[:8]}: cancel sent to {record[0]} job {record[1]}")
             return

@@ -294,7 +294,7 @@ def recorded_line(tracking_uri: str | None, run_id: str) -> str:
 
     location = resolve_location(tracking_uri)
     # The next command must find the same store: name it unless it is the default.
-    where = "" if location.source == "default" else f" --tracking-uri {location.uri}"
+    where = "" if location.source == "default" else f" --tracking-uri {location.shown_uri}"
     return f"recorded in {store_place(location)} · mlrun runs show {run_id[:8]}{where}"
 
 
@@ -305,6 +305,8 @@ def store_place(location: object) -> str:
     assert isinstance(location, StoreLocation)  # noqa: S101 - typed loosely for lazy imports
     if location.remote is not None:
         return f"{location.remote} (server)"
+    if location.database is not None:
+        return f"{location.shown_uri} (postgresql)"
     root = location.db_path.parent if location.db_path.name == "mlrun.db" else location.db_path
     cwd, home = Path.cwd(), Path.home()
     if root.is_relative_to(cwd):

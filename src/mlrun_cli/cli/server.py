@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mlrun_cli.cli._output import handle_errors, info
 from mlrun_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mlrun_cli.server.auth import AuthStore
 
 app = typer.Typer(
     help="Run the team tracking server; manage its users and tokens.",
@@ -18,15 +24,18 @@ app = typer.Typer(
 users_app = typer.Typer(help="Users and their roles (run on the server's machine).",
                         no_args_is_help=True)  # fmt: skip
 tokens_app = typer.Typer(help="Tokens users authenticate with.", no_args_is_help=True)
+db_app = typer.Typer(help="The backend database's schema.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(db_app, name="db")
 
 BackendStore = Annotated[
     str | None,
     typer.Option(
         "--backend-store-uri",
         metavar="URI",
-        help="Where runs are stored: sqlite:///relative.db or sqlite:////absolute.db.",
+        help="Where runs are stored: sqlite:///relative.db, sqlite:////absolute.db or "
+        "postgresql://user@host:port/db.",
         show_default=False,
     ),
 ]
@@ -36,7 +45,10 @@ def _config(backend_store_uri: str | None, **options: object) -> object:
     from mlrun_cli.server.config import ServerConfig
 
     if not backend_store_uri:
-        raise UsageError("--backend-store-uri is required (e.g. sqlite:////srv/mlrun/mlrun.db)")
+        raise UsageError(
+            "--backend-store-uri is required (e.g. sqlite:////srv/mlrun/mlrun.db or "
+            "postgresql://mlrun@db.internal:5432/mlrun)"
+        )
     return ServerConfig(backend_store_uri, **options)  # type: ignore[arg-type]
 
 
@@ -50,7 +62,8 @@ def serve(
         typer.Option(
             "--artifacts-destination",
             metavar="DIR",
-            help="Where artifacts go (default: 'artifacts' beside the database).",
+            help="A folder or s3://bucket/prefix (SQLite's default: 'artifacts' beside the "
+            "database; required with PostgreSQL).",
         ),
     ] = "",
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -71,16 +84,19 @@ def serve(
     serve_forever(config)  # type: ignore[arg-type]
 
 
-def _auth(ctx: typer.Context) -> object:
+@contextlib.contextmanager
+def _auth(ctx: typer.Context) -> Iterator[AuthStore]:
     from mlrun_cli.server.auth import AuthStore
     from mlrun_cli.server.config import ServerConfig, open_backend
 
     config = _config(ctx.obj)
     assert isinstance(config, ServerConfig)  # noqa: S101 - built above
-    store = open_backend(config)  # creates and migrates the store
-    db_path = store.location.db_path
-    store.close()
-    return AuthStore(db_path)
+    # SQLite: created and migrated if new; PostgreSQL: refused unless upgraded.
+    store = open_backend(config, serving=False)
+    try:
+        yield AuthStore(store)
+    finally:
+        store.close()
 
 
 @users_app.command("add")
@@ -95,12 +111,8 @@ def users_add(
     ] = "*",
 ) -> None:
     """Create a user (or change their role) on one experiment or every one."""
-    from mlrun_cli.server.auth import AuthStore
-
-    auth = _auth(ctx)
-    assert isinstance(auth, AuthStore)  # noqa: S101
-    auth.add_user(name, role, experiment_id)
-    auth.close()
+    with _auth(ctx) as auth:
+        auth.add_user(name, role, experiment_id)
     where = "every experiment" if experiment_id == "*" else f"experiment {experiment_id}"
     info(f"user {name}: {role} on {where}")
 
@@ -109,14 +121,11 @@ def users_add(
 @handle_errors
 def users_list(ctx: typer.Context) -> None:
     """List users and their roles."""
-    from mlrun_cli.server.auth import AuthStore
-
-    auth = _auth(ctx)
-    assert isinstance(auth, AuthStore)  # noqa: S101
-    for user in auth.users():
+    with _auth(ctx) as auth:
+        users = auth.users()
+    for user in users:
         roles = ", ".join(f"{role} on {target}" for target, role in user.roles) or "no role"
         typer.echo(f"{user.name}\t{roles}")
-    auth.close()
 
 
 @tokens_app.command("create")
@@ -126,13 +135,24 @@ def tokens_create(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The user the token is for.")],
 ) -> None:
     """Create a token for a user; it is printed once (only its hash is stored)."""
-    from mlrun_cli.server.auth import AuthStore
-
-    auth = _auth(ctx)
-    assert isinstance(auth, AuthStore)  # noqa: S101
-    token = auth.create_token(name)
-    auth.close()
+    with _auth(ctx) as auth:
+        token = auth.create_token(name)
     typer.echo(token)
+
+
+@db_app.command("upgrade")
+@handle_errors
+def db_upgrade(ctx: typer.Context) -> None:
+    """Bring the backend database to this mlrun's schema (safe to repeat, or to run twice at
+    once); prints the schema version before and after."""
+    from mlrun_cli.server.config import store_location
+    from mlrun_cli.tracking.sql.migrate import upgrade_database
+
+    config = _config(ctx.obj)
+    location = store_location(config, serving=False)  # type: ignore[arg-type]
+    before, after = upgrade_database(location.uri)
+    state = "already current" if before == after else "upgraded"
+    typer.echo(f"{location.shown_uri}: schema version {before} -> {after} ({state})")
 
 
 def _command() -> object:

@@ -43,7 +43,8 @@ def ui_command(
     open_store(tracking_uri, create=False).close()  # a clear error now, not on the first page
     _check_free(host, port)
     app = create_app(lambda: open_store(tracking_uri, create=False))
-    info(f"mlrun ui: http://{host}:{port}/  (store {location.db_path}, read-only; Ctrl-C stops)")
+    shown = location.db_path if location.database is None else location.shown_uri
+    info(f"mlrun ui: http://{host}:{port}/  (store {shown}, read-only; Ctrl-C stops)")
     if host not in ("127.0.0.1", "localhost", "::1"):
         warn(f"--host {host}: anyone who can reach this address can read every run in the store")
     uvicorn.run(

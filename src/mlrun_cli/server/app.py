@@ -1,7 +1,8 @@
 """The ASGI app: health, version, ``/api/v1`` and MLflow's paths over one backend store.
 
 Requests are answered on the event loop's thread, one at a time per worker: the store is one
-SQLite connection, and a write is a few milliseconds. ``--workers N`` runs N processes.
+connection (SQLite or PostgreSQL), shared by the auth and heartbeat tables, and a write is a
+few milliseconds. ``--workers N`` runs N processes.
 """
 
 from __future__ import annotations
@@ -45,19 +46,15 @@ class Server:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.store = open_backend(config)
-        self.auth = None if config.no_auth else AuthStore(self.store.location.db_path)
+        self.auth = None if config.no_auth else AuthStore(self.store)
         self.context = api_v1.Context(self.store)
         self.session = mlflow_mount.server_session(self.store)
-        self.heartbeats = Heartbeats(self.store.location.db_path, timeout_seconds())
-        self.artifacts = open_artifacts(config.artifacts_destination,
-                                        self.store.location.artifact_root)  # fmt: skip
+        self.heartbeats = Heartbeats(self.store, timeout_seconds())
+        self.artifacts = open_artifacts(config.artifacts_destination, self.store.artifact_root)
 
     def close(self) -> None:
-        """Close the store's and the auth tables' connections."""
+        """Close the store's connection."""
         self.store.close()
-        self.heartbeats.close()
-        if self.auth is not None:
-            self.auth.close()
 
     def user(self, request: Request) -> tuple[bool, User | None]:
         """(allowed, user): with auth off everyone is allowed (user None)."""
@@ -193,7 +190,7 @@ def _guarded_ui(server: Server) -> Any:
         return None
     from mlrun_cli.tracking.store import open_location
 
-    location = server.store.location  # the server's SQLite file
+    location = server.store.location  # the server's SQLite file or PostgreSQL database
     # A connection per request, as under `mlrun ui`: the pages close what they open.
     pages = create_ui(lambda: open_location(location, create=False))
 
@@ -248,7 +245,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         while True:
             await asyncio.sleep(interval)
             with contextlib.suppress(MlrunError):
-                server.heartbeats.expire(server.store)
+                server.heartbeats.expire()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

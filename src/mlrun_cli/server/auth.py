@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,7 +21,8 @@ from typing import TYPE_CHECKING
 from mlrun_cli.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from mlrun_cli.tracking.sql.dialect import Connection
+    from mlrun_cli.tracking.sql.store import SqlStore
 
 ROLES = ("read", "write", "admin")
 EVERY_EXPERIMENT = "*"
@@ -80,16 +80,15 @@ def token_from_header(authorization: str | None) -> str | None:
 
 
 class AuthStore:
-    """The auth tables (migration 8) in the backend store's SQLite file."""
+    """The auth tables (migration 8) of the backend store, over its connection (SQLite or
+    PostgreSQL: the SQL is the portable subset)."""
 
-    def __init__(self, db_path: Path) -> None:
-        self._conn = sqlite3.connect(db_path, timeout=30, isolation_level=None,
-                                     check_same_thread=False)  # fmt: skip
-        self._conn.execute("PRAGMA busy_timeout = 30000")
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
 
-    def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
+    @property
+    def _conn(self) -> Connection:
+        return self._store.connection
 
     def add_user(self, name: str, role: str, experiment_id: str = EVERY_EXPERIMENT) -> None:
         """Create a user (if new) and grant a role on an experiment (replacing the old one)."""
@@ -99,14 +98,14 @@ class AuthStore:
             )
         if role not in ROLES:
             raise UsageError(f"--role {role!r}: expected one of {', '.join(ROLES)}")
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute(
-                "INSERT OR IGNORE INTO users (name, created_at) VALUES (?, ?)",
+        with self._store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO users (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
                 (name, int(time.time() * 1000)),
             )
-            self._conn.execute(
-                "INSERT OR REPLACE INTO user_roles (name, experiment_id, role) VALUES (?, ?, ?)",
+            conn.execute(
+                "INSERT INTO user_roles (name, experiment_id, role) VALUES (?, ?, ?) "
+                "ON CONFLICT (name, experiment_id) DO UPDATE SET role = excluded.role",
                 (name, experiment_id, role),
             )
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from mlrun_cli.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
+    from mlrun_cli.tracking.postgres import PostgresStore
     from mlrun_cli.tracking.sqlite import SqliteStore
     from mlrun_cli.tracking.store import StoreLocation
 
@@ -51,27 +52,47 @@ class ServerConfig:
         return cls(**json.loads(os.environ[CONFIG_ENV]))
 
 
-def store_location(config: ServerConfig) -> StoreLocation:
-    """Where the backend store and the local artifact root are."""
-    from mlrun_cli.tracking.store import StoreLocation
+def store_location(config: ServerConfig, *, serving: bool = True) -> StoreLocation:
+    """Where the backend store and the local artifact root are.
+
+    SQLite: artifacts default to ``artifacts/`` beside the database. PostgreSQL: a server
+    needs ``--artifacts-destination`` (the database names no folder); the admin commands
+    (users, tokens, db upgrade) do not. With ``s3://`` the files the server receives are kept
+    in ``MLRUN_HOME/postgres/HOST-PORT-DB/artifacts`` (SQLite: beside the database).
+    """
+    from mlrun_cli.tracking.store import POSTGRES_SCHEMES, StoreLocation, postgres_location
 
     uri = config.backend_store_uri
+    destination = config.artifacts_destination
+    # A remote destination (s3://) gets every file the server receives in this folder.
+    local = destination and "://" not in destination
+    folder = Path(destination).expanduser().absolute() if local else None
+    if uri.startswith(POSTGRES_SCHEMES):
+        if serving and not destination:
+            from mlrun_cli.tracking.pg_uri import redacted
+
+            raise UsageError(
+                f"--backend-store-uri {redacted(uri)}: a PostgreSQL backend needs "
+                "--artifacts-destination DIR or s3://bucket/prefix"
+            )
+        return postgres_location(uri, "--backend-store-uri", folder)
     if not uri.startswith("sqlite:///"):
         scheme = uri.split("://", 1)[0] if "://" in uri else uri
         raise StoreError(
             f"--backend-store-uri {uri!r}: unsupported scheme {scheme!r}; expected "
-            "sqlite:///relative.db or sqlite:////absolute.db"
+            "sqlite:///relative.db, sqlite:////absolute.db or postgresql://user@host:port/db"
         )
     db = Path(uri[len("sqlite:///") :]).expanduser().absolute()
-    destination = config.artifacts_destination
-    # A remote destination (s3://) gets every file the server receives in this folder.
-    local = destination and "://" not in destination
-    root = Path(destination).expanduser().absolute() if local else db.parent / "artifacts"
-    return StoreLocation(db, root, "--backend-store-uri")
+    return StoreLocation(db, folder or db.parent / "artifacts", "--backend-store-uri")
 
 
-def open_backend(config: ServerConfig) -> SqliteStore:
-    """The backend store (created and migrated if new)."""
+def open_backend(config: ServerConfig, *, serving: bool = True) -> SqliteStore | PostgresStore:
+    """The backend store: SQLite is created and migrated if new; PostgreSQL must have been
+    upgraded (``mlrun server db upgrade``), and one this mlrun is older than is refused."""
+    from mlrun_cli.tracking.postgres import PostgresStore
     from mlrun_cli.tracking.sqlite import SqliteStore
 
-    return SqliteStore(store_location(config))
+    location = store_location(config, serving=serving)
+    if location.database is not None:
+        return PostgresStore(location)
+    return SqliteStore(location)

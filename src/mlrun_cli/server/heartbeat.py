@@ -8,15 +8,15 @@ directly do not) whose last heartbeat, or start, is older than the timeout.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import sqlite3
 import time
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pathlib import Path
+from mlrun_cli.errors import MlrunError
 
-    from mlrun_cli.tracking.store import TrackingStore
+if TYPE_CHECKING:
+    from mlrun_cli.tracking.sql.store import SqlStore
 
 TIMEOUT_ENV = "MLRUN_SERVER_HEARTBEAT_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
@@ -29,12 +29,11 @@ def timeout_seconds() -> float:
 
 
 class Heartbeats:
-    """The heartbeat table of the backend store (its own connection)."""
+    """The heartbeat table of the backend store, over its connection (SQLite or PostgreSQL)."""
 
-    def __init__(self, db_path: Path, timeout: float) -> None:
+    def __init__(self, store: SqlStore, timeout: float) -> None:
         self.timeout = timeout
-        self._conn = sqlite3.connect(db_path, timeout=30, isolation_level=None,
-                                     check_same_thread=False)  # fmt: skip
+        self._store = store
         self._written: dict[str, float] = {}
         self._started = time.time()
 
@@ -44,22 +43,27 @@ class Heartbeats:
         if now - self._written.get(run_id, 0.0) < min(_WRITE_EVERY, self.timeout / 4):
             return
         self._written[run_id] = now
-        self._conn.execute(
-            "INSERT OR REPLACE INTO run_heartbeats (run_id, seen_at) VALUES (?, ?)",
-            (run_id, int(now * 1000)),
-        )
+        # Best effort: the request it rides on has succeeded; a missed beat is written later.
+        with contextlib.suppress(MlrunError):
+            self._store.connection.execute(
+                "INSERT INTO run_heartbeats (run_id, seen_at) VALUES (?, ?) "
+                "ON CONFLICT (run_id) DO UPDATE SET seen_at = excluded.seen_at",
+                (run_id, int(now * 1000)),
+            )
 
-    def expire(self, store: TrackingStore) -> list[str]:
+    def expire(self) -> list[str]:
         """Fail the runner-managed RUNNING runs silent for longer than the timeout."""
         from mlrun_cli.tracking import models
         from mlrun_cli.tracking.queries import search_runs
 
+        store = self._store
         ids = [e.experiment_id for e in store.search_experiments("all")]
         if not ids:
             return []
         running = search_runs(store, ids, "attributes.status = 'RUNNING'", max_results=10000,
                               view="all").runs  # fmt: skip
-        beats = dict(self._conn.execute("SELECT run_id, seen_at FROM run_heartbeats").fetchall())
+        rows = store.connection.execute("SELECT run_id, seen_at FROM run_heartbeats").fetchall()
+        beats = {str(run_id): int(seen_at) for run_id, seen_at in rows}
         # A server that was down saw no heartbeat: runs get a full timeout from its start.
         floor = self._started * 1000
         limit = (time.time() - self.timeout) * 1000
@@ -73,7 +77,3 @@ class Heartbeats:
                 if store.finish_run(run.run_id, models.FAILED, None, reason):
                     failed.append(run.run_id)
         return failed
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()

@@ -8,32 +8,28 @@ is migrated on purpose (``upgrade_database``), never when a client opens the sto
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
+import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
-from mlrun_cli import paths
 from mlrun_cli.errors import StoreError
+from mlrun_cli.tracking.pg_uri import redacted
 from mlrun_cli.tracking.schema import SCHEMA_VERSION
 from mlrun_cli.tracking.sql.dialect import POSTGRESQL
 from mlrun_cli.tracking.sql.migrate import UPGRADE_COMMAND, apply_migrations, check_version
 from mlrun_cli.tracking.sql.store import SqlStore
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
+    from pathlib import Path
+
+    from mlrun_cli.tracking.store import StoreLocation
+
+__all__ = ["PgConnection", "PostgresStore", "redacted", "stored_version", "upgrade_postgres"]
 
 VERSION_TABLE = "mlrun_schema_version"
 _MIGRATION_LOCK = 7_415_823_011  # pg_advisory_xact_lock key: one upgrader at a time
-
-
-def redacted(uri: str) -> str:
-    """The URI without its password, for messages."""
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+# How long a statement waits for a database that dropped the connection (a restart) to return.
+RECONNECT_SECONDS = 30.0
 
 
 def _driver() -> Any:
@@ -47,45 +43,118 @@ def _driver() -> Any:
     return psycopg
 
 
-class PgConnection:
-    """A psycopg connection speaking the store's SQL (``?`` placeholders, MlrunErrors)."""
+class _NoRows:
+    """The cursor of a statement that had nothing to do (a rollback of a lost connection)."""
 
-    def __init__(self, uri: str) -> None:
+    rowcount = 0
+
+    def fetchone(self) -> Any:
+        return None
+
+    def fetchall(self) -> list[Any]:
+        return []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+
+class PgConnection:
+    """A psycopg connection speaking the store's SQL (``?`` placeholders, MlrunErrors).
+
+    It outlives the database's restarts: a connection the server dropped is reopened (waiting
+    up to :data:`RECONNECT_SECONDS` for the database to come back) before the next transaction
+    or standalone read, which are then simply run again. A transaction the drop interrupted is
+    lost with it (PostgreSQL rolled it back): its statement fails, so nothing it wrote was
+    acknowledged, and the caller's retry is safe (every write is idempotent).
+    """
+
+    def __init__(self, uri: str, setup: Sequence[tuple[str, Sequence[object]]] = ()) -> None:
         self._psycopg = _driver()
+        self._uri = uri
         self.label = redacted(uri)
+        self._setup = list(setup)  # session settings, applied again after a reconnect
+        self._in_transaction = False
         try:
-            # Client-side binding: values are sent as literals, typed by the statement, as
-            # SQLite does (an untyped ``? IS NULL`` is fine). Autocommit: the store writes
-            # explicit BEGIN/COMMIT.
-            self._raw = self._psycopg.connect(
-                uri, autocommit=True, cursor_factory=self._psycopg.ClientCursor
-            )
+            self._raw = self._connect()
         except self._psycopg.Error as exc:
             raise StoreError(
                 f"tracking store {self.label}: cannot connect: {_first(exc)}"
             ) from None
 
-    @contextlib.contextmanager
-    def _translated(self) -> Iterator[None]:
-        try:
-            yield
-        except self._psycopg.Error as exc:
-            raise StoreError(f"tracking store {self.label}: {_first(exc)}") from None
+    def _connect(self) -> Any:
+        # Client-side binding: values are sent as literals, typed by the statement, as SQLite
+        # does (an untyped ``? IS NULL`` is fine). Autocommit: the store writes explicit
+        # BEGIN/COMMIT.
+        raw = self._psycopg.connect(
+            self._uri, autocommit=True, cursor_factory=self._psycopg.ClientCursor
+        )
+        for sql, params in self._setup:
+            raw.execute(POSTGRESQL.placeholders(sql), list(params))
+        return raw
+
+    def add_setup(self, sql: str, params: Sequence[object] = ()) -> None:
+        """Run a session statement now and after every reconnect."""
+        self._setup.append((sql, params))
+        self.execute(sql, params)
+
+    def _usable(self) -> Any:
+        """The connection, reopened if the database dropped it."""
+        if not self._raw.closed:
+            return self._raw
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                self._raw = self._connect()
+                return self._raw
+            except self._psycopg.Error as exc:
+                if time.monotonic() + delay > deadline:
+                    raise StoreError(
+                        f"tracking store {self.label}: connection lost and not back after "
+                        f"{RECONNECT_SECONDS:g}s: {_first(exc)}"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     def execute(self, sql: str, parameters: Any = (), /) -> Any:
         params = list(parameters)
-        with self._translated():
-            if not params:
-                return self._raw.execute(sql)
-            return self._raw.execute(POSTGRESQL.placeholders(sql), params)
+        verb = sql.lstrip()[:8].split(None, 1)[0].upper() if sql.strip() else ""
+        if verb == "ROLLBACK" and self._raw.closed:
+            self._in_transaction = False
+            return _NoRows()  # the transaction ended with the connection
+        for attempt in range(2):
+            raw = self._usable()
+            try:
+                if params:
+                    cursor = raw.execute(POSTGRESQL.placeholders(sql), params)
+                else:
+                    cursor = raw.execute(sql)
+            except self._psycopg.Error as exc:
+                retried = not self._in_transaction and verb in ("BEGIN", "SELECT")
+                if raw.closed:
+                    self._in_transaction = False
+                    if retried and attempt == 0:
+                        continue  # a dropped idle connection: run it on a new one
+                raise StoreError(f"tracking store {self.label}: {_first(exc)}") from None
+            if verb == "BEGIN":
+                self._in_transaction = True
+            elif verb in ("COMMIT", "ROLLBACK"):
+                self._in_transaction = False
+            return cursor
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def executemany(self, sql: str, seq: Iterable[Any], /) -> Any:
         rows = [list(row) for row in seq]
-        with self._translated():
-            cursor = self._raw.cursor()
+        raw = self._usable()
+        try:
+            cursor = raw.cursor()
             if rows:
                 cursor.executemany(POSTGRESQL.placeholders(sql), rows)
-            return cursor
+        except self._psycopg.Error as exc:
+            if raw.closed:
+                self._in_transaction = False
+            raise StoreError(f"tracking store {self.label}: {_first(exc)}") from None
+        return cursor
 
     def close(self) -> None:
         self._raw.close()
@@ -130,20 +199,30 @@ def upgrade_postgres(uri: str, target: int = SCHEMA_VERSION) -> tuple[int, int]:
 
 
 class PostgresStore(SqlStore):
-    """A TrackingStore in a PostgreSQL database (``postgresql://user@host:port/db``)."""
+    """A TrackingStore in a PostgreSQL database (``postgresql://user@host:port/db``).
 
-    def __init__(self, uri: str, artifact_root: Path | None = None) -> None:
-        self.uri = uri
+    Given a bare URI, the artifacts are this machine's folder for the database
+    (tracking/store.py ``postgres_location``) unless ``artifact_root`` names one.
+    """
+
+    def __init__(self, where: StoreLocation | str, artifact_root: Path | None = None) -> None:
+        from mlrun_cli.tracking.store import postgres_location
+
+        if isinstance(where, str):
+            where = postgres_location(where, "--tracking-uri", artifact_root)
+        assert where.database is not None  # noqa: S101 - a PostgreSQL location
+        self.location = where
+        self.uri = where.database
         self.dialect = POSTGRESQL
-        self.artifact_root = artifact_root or (paths.default_store_dir() / "artifacts")
-        self._conn = PgConnection(uri)
+        self.artifact_root = where.artifact_root.absolute()
+        self._conn = PgConnection(self.uri)
         self.label = self._conn.label
         try:
-            check_version(self.label, stored_version(self._conn), upgrade_hint=UPGRADE_COMMAND)
+            check_version(self.label, stored_version(self._conn),
+                          upgrade_hint=UPGRADE_COMMAND.replace("URI", self.label))  # fmt: skip
             # The filter attribute artifact_uri is derived from this setting.
-            self._conn.execute(
-                "SELECT set_config('mlrun.artifact_root', ?, false)",
-                (str(Path(self.artifact_root).absolute()),),
+            self._conn.add_setup(
+                "SELECT set_config('mlrun.artifact_root', ?, false)", (str(self.artifact_root),)
             )
         except BaseException:
             self._conn.close()

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mlrun_cli.tracking.run_search import RunQuery
 
 TRACKING_URI_ENV = "MLRUN_TRACKING_URI"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class TrackingStore(Protocol):
@@ -75,25 +76,50 @@ class StoreLocation:
     source: str
     # A team server's URL (http(s)://host:port): then the paths are its local staging folder.
     remote: str | None = None
+    # A PostgreSQL database (postgresql://...): then ``db_path`` is unused and the artifacts
+    # are the folder of this machine named by ``artifact_root``.
+    database: str | None = None
 
     def owned_paths(self) -> tuple[Path, ...]:
         """Everything the store writes: never part of a project's code, even inside it."""
+        local = (self.artifact_root, self.artifact_root.parent / "events")
+        if self.remote is not None or self.database is not None:
+            return local
         db = self.db_path
         journals = tuple(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))
-        return (db, *journals, self.artifact_root, self.artifact_root.parent / "events")
+        return (db, *journals, *local)
 
     @property
     def uri(self) -> str:
         """The URI handed to child processes (always absolute)."""
-        return self.remote or f"sqlite:///{self.db_path}"
+        return self.remote or self.database or f"sqlite:///{self.db_path}"
+
+    @property
+    def shown_uri(self) -> str:
+        """The URI for messages: a PostgreSQL password is replaced by ``***``."""
+        if self.database is not None:
+            from mlrun_cli.tracking.pg_uri import redacted
+
+            return redacted(self.database)
+        return self.uri
+
+
+def postgres_location(uri: str, source: str, artifact_root: Path | None = None) -> StoreLocation:
+    """A PostgreSQL store: its artifacts (unless given) in a folder of this machine named after
+    the database, ``MLRUN_HOME/postgres/HOST-PORT-DB/artifacts`` (records are shared, the
+    files a direct client writes stay local; a team server shares both)."""
+    from mlrun_cli.tracking.pg_uri import local_name
+
+    root = artifact_root or paths.home() / "postgres" / local_name(uri) / "artifacts"
+    return StoreLocation(root.parent / "none.db", root, source, database=uri)
 
 
 def resolve_location(cli_value: str | None = None) -> StoreLocation:
     """Resolve the store: ``--tracking-uri`` > ``MLRUN_TRACKING_URI`` > ``./mlruns``.
 
     Accepted forms: a directory (``./mlruns``; the database is ``mlrun.db`` inside it),
-    ``file:///dir``, ``sqlite:///path/to/file.db`` (artifacts go beside the file), or a team
-    server's ``http(s)://host:port``.
+    ``file:///dir``, ``sqlite:///path/to/file.db`` (artifacts go beside the file), a team
+    server's ``http(s)://host:port``, or a PostgreSQL database ``postgresql://user@host/db``.
     """
     if cli_value:
         value, source = cli_value, "--tracking-uri"
@@ -107,6 +133,8 @@ def resolve_location(cli_value: str | None = None) -> StoreLocation:
 
         staging = staging_root(value)
         return StoreLocation(staging / "none.db", staging / "artifacts", source, value.rstrip("/"))
+    if value.startswith(POSTGRES_SCHEMES):
+        return postgres_location(value, source)
     if value.startswith("sqlite:///"):
         db = Path(value[len("sqlite:///") :]).expanduser()
         if not db.is_absolute():
@@ -120,7 +148,8 @@ def resolve_location(cli_value: str | None = None) -> StoreLocation:
         scheme = value.split("://", 1)[0]
         raise StoreError(
             f"{source}: unsupported tracking URI scheme {scheme!r}; "
-            "expected a directory, file:///dir, sqlite:///file.db or http(s)://host:port"
+            "expected a directory, file:///dir, sqlite:///file.db, http(s)://host:port or "
+            "postgresql://user@host:port/db"
         )
     root = Path(value).expanduser().absolute()
     return StoreLocation(root / paths.STORE_DB_NAME, root / "artifacts", source)
@@ -132,20 +161,20 @@ def open_store(cli_value: str | None = None, *, create: bool = True) -> Tracking
     ``postgresql://user@host:port/db`` opens a PostgreSQL store (extra ``mlrun-cli[postgres]``)
     whose schema ``mlrun server db upgrade`` created; anything else is a SQLite location.
     """
-    value = cli_value or os.environ.get(TRACKING_URI_ENV) or ""
-    if value.startswith(("postgresql://", "postgres://")):
-        from mlrun_cli.tracking.postgres import PostgresStore
-
-        return PostgresStore(value)
     return open_location(resolve_location(cli_value), create=create)
 
 
 def open_location(location: StoreLocation, *, create: bool = True) -> TrackingStore:
-    """The store at a resolved location: a team server's (``remote``) or a SQLite file."""
+    """The store at a resolved location: a team server's (``remote``), a PostgreSQL database
+    (``database``; its schema is never created here) or a SQLite file."""
     if location.remote is not None:
         from mlrun_cli.tracking.stores.rest import RestStore
 
         return RestStore(location.remote)
+    if location.database is not None:
+        from mlrun_cli.tracking.postgres import PostgresStore
+
+        return PostgresStore(location)
     from mlrun_cli.tracking.sqlite import SqliteStore
 
     return SqliteStore(location, create=create)

@@ -62,6 +62,15 @@ class SqlExperiments:
         """Close the connection."""
         self._conn.close()
 
+    @property
+    def connection(self) -> Connection:
+        """The store's connection, for the server's own tables (auth, heartbeats)."""
+        return self._conn
+
+    def transaction(self) -> contextlib.AbstractContextManager[Connection]:
+        """A write transaction, serialized with the store's own writers."""
+        return self._write()
+
     def artifact_dir(self, run_id: str) -> Path:
         """The directory holding a run's artifacts."""
         return self.artifact_root / run_id

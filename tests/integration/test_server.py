@@ -1,10 +1,10 @@
-"""``mlrun server`` as a real subprocess on a loopback port over a real SQLite store."""
+"""``mlrun server`` as a real subprocess on a loopback port, over a real SQLite store and a
+real PostgreSQL database (the same tests, once per backend)."""
 
 from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import REPO, run_mlrun
+from tests.server.backends import Backend, backend  # noqa: F401 - a fixture
 from tests.server.process import ServerProcess, free_port, running_server
 
 if TYPE_CHECKING:
@@ -22,9 +23,9 @@ pytestmark = pytest.mark.integration
 API = "/api/2.0/mlflow"
 
 
-def add_user(db: Path, name: str, role: str, experiment: str = "*") -> str:
+def add_user(store: Backend, name: str, role: str, experiment: str = "*") -> str:
     """A user with a role, and a fresh token for them (through the CLI, as an admin would)."""
-    uri = f"sqlite:///{db}"
+    uri = store.uri
     added = run_mlrun("server", "--backend-store-uri", uri, "users", "add", name,
                       "--role", role, "--experiment-id", experiment)  # fmt: skip
     assert added.returncode == 0, added.stderr
@@ -39,9 +40,8 @@ def db(isolated: Path) -> Path:
 
 
 @pytest.fixture
-def open_server(db: Path) -> Iterator[ServerProcess]:
-    db.parent.mkdir()
-    with running_server(db, "--no-auth") as server:
+def open_server(backend: Backend) -> Iterator[ServerProcess]:  # noqa: F811
+    with running_server(backend, "--no-auth") as server:
         yield server
 
 
@@ -106,18 +106,20 @@ def test_batched_events_are_idempotent_by_offset(open_server: ServerProcess) -> 
     assert len(history["metrics"]) == 500
 
 
-def test_a_run_recorded_by_mlrun_is_read_through_the_server(isolated: Path, db: Path) -> None:
+def test_a_run_recorded_by_mlrun_is_read_through_the_server(
+    isolated: Path,
+    backend: Backend,  # noqa: F811
+) -> None:
     project = isolated / "proj"
     project.mkdir()
     (project / "MLproject").write_text(
         "name: p\nentry_points:\n  main:\n    command: python t.py\n"
     )
     (project / "t.py").write_text("import mlrun_cli as m\nm.log_metric('acc', 0.9)\n")
-    db.parent.mkdir()
     result = run_mlrun("run", str(project), "--env-manager", "local",
-                       "--tracking-uri", f"sqlite:///{db}")  # fmt: skip
+                       "--tracking-uri", backend.uri)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    with running_server(db, "--no-auth") as server:
+    with running_server(backend, "--no-auth") as server:
         status, found = server.call(
             "POST", f"{API}/runs/search", {"experiment_ids": ["0"], "filter": "metrics.acc > 0.5"}
         )
@@ -127,16 +129,15 @@ def test_a_run_recorded_by_mlrun_is_read_through_the_server(isolated: Path, db: 
         assert [r["metrics"]["acc"][0] for r in ours["runs"]] == [0.9]
 
 
-def test_auth_matrix(db: Path) -> None:
-    db.parent.mkdir()
-    admin = add_user(db, "root", "admin")
-    with running_server(db) as server:
+def test_auth_matrix(backend: Backend) -> None:  # noqa: F811
+    admin = add_user(backend, "root", "admin")
+    with running_server(backend) as server:
         _, made = server.call("POST", f"{API}/experiments/create", {"name": "a"}, token=admin)
         a = made["experiment_id"]
         _, made = server.call("POST", f"{API}/experiments/create", {"name": "b"}, token=admin)
         b = made["experiment_id"]
-        reader = add_user(db, "rita", "read", a)
-        a_admin = add_user(db, "adam", "admin", a)
+        reader = add_user(backend, "rita", "read", a)
+        a_admin = add_user(backend, "adam", "admin", a)
         _, run = server.call("POST", f"{API}/runs/create", {"experiment_id": b}, token=admin)
         b_run = run["run"]["info"]["run_id"]
         point = {"run_id": b_run, "key": "x", "value": 1, "timestamp": 1, "step": 0}
@@ -172,21 +173,19 @@ def test_auth_matrix(db: Path) -> None:
         log_text = (server.log or Path()).read_text()
     for token in (admin, reader, a_admin):
         assert token not in log_text
-        dump = "\n".join(sqlite3.connect(db).iterdump())
-        assert token not in dump
+        assert token not in backend.dump()
 
 
-def test_acknowledged_writes_survive_kill_9(db: Path) -> None:
-    db.parent.mkdir()
+def test_acknowledged_writes_survive_kill_9(backend: Backend) -> None:  # noqa: F811
     port = free_port()
-    server = ServerProcess(db, port, ("--no-auth",)).start()
+    server = ServerProcess(backend, port, ("--no-auth",)).start()
     _, created = server.call("POST", f"{API}/runs/create", {"experiment_id": "0"})
     run_id = created["run"]["info"]["run_id"]
     for i in range(50):
         batch = {"range": [i, i + 1], "metrics": [["m", i, i, i]]}
         assert server.call("POST", f"/api/v1/runs/{run_id}/events", batch)[0] == 200
     server.kill()
-    server = ServerProcess(db, port, ("--no-auth",)).start()
+    server = ServerProcess(backend, port, ("--no-auth",)).start()
     try:
         _, history = server.call("GET", f"/api/v1/runs/{run_id}/metrics?key=m")
         assert [p[1] for p in history["metrics"]] == list(range(50))
@@ -197,14 +196,14 @@ def test_acknowledged_writes_survive_kill_9(db: Path) -> None:
 
 
 def test_a_run_whose_runner_went_silent_is_failed_by_heartbeat_timeout(
-    db: Path, monkeypatch: pytest.MonkeyPatch
+    backend: Backend,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from mlrun_cli.tracking.models import CodeVersion, RunCreate
     from mlrun_cli.tracking.stores import wire
 
-    db.parent.mkdir()
     monkeypatch.setenv("MLRUN_SERVER_HEARTBEAT_TIMEOUT", "1")
-    with running_server(db, "--no-auth") as server:
+    with running_server(backend, "--no-auth") as server:
         spec = RunCreate(experiment_id="0", name="far", entry_point="main", command="python t",
                          code=CodeVersion("local", "/p"), host="another-host", pid=1)  # fmt: skip
         status, _ = server.call("POST", "/api/v1/runs", wire.run_create_to_json(spec))
@@ -223,9 +222,12 @@ def test_a_run_whose_runner_went_silent_is_failed_by_heartbeat_timeout(
         assert server.call("GET", f"/api/v1/runs/{external_id}")[1]["run"]["status"] == "RUNNING"
 
 
-def test_a_port_in_use_is_one_error_line(open_server: ServerProcess, db: Path) -> None:
-    result = run_mlrun("server", "--backend-store-uri", f"sqlite:///{db}", "--port",
-                       str(open_server.port), "--no-auth")  # fmt: skip
+def test_a_port_in_use_is_one_error_line(
+    open_server: ServerProcess,
+    backend: Backend,  # noqa: F811
+) -> None:
+    result = run_mlrun("server", *backend.server_args(("--port", str(open_server.port),
+                                                       "--no-auth")))  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: --host 127.0.0.1 --port {open_server.port}: ")
     assert len(result.stderr.splitlines()) == 1
@@ -237,11 +239,10 @@ def test_the_web_ui_is_served_under_ui(open_server: ServerProcess) -> None:
     assert "<html" in str(page).lower()
 
 
-def test_the_web_ui_needs_a_token_that_reads_every_experiment(db: Path) -> None:
-    db.parent.mkdir()
-    with running_server(db) as server:
-        reader = add_user(db, "ann", "read")
-        narrow = add_user(db, "bob", "read", experiment="0")
+def test_the_web_ui_needs_a_token_that_reads_every_experiment(backend: Backend) -> None:  # noqa: F811
+    with running_server(backend) as server:
+        reader = add_user(backend, "ann", "read")
+        narrow = add_user(backend, "bob", "read", experiment="0")
         assert server.call("GET", "/ui/")[0] == 401
         assert server.call("GET", "/ui/", token=narrow)[0] == 401
         basic = base64.b64encode(f"ann:{reader}".encode()).decode()

@@ -1,4 +1,4 @@
-"""A real ``mlrun server`` subprocess on a free loopback port, for tests."""
+"""A real ``mlrun server`` subprocess on a free loopback port over a backend store, for tests."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from tests.server.backends import Backend
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -31,7 +33,7 @@ def free_port() -> int:
 class ServerProcess:
     """A started server: its URL, its process, its log (stderr) file."""
 
-    db: Path
+    backend: Backend
     port: int
     args: tuple[str, ...] = ()
     log: Path | None = None
@@ -42,9 +44,9 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ServerProcess:
-        argv = mlrun_argv("server", "--backend-store-uri", f"sqlite:///{self.db}",
-                          "--port", str(self.port), *self.args)  # fmt: skip
-        self.log = self.db.with_suffix(f".{self.port}.log")
+        argv = mlrun_argv("server", *self.backend.server_args(("--port", str(self.port),
+                                                                *self.args)))  # fmt: skip
+        self.log = self.backend.root / f"server.{self.port}.log"
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=out, env=dict(os.environ))
         deadline = time.monotonic() + 60
@@ -95,9 +97,9 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def running_server(db: Path, *args: str) -> Iterator[ServerProcess]:
-    """A server over ``db`` for the block's duration."""
-    server = ServerProcess(db, free_port(), args).start()
+def running_server(backend: Backend, *args: str) -> Iterator[ServerProcess]:
+    """A server over the backend store for the block's duration."""
+    server = ServerProcess(backend, free_port(), args).start()
     try:
         yield server
     finally:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tests.postgres import PostgresServer
+    from tests.server.backends import Backend
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_PROJECT = REPO / "example_project"
@@ -114,3 +115,22 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, isolated: Path) -> Backend:
+    """A team server's backend store, once per backend: a SQLite file, then a fresh database
+    of the session's PostgreSQL (the server suite runs on both)."""
+    from tests.server.backends import postgres_backend_in, sqlite_backend
+
+    if request.param == "sqlite":
+        return sqlite_backend(isolated / "srv")
+    return postgres_backend_in(isolated / "srv", request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture
+def postgres_backend(isolated: Path, postgres_server: PostgresServer) -> Backend:
+    """A PostgreSQL backend only (for what SQLite has no counterpart of: a database restart)."""
+    from tests.server.backends import postgres_backend_in
+
+    return postgres_backend_in(isolated / "srv", postgres_server)

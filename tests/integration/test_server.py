@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import REPO, run_mlrun
-from tests.server.backends import Backend, backend  # noqa: F401 - a fixture
 from tests.server.process import ServerProcess, free_port, running_server
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from tests.server.backends import Backend
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,7 @@ def db(isolated: Path) -> Path:
 
 
 @pytest.fixture
-def open_server(backend: Backend) -> Iterator[ServerProcess]:  # noqa: F811
+def open_server(backend: Backend) -> Iterator[ServerProcess]:
     with running_server(backend, "--no-auth") as server:
         yield server
 
@@ -108,7 +109,7 @@ def test_batched_events_are_idempotent_by_offset(open_server: ServerProcess) -> 
 
 def test_a_run_recorded_by_mlrun_is_read_through_the_server(
     isolated: Path,
-    backend: Backend,  # noqa: F811
+    backend: Backend,
 ) -> None:
     project = isolated / "proj"
     project.mkdir()
@@ -129,7 +130,7 @@ def test_a_run_recorded_by_mlrun_is_read_through_the_server(
         assert [r["metrics"]["acc"][0] for r in ours["runs"]] == [0.9]
 
 
-def test_auth_matrix(backend: Backend) -> None:  # noqa: F811
+def test_auth_matrix(backend: Backend) -> None:
     admin = add_user(backend, "root", "admin")
     with running_server(backend) as server:
         _, made = server.call("POST", f"{API}/experiments/create", {"name": "a"}, token=admin)
@@ -176,7 +177,7 @@ def test_auth_matrix(backend: Backend) -> None:  # noqa: F811
         assert token not in backend.dump()
 
 
-def test_acknowledged_writes_survive_kill_9(backend: Backend) -> None:  # noqa: F811
+def test_acknowledged_writes_survive_kill_9(backend: Backend) -> None:
     port = free_port()
     server = ServerProcess(backend, port, ("--no-auth",)).start()
     _, created = server.call("POST", f"{API}/runs/create", {"experiment_id": "0"})
@@ -196,7 +197,7 @@ def test_acknowledged_writes_survive_kill_9(backend: Backend) -> None:  # noqa: 
 
 
 def test_a_run_whose_runner_went_silent_is_failed_by_heartbeat_timeout(
-    backend: Backend,  # noqa: F811
+    backend: Backend,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from mlrun_cli.tracking.models import CodeVersion, RunCreate
@@ -224,7 +225,7 @@ def test_a_run_whose_runner_went_silent_is_failed_by_heartbeat_timeout(
 
 def test_a_port_in_use_is_one_error_line(
     open_server: ServerProcess,
-    backend: Backend,  # noqa: F811
+    backend: Backend,
 ) -> None:
     result = run_mlrun("server", *backend.server_args(("--port", str(open_server.port),
                                                        "--no-auth")))  # fmt: skip
@@ -239,7 +240,7 @@ def test_the_web_ui_is_served_under_ui(open_server: ServerProcess) -> None:
     assert "<html" in str(page).lower()
 
 
-def test_the_web_ui_needs_a_token_that_reads_every_experiment(backend: Backend) -> None:  # noqa: F811
+def test_the_web_ui_needs_a_token_that_reads_every_experiment(backend: Backend) -> None:
     with running_server(backend) as server:
         reader = add_user(backend, "ann", "read")
         narrow = add_user(backend, "bob", "read", experiment="0")

@@ -1,4 +1,5 @@
-"""Every command with ``--tracking-uri http://...`` against a real ``mlrun server``."""
+"""Every command with ``--tracking-uri http://...`` against a real ``mlrun server`` (over
+SQLite and over PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from tests.conftest import mlrun_argv, run_mlrun, write_project
 from tests.integration.test_server import add_user
+from tests.server.backends import Backend
 from tests.server.process import ServerProcess, free_port, running_server
 
 pytestmark = pytest.mark.integration
@@ -54,12 +56,10 @@ def run_json(*args: str) -> dict[str, object]:
 
 
 def test_a_run_from_the_cli_and_every_read_command(
-    project: Path, isolated: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = isolated / "srv" / "mlrun.db"
-    db.parent.mkdir()
-    token = add_user(db, "ana", "write")
-    with running_server(db) as server:
+    token = add_user(backend, "ana", "write")
+    with running_server(backend) as server:
         monkeypatch.setenv("MLRUN_TRACKING_URI", server.url)
         denied = run_mlrun("runs", "search")
         assert denied.returncode != 0
@@ -82,7 +82,7 @@ def test_a_run_from_the_cli_and_every_read_command(
         experiments = run_mlrun("experiments", "search")
         assert "team" in experiments.stdout
         log_text = (server.log or Path()).read_text()
-    stored = db.parent / "artifacts" / run_id / "model.txt"
+    stored = backend.artifacts / run_id / "model.txt"
     assert stored.read_text() == "weights"
     for text in (log_text, denied.stderr, denied.stdout):
         assert token not in text
@@ -94,10 +94,8 @@ def _points(server: ServerProcess, run_id: str, key: str) -> list[list[object]]:
     return list(answer["metrics"])
 
 
-def test_eight_concurrent_runs_lose_and_duplicate_nothing(project: Path, isolated: Path) -> None:
-    db = isolated / "srv" / "mlrun.db"
-    db.parent.mkdir()
-    with running_server(db, "--no-auth") as server:
+def test_eight_concurrent_runs_lose_and_duplicate_nothing(project: Path, backend: Backend) -> None:
+    with running_server(backend, "--no-auth") as server:
         argv = mlrun_argv("run", str(project), "--env-manager", "local", "-P", "n=10000",
                           "--json", "--tracking-uri", server.url)  # fmt: skip
         procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -112,11 +110,9 @@ def test_eight_concurrent_runs_lose_and_duplicate_nothing(project: Path, isolate
             assert sorted(steps) == list(range(10000))
 
 
-def test_server_killed_mid_run_then_restarted(project: Path, isolated: Path) -> None:
-    db = isolated / "srv" / "mlrun.db"
-    db.parent.mkdir()
+def test_server_killed_mid_run_then_restarted(project: Path, backend: Backend) -> None:
     port = free_port()
-    server = ServerProcess(db, port, ("--no-auth",)).start()
+    server = ServerProcess(backend, port, ("--no-auth",)).start()
     argv = mlrun_argv("run", str(project), "-e", "slow", "--env-manager", "local", "--json",
                       "--tracking-uri", server.url)  # fmt: skip
     runner = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -126,7 +122,7 @@ def test_server_killed_mid_run_then_restarted(project: Path, isolated: Path) -> 
         time.sleep(0.1)
     server.kill()
     time.sleep(1.5)
-    server = ServerProcess(db, port, ("--no-auth",)).start()
+    server = ServerProcess(backend, port, ("--no-auth",)).start()
     try:
         out, err = runner.communicate(timeout=300)
         assert runner.returncode == 0, err.decode()
@@ -138,12 +134,10 @@ def test_server_killed_mid_run_then_restarted(project: Path, isolated: Path) -> 
 
 
 def test_sync_uploads_what_an_unreachable_server_missed(
-    project: Path, isolated: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = isolated / "srv" / "mlrun.db"
-    db.parent.mkdir()
     port = free_port()
-    server = ServerProcess(db, port, ("--no-auth",)).start()
+    server = ServerProcess(backend, port, ("--no-auth",)).start()
     monkeypatch.setenv("MLRUN_TRACKING_RETRY_SECONDS", "1")
     argv = mlrun_argv("run", str(project), "-e", "slow", "--env-manager", "local", "--json",
                       "--tracking-uri", server.url)  # fmt: skip
@@ -156,7 +150,7 @@ def test_sync_uploads_what_an_unreachable_server_missed(
     _, err = runner.communicate(timeout=300)
     assert runner.returncode != 0
     assert "mlrun sync" in err.decode()
-    server = ServerProcess(db, port, ("--no-auth",)).start()
+    server = ServerProcess(backend, port, ("--no-auth",)).start()
     try:
         for _ in range(2):  # a second sync uploads nothing twice
             synced = run_mlrun("sync", "--tracking-uri", server.url)
@@ -165,3 +159,33 @@ def test_sync_uploads_what_an_unreachable_server_missed(
         assert server.call("GET", f"/api/v1/runs/{run_id}")[1]["run"]["status"] != "RUNNING"
     finally:
         server.stop()
+
+
+def test_a_postgresql_restart_under_a_running_server_loses_nothing(
+    project: Path, postgres_backend: Backend
+) -> None:
+    """The server reconnects by itself: a run going on across the restart completes with
+    every point, and every batch the server acknowledged is there exactly once."""
+    assert postgres_backend.postgres is not None
+    with running_server(postgres_backend, "--no-auth") as server:
+        argv = mlrun_argv("run", str(project), "-e", "slow", "--env-manager", "local", "--json",
+                          "--tracking-uri", server.url)  # fmt: skip
+        runner = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=dict(os.environ))  # fmt: skip
+        _, created = server.call("POST", "/api/2.0/mlflow/runs/create", {"experiment_id": "0"})
+        direct = created["run"]["info"]["run_id"]
+        acknowledged = []
+        for i in range(60):
+            if i == 20:
+                postgres_backend.postgres.restart()
+            batch = {"range": [i, i + 1], "metrics": [["m", i, i, i]]}
+            status, _ = server.call("POST", f"/api/v1/runs/{direct}/events", batch)
+            if status == 200:
+                acknowledged.append(i)
+        assert acknowledged == list(range(60))  # the restart was invisible to the client
+        assert [p[1] for p in _points(server, direct, "m")] == acknowledged
+        out, err = runner.communicate(timeout=300)
+        assert runner.returncode == 0, err.decode()
+        run_id = json.loads(out)["run_id"]
+        assert [p[1] for p in _points(server, run_id, "tick")] == list(range(40))
+        assert server.call("GET", f"/api/v1/runs/{run_id}")[1]["run"]["status"] == "FINISHED"

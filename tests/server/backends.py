@@ -1,5 +1,6 @@
 """The backend stores the server suite runs on: a SQLite file, and a fresh database of the
-session's real PostgreSQL (tests/postgres.py). Test modules import the ``backend`` fixture."""
+session's real PostgreSQL (tests/postgres.py); the fixtures ``backend`` (both, in turn) and
+``postgres_backend`` are in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import pytest
 
 if TYPE_CHECKING:
     from tests.postgres import PostgresServer
@@ -54,12 +53,13 @@ class Backend:
         return "\n".join(lines)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, isolated: Path) -> Backend:
-    """The server's backend store, once per backend: SQLite, then PostgreSQL."""
-    root = isolated / "srv"
+def sqlite_backend(root: Path) -> Backend:
+    """A SQLite backend in ``root`` (created on the server's first start)."""
     root.mkdir()
-    if request.param == "sqlite":
-        return Backend("sqlite", f"sqlite:///{root / 'mlrun.db'}", root)
-    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return Backend("sqlite", f"sqlite:///{root / 'mlrun.db'}", root)
+
+
+def postgres_backend_in(root: Path, server: PostgresServer) -> Backend:
+    """A fresh, migrated database of the session's PostgreSQL."""
+    root.mkdir()
     return Backend("postgresql", server.new_database(), root, server)

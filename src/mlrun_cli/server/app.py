@@ -81,7 +81,7 @@ class Server:
                 body.update(loaded)
             run_id = request.path_params.get("run_id")
             try:
-                answer = endpoint(self.context, user, body, dict(request.path_params))
+                answer = self._answer(endpoint, user, body, dict(request.path_params))
                 if run_id and (method != "GET" or endpoint is api_v1.events_offset):
                     self.heartbeats.seen(run_id)  # the runner is alive (and allowed to write)
                 return JSONResponse(answer)
@@ -92,6 +92,19 @@ class Server:
                 return _error(400, "BAD_REQUEST", f"malformed request: {type(exc).__name__}")
 
         return Route(f"/api/v1{path}", serve, methods=[method], name=endpoint.__name__)
+
+    def _answer(
+        self, endpoint: api_v1.Endpoint, user: User | None, body: dict[str, Any],
+        path: dict[str, Any],
+    ) -> Any:  # fmt: skip
+        """The endpoint's answer; once more when the database dropped the connection under it
+        (a PostgreSQL restart): that attempt was rolled back, and every endpoint is idempotent."""
+        from mlrun_cli.tracking.postgres import ConnectionLostError
+
+        try:
+            return endpoint(self.context, user, body, path)
+        except ConnectionLostError:
+            return endpoint(self.context, user, body, path)
 
     async def put_artifact(self, request: Request) -> Response:
         """PUT /api/v1/runs/{run_id}/artifacts/{path}: a staged file of our client's run

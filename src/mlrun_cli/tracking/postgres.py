@@ -24,7 +24,14 @@ if TYPE_CHECKING:
 
     from mlrun_cli.tracking.store import StoreLocation
 
-__all__ = ["PgConnection", "PostgresStore", "redacted", "stored_version", "upgrade_postgres"]
+__all__ = [
+    "ConnectionLostError",
+    "PgConnection",
+    "PostgresStore",
+    "redacted",
+    "stored_version",
+    "upgrade_postgres",
+]
 
 VERSION_TABLE = "mlrun_schema_version"
 _MIGRATION_LOCK = 7_415_823_011  # pg_advisory_xact_lock key: one upgrader at a time
@@ -41,6 +48,11 @@ def _driver() -> Any:
             hint="pip install 'mlrun-cli[postgres]'",
         ) from None
     return psycopg
+
+
+class ConnectionLostError(StoreError):
+    """The database dropped the connection during a transaction or a write: it was rolled
+    back (or its outcome is unknown), and doing it again is safe (writes are idempotent)."""
 
 
 class _NoRows:
@@ -131,11 +143,13 @@ class PgConnection:
                     cursor = raw.execute(sql)
             except self._psycopg.Error as exc:
                 retried = not self._in_transaction and verb in ("BEGIN", "SELECT")
+                message = f"tracking store {self.label}: {_first(exc)}"
                 if raw.closed:
                     self._in_transaction = False
                     if retried and attempt == 0:
                         continue  # a dropped idle connection: run it on a new one
-                raise StoreError(f"tracking store {self.label}: {_first(exc)}") from None
+                    raise ConnectionLostError(message) from None
+                raise StoreError(message) from None
             if verb == "BEGIN":
                 self._in_transaction = True
             elif verb in ("COMMIT", "ROLLBACK"):
@@ -151,9 +165,11 @@ class PgConnection:
             if rows:
                 cursor.executemany(POSTGRESQL.placeholders(sql), rows)
         except self._psycopg.Error as exc:
+            message = f"tracking store {self.label}: {_first(exc)}"
             if raw.closed:
                 self._in_transaction = False
-            raise StoreError(f"tracking store {self.label}: {_first(exc)}") from None
+                raise ConnectionLostError(message) from None
+            raise StoreError(message) from None
         return cursor
 
     def close(self) -> None:

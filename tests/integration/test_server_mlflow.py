@@ -19,6 +19,8 @@ from tests.server.process import running_server
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from tests.server.backends import Backend
+
 pytestmark = pytest.mark.integration
 
 TRAIN = """\
@@ -61,18 +63,18 @@ def mlflow_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield Path(json.loads(out.stdout)["path"]) / "bin" / "python"
 
 
-def test_unchanged_mlflow_code_logs_searches_and_reads(isolated: Path, mlflow_python: Path) -> None:
-    db = isolated / "srv" / "mlrun.db"
-    db.parent.mkdir()
+def test_unchanged_mlflow_code_logs_searches_and_reads(
+    isolated: Path, backend: Backend, mlflow_python: Path
+) -> None:
     project = write_project(isolated / "proj", "name: p\nentry_points:\n  main:\n"
                             "    command: python t.py\n",
                             {"t.py": "import mlrun_cli as m\nm.log_metric('r2', 0.9)\n"})  # fmt: skip
     recorded = run_mlrun("run", str(project), "--env-manager", "local", "--json",
-                         "--tracking-uri", f"sqlite:///{db}")  # fmt: skip
+                         "--tracking-uri", backend.uri)  # fmt: skip
     assert recorded.returncode == 0, recorded.stderr
     recorded_id = json.loads(recorded.stdout)["run_id"]
     (isolated / "train.py").write_text(TRAIN)
-    with running_server(db, "--no-auth") as server:
+    with running_server(backend, "--no-auth") as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLRUN_"))}
         env["MLFLOW_TRACKING_URI"] = server.url
         out = subprocess.run([str(mlflow_python), "train.py", recorded_id], cwd=isolated,
@@ -86,4 +88,4 @@ def test_unchanged_mlflow_code_logs_searches_and_reads(isolated: Path, mlflow_py
     run = ours["run"]
     assert run["params"] == [{"key": "alpha", "value": "0.5", "type": None}]
     assert [a["path"] for a in run["artifacts"]] == ["config/params.json"]
-    assert (db.parent / "artifacts").is_dir()
+    assert backend.artifacts.is_dir()

@@ -20,19 +20,28 @@ from tests.server.process import running_server
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from tests.server.backends import Backend
+
 pytestmark = pytest.mark.integration
 
 
-def test_artifacts_go_to_s3_through_the_server(isolated: Path, s3_server: str) -> None:  # noqa: F811
+def test_artifacts_go_to_s3_through_the_server(
+    isolated: Path,
+    backend: Backend,
+    s3_server: str,  # noqa: F811
+) -> None:
     import boto3
+
+    from mlrun_cli.server.config import ServerConfig, store_location
 
     client = boto3.client("s3", endpoint_url=s3_server)
     client.create_bucket(Bucket="team-artifacts")
     project = write_project(isolated / "proj", MLPROJECT, {"train.py": TRAIN, "slow.py": SLOW})
-    db = isolated / "srv" / "mlrun.db"
-    db.parent.mkdir()
-    with running_server(db, "--no-auth", "--artifacts-destination",
-                        "s3://team-artifacts/mlrun") as server:  # fmt: skip
+    destination = "s3://team-artifacts/mlrun"
+    # The folder the server receives files in (SQLite: beside the database; PostgreSQL: under
+    # MLRUN_HOME, the server's environment being this test's).
+    received = store_location(ServerConfig(backend.uri, destination)).artifact_root
+    with running_server(backend, "--no-auth", "--artifacts-destination", destination) as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FSSPEC_"))}
         argv = mlrun_argv("run", str(project), "--env-manager", "local", "--json",
                           "--tracking-uri", server.url)  # fmt: skip
@@ -42,7 +51,7 @@ def test_artifacts_go_to_s3_through_the_server(isolated: Path, s3_server: str) -
         body = client.get_object(Bucket="team-artifacts", Key=f"mlrun/{run_id}/model.txt")
         assert body["Body"].read() == b"weights"
         # A server host without the file fetches it from S3 for MLflow's download.
-        shutil.rmtree(db.parent / "artifacts")
+        shutil.rmtree(received)
         url = f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{run_id}/model.txt"
         with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310
             assert response.read() == b"weights"

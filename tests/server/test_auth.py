@@ -1,31 +1,34 @@
-"""Users, roles and tokens (the auth tables of a real SQLite store)."""
+"""Users, roles and tokens (the auth tables of a real SQLite store and a real PostgreSQL
+database: the same SQL)."""
 
 from __future__ import annotations
 
 import base64
-import sqlite3
 from typing import TYPE_CHECKING
 
 import pytest
 
 from mlrun_cli.errors import NotFoundError, UsageError
 from mlrun_cli.server.auth import AuthStore, User, hash_token, token_from_header
-from mlrun_cli.tracking.store import open_store
+from mlrun_cli.server.config import ServerConfig, open_backend
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from collections.abc import Iterator
+
+    from tests.server.backends import Backend
 
 
 @pytest.fixture
-def auth(tmp_path: Path) -> AuthStore:
-    open_store(str(tmp_path / "s")).close()
-    return AuthStore(tmp_path / "s" / "mlrun.db")
+def auth(backend: Backend) -> Iterator[AuthStore]:
+    store = open_backend(ServerConfig(backend.uri), serving=False)
+    yield AuthStore(store)
+    store.close()
 
 
-def test_token_is_stored_only_as_its_hash(auth: AuthStore, tmp_path: Path) -> None:
+def test_token_is_stored_only_as_its_hash(auth: AuthStore, backend: Backend) -> None:
     auth.add_user("ana", "write", "1")
     token = auth.create_token("ana")
-    dump = "\n".join(sqlite3.connect(tmp_path / "s" / "mlrun.db").iterdump())
+    dump = backend.dump()
     assert token not in dump
     assert hash_token(token) in dump
     user = auth.authenticate(token)
@@ -38,6 +41,17 @@ def test_wrong_missing_and_unknown_tokens_are_nobody(auth: AuthStore) -> None:
     assert auth.authenticate(None) is None
     assert auth.authenticate("") is None
     assert auth.authenticate(token + "x") is None
+
+
+def test_a_new_role_replaces_the_old_one_and_users_are_listed(auth: AuthStore) -> None:
+    auth.add_user("bob", "read")
+    auth.add_user("ana", "read", "1")
+    auth.add_user("ana", "admin", "1")
+    auth.add_user("ana", "write")
+    assert auth.users() == [
+        User("ana", (("*", "write"), ("1", "admin"))),
+        User("bob", (("*", "read"),)),
+    ]
 
 
 def test_roles_per_experiment_and_every_experiment() -> None:

@@ -179,14 +179,13 @@ def submit_run(
 ) -> tuple[Run | None, Submitted, JobState | None]:
     """``mlrun run --backend NAME``: check everything here, then hand the run to the engine."""
     from mlrun_cli.execution.runner import resolve_experiment
-    from mlrun_cli.tracking.sqlite import SqliteStore
-    from mlrun_cli.tracking.store import resolve_location
+    from mlrun_cli.tracking.store import open_location, resolve_location
 
     config = load_config(config_path)
     backend = preflight(backend_name, config_path)
     location = resolve_location(request.tracking_uri)
     checkout = check_locally(request, reporter, location.owned_paths())
-    store = SqliteStore(location)
+    store = open_location(location)
     try:
         experiment = resolve_experiment(store, request.experiment_name, request.experiment_id)
         run_id = request.run_id or uuid.uuid4().hex
@@ -218,7 +217,7 @@ def remote_trial_runner(
     """
     from mlrun_cli.execution.runner import run_fingerprint
     from mlrun_cli.sweep.trials import TrialResult, trial_prepared, trial_request
-    from mlrun_cli.tracking.sqlite import SqliteStore
+    from mlrun_cli.tracking.store import open_location
 
     config = load_config(request.backend_config)
     backend = get_backend(request.backend, config)
@@ -252,7 +251,7 @@ def remote_trial_runner(
     def execute(index: int, params: dict[str, str], stop: threading.Event) -> TrialResult:
         if stop.is_set():
             return TrialResult(index, params, None)
-        store = SqliteStore(context.location)
+        store = open_location(context.location)
         try:
             with lock:  # one submission at a time: engines throttle bursts
                 if points is not None and hasattr(backend, "submit_many"):

@@ -59,8 +59,9 @@ def test_location_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         tmp_path / "x.db", tmp_path / "artifacts", "--tracking-uri",
     )  # fmt: skip
     assert resolve_location(f"file://{tmp_path}/f").db_path == tmp_path / "f" / "mlrun.db"
-    with pytest.raises(StoreError, match="unsupported tracking URI scheme 'postgresql'"):
-        resolve_location("postgresql://host/db")
+    with pytest.raises(StoreError, match="unsupported tracking URI scheme 'mysql'"):
+        resolve_location("mysql://host/db")
+    assert resolve_location("postgresql://host/db").database == "postgresql://host/db"
 
 
 def test_schema_is_versioned_and_wal(sqlite_store: SqliteStore) -> None:

@@ -1,7 +1,10 @@
 """Team server speed targets (issue 14), side by side with `mlflow server` in one invocation.
 
     python benchmarks/bench_server.py [--runs 5] [--calls 1000] [--search-runs 100000]
-                                      [--skip-mlflow]
+                                      [--skip-mlflow] [--postgres postgresql://.../postgres]
+
+With --postgres (a PostgreSQL server's admin URI) our server's stores are fresh databases
+created there (and upgraded before the clock starts) instead of SQLite files.
 
 - `mlrun server` start to the first `/health` 200: <= 2 s (median of --runs fresh starts;
   `mlflow server` measured the same way);
@@ -70,10 +73,35 @@ def wait_health(url: str, proc: subprocess.Popen[bytes], seconds: float = 180) -
     sys.exit(f"{url} did not answer /health in time")
 
 
-def start_mlrun(mlrun: str, db: Path, port: int) -> subprocess.Popen[bytes]:
+def backend_options(db: Path, postgres: str | None) -> list[str]:
+    """``mlrun server`` options for a fresh store: the SQLite file ``db``, or (``postgres``: an
+    admin URI) a new, upgraded database with its artifacts beside ``db``."""
+    if not postgres:
+        return ["--backend-store-uri", f"sqlite:///{db}"]
+    return ["--backend-store-uri", new_database(postgres),
+            "--artifacts-destination", str(db.parent / "artifacts")]  # fmt: skip
+
+
+def new_database(postgres: str) -> str:
+    """A new database on the PostgreSQL server of the admin URI, upgraded: its URI."""
+    import uuid
+
+    import psycopg
+
+    from mlrun_cli.tracking.sql.migrate import upgrade_database
+
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    uri = postgres.rsplit("/", 1)[0] + "/" + name
+    upgrade_database(uri)
+    return uri
+
+
+def start_mlrun(mlrun: str, options: list[str], port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [mlrun, "server", "--backend-store-uri", f"sqlite:///{db}", "--port", str(port),
-         "--no-auth"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [mlrun, "server", *options, "--port", str(port), "--no-auth"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
 
@@ -91,15 +119,19 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=60)
 
 
-def startup(start: object, base: Path, runs: int, seconds: float = 180) -> float:
-    """Median seconds from spawning a server on a fresh store to its first /health 200."""
+def startup(
+    start: object, base: Path, runs: int, seconds: float = 180, prepare: object = None
+) -> float:
+    """Median seconds from spawning a server on a fresh store to its first /health 200
+    (``prepare(db)`` makes the store's options before the clock starts)."""
     times = []
     for i in range(runs):
         port = _free_port()
         folder = base / f"start{i}"
         folder.mkdir()
+        store = prepare(folder / "s.db") if prepare else folder / "s.db"  # type: ignore[operator]
         began = time.perf_counter()
-        proc = start(folder / "s.db", port)  # type: ignore[operator]
+        proc = start(store, port)  # type: ignore[operator]
         wait_health(f"http://127.0.0.1:{port}", proc, seconds)
         times.append(time.perf_counter() - began)
         stop(proc)
@@ -122,27 +154,32 @@ def main() -> int:  # noqa: PLR0915 - one linear script: set up, measure, report
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--search-runs", type=int, default=100_000)
     parser.add_argument("--skip-mlflow", action="store_true", help="no mlflow server side")
+    parser.add_argument("--postgres", metavar="ADMIN_URI", help="our stores on PostgreSQL")
     args = parser.parse_args()
+    on = " (PostgreSQL)" if args.postgres else ""
     ensure_bytecode()
     mlrun = mlrun_exe()
     rows: list[tuple[str, float, float | None, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        ours_start = startup(lambda db, port: start_mlrun(mlrun, db, port), base, args.runs)
-        rows.append(("mlrun server: start to first /health 200", ours_start, 2.0, ""))
+        ours_start = startup(
+            lambda options, port: start_mlrun(mlrun, options, port), base, args.runs,
+            prepare=lambda db: backend_options(db, args.postgres),
+        )  # fmt: skip
+        rows.append((f"mlrun server{on}: start to first /health 200", ours_start, 2.0, ""))
 
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         (base / "main").mkdir()
-        server = start_mlrun(mlrun, base / "main" / "s.db", port)
+        server = start_mlrun(mlrun, backend_options(base / "main" / "s.db", args.postgres), port)
         try:
             wait_health(url, server)
             probe_argv = [sys.executable, "-c", INGEST_PROBE, url, str(base / "ev.jsonl"),
                           str(args.points)]  # fmt: skip
             out = subprocess.run(probe_argv, capture_output=True, text=True, check=True)
             probe = json.loads(out.stdout.strip().splitlines()[-1])
-            rows.append((f"{args.points:,} points ingested through the server", probe["seconds"],
-                         2.0, f"({probe['points']:,} stored)"))  # fmt: skip
+            rows.append((f"{args.points:,} points ingested through the server{on}",
+                         probe["seconds"], 2.0, f"({probe['points']:,} stored)"))  # fmt: skip
             if not args.skip_mlflow:
                 client = venv_with(base, "client", MLFLOW_CLIENT) / "bin" / "python"
                 script = base / "log_metrics.py"
@@ -171,18 +208,20 @@ def main() -> int:  # noqa: PLR0915 - one linear script: set up, measure, report
             rows.append(("mlflow.log_metric per call, mlrun server", ours_call / 1000, None, ratio))
 
         store = base / "search"
-        make = [sys.executable, str(Path(__file__).parent / "make_runs.py"), str(store),
+        options = backend_options(store / "mlrun.db", args.postgres)
+        target = options[1] if args.postgres else str(store)
+        make = [sys.executable, str(Path(__file__).parent / "make_runs.py"), target,
                 "--runs", str(args.search_runs)]  # fmt: skip
         subprocess.run(make, check=True, stdout=subprocess.DEVNULL)
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start_mlrun(mlrun, store / "mlrun.db", port)
+        server = start_mlrun(mlrun, options, port)
         try:
             wait_health(url, server)
             env = {**os.environ, "MLRUN_TRACKING_URI": url}
             search = median_wall([mlrun, "runs", "search", "--max-results", "100"], base,
                                  args.runs, env)  # fmt: skip
-            rows.append((f"runs search --tracking-uri over {args.search_runs:,} runs", search,
+            rows.append((f"runs search --tracking-uri over {args.search_runs:,} runs{on}", search,
                          0.4, "(whole process, 100 rows)"))  # fmt: skip
         finally:
             stop(server)

@@ -8,6 +8,7 @@ is migrated on purpose (``upgrade_database``), never when a client opens the sto
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,9 @@ __all__ = [
 
 VERSION_TABLE = "mlrun_schema_version"
 _MIGRATION_LOCK = 7_415_823_011  # pg_advisory_xact_lock key: one upgrader at a time
+# ``INSERT INTO t (...) VALUES (?, ...) [ON CONFLICT ...]``: its row, and what surrounds it.
+_MULTI_ROW = re.compile(r"(\s*INSERT INTO [^()]+\([^()]*\)\s*VALUES)\s*(\([^()]*\))(.*)", re.S)
+_ROWS_PER_STATEMENT = 1000
 # How long a statement waits for a database that dropped the connection (a restart) to return.
 RECONNECT_SECONDS = 30.0
 
@@ -162,7 +166,19 @@ class PgConnection:
         raw = self._usable()
         try:
             cursor = raw.cursor()
-            if rows:
+            many = _MULTI_ROW.match(sql)
+            if many is not None and "?" not in many[1] + many[3] and "DO UPDATE" not in sql:
+                # One statement per row costs a round trip and a parse each (180 us a metric
+                # point): insert many rows per statement, with PostgreSQL's own $n
+                # placeholders (RawCursor: psycopg parses nothing). Not for DO UPDATE, which
+                # may not touch one row twice in a statement.
+                head, row, tail = many.groups()
+                cursor = self._psycopg.RawCursor(raw)
+                for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+                    chunk = rows[start : start + _ROWS_PER_STATEMENT]
+                    values = _numbered_rows(row, len(chunk))
+                    cursor.execute(f"{head} {values} {tail}", [v for item in chunk for v in item])
+            elif rows:
                 cursor.executemany(POSTGRESQL.placeholders(sql), rows)
         except self._psycopg.Error as exc:
             message = f"tracking store {self.label}: {_first(exc)}"
@@ -174,6 +190,16 @@ class PgConnection:
 
     def close(self) -> None:
         self._raw.close()
+
+
+def _numbered_rows(row: str, count: int) -> str:
+    """``count`` copies of a ``(?, ?)`` row template, numbered ``($1, $2), ($3, $4)``..."""
+    parts = row.split("?")
+    width = len(parts) - 1
+    return ", ".join(
+        parts[0] + "".join(f"${n * width + i + 1}{tail}" for i, tail in enumerate(parts[1:]))
+        for n in range(count)
+    )
 
 
 def _first(exc: BaseException) -> str:

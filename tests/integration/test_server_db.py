@@ -24,7 +24,7 @@ def test_db_upgrade_prints_before_and_after_and_is_idempotent(backend: Backend) 
     first = run_mlrun("server", "--backend-store-uri", uri, "db", "upgrade")
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip().endswith(f"schema version 0 -> {SCHEMA_VERSION} (upgraded)")
-    again = run_mlrun("server", "--backend-store-uri", uri, "db", "upgrade")
+    again = run_mlrun("server", "db", "upgrade", "--backend-store-uri", uri)  # either order
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().endswith(
         f"schema version {SCHEMA_VERSION} -> {SCHEMA_VERSION} (already current)"
@@ -63,6 +63,11 @@ def test_a_never_upgraded_database_is_refused_before_listening(
         assert "has no mlrun schema" in error
         assert hint == f"hint: mlrun server db upgrade --backend-store-uri {uri}"
     assert not backend.artifacts.exists()
+    # The hint, as printed, is the command that fixes it.
+    fixed = run_mlrun(*hint.split()[2:])
+    assert fixed.returncode == 0, fixed.stderr
+    listed = run_mlrun("server", "users", "list", "--backend-store-uri", uri)
+    assert (listed.returncode, listed.stdout) == (0, "")
 
 
 def test_a_server_older_than_the_schema_refuses_to_start(postgres_server: PostgresServer) -> None:

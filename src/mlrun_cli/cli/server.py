@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from mlrun_cli.server.auth import AuthStore
 
 app = typer.Typer(
-    help="Run the team tracking server; manage its users and tokens.",
+    help="Run the team tracking server; manage its users, tokens and database.",
     invoke_without_command=True,
     rich_markup_mode=None,
     add_completion=False,
@@ -85,11 +85,11 @@ def serve(
 
 
 @contextlib.contextmanager
-def _auth(ctx: typer.Context) -> Iterator[AuthStore]:
+def _auth(ctx: typer.Context, backend_store_uri: str | None) -> Iterator[AuthStore]:
     from mlrun_cli.server.auth import AuthStore
     from mlrun_cli.server.config import ServerConfig, open_backend
 
-    config = _config(ctx.obj)
+    config = _config(backend_store_uri or ctx.obj)
     assert isinstance(config, ServerConfig)  # noqa: S101 - built above
     # SQLite: created and migrated if new; PostgreSQL: refused unless upgraded.
     store = open_backend(config, serving=False)
@@ -109,9 +109,10 @@ def users_add(
         str,
         typer.Option("--experiment-id", metavar="ID", help="The experiment ('*': every one)."),
     ] = "*",
+    backend_store_uri: BackendStore = None,
 ) -> None:
     """Create a user (or change their role) on one experiment or every one."""
-    with _auth(ctx) as auth:
+    with _auth(ctx, backend_store_uri) as auth:
         auth.add_user(name, role, experiment_id)
     where = "every experiment" if experiment_id == "*" else f"experiment {experiment_id}"
     info(f"user {name}: {role} on {where}")
@@ -119,9 +120,9 @@ def users_add(
 
 @users_app.command("list")
 @handle_errors
-def users_list(ctx: typer.Context) -> None:
+def users_list(ctx: typer.Context, backend_store_uri: BackendStore = None) -> None:
     """List users and their roles."""
-    with _auth(ctx) as auth:
+    with _auth(ctx, backend_store_uri) as auth:
         users = auth.users()
     for user in users:
         roles = ", ".join(f"{role} on {target}" for target, role in user.roles) or "no role"
@@ -133,22 +134,23 @@ def users_list(ctx: typer.Context) -> None:
 def tokens_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The user the token is for.")],
+    backend_store_uri: BackendStore = None,
 ) -> None:
     """Create a token for a user; it is printed once (only its hash is stored)."""
-    with _auth(ctx) as auth:
+    with _auth(ctx, backend_store_uri) as auth:
         token = auth.create_token(name)
     typer.echo(token)
 
 
 @db_app.command("upgrade")
 @handle_errors
-def db_upgrade(ctx: typer.Context) -> None:
+def db_upgrade(ctx: typer.Context, backend_store_uri: BackendStore = None) -> None:
     """Bring the backend database to this mlrun's schema (safe to repeat, or to run twice at
     once); prints the schema version before and after."""
     from mlrun_cli.server.config import store_location
     from mlrun_cli.tracking.sql.migrate import upgrade_database
 
-    config = _config(ctx.obj)
+    config = _config(backend_store_uri or ctx.obj)
     location = store_location(config, serving=False)  # type: ignore[arg-type]
     before, after = upgrade_database(location.uri)
     state = "already current" if before == after else "upgraded"

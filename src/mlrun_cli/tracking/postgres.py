@@ -178,7 +178,9 @@ class PgConnection:
                 with cursor.copy(f"COPY {plain[1]} ({plain[2]}) FROM STDIN") as copy:
                     for item in rows:
                         copy.write_row(item)
-            elif many is not None and "?" not in many[1] + many[3] and "DO UPDATE" not in sql:
+            elif (
+                many is not None and "?" not in many[1] + many[3] and "DO UPDATE" not in sql.upper()
+            ):
                 # One statement per row costs a round trip and a parse each (180 us a metric
                 # point): insert many rows per statement, with PostgreSQL's own $n
                 # placeholders (RawCursor: psycopg parses nothing). Not for DO UPDATE, which

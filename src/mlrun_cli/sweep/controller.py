@@ -171,6 +171,11 @@ def run_sweep(request: SweepRequest, reporter: Reporter, progress: SweepProgress
             random_points(space, request.random, request.seed) if request.random else grid(space)
         )
     location = resolve_location(request.run.tracking_uri)
+    if location.remote is not None:
+        raise UsageError(
+            f"--tracking-uri {location.remote}: a sweep records into a SQLite or PostgreSQL "
+            "store; sweeping against a tracking server is not supported yet"
+        )
     base_request = dataclasses.replace(request.run, params=_items(representative(space)))
     entry: list[EntryPoint] = []
 

@@ -117,7 +117,7 @@ def test_ten_thousand_metric_points(tmp_path: Path) -> None:
     result = run_mlrun("run", str(project), "--json")
     run = json.loads(result.stdout)
     assert run["metrics"]["loss"] == 1.0 / 10000
-    assert store_rows("SELECT COUNT(*) FROM metrics WHERE run_id = ?", run["run_id"]) == [(10000,)]
+    assert store_rows("SELECT SUM(points) FROM metric_chunks WHERE run_id = ?", run["run_id"]) == [(10000,)]
 
 
 SLEEPER = textwrap.dedent(
@@ -227,7 +227,7 @@ def test_concurrent_reapers_ingest_each_event_once(tmp_path: Path) -> None:
     ]
     for reader in readers:
         reader.wait(timeout=60)
-    assert store_rows("SELECT COUNT(*) FROM metrics") == [(20000,)]
+    assert store_rows("SELECT SUM(points) FROM metric_chunks") == [(20000,)]
     ((status, reason),) = store_rows("SELECT status, status_reason FROM runs")
     assert status == "FAILED"
     assert "disappeared" in str(reason)
@@ -253,7 +253,7 @@ def test_concurrent_runs_lose_nothing(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
     assert store_rows("SELECT status, COUNT(*) FROM runs GROUP BY status") == [("FINISHED", 8)]
-    counts = store_rows("SELECT run_id, COUNT(*) FROM metrics GROUP BY run_id")
+    counts = store_rows("SELECT run_id, SUM(points) FROM metric_chunks GROUP BY run_id")
     assert sorted(c for _, c in counts) == [2000] * 8
     assert sorted(
         int(str(v)) for (v,) in store_rows("SELECT value FROM params WHERE key = 'worker'")

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import NotFoundError, UsageError
 from mlrun_cli.tracking.models import EventBatch, LiveRun, Metric, Run, RunCreate
-from mlrun_cli.tracking.run_rows import RUN_COLUMNS, float_or_nan, runs_from_rows
+from mlrun_cli.tracking.run_rows import RUN_COLUMNS, runs_from_rows
 from mlrun_cli.tracking.sql.experiments import INT64_MAX, SqlExperiments, now_ms
+from mlrun_cli.tracking.sql.points import append_points, histories, history
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -199,12 +200,12 @@ class SqlStore(SqlExperiments):
                         f"{row[0]!r}; kept {row[0]!r}"
                     )
             # An identical point (key, value, step, timestamp) is one point, as in MLflow:
-            # a client's retried request never duplicates it.
-            conn.executemany(
-                "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(run_id, *point) for point in self._new_points(run_id, batch.metrics)],
-            )
+            # a client's retried request never duplicates it (tracking/sql/points.py).
+            by_key: dict[str, list[tuple[int, int, float]]] = {}
+            for m in batch.metrics:
+                by_key.setdefault(m.key, []).append((m.step, m.timestamp, m.value))
+            for key, points in by_key.items():
+                append_points(conn, run_id, key, points)
             conn.executemany(
                 "INSERT INTO latest_metrics (run_id, key, value, is_nan, step, timestamp) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "
@@ -230,30 +231,6 @@ class SqlStore(SqlExperiments):
                 [(run_id, a.path, a.size, a.sha256) for a in batch.artifacts],
             )
         return warnings
-
-    def _new_points(
-        self, run_id: str, metrics: Sequence[Metric]
-    ) -> list[tuple[str, float | None, int, int, int]]:
-        """The batch's points not stored yet, each once: (key, value, is_nan, step, ts).
-
-        One range query per key finds the stored candidates (none, for an ingest's new
-        steps), instead of one NOT EXISTS probe per point (2.6 s for 100,000 points).
-        """
-        points: dict[tuple[str, float | None, int, int, int], None] = {}
-        steps: dict[str, tuple[int, int]] = {}
-        for m in metrics:
-            nan = m.value != m.value
-            points[(m.key, None if nan else m.value, int(nan), m.step, m.timestamp)] = None
-            low, high = steps.get(m.key, (m.step, m.step))
-            steps[m.key] = (min(low, m.step), max(high, m.step))
-        for key, (low, high) in steps.items():
-            for value, nan, step, stamp in self._conn.execute(
-                "SELECT value, is_nan, step, timestamp FROM metrics "
-                "WHERE run_id = ? AND key = ? AND step BETWEEN ? AND ?",
-                (run_id, key, low, high),
-            ).fetchall():
-                points.pop((key, None if nan else value, int(nan), step, stamp), None)
-        return list(points)
 
     def delete_tag(self, run_id: str, key: str) -> bool:
         """Remove one run tag; False when the run had no such tag."""
@@ -284,12 +261,13 @@ class SqlStore(SqlExperiments):
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every logged point of one metric, by step then time."""
-        rows = self._conn.execute(
-            "SELECT value, is_nan, step, timestamp FROM metrics WHERE run_id = ? AND key = ? "
-            "ORDER BY step, timestamp",
-            (run_id, key),
-        ).fetchall()
-        return [Metric(key, float_or_nan(v, n), s, t) for v, n, s, t in rows]
+        return [Metric(key, v, s, t) for s, t, v in history(self._conn, run_id, key)]
+
+    def metric_histories(
+        self, run_ids: Sequence[str], key: str
+    ) -> dict[str, list[tuple[int, int, float]]]:
+        """(step, timestamp, value) histories of one key of many runs, by step then time."""
+        return histories(self._conn, run_ids, key)
 
     def running_runs_on(self, host: str) -> list[LiveRun]:
         """The RUNNING runs started on ``host``, with the processes that run them."""

@@ -104,6 +104,7 @@ def build_store(path: Path, runs: int) -> None:
 
 def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[str]:
     """``runs`` runs with a ``steps``-step history of one metric (loss), bulk inserted."""
+    from mlrun_cli.tracking.sql.points import CHUNK, chunk_row
     from mlrun_cli.tracking.sqlite import SqliteStore
     from mlrun_cli.tracking.store import resolve_location
 
@@ -138,9 +139,12 @@ def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[
             )
         )
         value, rate = 2.0 + rng.random(), 0.995 - rng.random() * 0.004
+        points: list[tuple[int, int, float]] = []
         for step in range(steps):
             value = value * rate + rng.gauss(0, 0.004)
-            history.append((run_id, "loss", value, step, start + step))
+            points.append((step, start + step, value))
+        history.extend(chunk_row(run_id, "loss", seq, points[first : first + CHUNK])
+                       for seq, first in enumerate(range(0, steps, CHUNK)))  # fmt: skip
         latest.append((run_id, "loss", value, steps - 1, start + steps))
     conn.execute("BEGIN")
     conn.executemany(
@@ -149,8 +153,8 @@ def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
-    conn.executemany("INSERT INTO metrics (run_id, key, value, step, timestamp) "
-                     "VALUES (?, ?, ?, ?, ?)", history)  # fmt: skip
+    conn.executemany("INSERT INTO metric_chunks (run_id, key, seq, min_step, max_step, points, "
+                     "data) VALUES (?, ?, ?, ?, ?, ?, ?)", history)  # fmt: skip
     conn.executemany("INSERT INTO latest_metrics (run_id, key, value, step, timestamp) "
                      "VALUES (?, ?, ?, ?, ?)", latest)  # fmt: skip
     conn.execute("COMMIT")
@@ -159,7 +163,13 @@ def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[
 
 
 MLFLOW_IMPORT = r"""
-import sqlite3, sys, time
+import array, itertools, sqlite3, sys, time, zlib
+def points(data):  # mlrun's metric chunks (tracking/sql/points.py): format byte, zlib arrays
+    raw = zlib.decompress(data[1:]); n = len(raw) // 24
+    steps, stamps = array.array("q", raw[:8 * n]), array.array("q", raw[8 * n:16 * n])
+    if data[0] == 1:
+        steps, stamps = itertools.accumulate(steps), itertools.accumulate(stamps)
+    return zip(steps, stamps, array.array("d", raw[16 * n:]))
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 source, target, artifacts = sys.argv[1:4]
 store = SqlAlchemyStore(f"sqlite:///{target}", artifacts)
@@ -180,8 +190,8 @@ dst.executemany("INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?)",
     + [("mlflow.runName", n, r) for r, n, _, _ in runs])
 dst.executemany(
     "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, 0)",
-    [(k, v, t, r, s) for r, k, v, s, t in
-     src.execute("SELECT run_id, key, value, step, timestamp FROM metrics")])
+    [(k, v, t, r, s) for r, k, data in src.execute("SELECT run_id, key, data FROM metric_chunks")
+     for s, t, v in points(data)])
 dst.executemany(
     "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
     "VALUES (?, ?, ?, ?, 0, ?)",

@@ -3,9 +3,9 @@
     python benchmarks/make_runs.py STORE_DIR|postgresql://... [--runs 100000] [--seed 0]
 
 Each run: 5 params (alpha, l1_ratio, epochs, optimizer, seed), 5 metrics with 10-step
-histories (rmse, mae, r2, loss, accuracy), 3 tags, spread over 10 experiments. Rows go in with
-bulk inserts through the store's own schema (created by mlrun), 10,000 runs per transaction;
-on PostgreSQL (the database is migrated first) with COPY.
+histories (rmse, mae, r2, loss, accuracy; one chunk each, tracking/sql/points.py), 3 tags,
+spread over 10 experiments. Rows go in with bulk inserts through the store's own schema
+(created by mlrun), 10,000 runs per transaction; on PostgreSQL (migrated first) with COPY.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 from mlrun_cli.tracking.sql.migrate import upgrade_database
+from mlrun_cli.tracking.sql.points import chunk_row
 from mlrun_cli.tracking.sql.store import SqlStore
 from mlrun_cli.tracking.store import open_store
 
@@ -60,16 +61,18 @@ def main() -> int:
                 tags.append((run_id, key, value))
             for key in ("rmse", "mae", "r2", "loss", "accuracy"):
                 value = rng.random() * 2
+                points = []
                 for step in range(10):
                     value *= 0.95
-                    history.append((run_id, key, value, step, start + step))
+                    points.append((step, start + step, value))
+                history.append(chunk_row(run_id, key, 0, points))
                 latest.append((run_id, key, value, 9, start + 9))
         conn.execute("BEGIN")
         insert("runs", "run_id, experiment_id, name, status, start_time, end_time, user_id, "
                "host, source_kind, source_uri, entry_point, command, exit_code", runs)  # fmt: skip
         insert("params", "run_id, key, value", params)
         insert("tags", "run_id, key, value", tags)
-        insert("metrics", "run_id, key, value, step, timestamp", history)
+        insert("metric_chunks", "run_id, key, seq, min_step, max_step, points, data", history)
         insert("latest_metrics", "run_id, key, value, step, timestamp", latest)
         conn.execute("COMMIT")
     conn.execute("ANALYZE")

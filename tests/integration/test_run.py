@@ -117,7 +117,8 @@ def test_ten_thousand_metric_points(tmp_path: Path) -> None:
     result = run_mlrun("run", str(project), "--json")
     run = json.loads(result.stdout)
     assert run["metrics"]["loss"] == 1.0 / 10000
-    assert store_rows("SELECT SUM(points) FROM metric_chunks WHERE run_id = ?", run["run_id"]) == [(10000,)]
+    points = store_rows("SELECT SUM(points) FROM metric_chunks WHERE run_id = ?", run["run_id"])
+    assert points == [(10000,)]
 
 
 SLEEPER = textwrap.dedent(

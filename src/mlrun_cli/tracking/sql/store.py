@@ -103,7 +103,7 @@ class SqlStore(SqlExperiments):
         raise NotFoundError(f"no run with id {prefix!r} in {self.label}")
 
     def _runs_from_rows(self, rows: Sequence[tuple[object, ...]]) -> dict[str, Run]:
-        return runs_from_rows(self._conn, rows, self.artifact_root)
+        return runs_from_rows(self._conn, self.dialect, rows, self.artifact_root)
 
     def search_run_ids(self, query: RunQuery, limit: int, offset: int) -> list[str]:
         """One page of the run ids a compiled search selects, in order."""
@@ -133,14 +133,13 @@ class SqlStore(SqlExperiments):
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         """Several runs, in the given order (missing ids are skipped)."""
-        found = {}
-        for chunk_start in range(0, len(run_ids), 500):
-            chunk = list(run_ids[chunk_start : chunk_start + 500])
-            marks = ", ".join("?" for _ in chunk)
-            rows = self._conn.execute(
-                f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id IN ({marks})", chunk
-            ).fetchall()
-            found.update(self._runs_from_rows(rows))
+        table, arg = self.dialect.id_table(list(run_ids))
+        rows = self._conn.execute(
+            f"SELECT {RUN_COLUMNS.replace('run_id,', 'r.run_id,', 1)} FROM {table} "
+            "JOIN runs r ON r.run_id = i.value",
+            (arg,),
+        ).fetchall()
+        found = self._runs_from_rows(rows)
         return [found[run_id] for run_id in run_ids if run_id in found]
 
     def find_finished_run(self, experiment_id: str, fingerprint: str) -> Run | None:

@@ -45,13 +45,15 @@ def _opt_int(value: object) -> int | None:
 
 
 def _grouped(
-    conn: Connection, dialect: Dialect, sql: str, ids: list[str]
+    conn: Connection, dialect: Dialect, columns: str, table: str, ids: list[str], **how: str
 ) -> dict[str, list[tuple[Any, ...]]]:
-    """Rows of ``sql`` (``{ids}`` stands for the id table ``i``) grouped by their first column."""
-    table, arg = dialect.id_table(ids)
+    """``columns`` of ``table``'s rows for ``ids`` (matched on ``how["on"]``, default run_id),
+    grouped by the first column, in ``how["order"]``."""
+    source, arg = dialect.rows_of(table, how.get("on", "run_id"), ids)
+    order = f" ORDER BY {how['order']}" if "order" in how else ""
     grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     # fetchall: one guarded call per query, not one per row (a page of 1,000 runs is ~15,000)
-    for row in conn.execute(sql.format(ids=table), (arg,)).fetchall():
+    for row in conn.execute(f"SELECT {columns} FROM {source}{order}", (arg,)).fetchall():
         grouped[row[0]].append(row[1:])
     return grouped
 
@@ -66,28 +68,23 @@ def runs_from_rows(
         return runs
     root = str(artifact_root)
     ids = [str(row[0]) for row in rows]
-    params = _grouped(conn, dialect, "SELECT p.run_id, p.key, p.value, p.type FROM {ids} "
-                      "JOIN params p ON p.run_id = i.value ORDER BY p.run_id, p.key", ids)  # fmt: skip
-    tags = _grouped(conn, dialect, "SELECT t.run_id, t.key, t.value FROM {ids} "
-                    "JOIN tags t ON t.run_id = i.value", ids)  # fmt: skip
-    metrics = _grouped(conn, dialect, "SELECT m.run_id, m.key, m.value, m.is_nan, m.step, "
-                       "m.timestamp FROM {ids} JOIN latest_metrics m ON m.run_id = i.value",
-                       ids)  # fmt: skip
-    artifacts = _grouped(conn, dialect, "SELECT a.run_id, a.path, a.size, a.sha256 FROM {ids} "
-                         "JOIN artifacts a ON a.run_id = i.value ORDER BY a.run_id, a.path",
-                         ids)  # fmt: skip
+    params = _grouped(conn, dialect, "x.run_id, x.key, x.value, x.type", "params", ids,
+                      order="x.run_id, x.key")  # fmt: skip
+    tags = _grouped(conn, dialect, "x.run_id, x.key, x.value", "tags", ids)
+    metrics = _grouped(conn, dialect, "x.run_id, x.key, x.value, x.is_nan, x.step, x.timestamp",
+                       "latest_metrics", ids)  # fmt: skip
+    artifacts = _grouped(conn, dialect, "x.run_id, x.path, x.size, x.sha256", "artifacts", ids,
+                         order="x.run_id, x.path")  # fmt: skip
     lock_hashes = sorted({str(row[19]) for row in rows if row[19] is not None})
     locks = (
-        _grouped(conn, dialect, "SELECT e.lock_hash, e.text FROM {ids} "
-                 "JOIN env_locks e ON e.lock_hash = i.value", lock_hashes)
+        _grouped(conn, dialect, "x.lock_hash, x.text", "env_locks", lock_hashes, on="lock_hash")
         if lock_hashes
         else {}
-    )  # fmt: skip
+    )
     with_data = [str(row[0]) for row in rows if row[22] is not None]
     pins = (
-        _grouped(conn, dialect, "SELECT d.run_id, d.path, d.md5, d.size, d.nfiles, "
-                 "d.is_output FROM {ids} JOIN data_pins d ON d.run_id = i.value "
-                 "ORDER BY d.run_id, d.path", with_data)
+        _grouped(conn, dialect, "x.run_id, x.path, x.md5, x.size, x.nfiles, x.is_output",
+                 "data_pins", with_data, order="x.run_id, x.path")
         if with_data
         else {}
     )  # fmt: skip

@@ -133,12 +133,9 @@ class SqlStore(SqlExperiments):
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         """Several runs, in the given order (missing ids are skipped)."""
-        table, arg = self.dialect.id_table(list(run_ids))
-        rows = self._conn.execute(
-            f"SELECT {RUN_COLUMNS.replace('run_id,', 'r.run_id,', 1)} FROM {table} "
-            "JOIN runs r ON r.run_id = i.value",
-            (arg,),
-        ).fetchall()
+        source, arg = self.dialect.rows_of("runs", "run_id", list(run_ids))
+        columns = ", ".join(f"x.{name.strip()}" for name in RUN_COLUMNS.split(","))
+        rows = self._conn.execute(f"SELECT {columns} FROM {source}", (arg,)).fetchall()
         found = self._runs_from_rows(rows)
         return [found[run_id] for run_id in run_ids if run_id in found]
 

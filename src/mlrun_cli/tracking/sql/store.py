@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from mlrun_cli.tracking.run_search import RunQuery
+    from mlrun_cli.tracking.sql.keyset import Value
 
 
 class SqlStore(SqlExperiments):
@@ -130,6 +131,23 @@ class SqlStore(SqlExperiments):
             f"{lacking} LIMIT ? OFFSET ?", [*lacking_args, limit - len(ids), rest_offset]
         )
         return ids + [str(row[0]) for row in rows]
+
+    def search_run_ids_after(
+        self, query: RunQuery, limit: int, after: tuple[tuple[Value, ...], str] | None
+    ) -> list[str]:
+        """One keyset page of the run ids a search selects: the first ``limit`` after the row
+        with sort values and run id ``after`` (None: from the top)."""
+        from mlrun_cli.tracking.sql.keyset import After, page_ids
+
+        start = None if after is None else After(*after)
+        return page_ids(self._conn, self.dialect, query, min(limit, INT64_MAX), start)
+
+    def run_position(self, query: RunQuery, run_id: str) -> tuple[tuple[Value, ...], str]:
+        """A run's sort values in a search's order, for the next page's token."""
+        from mlrun_cli.tracking.sql.keyset import position
+
+        found = position(self._conn, self.dialect, query, run_id)
+        return found.values, found.run_id
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         """Several runs, in the given order (missing ids are skipped)."""

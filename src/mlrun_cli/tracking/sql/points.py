@@ -21,6 +21,7 @@ import sys
 import zlib
 from array import array
 from itertools import pairwise
+from math import isnan
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -97,11 +98,10 @@ def _identity(point: Point) -> tuple[int, int, float | None]:
 def append_points(conn: Connection, run_id: str, key: str, points: Sequence[Point]) -> int:
     """Store the points of one key not stored yet (inside the caller's write transaction,
     which holds the run's lock); return how many were new."""
-    fresh: dict[tuple[int, int, float | None], Point] = {}
-    for point in points:
-        fresh.setdefault(_identity(point), point)
-    low = min(p[0] for p in points)
-    high = max(p[0] for p in points)
+    # the first of identical points (reversed: a dict keeps the last one written)
+    fresh = {(s, t, None if isnan(v) else v): (s, t, v) for s, t, v in reversed(points)}
+    steps = [p[0] for p in points]
+    low, high = min(steps), max(steps)
     for (data,) in conn.execute(
         "SELECT data FROM metric_chunks WHERE run_id = ? AND key = ? AND max_step >= ? "
         "AND min_step <= ?",
@@ -111,7 +111,7 @@ def append_points(conn: Connection, run_id: str, key: str, points: Sequence[Poin
             fresh.pop(_identity(stored), None)
     if not fresh:
         return 0
-    new = sorted(fresh.values(), key=lambda p: (p[0], p[1]))
+    new = sorted(fresh.values())  # by step, time (then value: identical order either way)
     last = conn.execute(
         "SELECT seq, points, data FROM metric_chunks WHERE run_id = ? AND key = ? "
         "ORDER BY seq DESC LIMIT 1",

@@ -183,11 +183,17 @@ class SqlStore(SqlExperiments):
         two processes ingesting the same file never apply a line twice. None: already applied.
         """
         warnings: list[str] = []
+        by_key: dict[str, list[tuple[int, int, float]]] = {}
+        for m in batch.metrics:
+            points = by_key.get(m.key)
+            if points is None:
+                points = by_key[m.key] = []
+            points.append((m.step, m.timestamp, m.value))
         latest: dict[str, Metric] = {}
-        for metric in batch.metrics:
-            best = latest.get(metric.key)
-            if best is None or (metric.step, metric.timestamp) >= (best.step, best.timestamp):
-                latest[metric.key] = metric
+        for key, points in by_key.items():
+            # the highest (step, timestamp); of equals, the last logged
+            step, stamp, value = max(reversed(points), key=lambda p: (p[0], p[1]))
+            latest[key] = Metric(key, value, step, stamp)
         with self._write() as conn:
             if self.dialect.lock_run:  # writers of one run take turns (SQLite: the whole store)
                 conn.execute(f"SELECT run_id FROM runs WHERE run_id = ? {self.dialect.lock_run}",
@@ -215,9 +221,6 @@ class SqlStore(SqlExperiments):
                     )
             # An identical point (key, value, step, timestamp) is one point, as in MLflow:
             # a client's retried request never duplicates it (tracking/sql/points.py).
-            by_key: dict[str, list[tuple[int, int, float]]] = {}
-            for m in batch.metrics:
-                by_key.setdefault(m.key, []).append((m.step, m.timestamp, m.value))
             for key, points in by_key.items():
                 append_points(conn, run_id, key, points)
             conn.executemany(

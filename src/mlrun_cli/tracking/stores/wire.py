@@ -21,6 +21,7 @@ from mlrun_cli.tracking.models import (
     Param,
     Run,
     RunCreate,
+    checked_metric,
 )
 
 
@@ -93,7 +94,8 @@ def batch_from_json(data: dict[str, Any]) -> EventBatch:
     return EventBatch(
         params=tuple(Param(str(k), str(v), t) for k, v, t in data.get("params") or ()),
         metrics=tuple(
-            Metric(str(k), to_float(v), int(s), int(t)) for k, v, s, t in data.get("metrics") or ()
+            checked_metric(str(k), to_float(v), int(s), int(t))
+            for k, v, s, t in data.get("metrics") or ()
         ),
         tags=tuple((str(k), str(v)) for k, v in data.get("tags") or ()),
         artifacts=tuple(

@@ -95,23 +95,34 @@ def _identity(point: Point) -> tuple[int, int, float | None]:
     return (point[0], point[1], None if math.isnan(value) else value)
 
 
+def increasing_steps(steps: list[int]) -> bool:
+    """Whether every step is larger than the one before (as an ingest logs them): such
+    points are sorted and hold no two identical ones. Checked in C, not per point."""
+    return len(steps) < 2 or (steps == sorted(steps) and len(set(steps)) == len(steps))
+
+
 def append_points(conn: Connection, run_id: str, key: str, points: Sequence[Point]) -> int:
     """Store the points of one key not stored yet (inside the caller's write transaction,
     which holds the run's lock); return how many were new."""
-    # the first of identical points (reversed: a dict keeps the last one written)
-    fresh = {(s, t, None if isnan(v) else v): (s, t, v) for s, t, v in reversed(points)}
     steps = [p[0] for p in points]
-    low, high = min(steps), max(steps)
-    for (data,) in conn.execute(
+    increasing = increasing_steps(steps)
+    low, high = (steps[0], steps[-1]) if increasing else (min(steps), max(steps))
+    overlapping = conn.execute(
         "SELECT data FROM metric_chunks WHERE run_id = ? AND key = ? AND max_step >= ? "
         "AND min_step <= ?",
         (run_id, key, low, high),
-    ).fetchall():
-        for stored in decode(data):
-            fresh.pop(_identity(stored), None)
-    if not fresh:
-        return 0
-    new = sorted(fresh.values())  # by step, time (then value: identical order either way)
+    ).fetchall()
+    if increasing and not overlapping:  # an ingest's new steps: nothing to compare
+        new: Sequence[Point] = points
+    else:
+        # the first of identical points (reversed: a dict keeps the last one written)
+        fresh = {(s, t, None if isnan(v) else v): (s, t, v) for s, t, v in reversed(points)}
+        for (data,) in overlapping:
+            for stored in decode(data):
+                fresh.pop(_identity(stored), None)
+        if not fresh:
+            return 0
+        new = sorted(fresh.values())  # by step, time (then value: the same order either way)
     last = conn.execute(
         "SELECT seq, points, data FROM metric_chunks WHERE run_id = ? AND key = ? "
         "ORDER BY seq DESC LIMIT 1",

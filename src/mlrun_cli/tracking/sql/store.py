@@ -14,7 +14,12 @@ from mlrun_cli.errors import NotFoundError, UsageError
 from mlrun_cli.tracking.models import EventBatch, LiveRun, Metric, Run, RunCreate
 from mlrun_cli.tracking.run_rows import RUN_COLUMNS, runs_from_rows
 from mlrun_cli.tracking.sql.experiments import INT64_MAX, SqlExperiments, now_ms
-from mlrun_cli.tracking.sql.points import append_points, histories, history
+from mlrun_cli.tracking.sql.points import (
+    append_points,
+    histories,
+    history,
+    increasing_steps,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -192,7 +197,10 @@ class SqlStore(SqlExperiments):
         latest: dict[str, Metric] = {}
         for key, points in by_key.items():
             # the highest (step, timestamp); of equals, the last logged
-            step, stamp, value = max(reversed(points), key=lambda p: (p[0], p[1]))
+            if increasing_steps([p[0] for p in points]):
+                step, stamp, value = points[-1]
+            else:
+                step, stamp, value = max(reversed(points), key=lambda p: (p[0], p[1]))
             latest[key] = Metric(key, value, step, stamp)
         with self._write() as conn:
             if self.dialect.lock_run:  # writers of one run take turns (SQLite: the whole store)

@@ -163,14 +163,20 @@ def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[
 
 
 MLFLOW_IMPORT = r"""
-import array, itertools, sqlite3, sys, time, zlib
-def points(data):  # mlrun's metric chunks (tracking/sql/points.py): format byte, zlib arrays
-    raw = zlib.decompress(data[1:]); n = len(raw) // 24
-    steps, stamps = array.array("q", raw[:8 * n]), array.array("q", raw[8 * n:16 * n])
-    if data[0] == 1:
-        steps, stamps = itertools.accumulate(steps), itertools.accumulate(stamps)
-    return zip(steps, stamps, array.array("d", raw[16 * n:]))
-from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+import array, itertools, sqlite3, sys, time
+def points(data):  # mlrun's metric chunks (tracking/sql/points.py encode)
+    if data[0] == 2:
+        n = (len(data) - 1) // 24
+        q = array.array("q", data[1:1 + 16 * n])
+        return zip(q[:n], q[n:], array.array("d", data[1 + 16 * n:]))
+    sc, tc = chr(data[1]), chr(data[2])
+    sw, tw = array.array(sc).itemsize, array.array(tc).itemsize
+    s0, t0 = array.array("q", data[3:19])
+    n = (len(data) - 19 + sw + tw) // (sw + tw + 8)
+    at = 19 + (n - 1) * sw
+    steps = itertools.accumulate(array.array(sc, data[19:at]), initial=s0)
+    stamps = itertools.accumulate(array.array(tc, data[at:at + (n - 1) * tw]), initial=t0)
+    return zip(steps, stamps, array.array("d", data[at + (n - 1) * tw:]))
 source, target, artifacts = sys.argv[1:4]
 store = SqlAlchemyStore(f"sqlite:///{target}", artifacts)
 experiment_id = store.create_experiment("bench")

@@ -31,6 +31,9 @@ def test_chunks_round_trip_every_value_and_extreme_steps() -> None:
     assert math.isnan(nan[0][2])
     extreme = [(-(2**63), 0, 1.0), (2**63 - 1, 253402300799999, 2.0)]  # deltas overflow int64
     assert points.decode(points.encode(extreme)) == extreme
+    widths = [(0, 5, 1.0), (1, 3, 2.0), (40_000, 2**40, 3.0), (2**40, 1, 4.0), (2**40, 2, 5.0)]
+    assert points.decode(points.encode(widths)) == widths  # each width, negative differences
+    assert points.decode(points.encode([(7, 9, 0.5)])) == [(7, 9, 0.5)]
 
 
 def test_ten_points_take_a_few_bytes_each() -> None:

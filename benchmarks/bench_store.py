@@ -6,7 +6,8 @@
 Inside the process, median of --repeat: a page of 1,000 runs (search + load: <= 0.05 s); the
 first page ordered by ``tags.team, metrics.r2`` (<= 0.1 s at 1,000,000 runs); the orphan check
 run before every store command (``running_runs_on``: <= 0.5 ms); ``runs search`` as the
-issue-6 query (<= 0.1 s); and the store's size per run (<= 3 KB). The store must exist
+issue-6 query (<= 0.1 s); a page halfway down the store by keyset token, beside the same
+page by offset; and the store's size per run (<= 3 KB). The store must exist
 (make_runs.py STORE --runs N builds it); ``--postgres N`` starts a throwaway PostgreSQL server
 the way the tests do (tests/postgres.py: Debian's binaries, initdb into a temp folder) and
 builds N runs in it first (the build time is reported).
@@ -23,6 +24,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlrun_cli.tracking.queries import experiment_ids_for, search_runs
+from mlrun_cli.tracking.run_search import (
+    DEFAULT_ORDER,
+    RunQuery,
+    encode_keyset_token,
+    encode_page_token,
+    order_signature,
+    parse_order_by,
+)
 from mlrun_cli.tracking.sql.store import SqlStore
 from mlrun_cli.tracking.store import open_store
 
@@ -72,7 +81,16 @@ def measure(location: str, repeat: int) -> int:
     assert isinstance(store, SqlStore)
     runs = int(store._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
     ids = experiment_ids_for(store, [], [])
+    # A page halfway down, by keyset token and by offset (what a page token was before).
+    query = RunQuery(tuple(int(i) for i in ids), "active", None, (parse_order_by(DEFAULT_ORDER),))
+    middle = store.search_run_ids(query, 1, runs // 2)[0]
+    values, run_id = store.run_position(query, middle)
+    keyset = encode_keyset_token(values, run_id, order_signature(query.order))
+    offset = encode_page_token(runs // 2)
     figures = {
+        # how busy the machine is: ~0.012 s on an idle core of the development VM
+        "calibration, 200,000 squares summed in Python (s)": median_s(
+            lambda: sum(i * i for i in range(200_000)), repeat),
         "page of 1,000 runs (s)": median_s(lambda: search_runs(store, ids, max_results=1000),
                                            repeat),
         "order by tags.team, metrics.r2, 100 runs (s)": median_s(
@@ -81,6 +99,10 @@ def measure(location: str, repeat: int) -> int:
         "runs search, issue-6 query (s)": median_s(
             lambda: search_runs(store, ids, "params.alpha = '0.5' and metrics.rmse < 0.8",
                                 ["metrics.rmse ASC"], 100), repeat),
+        "100 runs halfway down, keyset token (s)": median_s(
+            lambda: search_runs(store, ids, max_results=100, page_token=keyset), repeat),
+        "100 runs halfway down, offset token (s)": median_s(
+            lambda: search_runs(store, ids, max_results=100, page_token=offset), repeat),
         "orphan check (ms)": 1000 * median_s(lambda: store.running_runs_on("host"), repeat),
     }  # fmt: skip
     print(f"{store.dialect.name} store, {runs} runs: {store_bytes(store, location) / runs:.0f} "

@@ -88,7 +88,7 @@ def measure(location: str, repeat: int) -> int:
     keyset = encode_keyset_token(values, run_id, order_signature(query.order))
     offset = encode_page_token(runs // 2)
     figures = {
-        # how busy the machine is: ~0.012 s on an idle core of the development VM
+        # how busy the machine is (compare invocations by it): pure Python, no store
         "calibration, 200,000 squares summed in Python (s)": median_s(
             lambda: sum(i * i for i in range(200_000)), repeat),
         "page of 1,000 runs (s)": median_s(lambda: search_runs(store, ids, max_results=1000),

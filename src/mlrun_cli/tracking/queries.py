@@ -9,6 +9,7 @@ from mlrun_cli.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from mlrun_cli.tracking.models import Experiment, Run
+    from mlrun_cli.tracking.run_search import OrderKey
     from mlrun_cli.tracking.store import TrackingStore
 
 
@@ -41,6 +42,19 @@ def experiment_ids_for(store: TrackingStore, names: list[str], ids: list[str]) -
     if not names and not ids:
         resolved = [e.experiment_id for e in store.search_experiments("active")]
     return list(dict.fromkeys(resolved))
+
+
+def _fits(key: OrderKey, value: object) -> bool:
+    """Whether a keyset token's value has the type the order key's column holds."""
+    from mlrun_cli.tracking.search import RUN_SCHEMA
+
+    if value is None:
+        return True
+    if key.entity == "attribute":
+        text = RUN_SCHEMA.attributes[key.key][1] == "string"
+    else:
+        text = key.entity != "metric"
+    return isinstance(value, str) if text else isinstance(value, (int, float))
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,8 @@ def search_runs(
                 raise UsageError(
                     "--page-token: the token belongs to a search with another --order-by"
                 )
+            if not all(_fits(key, value) for key, value in zip(order, values, strict=True)):
+                raise UsageError(f"--page-token {page_token!r}: not a token mlrun gave out")
             after = (values, run_id)
         ids = keyset(query, max_results + 1, after)
         next_token = None

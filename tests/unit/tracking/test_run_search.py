@@ -122,13 +122,15 @@ def test_every_order_class_plan_pages_the_same(  # type: ignore[no-untyped-def]
 
 
 def test_keyset_tokens_are_checked(store) -> None:  # type: ignore[no-untyped-def]
-    from mlrun_cli.tracking.run_search import encode_keyset_token
+    from mlrun_cli.tracking.run_search import encode_keyset_token, order_signature
 
     page = search_runs(store, ["1"], "", ["metrics.rmse"], 5)
     assert page.next_page_token is not None
     with pytest.raises(UsageError, match="another --order-by"):
         search_runs(store, ["1"], "", ["params.alpha"], 5, page.next_page_token)
-    forged = [encode_keyset_token(([1, 2],), "x", "o"), "eyJhZnRlciI6W3RydWVdLCJpZCI6IngifQ=="]
+    signature = order_signature((parse_order_by("metrics.rmse"),))
+    forged = [encode_keyset_token(([1, 2],), "x", "o"), "eyJhZnRlciI6W3RydWVdLCJpZCI6IngifQ==",
+              encode_keyset_token(("text",), "x", signature)]  # fmt: skip
     for token in forged:
         with pytest.raises(UsageError, match="not a token mlrun gave out"):
             search_runs(store, ["1"], "", ["metrics.rmse"], 5, token)

@@ -19,9 +19,11 @@ from mlrun_cli.tracking.sql.points import (
     histories,
     history,
     increasing_steps,
+    step_columns,
 )
 
 if TYPE_CHECKING:
+    from array import array
     from collections.abc import Sequence
 
     from mlrun_cli.tracking.run_search import RunQuery
@@ -293,6 +295,12 @@ class SqlStore(SqlExperiments):
     ) -> dict[str, list[tuple[int, int, float]]]:
         """(step, timestamp, value) histories of one key of many runs, by step then time."""
         return histories(self._conn, run_ids, key)
+
+    def metric_step_columns(
+        self, run_ids: Sequence[str], key: str
+    ) -> dict[str, list[tuple[list[int], array[float]]]]:
+        """Each run's stored chunks of one key as (steps, values) columns (for charts)."""
+        return step_columns(self._conn, run_ids, key)
 
     def running_runs_on(self, host: str) -> list[LiveRun]:
         """The RUNNING runs started on ``host``, with the processes that run them."""

@@ -104,6 +104,7 @@ def build_store(path: Path, runs: int) -> None:
 
 def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[str]:
     """``runs`` runs with a ``steps``-step history of one metric (loss), bulk inserted."""
+    from mlrun_cli.tracking.sql.points import CHUNK, chunk_row
     from mlrun_cli.tracking.sqlite import SqliteStore
     from mlrun_cli.tracking.store import resolve_location
 
@@ -138,9 +139,12 @@ def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[
             )
         )
         value, rate = 2.0 + rng.random(), 0.995 - rng.random() * 0.004
+        points: list[tuple[int, int, float]] = []
         for step in range(steps):
             value = value * rate + rng.gauss(0, 0.004)
-            history.append((run_id, "loss", value, step, start + step))
+            points.append((step, start + step, value))
+        history.extend(chunk_row(run_id, "loss", seq, points[first : first + CHUNK])
+                       for seq, first in enumerate(range(0, steps, CHUNK)))  # fmt: skip
         latest.append((run_id, "loss", value, steps - 1, start + steps))
     conn.execute("BEGIN")
     conn.executemany(
@@ -149,8 +153,8 @@ def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
-    conn.executemany("INSERT INTO metrics (run_id, key, value, step, timestamp) "
-                     "VALUES (?, ?, ?, ?, ?)", history)  # fmt: skip
+    conn.executemany("INSERT INTO metric_chunks (run_id, key, seq, min_step, max_step, points, "
+                     "data) VALUES (?, ?, ?, ?, ?, ?, ?)", history)  # fmt: skip
     conn.executemany("INSERT INTO latest_metrics (run_id, key, value, step, timestamp) "
                      "VALUES (?, ?, ?, ?, ?)", latest)  # fmt: skip
     conn.execute("COMMIT")
@@ -159,8 +163,20 @@ def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[
 
 
 MLFLOW_IMPORT = r"""
-import sqlite3, sys, time
-from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+import array, itertools, sqlite3, sys, time
+def points(data):  # mlrun's metric chunks (tracking/sql/points.py encode)
+    if data[0] == 2:
+        n = (len(data) - 1) // 24
+        q = array.array("q", data[1:1 + 16 * n])
+        return zip(q[:n], q[n:], array.array("d", data[1 + 16 * n:]))
+    sc, tc = chr(data[1]), chr(data[2])
+    sw, tw = array.array(sc).itemsize, array.array(tc).itemsize
+    s0, t0 = array.array("q", data[3:19])
+    n = (len(data) - 19 + sw + tw) // (sw + tw + 8)
+    at = 19 + (n - 1) * sw
+    steps = itertools.accumulate(array.array(sc, data[19:at]), initial=s0)
+    stamps = itertools.accumulate(array.array(tc, data[at:at + (n - 1) * tw]), initial=t0)
+    return zip(steps, stamps, array.array("d", data[at + (n - 1) * tw:]))
 source, target, artifacts = sys.argv[1:4]
 store = SqlAlchemyStore(f"sqlite:///{target}", artifacts)
 experiment_id = store.create_experiment("bench")
@@ -180,8 +196,8 @@ dst.executemany("INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?)",
     + [("mlflow.runName", n, r) for r, n, _, _ in runs])
 dst.executemany(
     "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, 0)",
-    [(k, v, t, r, s) for r, k, v, s, t in
-     src.execute("SELECT run_id, key, value, step, timestamp FROM metrics")])
+    [(k, v, t, r, s) for r, k, data in src.execute("SELECT run_id, key, data FROM metric_chunks")
+     for s, t, v in points(data)])
 dst.executemany(
     "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
     "VALUES (?, ?, ?, ?, 0, ?)",

@@ -10,6 +10,7 @@ from mlrun_cli._version import __version__
 from mlrun_cli.tracking.client import (
     TrackingClientError,
     active_run_id,
+    flush,
     log_artifact,
     log_dict,
     log_metric,
@@ -37,6 +38,7 @@ __all__ = [
     "TrackingClientError",
     "__version__",
     "active_run_id",
+    "flush",
     "get_run",
     "log_artifact",
     "log_dict",

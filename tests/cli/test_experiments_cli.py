@@ -152,3 +152,24 @@ def test_restore_of_an_active_experiment_says_so() -> None:
     mlrun("experiments", "create", "-n", "live")
     _, out, _ = mlrun("experiments", "restore", "-n", "live")
     assert out == "Experiment 'live' is already active\n"
+
+
+def test_experiment_pages() -> None:
+    for name in ("a", "b", "c", "d"):
+        mlrun("experiments", "create", "-n", name)
+    seen, token = [], None
+    while True:
+        _, out, _ = mlrun("experiments", "search", "--max-results", "2", "--json",
+                          *(["--page-token", token] if token else []))  # fmt: skip
+        data = json.loads(out)
+        seen += [e["name"] for e in data["experiments"]]
+        token = data["next_page_token"]
+        if token is None:
+            break
+    assert seen == ["Default", "a", "b", "c", "d"]
+    code, _, err = mlrun("experiments", "search", "--max-results", "3")
+    assert code == 0
+    assert "more experiments: --page-token" in err
+    code, _, err = mlrun("experiments", "search", "--page-token", "garbage")
+    assert code == 2
+    assert "not a token `experiments search` gave out" in err

@@ -153,3 +153,14 @@ def test_artifact_uri_is_a_column_and_a_filter(runs: list[str]) -> None:
     _, out, _ = mlrun("runs", "search", "-f", "csv", "--columns", "run_id",
                       "--filter", f"attributes.artifact_uri = '{uri}'")  # fmt: skip
     assert out.split() == ["run_id", runs[0]]
+
+
+def test_a_token_from_another_order_is_refused(runs: list[str]) -> None:
+    _, out, _ = mlrun("runs", "search", "--max-results", "1", "--json", "--order-by", "run_name")
+    token = json.loads(out)["next_page_token"]
+    code, _, err = mlrun("runs", "search", "--page-token", token, "--order-by", "metrics.rmse")
+    assert code == 2
+    assert err.startswith("error: --page-token: the token belongs to a search with another")
+    code, _, err = mlrun("runs", "search", "--page-token", "bm9wZQ==")
+    assert code == 2
+    assert "not a token mlrun gave out" in err

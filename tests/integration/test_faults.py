@@ -67,7 +67,7 @@ def test_a_signal_after_the_entry_point_exited_loses_nothing(tmp_path: Path, sig
     assert "Traceback" not in proc.stderr
     run_mlrun("runs", "search")  # finishes a run left to the next command (a second signal)
     assert _rows("SELECT status, exit_code FROM runs") == [("FINISHED", 0)]
-    assert _rows("SELECT COUNT(*) FROM metrics") == [(POINTS,)]
+    assert _rows("SELECT SUM(points) FROM metric_chunks") == [(POINTS,)]
     assert list((Path.cwd() / "mlruns" / "events").iterdir()) == []
     if "+" not in signals:
         assert proc.returncode == 0, proc.stderr

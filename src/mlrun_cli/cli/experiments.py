@@ -120,6 +120,15 @@ def search(
     view: ViewOption = "active",
     filter_text: FilterOption = "",
     max_results: MaxResults = None,
+    page_token: Annotated[
+        str | None,
+        typer.Option(
+            "--page-token",
+            metavar="TOKEN",
+            help="Continue after a previous page.",
+            show_default=False,
+        ),
+    ] = None,
     wide: WideOption = False,
     json_output: JsonOption = False,
     tracking_uri: TrackingUri = None,
@@ -128,9 +137,15 @@ def search(
     store = _store(tracking_uri)
     # No filter: the store imports no filter parser (~4 ms).
     found = store.search_experiments(view_name(view), filter_text)
-    found = found[:max_results] if max_results else found
+    if page_token:  # a page starts after the last experiment (by id) of the one before
+        after = _token_experiment(page_token)
+        found = [e for e in found if int(e.experiment_id) > after]
+    next_token = None
+    if max_results and len(found) > max_results:
+        found = found[:max_results]
+        next_token = _experiment_token(int(found[-1].experiment_id))
     if json_output:
-        print_json({"experiments": [e.to_json() for e in found]})
+        print_json({"experiments": [e.to_json() for e in found], "next_page_token": next_token})
         return
     from mlrun_cli.cli._table import Table, print_table
 
@@ -147,6 +162,34 @@ def search(
             *([tags] if tagged else []),
         )
     print_table(table, wide=wide)
+    if next_token:
+        from mlrun_cli.cli._output import info
+
+        info(f"more experiments: --page-token {next_token}")
+
+
+def _experiment_token(experiment_id: int) -> str:
+    import base64
+    import json
+
+    text = json.dumps({"experiment_after": experiment_id})
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _token_experiment(token: str) -> int:
+    import base64
+    import binascii
+    import json
+
+    try:
+        after = json.loads(base64.urlsafe_b64decode(token.encode()))["experiment_after"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        after = None
+    if not isinstance(after, int) or isinstance(after, bool):
+        from mlrun_cli.errors import UsageError
+
+        raise UsageError(f"--page-token {token!r}: not a token `experiments search` gave out")
+    return after
 
 
 @app.command("csv")

@@ -16,6 +16,7 @@ import re
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -150,7 +151,18 @@ class _Sink(Protocol):
 
 
 class _EventFileSink:
-    """Appends one JSON line per event; line buffering keeps each event a single write()."""
+    """Appends one JSON line per event to the events file, metric points in small batches.
+
+    A burst of ``log_metric`` calls is written every ``FLUSH_LINES`` lines or ``FLUSH_S``
+    seconds (one ``write()`` of whole lines on the O_APPEND descriptor, ~1 us a call instead
+    of a syscall each); a background thread writes what waits longer, and everything pending
+    is written before any other event, on ``flush()`` and when the process exits (also a
+    ``multiprocessing`` worker). A process killed with SIGKILL loses at most its last
+    ``FLUSH_S`` seconds of points.
+    """
+
+    FLUSH_LINES = 512
+    FLUSH_S = 0.05
 
     def __init__(self, events_path: str, artifact_dir: str) -> None:
         # Never create the file: mlrun makes it before the run and removes it once the run is
@@ -166,28 +178,112 @@ class _EventFileSink:
         self._handle = open(fd, "a", buffering=1, encoding="utf-8")  # noqa: SIM115, PTH123
         self.artifact_dir = Path(artifact_dir)
         self._lock = threading.Lock()
+        self._pending: deque[str] = deque()
+        self._since = 0.0  # when the oldest pending line was queued (time.time())
+        self._wake = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._closed = False
 
     def emit(self, event: dict[str, Any]) -> None:
         self.write_line(json.dumps(event, separators=(",", ":"), allow_nan=True) + "\n")
 
     def write_line(self, line: str) -> None:
-        """One whole event line, in one ``write()`` on the O_APPEND descriptor (no buffer to
-        lose if the process is killed)."""
-        data = line.encode("utf-8")
-        fd = self._handle.fileno()
+        """One whole event line, written now (with any queued points before it)."""
         with self._lock:
-            try:
-                while data:
-                    data = data[os.write(fd, data) :]
-            except OSError as exc:  # a full disk, most often
-                raise TrackingClientError(f"cannot record the event: {exc.strerror}") from None
+            self._pending.append(line)
+            self._write_pending()
+
+    def queue_line(self, line: str, now: float) -> None:
+        """A metric point's line, written with the next batch (``now``: time.time()).
+        No lock: deque appends are atomic, and only the writer (holding it) pops."""
+        pending = self._pending
+        if not pending:
+            self._since = now
+            if self._flusher is None:
+                self._start_flusher()
+            self._wake.set()
+        pending.append(line)
+        if len(pending) >= self.FLUSH_LINES or now - self._since >= self.FLUSH_S:
+            with self._lock:
+                self._write_pending()
+
+    def _write_pending(self) -> None:
+        """Write the queued lines in one ``write()`` (the lock is held)."""
+        pending = self._pending
+        count = len(pending)
+        if not count:
+            return
+        data = "".join([pending.popleft() for _ in range(count)]).encode("utf-8")
+        fd = self._handle.fileno()
+        try:
+            while data:
+                data = data[os.write(fd, data) :]
+        except OSError as exc:  # a full disk, most often
+            raise TrackingClientError(f"cannot record the event: {exc.strerror}") from None
+
+    def _start_flusher(self) -> None:
+        with self._lock:
+            if self._flusher is not None:
+                return
+            self._flusher = threading.Thread(target=self._flush_loop, name="mlrun-events",
+                                             daemon=True)  # fmt: skip
+            self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while not self._closed:
+            # The timeout bounds a rare race (a point queued while the batch is written).
+            self._wake.wait(1.0)
+            time.sleep(self.FLUSH_S)
+            with self._lock:
+                self._wake.clear()
+                try:
+                    self._write_pending()
+                except TrackingClientError:
+                    self._pending.clear()  # the next direct write reports the disk error
+
+    def _forked(self) -> None:
+        """In a forked child: the parent writes its own queued lines, not the child."""
+        self._lock = threading.Lock()
+        self._pending = deque()
+        self._wake = threading.Event()
+        self._flusher = None
 
     def close(self) -> None:
-        """Close the events file (further calls reopen a sink)."""
-        self._handle.close()
+        """Write what is queued and close the events file (further calls reopen a sink)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._wake.set()
+            try:
+                self._write_pending()
+            finally:
+                self._handle.close()
+
+
+def _register_exit_hooks() -> None:
+    """Once a process: write queued points when it ends (at interpreter exit, and in a
+    multiprocessing worker, which leaves with os._exit after threading's shutdown, never
+    running atexit), and forget the parent's queue in a forked child."""
+    import atexit
+    import contextlib
+
+    atexit.register(flush)
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        with contextlib.suppress(RuntimeError):  # shutting down already: atexit runs it
+            register(flush)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_forked)
+
+
+def _forked() -> None:
+    if isinstance(_sink, _EventFileSink):
+        _sink._forked()
 
 
 _sink: _Sink | None = None
+_hooks_registered = False
 _logged_params: dict[str, str] = {}
 _sink_lock = threading.Lock()
 
@@ -209,6 +305,10 @@ def _get_sink() -> _Sink:
 
                 artifact_dir = os.environ.get(ARTIFACT_DIR_ENV) or tempfile.mkdtemp()
                 _sink = _EventFileSink(events, artifact_dir)
+                global _hooks_registered  # noqa: PLW0603 - once a process
+                if not _hooks_registered:
+                    _hooks_registered = True
+                    _register_exit_hooks()
             else:
                 try:
                     from mlrun_cli.tracking.direct import DirectSink
@@ -276,7 +376,7 @@ def log_metric(
 ) -> None:
     """Record one point of a metric (step defaults to 0; timestamp in ms, defaults to now)."""
     # The common call (a known key, a float or int, an int step, no timestamp, logging to
-    # `mlrun run`'s events file) writes its line directly: ~3 us instead of ~20 us.
+    # `mlrun run`'s events file) queues its line directly: ~1.5 us instead of ~20 us.
     sink = _sink
     key_json = _metric_keys.get(key) if type(key) is str else None
     kind: type[object] = type(value)
@@ -289,9 +389,11 @@ def log_metric(
     ):
         number = float(value)
         if number - number == 0:  # finite (NaN and infinities take the general path)
-            sink.write_line(
+            now = time.time()
+            sink.queue_line(
                 f'{{"t":"metric","k":{key_json},"v":{number!r},"s":{step or 0},'
-                f'"ts":{int(time.time() * 1000)}}}\n'
+                f'"ts":{int(now * 1000)}}}\n',
+                now,
             )
             return
     validate_key("metric", key)

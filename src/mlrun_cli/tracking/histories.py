@@ -5,15 +5,15 @@ runs is 5 million points the browser does not need. Each run's history is cut in
 equal step width over the union of the runs' step ranges, and each bucket keeps its minimum and
 maximum (the envelope a line chart would draw anyway), so spikes survive downsampling.
 
-SQLite stores are read with one grouped query; any other TrackingStore through
-``metric_history``, one run at a time.
+SQL stores are read many runs a query (``metric_histories``); any other TrackingStore
+through ``metric_history``, one run at a time.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,14 +43,9 @@ def downsampled_histories(
     store: TrackingStore, run_ids: Sequence[str], key: str, buckets: int = 500
 ) -> Histories:
     """Each run's history of ``key``, at most two points (min, max) per bucket of steps."""
-    buckets = max(1, buckets)
-    from mlrun_cli.tracking.sqlite import SqliteStore
-
-    if isinstance(store, SqliteStore):
-        rows = _sqlite_rows(store, run_ids, key, buckets)
-    else:
-        rows = _protocol_rows(store, run_ids, key, buckets)
-    width, by_run = rows
+    histories = _histories(store, run_ids, key)
+    low, width = _scale(histories, max(1, buckets))
+    by_run = _bucketed(histories, low, width)
     series = []
     for run_id in run_ids:
         points = by_run.get(run_id, [])
@@ -64,6 +59,7 @@ def downsampled_histories(
 
 
 Points = dict[str, list[tuple[float, float | None]]]
+Raw = dict[str, list[tuple[int, int, float]]]  # run id -> (step, timestamp, value), by step
 
 
 def _bucket_width(low: float, high: float, buckets: int) -> float:
@@ -72,62 +68,40 @@ def _bucket_width(low: float, high: float, buckets: int) -> float:
     return 1.0 if span <= 2 * buckets else span / buckets
 
 
-def _sqlite_rows(
-    store: object, run_ids: Sequence[str], key: str, buckets: int
-) -> tuple[float, Points]:
-    conn = store._conn  # type: ignore[attr-defined]  # the store's own connection, read only
-    by_run: Points = {}
+def _histories(store: TrackingStore, run_ids: Sequence[str], key: str) -> Raw:
+    """Each run's points: SQL stores read many runs a query."""
     ids = list(dict.fromkeys(run_ids))
-    low, high = _step_range(conn, ids, key)
-    if low is None or high is None:
-        return 1.0, by_run
-    width = _bucket_width(low, high, buckets)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        if width == 1.0:
-            sql = (
-                "SELECT run_id, step, MIN(CASE WHEN is_nan = 0 THEN value END), NULL FROM metrics "
-                f"WHERE key = ? AND run_id IN ({marks}) GROUP BY run_id, step "
-                "ORDER BY run_id, step"
-            )
-            args: list[object] = [key, *chunk]
-        else:
-            sql = (
-                "SELECT run_id, CAST((step - ?) / ? AS INTEGER) AS b, "
-                "MIN(CASE WHEN is_nan = 0 THEN value END), "
-                "MAX(CASE WHEN is_nan = 0 THEN value END) FROM metrics "
-                f"WHERE key = ? AND run_id IN ({marks}) GROUP BY run_id, b ORDER BY run_id, b"
-            )
-            args = [low, width, key, *chunk]
-        for run_id, bucket, least, most in conn.execute(sql, args):
-            points = by_run.setdefault(run_id, [])
-            if width == 1.0:
-                points.append((float(bucket), least))
-                continue
-            left = low + bucket * width
-            points.append((left, least))
-            points.append((left + width / 2, most))
-    return width, by_run
+    many = getattr(store, "metric_histories", None)
+    if many is not None:
+        found: Raw = many(ids, key)
+        return found
+    return {
+        run_id: [(m.step, m.timestamp, m.value) for m in store.metric_history(run_id, key)]
+        for run_id in ids
+    }
 
 
-def _protocol_rows(
-    store: TrackingStore, run_ids: Sequence[str], key: str, buckets: int
-) -> tuple[float, Points]:
-    histories = {run_id: store.metric_history(run_id, key) for run_id in dict.fromkeys(run_ids)}
-    steps = [m.step for history in histories.values() for m in history]
-    if not steps:
-        return 1.0, {}
-    low, high = min(steps), max(steps)
-    width = _bucket_width(low, high, buckets)
+def _scale(histories: Raw, buckets: int) -> tuple[int, float]:
+    """The lowest step of all the runs, and the bucket width."""
+    lows = [points[0][0] for points in histories.values() if points]
+    if not lows:
+        return 0, 1.0
+    high = max(points[-1][0] for points in histories.values() if points)  # sorted by step
+    return min(lows), _bucket_width(min(lows), high, buckets)
+
+
+def _bucketed(histories: Raw, low: int, width: float) -> Points:
+    """Per run: (step, min) per step, or (left, min), (left + width / 2, max) per bucket."""
     by_run: Points = {}
     for run_id, history in histories.items():
         grouped: dict[int, list[float]] = {}
-        for metric in history:
-            index = int((metric.step - low) // width) if width != 1.0 else metric.step
-            grouped.setdefault(index, [])
-            if not math.isnan(metric.value):
-                grouped[index].append(metric.value)
+        for step, _, value in history:
+            index = step if width == 1.0 else int((step - low) // width)
+            values = grouped.get(index)
+            if values is None:
+                values = grouped[index] = []
+            if not math.isnan(value):
+                values.append(value)
         points: list[tuple[float, float | None]] = []
         for index in sorted(grouped):
             values = grouped[index]
@@ -140,7 +114,7 @@ def _protocol_rows(
             points.append((left, least))
             points.append((left + width / 2, most))
         by_run[run_id] = points
-    return width, by_run
+    return by_run
 
 
 @dataclass(frozen=True)
@@ -160,67 +134,62 @@ class TextSeries:
 def histories_text(
     store: TrackingStore, run_ids: Sequence[str], key: str, buckets: int = 500
 ) -> tuple[float, list[TextSeries]]:
-    """Like :func:`downsampled_histories`, formatted by SQLite itself (500 runs x 1,000 steps in
-    ~0.2 s: no Python object per point). The order of points within a series is not defined."""
-    from mlrun_cli.tracking.sqlite import SqliteStore
+    """Like :func:`downsampled_histories`, formatted as JSON array bodies for charts (500 runs
+    x 1,000 steps: a history of one point a step is joined whole, no Python loop a point).
+    The order of points within a series is not defined."""
+    from mlrun_cli.tracking.sql.points import increasing_steps
 
-    if not isinstance(store, SqliteStore):
-        return _text_from_series(downsampled_histories(store, run_ids, key, buckets))
-    conn = store._conn
     ids = list(dict.fromkeys(run_ids))
-    low, high = _step_range(conn, ids, key)
-    if low is None or high is None:
+    columns = getattr(store, "metric_step_columns", None)
+    if columns is None:
+        return _text_from_series(downsampled_histories(store, ids, key, buckets))
+    chunks: dict[str, list[tuple[list[int], Any]]] = columns(ids, key)
+    lows = [c[0][0][0] for c in chunks.values()]
+    if not lows:
         return 1.0, []
+    high = max(max(steps[-1] for steps, _ in c) for c in chunks.values())
+    low = min(min(steps[0] for steps, _ in c) for c in chunks.values())
     width = _bucket_width(low, high, max(1, buckets))
-    finite = "is_nan = 0 AND abs(value) < 1e308"  # JSON has no NaN or Infinity
-    value = f"COALESCE(CASE WHEN {finite} THEN printf('%.6g', value) END, 'null')"
-    found: dict[str, TextSeries] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        if width == 1.0:
-            sql = (
-                f"SELECT run_id, group_concat(step), group_concat({value}), NULL FROM metrics "
-                f"WHERE key = ? AND run_id IN ({marks}) GROUP BY run_id"
-            )
-            args: list[object] = [key, *chunk]
-        else:
-            least = f"MIN(CASE WHEN {finite} THEN value END)"
-            most = least.replace("MIN", "MAX", 1)
-            sql = (
-                "SELECT run_id, group_concat(? + b * ?), "
-                "group_concat(COALESCE(printf('%.6g', lo), 'null')), "
-                "group_concat(COALESCE(printf('%.6g', hi), 'null')) FROM ("
-                f"SELECT run_id, CAST((step - ?) / ? AS INTEGER) AS b, {least} AS lo, "
-                f"{most} AS hi FROM metrics WHERE key = ? AND run_id IN ({marks}) "
-                "GROUP BY run_id, b) GROUP BY run_id"
-            )
-            args = [low, width, low, width, key, *chunk]
-        for run_id, xs, ys, highs in conn.execute(sql, args):
-            found[run_id] = TextSeries(run_id, xs, ys, highs)
-    return width, [found[i] for i in ids if i in found]
+    out: list[TextSeries] = []
+    for run_id in ids:
+        parts = chunks.get(run_id)
+        if not parts:
+            continue
+        steps = [s for part, _ in parts for s in part] if len(parts) > 1 else parts[0][0]
+        if width == 1.0 and increasing_steps(steps):  # one point a step: every point as is
+            values = [v for _, part in parts for v in part] if len(parts) > 1 else parts[0][1]
+            out.append(TextSeries(run_id, _join("%d", steps), _values_text(values)))
+            continue
+        history = [(s, 0, v) for s, v in zip(steps, (v for _, p in parts for v in p), strict=True)]
+        history.sort()
+        one = _bucketed({run_id: history}, low, width)[run_id]
+        series = Series(run_id, tuple(p[0] for p in one), tuple(p[1] for p in one))
+        out.extend(_text_from_series(Histories(key, width, (series,)))[1])
+    return width, out
 
 
-def _step_range(conn: object, ids: list[str], key: str) -> tuple[float | None, float | None]:
-    """The lowest and highest step of ``key`` over the runs: two index seeks per run."""
-    import json
+def _join(spec: str, values: Sequence[float]) -> str:
+    """Values formatted by one ``%`` operation (no Python call a value)."""
+    return ",".join([spec] * len(values)) % tuple(values)
 
-    row = conn.execute(  # type: ignore[attr-defined]
-        "SELECT MIN(lo), MAX(hi) FROM (SELECT "
-        "(SELECT MIN(step) FROM metrics WHERE run_id = j.value AND key = ?) AS lo, "
-        "(SELECT MAX(step) FROM metrics WHERE run_id = j.value AND key = ?) AS hi "
-        "FROM json_each(?) AS j)",
-        (key, key, json.dumps(ids)),
-    ).fetchone()
-    return (row[0], row[1]) if row and row[0] is not None else (None, None)
+
+_G6 = "{:.6g}".format
+
+
+def _values_text(values: Sequence[float]) -> str:
+    text = _join("%.6g", values)
+    if "n" in text:  # nan or inf somewhere: JSON has neither, they are null
+        text = ",".join("null" if v - v != 0 else _G6(v) for v in values)
+    return text
 
 
 def _text_from_series(histories: Histories) -> tuple[float, list[TextSeries]]:
     def text(values: Sequence[float | None]) -> str:
-        return ",".join("null" if v is None else f"{v:.6g}" for v in values)
+        # JSON has no NaN or Infinity: both are null
+        return ",".join("null" if v is None or v - v != 0 else _G6(v) for v in values)
 
     def steps(values: Sequence[float]) -> str:
-        return ",".join(repr(v) for v in values)
+        return ",".join(str(int(v)) if v.is_integer() else repr(v) for v in values)
 
     out = []
     for series in histories.series:

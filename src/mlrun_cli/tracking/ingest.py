@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrun_cli.tracking import client
-from mlrun_cli.tracking.models import Artifact, EventBatch, Metric, Param
+from mlrun_cli.tracking.models import Artifact, EventBatch, Metric, Param, checked_metric
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,7 +70,7 @@ def _metric(event: Any, keys: set[str]) -> Metric:
         step = client.step_value(step)
     if type(stamp) is not int or not _TS_MIN <= stamp <= _TS_MAX:
         stamp = client.timestamp_ms(stamp)
-    return Metric(key, number, step, stamp)
+    return checked_metric(key, number, step, stamp)
 
 
 def _apply(event: Any, parsed: ParsedEvents, keys: set[str]) -> None:
@@ -105,6 +105,35 @@ _BAD_LINE = (ValueError, KeyError, TypeError, AttributeError, OverflowError, Rec
 def parse_events(chunk: bytes) -> ParsedEvents:
     """Parse complete JSON lines; invalid lines are counted (the first reason kept), never
     fatal: one bad event costs only itself, never the rest of its batch."""
+    return _parse_whole(chunk) or _parse_lines(chunk)
+
+
+def _parse_whole(chunk: bytes) -> ParsedEvents | None:
+    """The common chunk, every line a valid event, parsed as one JSON array (one call into
+    the C parser instead of one per line: 100,000 points in ~0.1 s). None: some line is not
+    a valid event (or lines that are not events on their own), so parse line by line."""
+    lines = [line for line in chunk.splitlines() if line.strip()]
+    try:
+        events = json.loads(b"[" + b",".join(lines) + b"]")
+    except _BAD_LINE:
+        return None
+    if len(events) != len(lines):
+        return None  # a line holding two values, or one value spread over lines
+    parsed = ParsedEvents()
+    keys: set[str] = set()
+    metrics = parsed.metrics
+    try:
+        for event in events:
+            if type(event) is dict and event.get("t") == "metric":
+                metrics.append(_metric(event, keys))
+            else:
+                _apply(event, parsed, keys)
+    except _BAD_LINE:
+        return None
+    return parsed
+
+
+def _parse_lines(chunk: bytes) -> ParsedEvents:
     parsed = ParsedEvents()
     loads = json.loads
     keys: set[str] = set()
@@ -172,7 +201,11 @@ def ingest_available(
 
 
 class LiveIngester:
-    """A background thread ingesting events every ``interval`` seconds while the child runs."""
+    """A background thread ingesting events every ``interval`` seconds while the child runs.
+
+    Short polls keep the store close behind a child logging fast (100,000 points a second),
+    so little is left to ingest once it exits; a poll that finds the file no larger than last
+    time costs one ``stat``."""
 
     def __init__(
         self,
@@ -180,7 +213,7 @@ class LiveIngester:
         run_id: str,
         events_path: Path,
         warn: Callable[[str], None],
-        interval: float = 1.0,
+        interval: float = 0.2,
     ) -> None:
         self._open_store = open_store
         self._run_id = run_id
@@ -200,8 +233,16 @@ class LiveIngester:
         from mlrun_cli.errors import MlrunError
 
         store: TrackingStore | None = None
+        seen = 0
         try:
             while not self._stop.wait(self._interval):
+                try:
+                    size = self._events_path.stat().st_size
+                except FileNotFoundError:
+                    continue
+                if size == seen:
+                    continue
+                seen = size
                 store = store or self._open_store()
                 for message in ingest_available(store, self._run_id, self._events_path):
                     self._warn(message)

@@ -9,6 +9,7 @@ from mlrun_cli.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from mlrun_cli.tracking.models import Experiment, Run
+    from mlrun_cli.tracking.run_search import OrderKey
     from mlrun_cli.tracking.store import TrackingStore
 
 
@@ -43,6 +44,19 @@ def experiment_ids_for(store: TrackingStore, names: list[str], ids: list[str]) -
     return list(dict.fromkeys(resolved))
 
 
+def _fits(key: OrderKey, value: object) -> bool:
+    """Whether a keyset token's value has the type the order key's column holds."""
+    from mlrun_cli.tracking.search import RUN_SCHEMA
+
+    if value is None:
+        return True
+    if key.entity == "attribute":
+        text = RUN_SCHEMA.attributes[key.key][1] == "string"
+    else:
+        text = key.entity != "metric"
+    return isinstance(value, str) if text else isinstance(value, (int, float))
+
+
 @dataclass(frozen=True)
 class RunPage:
     """One page of a run search, and the token for the next one (None: no more)."""
@@ -64,8 +78,10 @@ def search_runs(
     from mlrun_cli.tracking.run_search import (
         DEFAULT_ORDER,
         RunQuery,
-        decode_page_token,
+        decode_token,
+        encode_keyset_token,
         encode_page_token,
+        order_signature,
         parse_order_by,
     )
     from mlrun_cli.tracking.search import RUN_SCHEMA, parse_filter
@@ -80,8 +96,32 @@ def search_runs(
         return page
     expr = parse_filter(filter_text, schema=RUN_SCHEMA)
     order = tuple(parse_order_by(text) for text in (order_by or [DEFAULT_ORDER]))
-    offset = decode_page_token(page_token)
+    position = decode_token(page_token)
     query = RunQuery(tuple(int(i) for i in experiment_ids), view, expr, order)
-    ids = store.search_run_ids(query, max_results + 1, offset) if experiment_ids else []
+    keyset = getattr(store, "search_run_ids_after", None)
+    position_of = getattr(store, "run_position", None)
+    if not experiment_ids:
+        return RunPage([], None)
+    if keyset and position_of and (position == 0 or not isinstance(position, int)):
+        # Keyset pages: the next starts after this one's last row, however deep.
+        signature = order_signature(order)
+        after = None
+        if not isinstance(position, int):
+            values, run_id, token_order = position
+            if token_order != signature or len(values) != len(order):
+                raise UsageError(
+                    "--page-token: the token belongs to a search with another --order-by"
+                )
+            if not all(_fits(key, value) for key, value in zip(order, values, strict=True)):
+                raise UsageError(f"--page-token {page_token!r}: not a token mlrun gave out")
+            after = (values, run_id)
+        ids = keyset(query, max_results + 1, after)
+        next_token = None
+        if len(ids) > max_results:
+            values, run_id = position_of(query, ids[max_results - 1])
+            next_token = encode_keyset_token(values, run_id, signature)
+        return RunPage(store.get_runs(ids[:max_results]), next_token)
+    offset = position if isinstance(position, int) else 0
+    ids = store.search_run_ids(query, max_results + 1, offset)
     next_token = encode_page_token(offset + max_results) if len(ids) > max_results else None
     return RunPage(store.get_runs(ids[:max_results]), next_token)

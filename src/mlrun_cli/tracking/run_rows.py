@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlrun_cli.tracking.models import (
     Artifact,
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from mlrun_cli.tracking.sql.dialect import Connection
+    from mlrun_cli.tracking.sql.dialect import Connection, Dialect
 
 RUN_COLUMNS = (
     "run_id, experiment_id, name, status, start_time, end_time, user_id, host, entry_point, "
@@ -29,7 +29,6 @@ RUN_COLUMNS = (
     "data_fingerprint, data_revision, data_dirty, data_remote, data_pulled, fingerprint, "
     "parent_run_id"
 )
-_CHUNK = 500
 
 
 def float_or_nan(value: float | None, is_nan: int) -> float:
@@ -45,87 +44,96 @@ def _opt_int(value: object) -> int | None:
     return None if value is None else int(str(value))
 
 
-def _grouped(conn: Connection, sql: str, ids: list[str]) -> dict[str, list[tuple[object, ...]]]:
-    marks = ", ".join("?" for _ in ids)
-    grouped: dict[str, list[tuple[object, ...]]] = defaultdict(list)
+def _grouped(
+    conn: Connection, dialect: Dialect, columns: str, table: str, ids: list[str], **how: str
+) -> dict[str, list[tuple[Any, ...]]]:
+    """``columns`` of ``table``'s rows for ``ids`` (matched on ``how["on"]``, default run_id),
+    grouped by the first column, in ``how["order"]``."""
+    source, arg = dialect.rows_of(table, how.get("on", "run_id"), ids)
+    order = f" ORDER BY {how['order']}" if "order" in how else ""
+    grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     # fetchall: one guarded call per query, not one per row (a page of 1,000 runs is ~15,000)
-    for row in conn.execute(sql.format(marks=marks), ids).fetchall():
+    for row in conn.execute(f"SELECT {columns} FROM {source}{order}", (arg,)).fetchall():
         grouped[row[0]].append(row[1:])
     return grouped
 
 
 def runs_from_rows(
-    conn: Connection, rows: Sequence[tuple[object, ...]], artifact_root: Path
+    conn: Connection, dialect: Dialect, rows: Sequence[tuple[Any, ...]], artifact_root: Path
 ) -> dict[str, Run]:
-    """Run records for rows of RUN_COLUMNS, with params, tags, latest metrics, artifacts."""
+    """Run records for rows of RUN_COLUMNS, with params, tags, latest metrics, artifacts:
+    one query per side table for all the rows."""
     runs: dict[str, Run] = {}
+    if not rows:
+        return runs
     root = str(artifact_root)
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        ids = [str(row[0]) for row in chunk]
-        params = _grouped(conn, "SELECT run_id, key, value, type FROM params "
-                          "WHERE run_id IN ({marks}) ORDER BY key", ids)  # fmt: skip
-        tags = _grouped(conn, "SELECT run_id, key, value FROM tags WHERE run_id IN ({marks})", ids)
-        metrics = _grouped(conn, "SELECT run_id, key, value, is_nan, step, timestamp "
-                           "FROM latest_metrics WHERE run_id IN ({marks})", ids)  # fmt: skip
-        artifacts = _grouped(conn, "SELECT run_id, path, size, sha256 FROM artifacts "
-                             "WHERE run_id IN ({marks}) ORDER BY path", ids)  # fmt: skip
-        lock_hashes = sorted({str(row[19]) for row in chunk if row[19] is not None})
-        locks = (
-            _grouped(conn, "SELECT lock_hash, text FROM env_locks WHERE lock_hash IN ({marks})",
-                     lock_hashes)
-            if lock_hashes
-            else {}
-        )  # fmt: skip
-        pins = _grouped(conn, "SELECT run_id, path, md5, size, nfiles, is_output FROM data_pins "
-                        "WHERE run_id IN ({marks}) ORDER BY path", ids)  # fmt: skip
-        for row in chunk:
-            run_id = str(row[0])
-            lock_hash = _opt_str(row[19])
-            runs[run_id] = Run(
-                run_id=run_id,
-                experiment_id=str(row[1]),
-                name=str(row[2]),
-                status=str(row[3]),
-                start_time=int(str(row[4])),
-                end_time=_opt_int(row[5]),
-                user=str(row[6]),
-                host=str(row[7]),
-                entry_point=str(row[8]),
-                command=str(row[9]),
-                exit_code=_opt_int(row[10]),
-                status_reason=_opt_str(row[11]),
-                lifecycle_stage=str(row[12]),
-                code=CodeVersion(
-                    kind=str(row[13]),
-                    uri=str(row[14]),
-                    commit=_opt_str(row[15]),
-                    dirty=None if row[16] is None else bool(row[16]),
-                    content_hash=_opt_str(row[17]),
-                    subdirectory=str(row[18]),
-                    version=_opt_str(row[20]),
-                    snapshot_sha256=_opt_str(row[21]),
-                ),
-                params=tuple(Param(str(k), str(v), _opt_str(t)) for k, v, t in params[run_id]),
-                tags={str(k): str(v) for k, v in tags[run_id]},
-                metrics={
-                    str(k): Metric(str(k), float_or_nan(v, int(str(n))), int(str(s)), int(str(t)))  # type: ignore[arg-type]
-                    for k, v, n, s, t in metrics[run_id]
-                },
-                artifacts=tuple(
-                    Artifact(str(p), int(str(n)), str(h)) for p, n, h in artifacts[run_id]
-                ),
-                artifact_uri=f"{root}/{run_id}",  # str(artifact_root / run_id), 2 us less
-                env_lock_hash=lock_hash,
-                env_lock=str(locks[lock_hash][0][0]) if lock_hash in locks else None,
-                data=_data_record(row, pins[run_id]),
-                fingerprint=_opt_str(row[27]),
-                parent_run_id=_opt_str(row[28]),
-            )
+    ids = [str(row[0]) for row in rows]
+    params = _grouped(conn, dialect, "x.run_id, x.key, x.value, x.type", "params", ids,
+                      order="x.run_id, x.key")  # fmt: skip
+    tags = _grouped(conn, dialect, "x.run_id, x.key, x.value", "tags", ids)
+    metrics = _grouped(conn, dialect, "x.run_id, x.key, x.value, x.is_nan, x.step, x.timestamp",
+                       "latest_metrics", ids)  # fmt: skip
+    artifacts = _grouped(conn, dialect, "x.run_id, x.path, x.size, x.sha256", "artifacts", ids,
+                         order="x.run_id, x.path")  # fmt: skip
+    lock_hashes = sorted({str(row[19]) for row in rows if row[19] is not None})
+    locks = (
+        _grouped(conn, dialect, "x.lock_hash, x.text", "env_locks", lock_hashes, on="lock_hash")
+        if lock_hashes
+        else {}
+    )
+    with_data = [str(row[0]) for row in rows if row[22] is not None]
+    pins = (
+        _grouped(conn, dialect, "x.run_id, x.path, x.md5, x.size, x.nfiles, x.is_output",
+                 "data_pins", with_data, order="x.run_id, x.path")
+        if with_data
+        else {}
+    )  # fmt: skip
+    nan = math.nan
+    for row in rows:
+        run_id = str(row[0])
+        lock_hash = row[19]
+        runs[run_id] = Run(
+            run_id=run_id,
+            experiment_id=str(row[1]),
+            name=row[2],
+            status=row[3],
+            start_time=row[4],
+            end_time=row[5],
+            user=row[6],
+            host=row[7],
+            entry_point=row[8],
+            command=row[9],
+            exit_code=row[10],
+            status_reason=row[11],
+            lifecycle_stage=row[12],
+            code=CodeVersion(
+                kind=row[13],
+                uri=row[14],
+                commit=row[15],
+                dirty=None if row[16] is None else bool(row[16]),
+                content_hash=row[17],
+                subdirectory=row[18],
+                version=row[20],
+                snapshot_sha256=row[21],
+            ),
+            params=tuple(Param(k, v, t) for k, v, t in params.get(run_id, ())),
+            tags=dict(tags.get(run_id, ())),
+            metrics={
+                k: Metric(k, nan if n or v is None else v, s, t)
+                for k, v, n, s, t in metrics.get(run_id, ())
+            },
+            artifacts=tuple(Artifact(p, n, h) for p, n, h in artifacts.get(run_id, ())),
+            artifact_uri=f"{root}/{run_id}",  # str(artifact_root / run_id), 2 us less
+            env_lock_hash=lock_hash,
+            env_lock=locks[lock_hash][0][0] if lock_hash in locks else None,
+            data=_data_record(row, pins.get(run_id, [])),
+            fingerprint=row[27],
+            parent_run_id=row[28],
+        )
     return runs
 
 
-def _data_record(row: tuple[object, ...], pins: list[tuple[object, ...]]) -> DataRecord | None:
+def _data_record(row: tuple[Any, ...], pins: list[tuple[Any, ...]]) -> DataRecord | None:
     if row[22] is None:
         return None
     return DataRecord(

@@ -80,21 +80,64 @@ def parse_order_by(text: str) -> OrderKey:
 
 
 def encode_page_token(offset: int) -> str:
-    """An opaque token for the next page."""
+    """An opaque token for the page starting at ``offset`` (the UI's numbered pages)."""
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
+def order_signature(order: tuple[OrderKey, ...]) -> str:
+    """A short digest of an order: a keyset token is valid only for the order it came from."""
+    import hashlib
+
+    text = "\n".join(f"{k.entity}\t{k.key}\t{k.descending}" for k in order)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def encode_keyset_token(values: tuple[object, ...], run_id: str, order: str) -> str:
+    """An opaque token for the page after the row with these sort values and run id."""
+    text = json.dumps({"after": list(values), "id": run_id, "o": order}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
 def decode_page_token(token: str | None) -> int:
-    """The offset a page token stands for."""
+    """The offset a page token stands for (0 for a keyset token: see decode_token)."""
+    decoded = decode_token(token)
+    return decoded if isinstance(decoded, int) else 0
+
+
+Keyset = tuple[tuple[str | int | float | None, ...], str, str]
+
+
+def decode_token(token: str | None) -> int | Keyset:
+    """An offset, or (sort values, run id, order signature) of the row a keyset page starts
+    after."""
     if not token:
         return 0
+    bad = UsageError(f"--page-token {token!r}: not a token mlrun gave out")
     try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-    except (ValueError, KeyError, TypeError):
-        raise UsageError(f"--page-token {token!r}: not a token mlrun gave out") from None
-    if not isinstance(offset, int) or offset < 0:
-        raise UsageError(f"--page-token {token!r}: not a token mlrun gave out")
-    return offset
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, TypeError):
+        raise bad from None
+    if not isinstance(data, dict):
+        raise bad
+    if "offset" in data:
+        offset = data["offset"]
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise bad
+        return offset
+    values, run_id, order = data.get("after"), data.get("id"), data.get("o")
+    if (
+        not isinstance(values, list)
+        or not isinstance(run_id, str)
+        or not isinstance(order, str)
+        or not all(
+            v is None or (isinstance(v, (str, int, float)) and not isinstance(v, bool))
+            for v in values
+        )
+    ):
+        raise bad
+    if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in values):
+        raise bad
+    return tuple(values), run_id, order
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,58 @@ def test_values_the_store_cannot_hold_are_refused(events: Path, call: object, me
         call()  # type: ignore[operator]
     assert str(info.value).startswith(message)
     assert not events.exists() or events.read_text() == ""
+
+
+def test_queued_points_keep_their_order_with_other_events(events: Path) -> None:
+    for step in range(3):
+        mlrun_cli.log_metric("loss", 1.0 / (step + 1), step=step)
+    mlrun_cli.set_tag("phase", "eval")  # written at once, after the points queued before it
+    got = lines(events)
+    assert [(e["t"], e.get("s")) for e in got] == [("metric", 0), ("metric", 1), ("metric", 2),
+                                                   ("tag", None)]  # fmt: skip
+
+
+def test_a_point_logged_before_an_idle_spell_is_written_by_the_flusher(events: Path) -> None:
+    import time
+
+    mlrun_cli.log_metric("loss", 0.5, step=1)
+    deadline = time.monotonic() + 60  # a wait for the background write, not a timing check
+    while not events.read_text() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [e["v"] for e in lines(events)] == [0.5]
+
+
+def test_every_point_is_written_when_processes_end(tmp_path: Path) -> None:
+    """A plain exit, a multiprocessing worker (which leaves with os._exit) and a forked child
+    (which must not write its parent's queued points again)."""
+    import subprocess
+    import sys
+
+    events = tmp_path / "events.jsonl"
+    events.touch()
+    script = (
+        "import multiprocessing as mp, os, mlrun_cli\n"
+        "def work(n):\n"
+        "    for i in range(1000):\n"
+        "        mlrun_cli.log_metric(f'w{n}', i, step=i)\n"
+        "if __name__ == '__main__':\n"
+        "    for i in range(700):\n"
+        "        mlrun_cli.log_metric('main', i, step=i)\n"
+        "    ctx = mp.get_context('fork')\n"
+        "    workers = [ctx.Process(target=work, args=(n,)) for n in range(3)]\n"
+        "    [w.start() for w in workers]\n"
+        "    [w.join() for w in workers]\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        mlrun_cli.log_metric('child', 1.0)\n"
+        "        mlrun_cli.flush()\n"
+        "        os._exit(0)\n"
+        "    os.waitpid(pid, 0)\n"
+    )
+    env = {**__import__("os").environ, "MLRUN_EVENTS": str(events),
+           "MLRUN_ARTIFACT_DIR": str(tmp_path / "a")}  # fmt: skip
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=120)
+    counts: dict[str, int] = {}
+    for event in lines(events):
+        counts[str(event["k"])] = counts.get(str(event["k"]), 0) + 1
+    assert counts == {"main": 700, "w0": 1000, "w1": 1000, "w2": 1000, "child": 1}

@@ -3,6 +3,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 from mlrun_cli.tracking.ingest import ingest_available, parse_events
 from mlrun_cli.tracking.models import CodeVersion, RunCreate
 from mlrun_cli.tracking.store import open_store
@@ -40,3 +42,33 @@ def test_ingest_is_exactly_once_and_waits_for_complete_lines(tmp_path: Path) -> 
     ingest_available(store, run_id, events)
     assert [m.value for m in store.metric_history(run_id, "a")] == [1.0, 2.0]
     assert ingest_available(store, run_id, tmp_path / "missing") == []
+
+
+def test_checked_metrics_are_ordinary_frozen_metrics() -> None:
+    import dataclasses
+
+    from mlrun_cli.tracking.models import Metric, checked_metric
+
+    fast = checked_metric("loss", 0.5, 3, 7)
+    assert fast == Metric("loss", 0.5, 3, 7)
+    assert hash(fast) == hash(Metric("loss", 0.5, 3, 7))
+    assert repr(fast) == repr(Metric("loss", 0.5, 3, 7))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.step = 4  # type: ignore[misc]
+
+
+def test_a_chunk_of_valid_lines_parses_as_line_by_line() -> None:
+    from mlrun_cli.tracking.ingest import _parse_lines, _parse_whole
+
+    chunk = (
+        b'{"t":"metric","k":"m","v":1,"s":0,"ts":5}\n\n'
+        b'{"t":"param","k":"p","v":"1"}\n'
+        b'{"t":"metric","k":"m","v":"nan","s":1,"ts":5}\n'
+    )
+    whole = _parse_whole(chunk)
+    assert whole is not None
+    assert repr(whole) == repr(_parse_lines(chunk))
+    # Lines that are not one event each are left to the line-by-line parser.
+    assert _parse_whole(b'{"t":"tag","k":"a","v":"1"},{"t":"tag","k":"b","v":"2"}\n') is None
+    assert _parse_whole(b'{"t":"metric","k":"m",\n"v":1,"s":0,"ts":5}\n') is None
+    assert _parse_whole(b'{"t":"metric","k":"bad key!","v":1,"s":0,"ts":5}\n') is None

@@ -88,6 +88,10 @@ ORDERS = [
     ["tags.team DESC", "params.alpha"],
     ["end_time DESC"],
     ["status", "metrics.rmse"],
+    ["tags.team", "metrics.rmse"],
+    ["params.alpha DESC", "tags.team", "metrics.rmse DESC"],
+    ["params.alpha", "start_time DESC"],
+    ["metrics.rmse", "params.alpha"],
 ]
 FILTERS = [
     "",
@@ -100,6 +104,43 @@ FILTERS = [
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("filter_text", FILTERS)
 def test_pages_match_the_reference(store, order: list[str], filter_text: str) -> None:  # type: ignore[no-untyped-def]
+    _check_pages(store, order, filter_text)
+
+
+@pytest.mark.parametrize("order", ORDERS[3:])
+@pytest.mark.parametrize(("small", "classes"), [(0, 16), (2000, 1), (0, 1)])
+def test_every_order_class_plan_pages_the_same(  # type: ignore[no-untyped-def]
+    store, order: list[str], small: int, classes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large classes (walking the next key's index), many classes (the sorted rest)."""
+    from mlrun_cli.tracking.sql import keyset
+
+    monkeypatch.setattr(keyset, "SMALL_CLASS", small)
+    monkeypatch.setattr(keyset, "MAX_CLASSES", classes)
+    _check_pages(store, order, "")
+    _check_pages(store, order, "metrics.rmse < 0.6 or tags.team = 'a'")
+
+
+def test_keyset_tokens_are_checked(store) -> None:  # type: ignore[no-untyped-def]
+    from mlrun_cli.tracking.run_search import encode_keyset_token, order_signature
+
+    page = search_runs(store, ["1"], "", ["metrics.rmse"], 5)
+    assert page.next_page_token is not None
+    with pytest.raises(UsageError, match="another --order-by"):
+        search_runs(store, ["1"], "", ["params.alpha"], 5, page.next_page_token)
+    signature = order_signature((parse_order_by("metrics.rmse"),))
+    forged = [encode_keyset_token(([1, 2],), "x", "o"), "eyJhZnRlciI6W3RydWVdLCJpZCI6IngifQ==",
+              encode_keyset_token(("text",), "x", signature)]  # fmt: skip
+    for token in forged:
+        with pytest.raises(UsageError, match="not a token mlrun gave out"):
+            search_runs(store, ["1"], "", ["metrics.rmse"], 5, token)
+    # An offset token (the UI's numbered pages) still pages by offset.
+    everything = [r.run_id for r in search_runs(store, ["1"], "", None, 1000).runs]
+    deep = search_runs(store, ["1"], "", None, 5, encode_page_token(10))
+    assert [r.run_id for r in deep.runs] == everything[10:15]
+
+
+def _check_pages(store, order: list[str], filter_text: str) -> None:  # type: ignore[no-untyped-def]
     everything = search_runs(store, ["1"], "", None, 1000).runs
     assert len(everything) == RUNS
     expr = parse_filter(filter_text, schema=RUN_SCHEMA)

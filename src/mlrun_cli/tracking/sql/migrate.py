@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import StoreError
-from mlrun_cli.tracking.schema import MIGRATIONS, SCHEMA_VERSION, PerDialect
+from mlrun_cli.tracking.schema import MIGRATIONS, SCHEMA_VERSION, DataStep, PerDialect
 from mlrun_cli.tracking.sql.experiments import (
     DEFAULT_EXPERIMENT_ID,
     DEFAULT_EXPERIMENT_NAME,
@@ -31,7 +31,12 @@ def apply_migrations(
     transaction); return the new version."""
     for index in range(version, target):
         for statement in MIGRATIONS[index]:
-            if isinstance(statement, PerDialect):
+            if isinstance(statement, DataStep):
+                import importlib
+
+                module, function = statement.function.split(":")
+                getattr(importlib.import_module(module), function)(conn)
+            elif isinstance(statement, PerDialect):
                 text = getattr(statement, dialect.name)
                 if text is not None:
                     conn.execute(text)

@@ -7,7 +7,7 @@ ends always agree. NaN and infinities travel as strings (JSON has no literal for
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from mlrun_cli.tracking.models import (
@@ -21,6 +21,7 @@ from mlrun_cli.tracking.models import (
     Param,
     Run,
     RunCreate,
+    checked_metric,
 )
 
 
@@ -58,10 +59,28 @@ def _data_from_json(data_record: dict[str, Any] | None) -> DataRecord | None:
     return DataRecord(**record)
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _shallow(record: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, one level (``asdict`` deep-copies: 0.35 ms a run)."""
+    names = _FIELDS.get(type(record))
+    if names is None:
+        names = _FIELDS[type(record)] = tuple(f.name for f in fields(record))
+    return {name: getattr(record, name) for name in names}
+
+
 def run_to_wire(run: Run) -> dict[str, Any]:
     """A Run, every field (not the documented JSON: that one drops what only mlrun reads)."""
-    data = asdict(run)
+    data = _shallow(run)
+    data["code"] = _shallow(run.code)
+    data["params"] = [_shallow(p) for p in run.params]
+    data["tags"] = dict(run.tags)
     data["metrics"] = {k: [number(m.value), m.step, m.timestamp] for k, m in run.metrics.items()}
+    data["artifacts"] = [_shallow(a) for a in run.artifacts]
+    if run.data is not None:
+        data["data"] = {**_shallow(run.data), "pins": [_shallow(p) for p in run.data.pins],
+                        "pulled": list(run.data.pulled)}  # fmt: skip
     return data
 
 
@@ -93,7 +112,8 @@ def batch_from_json(data: dict[str, Any]) -> EventBatch:
     return EventBatch(
         params=tuple(Param(str(k), str(v), t) for k, v, t in data.get("params") or ()),
         metrics=tuple(
-            Metric(str(k), to_float(v), int(s), int(t)) for k, v, s, t in data.get("metrics") or ()
+            checked_metric(str(k), to_float(v), int(s), int(t))
+            for k, v, s, t in data.get("metrics") or ()
         ),
         tags=tuple((str(k), str(v)) for k, v in data.get("tags") or ()),
         artifacts=tuple(

@@ -8,6 +8,7 @@ from mlrun_cli.errors import NotFoundError
 from mlrun_cli.mlflow_compat.protocol import (
     MlflowError,
     experiment_json,
+    invalid,
     key_values,
     missing,
     required,
@@ -16,6 +17,16 @@ from mlrun_cli.mlflow_compat.protocol import (
 if TYPE_CHECKING:
     from mlrun_cli.mlflow_compat.handlers import Handler
     from mlrun_cli.mlflow_compat.session import Session
+
+
+def pinned_experiment(session: Session, wanted: str) -> MlflowError:
+    """The refusal of another experiment inside ``mlrun run`` (nothing is created): the run's
+    experiment is chosen on mlrun's command line, the code records into it."""
+    own = session.store.get_experiment(session.experiment_id).name
+    return invalid(
+        f"experiment {wanted!r}: under `mlrun run` this code records into the run's experiment "
+        f"{own!r}; choose the experiment with `mlrun run --experiment-name {wanted}`"
+    )
 
 
 def get_experiment_by_name(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
@@ -43,6 +54,8 @@ def create_experiment(session: Session, fields: dict[str, Any]) -> dict[str, Any
     existing = session.store.get_experiment_by_name(name)
     if existing is not None:
         raise MlflowError("RESOURCE_ALREADY_EXISTS", f"Experiment(name={name}) already exists.")
+    if session.run_id:
+        raise pinned_experiment(session, name)
     experiment = session.store.get_or_create_experiment(name)
     tags = key_values(fields.get("tags"), "tags")
     if tags:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     Handler = Callable[[Session, dict[str, Any]], dict[str, Any]]
 
 RESERVED_TAG_PREFIX = "mlrun."
+RUN_NAME_TAG = "mlflow.runName"
 TERMINAL = (models.FINISHED, models.FAILED, models.KILLED)
 
 
@@ -88,9 +89,13 @@ def create_run(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     parent = get_run(session, parent_id) if parent_id else None
     experiment_id = str(fields.get("experiment_id") or session.experiment_id)
     try:
-        session.store.get_experiment(experiment_id)
+        experiment = session.store.get_experiment(experiment_id)
     except NotFoundError:
         raise missing(f"No Experiment with id={experiment_id} exists") from None
+    if session.run_id and experiment_id != session.experiment_id:
+        from mlrun_cli.mlflow_compat.experiments import pinned_experiment
+
+        raise pinned_experiment(session, experiment.name)
     name = str(fields.get("run_name") or tags.get("mlflow.runName") or generate_run_name())
     if parent is not None:
         tags["mlflow.parentRunId"] = parent.run_id
@@ -161,7 +166,7 @@ def update_run(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     if status and status not in models.RUN_STATUSES and status != "SCHEDULED":
         raise invalid(f"Invalid value {status!r} for parameter 'status'")
     if fields.get("run_name"):
-        session.store.log_batch(run_id, EventBatch(tags=(("mlflow.runName", fields["run_name"]),)))
+        _record(session, run_id, EventBatch(tags=((RUN_NAME_TAG, str(fields["run_name"])),)))
     if run_id == session.run_id:
         if status in TERMINAL:
             session.ignored_statuses.append(status)
@@ -205,6 +210,15 @@ def _params(session: Session, run_id: str, pairs: list[tuple[str, str]]) -> tupl
         if before is None:
             fresh[key] = value
     return tuple(Param(k, v) for k, v in fresh.items())
+
+
+def _record(session: Session, run_id: str, batch: EventBatch) -> None:
+    """Apply a batch; a ``mlflow.runName`` tag renames the run, as on an MLflow server
+    (``start_run(run_name=...)`` resuming the mlrun run sends it as ``runs/update``)."""
+    session.store.log_batch(run_id, batch)
+    names = [value for key, value in batch.tags if key == RUN_NAME_TAG and value.strip()]
+    if names:
+        session.store.rename_run(run_id, names[-1])
 
 
 def _tags(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -255,7 +269,7 @@ def log_batch(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     tags = _tags(key_values(fields.get("tags"), "tags"))
     _writable(session, run_id)
     params = _params(session, run_id, key_values(fields.get("params"), "params"))
-    session.store.log_batch(run_id, EventBatch(params=params, metrics=metrics, tags=tags))
+    _record(session, run_id, EventBatch(params=params, metrics=metrics, tags=tags))
     return {}
 
 
@@ -264,7 +278,7 @@ def set_tag(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     run_id = required(fields, "run_id", "run_uuid")
     tags = _tags([(required(fields, "key"), str(fields.get("value", "")))])
     _writable(session, run_id)
-    session.store.log_batch(run_id, EventBatch(tags=tags))
+    _record(session, run_id, EventBatch(tags=tags))
     return {}
 
 
@@ -369,9 +383,10 @@ def handle(session: Session, request: Request) -> Response:
         _ROUTES.update(_routes())
         _ROUTES[("GET", "/api/3.0/mlflow/server-info")] = server_info
     try:
+        if request.path.startswith(artifacts.PREFIX):
+            # Takes the lock itself: an upload's body is streamed without it.
+            return artifacts.handle(session, request)
         with session.lock:
-            if request.path.startswith(artifacts.PREFIX):
-                return artifacts.handle(session, request)
             handler = _ROUTES.get((request.method, request.path))
             fields = request.params()
             if handler is None:

@@ -13,6 +13,7 @@ from mlrun_cli.mlflow_compat.loopback import finish_session
 from mlrun_cli.mlflow_compat.protocol import API, ARTIFACTS_API, Request, Response
 from mlrun_cli.mlflow_compat.session import Session
 from mlrun_cli.tracking.models import CodeVersion, Param, RunCreate
+from mlrun_cli.tracking.queries import search_runs
 from mlrun_cli.tracking.sqlite import SqliteStore
 from mlrun_cli.tracking.store import open_store
 
@@ -28,6 +29,11 @@ def session(tmp_path: Path) -> Session:
         )
     )  # fmt: skip
     return Session(store, run.run_id, "0")
+
+
+def _run_count(session: Session) -> int:
+    ids = [e.experiment_id for e in session.store.search_experiments("all")]
+    return len(search_runs(session.store, ids, "", None, 1000, None, "all").runs)
 
 
 def call(session: Session, method: str, url_path: str, body: Any = None, **query: str) -> Response:
@@ -150,11 +156,48 @@ def test_experiments(session: Session) -> None:
     assert ok(call(session, "GET", "experiments/get-by-name", experiment_name="Default"))[
         "experiment"]["experiment_id"] == "0"  # fmt: skip
     assert call(session, "GET", "experiments/get-by-name", experiment_name="nope").status == 404
-    created = ok(call(session, "POST", "experiments/create", {"name": "other"}))["experiment_id"]
-    again = call(session, "POST", "experiments/create", {"name": "other"})
+    # A team server's session (no run of its own) creates experiments as MLflow's does.
+    server = Session(session.store, "", "0")
+    created = ok(call(server, "POST", "experiments/create", {"name": "other"}))["experiment_id"]
+    again = call(server, "POST", "experiments/create", {"name": "other"})
     assert (again.status, (again.body or {})["error_code"]) == (400, "RESOURCE_ALREADY_EXISTS")
     got = ok(call(session, "GET", "experiments/get", experiment_id=created))["experiment"]
     assert got["name"] == "other"
+
+
+def test_the_run_experiment_is_pinned_and_a_refusal_leaves_nothing(session: Session) -> None:
+    refused = call(session, "POST", "experiments/create", {"name": "elsewhere"})
+    body = refused.body or {}
+    assert (refused.status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    assert "--experiment-name elsewhere" in body["message"]
+    assert "'Default'" in body["message"]
+    assert session.store.get_experiment_by_name("elsewhere") is None
+    other = session.store.create_experiment("other")
+    before = _run_count(session)
+    in_other = call(session, "POST", "runs/create", {"experiment_id": other.experiment_id})
+    assert in_other.status == 400
+    assert (in_other.body or {})["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert _run_count(session) == before
+    ok(call(session, "POST", "runs/create", {"experiment_id": "0"}))  # its own: fine
+
+
+def test_a_run_name_renames_the_run(session: Session) -> None:
+    run_id = session.run_id
+    # start_run(run_name=...) resuming the mlrun run: runs/update with run_name.
+    info = ok(call(session, "POST", "runs/update", {"run_id": run_id, "run_name": "first"}))
+    assert info["run_info"]["run_name"] == "first"
+    assert session.store.get_run(run_id).name == "first"
+    ok(call(session, "POST", "runs/set-tag",
+            {"run_id": run_id, "key": "mlflow.runName", "value": "second"}))  # fmt: skip
+    assert session.store.get_run(run_id).name == "second"
+    batch = {"run_id": run_id, "tags": [{"key": "mlflow.runName", "value": "third"}]}
+    ok(call(session, "POST", "runs/log-batch", batch))
+    run = ok(call(session, "GET", "runs/get", run_id=run_id))["run"]
+    assert run["info"]["run_name"] == "third"
+    assert {"key": "mlflow.runName", "value": "third"} in run["data"]["tags"]
+    ok(call(session, "POST", "runs/set-tag", {"run_id": run_id, "key": "mlflow.runName",
+                                              "value": " "}))  # fmt: skip
+    assert session.store.get_run(run_id).name == "third"  # a blank name renames nothing
 
 
 def test_artifacts_upload_download_list(session: Session) -> None:

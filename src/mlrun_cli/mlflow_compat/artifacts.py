@@ -41,10 +41,12 @@ def split_path(text: str) -> tuple[str, str]:
     return parts[0], "/".join(parts[1:])
 
 
-def _run_folder(session: Session, run_id: str) -> Path:
-    from mlrun_cli.mlflow_compat.handlers import get_run
+def _run_folder(session: Session, run_id: str, *, write: bool = False) -> Path:
+    from mlrun_cli.mlflow_compat.handlers import get_run, own_run
 
     get_run(session, run_id)
+    if write:
+        own_run(session, run_id)
     return session.store.artifact_dir(run_id)
 
 
@@ -59,7 +61,7 @@ def _upload(session: Session, request: Request, run_id: str, relative: str) -> R
     if relative.split("/", 1)[0] == RESERVED_ARTIFACT_DIR:
         raise invalid(f"artifact path {relative!r}: '{RESERVED_ARTIFACT_DIR}/' is mlrun's own")
     with session.lock:
-        target = _run_folder(session, run_id) / relative
+        target = _run_folder(session, run_id, write=True) / relative
     if target.is_dir():
         raise invalid(f"artifact path {relative!r} is a directory")
     target.parent.mkdir(parents=True, exist_ok=True)

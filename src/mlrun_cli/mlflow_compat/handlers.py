@@ -58,8 +58,18 @@ def get_run(session: Session, run_id: str) -> Run:
     return run
 
 
+def own_run(session: Session, run_id: str) -> None:
+    """Refuse writes to a run this session may not change (``Session.may_write``)."""
+    if not session.may_write(run_id):
+        raise invalid(
+            f"run {run_id} is read-only here: under `mlrun run` the code writes to the run "
+            f"mlrun started ({session.run_id}) and to the runs it creates"
+        )
+
+
 def _writable(session: Session, run_id: str) -> None:
     """Fail like MLflow for a run that does not exist or is deleted (checked once per run)."""
+    own_run(session, run_id)
     if run_id in session.known_runs:
         return
     run = get_run(session, run_id)
@@ -87,6 +97,8 @@ def create_run(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     parent_id = tags.get("mlflow.parentRunId") or session.run_id
     # A team server's session has no run of its own: without a parent the run is top-level.
     parent = get_run(session, parent_id) if parent_id else None
+    if parent_id:
+        own_run(session, parent_id)
     experiment_id = str(fields.get("experiment_id") or session.experiment_id)
     try:
         experiment = session.store.get_experiment(experiment_id)
@@ -162,6 +174,7 @@ def update_run(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """POST runs/update. The mlrun run's status is mlrun's to write: the child's is advisory."""
     run_id = required(fields, "run_id", "run_uuid")
     run = get_run(session, run_id)
+    own_run(session, run_id)
     status = str(fields.get("status") or "")
     if status and status not in models.RUN_STATUSES and status != "SCHEDULED":
         raise invalid(f"Invalid value {status!r} for parameter 'status'")
@@ -181,6 +194,7 @@ def set_run_lifecycle(stage: str) -> Handler:
     def handler(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
         run_id = required(fields, "run_id")
         get_run(session, run_id)
+        own_run(session, run_id)
         if run_id == session.run_id:
             raise invalid(f"run {run_id} is the mlrun run in progress; it cannot be {stage}")
         session.store.set_run_stage(run_id, stage)
@@ -392,7 +406,8 @@ def handle(session: Session, request: Request) -> Response:
             if handler is None:
                 handler = logged_models.match(request.method, request.path, fields)
             if handler is None:
-                session.unknown[f"{request.method} {request.path}"] += 1
+                if request.path.startswith(("/api/", "/ajax-api/")):  # not a probe (/version)
+                    session.unknown[f"{request.method} {request.path}"] += 1
                 raise MlflowError(
                     "ENDPOINT_NOT_FOUND",
                     f"mlrun's MLflow endpoint does not implement {request.method} {request.path}",

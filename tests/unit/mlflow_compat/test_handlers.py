@@ -289,3 +289,42 @@ def test_an_artifact_path_the_file_system_refuses_is_a_400(session: Session) -> 
     assert first.status == 200
     clash = handle(session, Request("PUT", f"{base}/report/details.txt", {}, b"2"))
     assert clash.status == 400
+
+
+def test_an_earlier_run_is_read_only_under_mlrun_run(session: Session) -> None:
+    earlier = session.store.create_run(
+        RunCreate(experiment_id="0", name="earlier", entry_point="main", command="c",
+                  code=CodeVersion("local", "/p", content_hash="h"))
+    ).run_id  # fmt: skip
+    session.store.finish_run(earlier, "FINISHED", 0)
+    assert ok(call(session, "GET", "runs/get", run_id=earlier))["run"]["info"]["run_id"] == earlier
+    writes = [
+        ("POST", "runs/log-metric", {"run_id": earlier, "key": "m", "value": 1}),
+        ("POST", "runs/log-batch", {"run_id": earlier, "tags": [{"key": "t", "value": "v"}]}),
+        ("POST", "runs/set-tag", {"run_id": earlier, "key": "t", "value": "v"}),
+        ("POST", "runs/update", {"run_id": earlier, "status": "RUNNING"}),  # start_run(run_id=)
+        ("POST", "runs/delete", {"run_id": earlier}),
+        ("POST", "runs/create", {"tags": [{"key": "mlflow.parentRunId", "value": earlier}]}),
+        ("POST", "logged-models", {"experiment_id": "0", "source_run_id": earlier}),
+        ("PUT", f"{ARTIFACTS_API}/{earlier}/f.txt", b"x"),
+    ]
+    for method, path, body in writes:
+        refused = call(session, method, path, body)
+        assert refused.status == 400, (path, refused.body)
+        assert "read-only here" in (refused.body or {})["message"]
+    run = session.store.get_run(earlier)
+    assert (run.metrics, run.tags, run.artifacts, run.lifecycle_stage) == ({}, {}, (), "active")
+    # A model version of the earlier run's model is recorded in this run instead.
+    ok(call(session, "POST", "registered-models/create", {"name": "wine"}))
+    ok(call(session, "POST", "model-versions/create",
+            {"name": "wine", "source": f"runs:/{earlier}/model", "run_id": earlier}))  # fmt: skip
+    assert "mlrun.mlflow.registry.wine.v1" in session.store.get_run(session.run_id).tags
+    assert session.store.get_run(earlier).tags == {}
+    # A team server's session writes anywhere, as MLflow's server does.
+    ok(call(Session(session.store, "", "0"), "POST", "runs/set-tag",
+            {"run_id": earlier, "key": "t", "value": "v"}))  # fmt: skip
+
+
+def test_probes_outside_the_api_are_not_counted(session: Session) -> None:
+    assert handle(session, Request("GET", "/version")).status == 404
+    assert session.unknown == {}

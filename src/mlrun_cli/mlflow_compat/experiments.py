@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlrun_cli.errors import NotFoundError
+from mlrun_cli.errors import NotFoundError, UsageError
 from mlrun_cli.mlflow_compat.protocol import (
     MlflowError,
     experiment_json,
+    integer,
     invalid,
     key_values,
     missing,
@@ -64,9 +65,23 @@ def create_experiment(session: Session, fields: dict[str, Any]) -> dict[str, Any
 
 
 def search_experiments(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
-    """experiments/search (the filter and order are not applied: a run's code lists few)."""
+    """experiments/search: MLflow's filter over names and tags, in pages (by id; the order
+    asked for is not applied)."""
     view = {"DELETED_ONLY": "deleted", "ALL": "all"}.get(str(fields.get("view_type")), "active")
-    return {"experiments": [experiment_json(e) for e in session.store.search_experiments(view)]}
+    try:
+        found = session.store.search_experiments(view, str(fields.get("filter") or ""))
+    except UsageError as exc:
+        raise invalid(str(exc)) from None
+    size = integer(fields.get("max_results"), "max_results", 1000)
+    if size < 1:
+        raise invalid(f"Invalid value {size} for parameter 'max_results'")
+    start = integer(fields.get("page_token"), "page_token", 0)
+    body: dict[str, Any] = {
+        "experiments": [experiment_json(e) for e in found[start : start + size]]
+    }
+    if start + size < len(found):
+        body["next_page_token"] = str(start + size)
+    return body
 
 
 def set_experiment_tag(session: Session, fields: dict[str, Any]) -> dict[str, Any]:

@@ -328,3 +328,18 @@ def test_an_earlier_run_is_read_only_under_mlrun_run(session: Session) -> None:
 def test_probes_outside_the_api_are_not_counted(session: Session) -> None:
     assert handle(session, Request("GET", "/version")).status == 404
     assert session.unknown == {}
+
+
+def test_search_experiments_filters_and_pages(session: Session) -> None:
+    for name in ("wine-a", "wine-b", "beer"):
+        session.store.create_experiment(name)
+    found = ok(call(session, "POST", "experiments/search", {"filter": "name LIKE 'wine%'"}))
+    assert [e["name"] for e in found["experiments"]] == ["wine-a", "wine-b"]
+    first = ok(call(session, "POST", "experiments/search", {"max_results": 2}))
+    assert len(first["experiments"]) == 2
+    rest = ok(call(session, "POST", "experiments/search",
+                   {"max_results": 2, "page_token": first["next_page_token"]}))  # fmt: skip
+    assert [e["name"] for e in rest["experiments"]] == ["wine-b", "beer"]  # after Default
+    assert "next_page_token" not in rest
+    bad = call(session, "POST", "experiments/search", {"filter": "name LIKE"})
+    assert (bad.status, (bad.body or {})["error_code"]) == (400, "INVALID_PARAMETER_VALUE")

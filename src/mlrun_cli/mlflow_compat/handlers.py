@@ -11,7 +11,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from mlrun_cli.errors import MlrunError, NotFoundError, UsageError
+from mlrun_cli.errors import MlrunError, NotFoundError, StoreError, UsageError
 from mlrun_cli.mlflow_compat.protocol import (
     API,
     MlflowError,
@@ -417,6 +417,10 @@ def handle(session: Session, request: Request) -> Response:
         return error_response(exc)
     except NotFoundError as exc:
         return error_response(missing(str(exc)))
+    except StoreError as exc:
+        # The store failed (busy with another run's write, full, a server unreachable): not
+        # the request's fault, so answered with a status MLflow's client retries.
+        return error_response(MlflowError("TEMPORARILY_UNAVAILABLE", str(exc)))
     except MlrunError as exc:
         return error_response(invalid(str(exc)))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

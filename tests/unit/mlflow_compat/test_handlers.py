@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from mlrun_cli.errors import StoreError
 from mlrun_cli.mlflow_compat.handlers import handle
 from mlrun_cli.mlflow_compat.loopback import finish_session
 from mlrun_cli.mlflow_compat.protocol import API, ARTIFACTS_API, Request, Response
@@ -343,3 +344,16 @@ def test_search_experiments_filters_and_pages(session: Session) -> None:
     assert "next_page_token" not in rest
     bad = call(session, "POST", "experiments/search", {"filter": "name LIKE"})
     assert (bad.status, (bad.body or {})["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+
+
+def test_a_store_failure_is_answered_with_a_status_mlflow_retries(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(*_args: object, **_kwargs: object) -> None:
+        raise StoreError("tracking store x: database is locked")
+
+    monkeypatch.setattr(session.store, "log_batch", busy)
+    point = {"run_id": session.run_id, "key": "m", "value": 1.0, "timestamp": 1}
+    answer = call(session, "POST", "runs/log-metric", point)
+    assert (answer.status, (answer.body or {})["error_code"]) == (503, "TEMPORARILY_UNAVAILABLE")
+    assert "database is locked" in (answer.body or {})["message"]

@@ -70,6 +70,13 @@ mlflow.log_param("alpha", "0.9")
 """
 OTHER = "import mlflow\nmlflow.set_experiment('other')\nmlflow.log_metric('x', 1.0)\n"
 EMPTY = "import mlflow\nprint(mlflow.get_tracking_uri())\n"
+RESUME = """\
+import sys, mlflow
+from mlflow import MlflowClient
+print("read", MlflowClient().get_run(sys.argv[1]).info.status)   # reading works
+with mlflow.start_run(run_id=sys.argv[1]):                        # resuming it does not
+    mlflow.log_metric("late", 1.0)
+"""
 MLPROJECT = """\
 name: wine
 python_env: python_env.yaml
@@ -83,6 +90,9 @@ entry_points:
     command: python conflict.py
   other: {command: python other.py}
   empty: {command: python empty.py}
+  resume:
+    parameters: {earlier: {type: string}}
+    command: python resume.py {earlier}
 """
 
 
@@ -124,7 +134,7 @@ def project(isolated: Path) -> Path:
     return git_project(isolated / "wine", {
         "MLproject": MLPROJECT, "python_env.yaml": f"python: '3.11'\ndependencies:\n  - {MLFLOW}\n",
         "train.py": TRAIN, "fail.py": FAIL, "conflict.py": CONFLICT, "other.py": OTHER,
-        "empty.py": EMPTY,
+        "empty.py": EMPTY, "resume.py": RESUME,
     })  # fmt: skip
 
 
@@ -230,6 +240,17 @@ def test_verify_of_a_run_that_logged_nothing(project: Path) -> None:
     assert "nothing to compare" in empty.stderr
     allowed = run_mlrun("reproduce", str(run["run_id"]), "--verify", "--allow-empty", timeout=600)
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_an_earlier_run_cannot_be_resumed_into(project: Path) -> None:
+    code, earlier, stderr = run_json(project, "-e", "empty")
+    assert code == 0, stderr
+    code, resumed, stderr = run_json(project, "-e", "resume", "-P", f"earlier={earlier['run_id']}")
+    assert (code, resumed["status"]) == (1, "FAILED")
+    assert "read FINISHED" in stderr  # the entry point's output
+    assert f"run {earlier['run_id']} is read-only here" in stderr
+    after = show(str(earlier["run_id"]))
+    assert (after["status"], after["metrics"]) == ("FINISHED", {})
 
 
 SKLEARN = """\

@@ -76,6 +76,8 @@ def search_experiments(session: Session, fields: dict[str, Any]) -> dict[str, An
     if size < 1:
         raise invalid(f"Invalid value {size} for parameter 'max_results'")
     start = integer(fields.get("page_token"), "page_token", 0)
+    if start < 0:
+        raise invalid(f"Invalid page token {start}")
     body: dict[str, Any] = {
         "experiments": [experiment_json(e) for e in found[start : start + size]]
     }

@@ -26,7 +26,7 @@ TRAIN = """\
 import os, sys, tempfile, requests, mlflow
 from mlflow import MlflowClient
 alpha = sys.argv[1]
-with mlflow.start_run() as run:                       # the context form: the mlrun run
+with mlflow.start_run(run_name="wine-train") as run:  # the context form: the mlrun run
     assert run.info.run_id == os.environ["MLRUN_RUN_ID"]
     mlflow.log_param("alpha", alpha)
     mlflow.log_metric("rmse", 0.25)
@@ -70,6 +70,13 @@ mlflow.log_param("alpha", "0.9")
 """
 OTHER = "import mlflow\nmlflow.set_experiment('other')\nmlflow.log_metric('x', 1.0)\n"
 EMPTY = "import mlflow\nprint(mlflow.get_tracking_uri())\n"
+RESUME = """\
+import sys, mlflow
+from mlflow import MlflowClient
+print("read", MlflowClient().get_run(sys.argv[1]).info.status)   # reading works
+with mlflow.start_run(run_id=sys.argv[1]):                        # resuming it does not
+    mlflow.log_metric("late", 1.0)
+"""
 MLPROJECT = """\
 name: wine
 python_env: python_env.yaml
@@ -83,6 +90,9 @@ entry_points:
     command: python conflict.py
   other: {command: python other.py}
   empty: {command: python empty.py}
+  resume:
+    parameters: {earlier: {type: string}}
+    command: python resume.py {earlier}
 """
 
 
@@ -124,7 +134,7 @@ def project(isolated: Path) -> Path:
     return git_project(isolated / "wine", {
         "MLproject": MLPROJECT, "python_env.yaml": f"python: '3.11'\ndependencies:\n  - {MLFLOW}\n",
         "train.py": TRAIN, "fail.py": FAIL, "conflict.py": CONFLICT, "other.py": OTHER,
-        "empty.py": EMPTY,
+        "empty.py": EMPTY, "resume.py": RESUME,
     })  # fmt: skip
 
 
@@ -150,6 +160,11 @@ def test_mlflow_calls_record_into_the_mlrun_run(project: Path, isolated: Path) -
     code, run, stderr = run_json(project, "-P", "alpha=0.5")
     assert code == 0, stderr
     assert run["status"] == "FINISHED"
+    assert run["run_name"] == "wine-train"  # start_run(run_name=...) renamed the mlrun run
+    assert show(str(run["run_id"]))["run_name"] == "wine-train"
+    listed = run_mlrun("runs", "search", "--filter", "attributes.run_name = 'wine-train'",
+                       "--json")  # fmt: skip
+    assert [r["run_id"] for r in json.loads(listed.stdout)["runs"]] == [run["run_id"]]
     assert run["params"] == {"alpha": "0.5"}
     assert run["metrics"] == {"rmse": 0.25, "mae": 0.125, "r2": 0.75, "retried": 1.5}
     assert run["tags"]["team"] == "wine"  # type: ignore[index]
@@ -195,12 +210,26 @@ def test_params_given_with_p_are_immutable(project: Path) -> None:
     assert run["metrics"] == {"ok": 1.0}
 
 
-def test_set_experiment_to_another_is_refused_as_mlflow_does(project: Path) -> None:
+def test_set_experiment_to_another_is_refused_and_creates_nothing(project: Path) -> None:
     code, run, stderr = run_json(project, "-e", "other", "--experiment-name", "wine")
     assert code == 1
     assert run["status"] == "FAILED"
-    assert "does not match environment run ID" in stderr
+    assert "INVALID_PARAMETER_VALUE: experiment 'other': under `mlrun run`" in stderr
+    assert "mlrun run --experiment-name other" in stderr
     assert run["metrics"] == {}
+    listed = run_mlrun("experiments", "search", "--view", "all", "--json")
+    assert listed.returncode == 0, listed.stderr
+    names = {e["name"] for e in json.loads(listed.stdout)["experiments"]}
+    assert names == {"Default", "wine"}
+    # An experiment that exists is refused by MLflow itself (the run's id does not match).
+    assert run_mlrun("experiments", "create", "-n", "other").returncode == 0
+    code, run, stderr = run_json(project, "-e", "other", "--experiment-name", "wine")
+    assert code == 1
+    assert "does not match environment run ID" in stderr
+    # With the experiment chosen on mlrun's command line, set_experiment("other") is a no-op.
+    code, run, stderr = run_json(project, "-e", "other", "--experiment-name", "other")
+    assert code == 0, stderr
+    assert run["metrics"] == {"x": 1.0}
 
 
 def test_verify_of_a_run_that_logged_nothing(project: Path) -> None:
@@ -211,6 +240,17 @@ def test_verify_of_a_run_that_logged_nothing(project: Path) -> None:
     assert "nothing to compare" in empty.stderr
     allowed = run_mlrun("reproduce", str(run["run_id"]), "--verify", "--allow-empty", timeout=600)
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_an_earlier_run_cannot_be_resumed_into(project: Path) -> None:
+    code, earlier, stderr = run_json(project, "-e", "empty")
+    assert code == 0, stderr
+    code, resumed, stderr = run_json(project, "-e", "resume", "-P", f"earlier={earlier['run_id']}")
+    assert (code, resumed["status"]) == (1, "FAILED")
+    assert "read FINISHED" in stderr  # the entry point's output
+    assert f"run {earlier['run_id']} is read-only here" in stderr
+    after = show(str(earlier["run_id"]))
+    assert (after["status"], after["metrics"]) == ("FINISHED", {})
 
 
 SKLEARN = """\

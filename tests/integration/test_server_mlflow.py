@@ -49,9 +49,15 @@ print(json.dumps({"run_id": run.info.run_id, "found": ids,
 
 
 @pytest.fixture(scope="session")
-def mlflow_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def mlflow_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The environment and uv caches of this module's environments."""
+    return tmp_path_factory.mktemp("server-mlflow")
+
+
+@pytest.fixture(scope="session")
+def mlflow_python(mlflow_cache: Path) -> Iterator[Path]:
     """A real environment with mlflow-skinny, built by ``mlrun env build`` into a shared cache."""
-    root = tmp_path_factory.mktemp("server-mlflow")
+    root = mlflow_cache
     project = write_project(root / "p", "name: p\npython_env: python_env.yaml\nentry_points:\n"
                             "  main: {command: python -c pass}\n",
                             {"python_env.yaml": f"python: '3.11'\ndependencies:\n  - {MLFLOW}\n"})  # fmt: skip
@@ -89,3 +95,45 @@ def test_unchanged_mlflow_code_logs_searches_and_reads(
     assert run["params"] == [{"key": "alpha", "value": "0.5", "type": None}]
     assert [a["path"] for a in run["artifacts"]] == ["config/params.json"]
     assert backend.artifacts.is_dir()
+
+
+RENAMED = """\
+import os, mlflow
+with mlflow.start_run(run_name="renamed"):
+    mlflow.log_metric("loss", 0.5)
+    with open("weights.bin", "wb") as out:
+        out.write(bytes(range(256)) * 8192)               # 2 MiB: streamed to the endpoint
+    mlflow.log_artifact("weights.bin", "model")
+    os.remove("weights.bin")
+"""
+
+
+def test_mlrun_run_against_the_server_renames_through_the_api(
+    isolated: Path,
+    backend: Backend,
+    mlflow_cache: Path,
+    mlflow_python: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MLflow code under ``mlrun run --tracking-uri http://server``: the loopback endpoint's
+    store is the REST store, so the rename goes through ``/api/v1/runs/{id}/name``."""
+    monkeypatch.setenv("MLRUN_CACHE_DIR", str(mlflow_cache / "cache"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(mlflow_cache / "uv"))
+    project = write_project(isolated / "proj", "name: p\npython_env: python_env.yaml\n"
+                            "entry_points:\n  main: {command: python train.py}\n",
+                            {"python_env.yaml": f"python: '3.11'\ndependencies:\n  - {MLFLOW}\n",
+                             "train.py": RENAMED})  # fmt: skip
+    with running_server(backend, "--no-auth") as server:
+        done = run_mlrun("run", str(project), "--json", "--tracking-uri", server.url,
+                         timeout=600)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        run_id = json.loads(done.stdout)["run_id"]
+        status, ours = server.call("GET", f"/api/v1/runs/{run_id}")
+        found = run_mlrun("runs", "search", "--filter", "attributes.run_name = 'renamed'",
+                          "--json", "--tracking-uri", server.url)  # fmt: skip
+    assert status == 200
+    run = ours["run"]
+    assert run["name"] == "renamed"
+    assert [r["run_id"] for r in json.loads(found.stdout)["runs"]] == [run_id]
+    assert {a["path"]: a["size"] for a in run["artifacts"]}["model/weights.bin"] == 2 << 20
+    assert (backend.artifacts / run_id / "model" / "weights.bin").stat().st_size == 2 << 20

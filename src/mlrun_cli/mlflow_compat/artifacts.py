@@ -8,7 +8,7 @@ written to a temporary file and renamed, so a retried PUT replaces, never duplic
 from __future__ import annotations
 
 import hashlib
-import os
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from mlrun_cli.mlflow_compat.protocol import (
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 PREFIX = ARTIFACTS_API
 _CHUNK = 1 << 20
+UPLOAD_SUFFIX = ".upload"
 
 
 def split_path(text: str) -> tuple[str, str]:
@@ -40,49 +41,63 @@ def split_path(text: str) -> tuple[str, str]:
     return parts[0], "/".join(parts[1:])
 
 
-def _run_folder(session: Session, run_id: str) -> Path:
-    from mlrun_cli.mlflow_compat.handlers import get_run
+def _run_folder(session: Session, run_id: str, *, write: bool = False) -> Path:
+    from mlrun_cli.mlflow_compat.handlers import get_run, own_run
 
     get_run(session, run_id)
+    if write:
+        own_run(session, run_id)
     return session.store.artifact_dir(run_id)
 
 
 def _upload(session: Session, request: Request, run_id: str, relative: str) -> Response:
+    """Stream the body into a temporary file in its folder without the session's lock (other
+    requests, a training loop's metrics, go on meanwhile); take it only to move the file into
+    place and record its size and sha256, so the record always describes the file."""
     from mlrun_cli.tracking.client import RESERVED_ARTIFACT_DIR
 
     if not relative:
         raise invalid("artifact path: expected <run_id>/<path>, got no file name")
     if relative.split("/", 1)[0] == RESERVED_ARTIFACT_DIR:
         raise invalid(f"artifact path {relative!r}: '{RESERVED_ARTIFACT_DIR}/' is mlrun's own")
-    target = _run_folder(session, run_id) / relative
+    with session.lock:
+        target = _run_folder(session, run_id, write=True) / relative
     if target.is_dir():
         raise invalid(f"artifact path {relative!r} is a directory")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.upload")
-    digest = hashlib.sha256()
-    size = 0
+    # Unique per request: two uploads of one path never write into the same file.
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}{UPLOAD_SUFFIX}")
     try:
-        with tmp.open("wb") as out:
-            if request.stream is not None:
-                remaining = request.length
-                while remaining > 0:
-                    chunk = request.stream.read(min(_CHUNK, remaining))
-                    if not chunk:
-                        raise invalid("the upload ended before its Content-Length")
-                    remaining -= len(chunk)
-                    digest.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-            else:
-                digest.update(request.body)
-                out.write(request.body)
-                size = len(request.body)
-        tmp.replace(target)
+        size, digest = _receive(request, tmp)
+        with session.lock:
+            tmp.replace(target)
+            session.store.log_batch(
+                run_id, EventBatch(artifacts=(Artifact(relative, size, digest),))
+            )
     finally:
         tmp.unlink(missing_ok=True)
-    artifact = Artifact(relative, size, digest.hexdigest())
-    session.store.log_batch(run_id, EventBatch(artifacts=(artifact,)))
     return Response(200, {})
+
+
+def _receive(request: Request, tmp: Path) -> tuple[int, str]:
+    """Write the request's body to ``tmp``; return its size and sha256."""
+    digest = hashlib.sha256()
+    size = 0
+    with tmp.open("wb") as out:
+        if request.stream is None:
+            digest.update(request.body)
+            out.write(request.body)
+            return len(request.body), digest.hexdigest()
+        remaining = request.length
+        while remaining > 0:
+            chunk = request.stream.read(min(_CHUNK, remaining))
+            if not chunk:
+                raise invalid("the upload ended before its Content-Length")
+            remaining -= len(chunk)
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
 
 
 def _listing(session: Session, fields: dict[str, Any]) -> Response:
@@ -95,7 +110,7 @@ def _listing(session: Session, fields: dict[str, Any]) -> Response:
         return Response(200, {})
     files = []
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") and entry.name.endswith(".upload"):
+        if entry.name.startswith(".") and entry.name.endswith(UPLOAD_SUFFIX):
             continue
         item: dict[str, Any] = {"path": entry.name, "is_dir": entry.is_dir()}
         if not entry.is_dir():
@@ -108,12 +123,18 @@ def handle(session: Session, request: Request) -> Response:
     """Upload (PUT), download (GET a path) or list (GET with ``?path=``) a run's files."""
     tail = request.path[len(PREFIX) :]
     if request.method == "GET" and tail.strip("/") == "":
-        return _listing(session, request.params())
+        with session.lock:
+            return _listing(session, request.params())
     if not tail.startswith("/"):
         raise MlflowError("ENDPOINT_NOT_FOUND", f"no such endpoint: {request.path}")
     run_id, relative = split_path(tail)
     if request.method == "PUT":
         return _upload(session, request, run_id, relative)
+    with session.lock:
+        return _read(session, request, run_id, relative, tail)
+
+
+def _read(session: Session, request: Request, run_id: str, relative: str, tail: str) -> Response:
     if request.method == "GET":
         target = _run_folder(session, run_id) / relative
         if not relative or not target.is_file():

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlrun_cli.errors import NotFoundError
+from mlrun_cli.errors import NotFoundError, UsageError
 from mlrun_cli.mlflow_compat.protocol import (
     MlflowError,
     experiment_json,
+    integer,
+    invalid,
     key_values,
     missing,
     required,
@@ -16,6 +18,16 @@ from mlrun_cli.mlflow_compat.protocol import (
 if TYPE_CHECKING:
     from mlrun_cli.mlflow_compat.handlers import Handler
     from mlrun_cli.mlflow_compat.session import Session
+
+
+def pinned_experiment(session: Session, wanted: str) -> MlflowError:
+    """The refusal of another experiment inside ``mlrun run`` (nothing is created): the run's
+    experiment is chosen on mlrun's command line, the code records into it."""
+    own = session.store.get_experiment(session.experiment_id).name
+    return invalid(
+        f"experiment {wanted!r}: under `mlrun run` this code records into the run's experiment "
+        f"{own!r}; choose the experiment with `mlrun run --experiment-name {wanted}`"
+    )
 
 
 def get_experiment_by_name(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
@@ -43,6 +55,8 @@ def create_experiment(session: Session, fields: dict[str, Any]) -> dict[str, Any
     existing = session.store.get_experiment_by_name(name)
     if existing is not None:
         raise MlflowError("RESOURCE_ALREADY_EXISTS", f"Experiment(name={name}) already exists.")
+    if session.run_id:
+        raise pinned_experiment(session, name)
     experiment = session.store.get_or_create_experiment(name)
     tags = key_values(fields.get("tags"), "tags")
     if tags:
@@ -51,9 +65,25 @@ def create_experiment(session: Session, fields: dict[str, Any]) -> dict[str, Any
 
 
 def search_experiments(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
-    """experiments/search (the filter and order are not applied: a run's code lists few)."""
+    """experiments/search: MLflow's filter over names and tags, in pages (by id; the order
+    asked for is not applied)."""
     view = {"DELETED_ONLY": "deleted", "ALL": "all"}.get(str(fields.get("view_type")), "active")
-    return {"experiments": [experiment_json(e) for e in session.store.search_experiments(view)]}
+    try:
+        found = session.store.search_experiments(view, str(fields.get("filter") or ""))
+    except UsageError as exc:
+        raise invalid(str(exc)) from None
+    size = integer(fields.get("max_results"), "max_results", 1000)
+    if size < 1:
+        raise invalid(f"Invalid value {size} for parameter 'max_results'")
+    start = integer(fields.get("page_token"), "page_token", 0)
+    if start < 0:
+        raise invalid(f"Invalid page token {start}")
+    body: dict[str, Any] = {
+        "experiments": [experiment_json(e) for e in found[start : start + size]]
+    }
+    if start + size < len(found):
+        body["next_page_token"] = str(start + size)
+    return body
 
 
 def set_experiment_tag(session: Session, fields: dict[str, Any]) -> dict[str, Any]:

@@ -7,11 +7,10 @@ retries a request (MLflow's does, for minutes) never records anything twice.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from mlrun_cli.errors import MlrunError, NotFoundError, UsageError
+from mlrun_cli.errors import MlrunError, NotFoundError, StoreError, UsageError
 from mlrun_cli.mlflow_compat.protocol import (
     API,
     MlflowError,
@@ -25,7 +24,6 @@ from mlrun_cli.mlflow_compat.protocol import (
     missing,
     number,
     required,
-    run_info_json,
     run_json,
 )
 from mlrun_cli.mlflow_compat.session import Session
@@ -35,11 +33,12 @@ from mlrun_cli.tracking.models import EventBatch, Metric, Param
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from mlrun_cli.tracking.models import Run, RunCreate
+    from mlrun_cli.tracking.models import Run
 
     Handler = Callable[[Session, dict[str, Any]], dict[str, Any]]
 
 RESERVED_TAG_PREFIX = "mlrun."
+RUN_NAME_TAG = "mlflow.runName"
 TERMINAL = (models.FINISHED, models.FAILED, models.KILLED)
 
 
@@ -57,8 +56,18 @@ def get_run(session: Session, run_id: str) -> Run:
     return run
 
 
+def own_run(session: Session, run_id: str) -> None:
+    """Refuse writes to a run this session may not change (``Session.may_write``)."""
+    if not session.may_write(run_id):
+        raise invalid(
+            f"run {run_id} is read-only here: under `mlrun run` the code writes to the run "
+            f"mlrun started ({session.run_id}) and to the runs it creates"
+        )
+
+
 def _writable(session: Session, run_id: str) -> None:
     """Fail like MLflow for a run that does not exist or is deleted (checked once per run)."""
+    own_run(session, run_id)
     if run_id in session.known_runs:
         return
     run = get_run(session, run_id)
@@ -69,122 +78,7 @@ def _writable(session: Session, run_id: str) -> None:
         )
 
 
-# -- runs -----------------------------------------------------------------------------------
-def create_run(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
-    """POST runs/create: a child of the mlrun run (or of the run named by mlflow.parentRunId)."""
-    from mlrun_cli.tracking.ingest import process_start_marker
-    from mlrun_cli.tracking.models import RunCreate
-    from mlrun_cli.tracking.names import generate_run_name
-
-    # Every request is a new run, as on an MLflow server: autolog creates GridSearchCV's
-    # children with identical requests (same start time and tags), so a retried creation
-    # cannot be told from a new run.
-    tags = dict(key_values(fields.get("tags"), "tags"))
-    reserved = sorted(k for k in tags if k.startswith(RESERVED_TAG_PREFIX))
-    if reserved:
-        raise invalid(f"tag {reserved[0]!r}: tags under 'mlrun.' are recorded by mlrun")
-    parent_id = tags.get("mlflow.parentRunId") or session.run_id
-    # A team server's session has no run of its own: without a parent the run is top-level.
-    parent = get_run(session, parent_id) if parent_id else None
-    experiment_id = str(fields.get("experiment_id") or session.experiment_id)
-    try:
-        session.store.get_experiment(experiment_id)
-    except NotFoundError:
-        raise missing(f"No Experiment with id={experiment_id} exists") from None
-    name = str(fields.get("run_name") or tags.get("mlflow.runName") or generate_run_name())
-    if parent is not None:
-        tags["mlflow.parentRunId"] = parent.run_id
-    tags["mlflow.runName"] = name
-    if session.run_id:
-        root = get_run(session, session.run_id)
-        spec = RunCreate(
-            experiment_id=experiment_id,
-            name=name,
-            entry_point=root.entry_point,
-            command=root.command,
-            code=root.code,
-            tags=tuple(sorted(tags.items())),
-            user=str(fields.get("user_id") or root.user),
-            host=root.host,
-            # mlrun's own process: if it dies, the orphan reaper finishes this run too.
-            pid=os.getpid(),
-            pid_start=process_start_marker(os.getpid()),
-            env_lock_hash=root.env_lock_hash,
-            parent_run_id=None if parent is None else parent.run_id,
-        )
-    else:
-        spec = _external_run(experiment_id, name, tags, fields, parent)
-    run = session.store.create_run(spec)
-    session.created.append(run.run_id)
-    session.known_runs.add(run.run_id)
-    return {"run": run_json(run)}
-
-
-def _external_run(
-    experiment_id: str,
-    name: str,
-    tags: dict[str, str],
-    fields: dict[str, Any],
-    parent: Run | None,
-) -> RunCreate:
-    """A run MLflow code started on a team server, outside ``mlrun run``: no process to
-    watch (no pid), the code named by MLflow's own source tags."""
-    from mlrun_cli.tracking.models import CodeVersion, RunCreate
-
-    source = tags.get("mlflow.source.name", "")
-    return RunCreate(
-        experiment_id=experiment_id,
-        name=name,
-        entry_point=source.rsplit("/", 1)[-1],
-        command="",
-        code=CodeVersion(kind="mlflow", uri=source, commit=tags.get("mlflow.source.git.commit")),
-        tags=tuple(sorted(tags.items())),
-        user=str(fields.get("user_id") or tags.get("mlflow.user", "")),
-        parent_run_id=None if parent is None else parent.run_id,
-    )
-
-
-def get_run_handler(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
-    """GET runs/get (with the logged models the run output)."""
-    from mlrun_cli.mlflow_compat.logged_models import run_outputs
-
-    run = run_json(get_run(session, required(fields, "run_id", "run_uuid")))
-    run["outputs"] = run_outputs(session, run["info"]["run_id"])
-    return {"run": run}
-
-
-def update_run(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
-    """POST runs/update. The mlrun run's status is mlrun's to write: the child's is advisory."""
-    run_id = required(fields, "run_id", "run_uuid")
-    run = get_run(session, run_id)
-    status = str(fields.get("status") or "")
-    if status and status not in models.RUN_STATUSES and status != "SCHEDULED":
-        raise invalid(f"Invalid value {status!r} for parameter 'status'")
-    if fields.get("run_name"):
-        session.store.log_batch(run_id, EventBatch(tags=(("mlflow.runName", fields["run_name"]),)))
-    if run_id == session.run_id:
-        if status in TERMINAL:
-            session.ignored_statuses.append(status)
-    elif status in TERMINAL and run.status == models.RUNNING:
-        session.store.finish_run(run_id, status, reason="ended by the MLflow client")
-    return {"run_info": run_info_json(get_run(session, run_id))}
-
-
-def set_run_lifecycle(stage: str) -> Handler:
-    """POST runs/delete and runs/restore, for runs the code created (not the mlrun run)."""
-
-    def handler(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
-        run_id = required(fields, "run_id")
-        get_run(session, run_id)
-        if run_id == session.run_id:
-            raise invalid(f"run {run_id} is the mlrun run in progress; it cannot be {stage}")
-        session.store.set_run_stage(run_id, stage)
-        session.known_runs.discard(run_id)
-        return {}
-
-    return handler
-
-
+# -- logging ---------------------------------------------------------------------------------
 def _params(session: Session, run_id: str, pairs: list[tuple[str, str]]) -> tuple[Param, ...]:
     """New params; an existing key must keep its value (MLflow's rule, and -P immutability)."""
     if not pairs:
@@ -205,6 +99,15 @@ def _params(session: Session, run_id: str, pairs: list[tuple[str, str]]) -> tupl
         if before is None:
             fresh[key] = value
     return tuple(Param(k, v) for k, v in fresh.items())
+
+
+def record(session: Session, run_id: str, batch: EventBatch) -> None:
+    """Apply a batch; a ``mlflow.runName`` tag renames the run, as on an MLflow server
+    (``start_run(run_name=...)`` resuming the mlrun run sends it as ``runs/update``)."""
+    session.store.log_batch(run_id, batch)
+    names = [value for key, value in batch.tags if key == RUN_NAME_TAG and value.strip()]
+    if names:
+        session.store.rename_run(run_id, names[-1])
 
 
 def _tags(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -255,7 +158,7 @@ def log_batch(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     tags = _tags(key_values(fields.get("tags"), "tags"))
     _writable(session, run_id)
     params = _params(session, run_id, key_values(fields.get("params"), "params"))
-    session.store.log_batch(run_id, EventBatch(params=params, metrics=metrics, tags=tags))
+    record(session, run_id, EventBatch(params=params, metrics=metrics, tags=tags))
     return {}
 
 
@@ -264,7 +167,7 @@ def set_tag(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     run_id = required(fields, "run_id", "run_uuid")
     tags = _tags([(required(fields, "key"), str(fields.get("value", "")))])
     _writable(session, run_id)
-    session.store.log_batch(run_id, EventBatch(tags=tags))
+    record(session, run_id, EventBatch(tags=tags))
     return {}
 
 
@@ -335,14 +238,14 @@ def server_info(_session: Session, _fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _routes() -> dict[tuple[str, str], Handler]:
-    from mlrun_cli.mlflow_compat import experiments, logged_models, registry
+    from mlrun_cli.mlflow_compat import experiments, logged_models, registry, runs
 
     table: dict[tuple[str, str], Handler] = {
-        ("POST", "runs/create"): create_run,
-        ("GET", "runs/get"): get_run_handler,
-        ("POST", "runs/update"): update_run,
-        ("POST", "runs/delete"): set_run_lifecycle(models.DELETED),
-        ("POST", "runs/restore"): set_run_lifecycle(models.ACTIVE),
+        ("POST", "runs/create"): runs.create_run,
+        ("GET", "runs/get"): runs.get_run_handler,
+        ("POST", "runs/update"): runs.update_run,
+        ("POST", "runs/delete"): runs.set_run_lifecycle(models.DELETED),
+        ("POST", "runs/restore"): runs.set_run_lifecycle(models.ACTIVE),
         ("POST", "runs/log-metric"): log_metric,
         ("POST", "runs/log-parameter"): log_param,
         ("POST", "runs/log-batch"): log_batch,
@@ -369,15 +272,17 @@ def handle(session: Session, request: Request) -> Response:
         _ROUTES.update(_routes())
         _ROUTES[("GET", "/api/3.0/mlflow/server-info")] = server_info
     try:
+        if request.path.startswith(artifacts.PREFIX):
+            # Takes the lock itself: an upload's body is streamed without it.
+            return artifacts.handle(session, request)
         with session.lock:
-            if request.path.startswith(artifacts.PREFIX):
-                return artifacts.handle(session, request)
             handler = _ROUTES.get((request.method, request.path))
             fields = request.params()
             if handler is None:
                 handler = logged_models.match(request.method, request.path, fields)
             if handler is None:
-                session.unknown[f"{request.method} {request.path}"] += 1
+                if request.path.startswith(("/api/", "/ajax-api/")):  # not a probe (/version)
+                    session.unknown[f"{request.method} {request.path}"] += 1
                 raise MlflowError(
                     "ENDPOINT_NOT_FOUND",
                     f"mlrun's MLflow endpoint does not implement {request.method} {request.path}",
@@ -387,6 +292,10 @@ def handle(session: Session, request: Request) -> Response:
         return error_response(exc)
     except NotFoundError as exc:
         return error_response(missing(str(exc)))
+    except StoreError as exc:
+        # The store failed (busy with another run's write, full, a server unreachable): not
+        # the request's fault, so answered with a status MLflow's client retries.
+        return error_response(MlflowError("TEMPORARILY_UNAVAILABLE", str(exc)))
     except MlrunError as exc:
         return error_response(invalid(str(exc)))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -47,7 +47,7 @@ def model_json(model: dict[str, Any]) -> dict[str, Any]:
 
 def create(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """POST logged-models: a folder ``models/<name>/`` in the source run (else the mlrun run)."""
-    from mlrun_cli.mlflow_compat.handlers import get_run
+    from mlrun_cli.mlflow_compat.handlers import get_run, own_run
 
     name = str(fields.get("name") or "model")
     if "/" in name or name in (".", ".."):
@@ -56,6 +56,7 @@ def create(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
         raise invalid(f"Invalid logged model name {name!r}")
     run_id = str(fields.get("source_run_id") or session.run_id)
     run = get_run(session, run_id)
+    own_run(session, run_id)
     taken = {m["folder"] for m in session.models.values() if m["source_run_id"] == run_id}
     folder, number = f"models/{name}", 1
     while folder in taken:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 STREAM_UPLOADS_OVER = 1 << 20
 _MAX_LINE = 65536
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-            500: "Internal Server Error"}  # fmt: skip
+            500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
 
 
 class _BadRequestError(Exception):

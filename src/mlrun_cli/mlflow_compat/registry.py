@@ -32,7 +32,10 @@ def _now() -> int:
 
 
 def _record(session: Session, run_id: str | None, key: str, value: str) -> None:
-    target = run_id if run_id and run_id in session.known_runs else session.run_id
+    # A version of an earlier run's model is recorded in this run: that run's record is final.
+    target = session.run_id
+    if run_id and run_id in session.known_runs and session.may_write(run_id):
+        target = run_id
     session.store.log_batch(target, EventBatch(tags=((TAG_PREFIX + key, value),)))
 
 

@@ -44,6 +44,11 @@ class Session:
         self.ignored_statuses: list[str] = []
         self.lock = threading.Lock()
 
+    def may_write(self, run_id: str) -> bool:
+        """On a team server any run; under ``mlrun run`` only the run mlrun started and those
+        its code created: an earlier run's record is final."""
+        return not self.run_id or run_id == self.run_id or run_id in self.created
+
     @property
     def store(self) -> TrackingStore:
         """The store, opened on first use."""

@@ -238,6 +238,16 @@ def set_run_stage(
     return {}
 
 
+def rename_run(
+    ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
+) -> dict[str, Any]:
+    """POST /runs/{run_id}/name {"name"}: the run's new name (idempotent)."""
+    run_id = path["run_id"]
+    _need(user, "write", _run_experiment(ctx, run_id))
+    ctx.store.rename_run(run_id, _text(body, "name"))
+    return {}
+
+
 def set_child(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
@@ -290,5 +300,6 @@ ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
     ("GET", "/runs/{run_id}/metrics", metric_history),
     ("POST", "/runs/{run_id}/delete-tag", delete_tag),
     ("POST", "/runs/{run_id}/stage", set_run_stage),
+    ("POST", "/runs/{run_id}/name", rename_run),
     ("POST", "/runs/{run_id}/child", set_child),
 )

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from mlrun_cli.errors import StoreError
 from mlrun_cli.mlflow_compat.handlers import handle
 from mlrun_cli.mlflow_compat.loopback import finish_session
 from mlrun_cli.mlflow_compat.protocol import API, ARTIFACTS_API, Request, Response
 from mlrun_cli.mlflow_compat.session import Session
 from mlrun_cli.tracking.models import CodeVersion, Param, RunCreate
+from mlrun_cli.tracking.queries import search_runs
 from mlrun_cli.tracking.sqlite import SqliteStore
 from mlrun_cli.tracking.store import open_store
 
@@ -28,6 +30,11 @@ def session(tmp_path: Path) -> Session:
         )
     )  # fmt: skip
     return Session(store, run.run_id, "0")
+
+
+def _run_count(session: Session) -> int:
+    ids = [e.experiment_id for e in session.store.search_experiments("all")]
+    return len(search_runs(session.store, ids, "", None, 1000, None, "all").runs)
 
 
 def call(session: Session, method: str, url_path: str, body: Any = None, **query: str) -> Response:
@@ -150,11 +157,48 @@ def test_experiments(session: Session) -> None:
     assert ok(call(session, "GET", "experiments/get-by-name", experiment_name="Default"))[
         "experiment"]["experiment_id"] == "0"  # fmt: skip
     assert call(session, "GET", "experiments/get-by-name", experiment_name="nope").status == 404
-    created = ok(call(session, "POST", "experiments/create", {"name": "other"}))["experiment_id"]
-    again = call(session, "POST", "experiments/create", {"name": "other"})
+    # A team server's session (no run of its own) creates experiments as MLflow's does.
+    server = Session(session.store, "", "0")
+    created = ok(call(server, "POST", "experiments/create", {"name": "other"}))["experiment_id"]
+    again = call(server, "POST", "experiments/create", {"name": "other"})
     assert (again.status, (again.body or {})["error_code"]) == (400, "RESOURCE_ALREADY_EXISTS")
     got = ok(call(session, "GET", "experiments/get", experiment_id=created))["experiment"]
     assert got["name"] == "other"
+
+
+def test_the_run_experiment_is_pinned_and_a_refusal_leaves_nothing(session: Session) -> None:
+    refused = call(session, "POST", "experiments/create", {"name": "elsewhere"})
+    body = refused.body or {}
+    assert (refused.status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    assert "--experiment-name elsewhere" in body["message"]
+    assert "'Default'" in body["message"]
+    assert session.store.get_experiment_by_name("elsewhere") is None
+    other = session.store.create_experiment("other")
+    before = _run_count(session)
+    in_other = call(session, "POST", "runs/create", {"experiment_id": other.experiment_id})
+    assert in_other.status == 400
+    assert (in_other.body or {})["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert _run_count(session) == before
+    ok(call(session, "POST", "runs/create", {"experiment_id": "0"}))  # its own: fine
+
+
+def test_a_run_name_renames_the_run(session: Session) -> None:
+    run_id = session.run_id
+    # start_run(run_name=...) resuming the mlrun run: runs/update with run_name.
+    info = ok(call(session, "POST", "runs/update", {"run_id": run_id, "run_name": "first"}))
+    assert info["run_info"]["run_name"] == "first"
+    assert session.store.get_run(run_id).name == "first"
+    ok(call(session, "POST", "runs/set-tag",
+            {"run_id": run_id, "key": "mlflow.runName", "value": "second"}))  # fmt: skip
+    assert session.store.get_run(run_id).name == "second"
+    batch = {"run_id": run_id, "tags": [{"key": "mlflow.runName", "value": "third"}]}
+    ok(call(session, "POST", "runs/log-batch", batch))
+    run = ok(call(session, "GET", "runs/get", run_id=run_id))["run"]
+    assert run["info"]["run_name"] == "third"
+    assert {"key": "mlflow.runName", "value": "third"} in run["data"]["tags"]
+    ok(call(session, "POST", "runs/set-tag", {"run_id": run_id, "key": "mlflow.runName",
+                                              "value": " "}))  # fmt: skip
+    assert session.store.get_run(run_id).name == "third"  # a blank name renames nothing
 
 
 def test_artifacts_upload_download_list(session: Session) -> None:
@@ -246,3 +290,70 @@ def test_an_artifact_path_the_file_system_refuses_is_a_400(session: Session) -> 
     assert first.status == 200
     clash = handle(session, Request("PUT", f"{base}/report/details.txt", {}, b"2"))
     assert clash.status == 400
+
+
+def test_an_earlier_run_is_read_only_under_mlrun_run(session: Session) -> None:
+    earlier = session.store.create_run(
+        RunCreate(experiment_id="0", name="earlier", entry_point="main", command="c",
+                  code=CodeVersion("local", "/p", content_hash="h"))
+    ).run_id  # fmt: skip
+    session.store.finish_run(earlier, "FINISHED", 0)
+    assert ok(call(session, "GET", "runs/get", run_id=earlier))["run"]["info"]["run_id"] == earlier
+    writes = [
+        ("POST", "runs/log-metric", {"run_id": earlier, "key": "m", "value": 1}),
+        ("POST", "runs/log-batch", {"run_id": earlier, "tags": [{"key": "t", "value": "v"}]}),
+        ("POST", "runs/set-tag", {"run_id": earlier, "key": "t", "value": "v"}),
+        ("POST", "runs/update", {"run_id": earlier, "status": "RUNNING"}),  # start_run(run_id=)
+        ("POST", "runs/delete", {"run_id": earlier}),
+        ("POST", "runs/create", {"tags": [{"key": "mlflow.parentRunId", "value": earlier}]}),
+        ("POST", "logged-models", {"experiment_id": "0", "source_run_id": earlier}),
+        ("PUT", f"{ARTIFACTS_API}/{earlier}/f.txt", b"x"),
+    ]
+    for method, path, body in writes:
+        refused = call(session, method, path, body)
+        assert refused.status == 400, (path, refused.body)
+        assert "read-only here" in (refused.body or {})["message"]
+    run = session.store.get_run(earlier)
+    assert (run.metrics, run.tags, run.artifacts, run.lifecycle_stage) == ({}, {}, (), "active")
+    # A model version of the earlier run's model is recorded in this run instead.
+    ok(call(session, "POST", "registered-models/create", {"name": "wine"}))
+    ok(call(session, "POST", "model-versions/create",
+            {"name": "wine", "source": f"runs:/{earlier}/model", "run_id": earlier}))  # fmt: skip
+    assert "mlrun.mlflow.registry.wine.v1" in session.store.get_run(session.run_id).tags
+    assert session.store.get_run(earlier).tags == {}
+    # A team server's session writes anywhere, as MLflow's server does.
+    ok(call(Session(session.store, "", "0"), "POST", "runs/set-tag",
+            {"run_id": earlier, "key": "t", "value": "v"}))  # fmt: skip
+
+
+def test_probes_outside_the_api_are_not_counted(session: Session) -> None:
+    assert handle(session, Request("GET", "/version")).status == 404
+    assert session.unknown == {}
+
+
+def test_search_experiments_filters_and_pages(session: Session) -> None:
+    for name in ("wine-a", "wine-b", "beer"):
+        session.store.create_experiment(name)
+    found = ok(call(session, "POST", "experiments/search", {"filter": "name LIKE 'wine%'"}))
+    assert [e["name"] for e in found["experiments"]] == ["wine-a", "wine-b"]
+    first = ok(call(session, "POST", "experiments/search", {"max_results": 2}))
+    assert len(first["experiments"]) == 2
+    rest = ok(call(session, "POST", "experiments/search",
+                   {"max_results": 2, "page_token": first["next_page_token"]}))  # fmt: skip
+    assert [e["name"] for e in rest["experiments"]] == ["wine-b", "beer"]  # after Default
+    assert "next_page_token" not in rest
+    bad = call(session, "POST", "experiments/search", {"filter": "name LIKE"})
+    assert (bad.status, (bad.body or {})["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+
+
+def test_a_store_failure_is_answered_with_a_status_mlflow_retries(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(*_args: object, **_kwargs: object) -> None:
+        raise StoreError("tracking store x: database is locked")
+
+    monkeypatch.setattr(session.store, "log_batch", busy)
+    point = {"run_id": session.run_id, "key": "m", "value": 1.0, "timestamp": 1}
+    answer = call(session, "POST", "runs/log-metric", point)
+    assert (answer.status, (answer.body or {})["error_code"]) == (503, "TEMPORARILY_UNAVAILABLE")
+    assert "database is locked" in (answer.body or {})["message"]

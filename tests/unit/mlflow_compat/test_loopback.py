@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import socket
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -161,3 +164,60 @@ def test_close_ends_idle_keep_alive_connections(endpoint: LoopbackEndpoint) -> N
     assert endpoint.close() == []
     with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
         _get(conn, f"{API}/experiments/get?experiment_id=0")
+
+
+def test_a_streamed_upload_does_not_hold_up_other_requests(endpoint: LoopbackEndpoint) -> None:
+    """The body streams without the session's lock: metrics logged while half of it is still
+    on its way are recorded first; the file is recorded once it is whole, never before."""
+    run_id = endpoint.session.run_id
+    half = STREAM_UPLOADS_OVER
+    body = bytes(range(256)) * ((2 * half) // 256)
+    host, port = endpoint.uri.removeprefix("http://").split(":")
+    release, answers = threading.Event(), []
+
+    def upload() -> None:
+        with socket.create_connection((host, int(port)), timeout=60) as raw:
+            raw.sendall(
+                f"PUT {ARTIFACTS_API}/{run_id}/big/weights.bin HTTP/1.1\r\nHost: x\r\n"
+                f"Authorization: Bearer {endpoint.token}\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n".encode()
+                + body[:half]
+            )
+            release.wait(60)
+            raw.sendall(body[half:])
+            answers.append(raw.makefile("rb").read())
+
+    sender = threading.Thread(target=upload)
+    sender.start()
+    try:
+        folder = endpoint.session.store.artifact_dir(run_id) / "big"
+        conn = _connect(endpoint)
+        # Wait (a condition, not a time) until the upload streams into its temporary file.
+        for _ in range(6000):
+            if folder.is_dir() and list(folder.glob(".weights.bin.*.upload")):
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the upload never started streaming")
+        for step in range(5):
+            point = json.dumps({"run_id": run_id, "key": "loss", "value": step, "step": step})
+            conn.request("POST", f"{API}/runs/log-metric", point)
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, b"{}")
+        conn.request("GET", f"{API}/metrics/get-history?run_id={run_id}&metric_key=loss")
+        history = json.loads(conn.getresponse().read())["metrics"]
+        assert [m["step"] for m in history] == [0, 1, 2, 3, 4]
+        assert answers == []  # the upload is still waiting for its second half
+        assert endpoint.session.store.get_run(run_id).artifacts == ()
+        assert not (folder / "weights.bin").exists()
+        conn.close()
+    finally:
+        release.set()
+        sender.join(60)
+    (answer,) = answers
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    (artifact,) = endpoint.session.store.get_run(run_id).artifacts
+    assert (artifact.path, artifact.size) == ("big/weights.bin", len(body))
+    assert artifact.sha256 == hashlib.sha256(body).hexdigest()
+    assert (folder / "weights.bin").read_bytes() == body
+    assert [p.name for p in folder.iterdir()] == ["weights.bin"]

@@ -143,6 +143,17 @@ def test_finish_is_final(store: SqlStore) -> None:
     assert run.end_time is not None
 
 
+def test_rename_run(store: SqlStore) -> None:
+    run_id = new_run(store)
+    store.rename_run(run_id, "renamed")
+    store.rename_run(run_id, "renamed")  # idempotent
+    assert store.get_run(run_id).name == "renamed"
+    with pytest.raises(UsageError):
+        store.rename_run(run_id, "  ")
+    with pytest.raises(NotFoundError):
+        store.rename_run("f" * 32, "x")
+
+
 def test_resolve_run_id_prefix(store: SqlStore) -> None:
     run_id = new_run(store)
     assert store.resolve_run_id(run_id[:6]) == run_id

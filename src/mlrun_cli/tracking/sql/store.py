@@ -180,6 +180,15 @@ class SqlStore(SqlExperiments):
         with self._write() as conn:
             conn.execute("UPDATE runs SET lifecycle_stage = ? WHERE run_id = ?", (stage, run_id))
 
+    def rename_run(self, run_id: str, name: str) -> None:
+        """Give a run another name (MLflow code's ``start_run(run_name=...)``)."""
+        if not name.strip():
+            raise UsageError("run name must not be empty")
+        with self._write() as conn:
+            renamed = conn.execute("UPDATE runs SET name = ? WHERE run_id = ?", (name, run_id))
+            if renamed.rowcount != 1:
+                raise NotFoundError(f"no run with id {run_id!r} in {self.label}")
+
     def log_batch(
         self, run_id: str, batch: EventBatch, events_range: tuple[int, int] | None = None
     ) -> list[str] | None:

@@ -227,6 +227,9 @@ class RestStore:
     def set_run_stage(self, run_id: str, stage: str) -> None:
         self.call("POST", self._run_path(run_id, "/stage"), {"stage": stage})
 
+    def rename_run(self, run_id: str, name: str) -> None:
+        self.call("POST", self._run_path(run_id, "/name"), {"name": name})
+
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         from mlrun_cli.tracking.models import Metric
 

@@ -1,16 +1,25 @@
-"""Options shared by several commands, the store they open, and run-id arguments (positional,
-or ``--run-id`` as MLflow's CLI spells it)."""
+"""Options shared by several commands (typer's ``Annotated`` aliases). What they feed, without
+typer (views, the store, run ids), is in ``_args.py`` and re-exported here."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from mlrun_cli.cli import _complete
+from mlrun_cli.cli._args import (
+    VIEW_HELP,
+    VIEW_METAVAR,
+    VIEWS,
+    one_run_id,
+    open_cli_store,
+    run_ids_from,
+    view_name,
+)
 
-if TYPE_CHECKING:
-    from mlrun_cli.tracking.store import TrackingStore
+__all__ = ["VIEWS", "VIEW_HELP", "VIEW_METAVAR", "one_run_id", "open_cli_store", "run_ids_from",
+           "view_name"]  # fmt: skip
 
 TrackingUri = Annotated[
     str | None,
@@ -62,52 +71,3 @@ ExperimentIdOption = Annotated[
     str | None,
     typer.Option("--experiment-id", "-x", metavar="ID", help="Experiment id.", show_default=False),
 ]
-
-VIEWS = {"active": "active", "deleted": "deleted", "all": "all",
-         "active_only": "active", "deleted_only": "deleted"}  # fmt: skip
-VIEW_METAVAR = "[active|deleted|all]"
-VIEW_HELP = "Which ones: active, deleted or all (MLflow's active_only, deleted_only too)."
-
-
-def view_name(view: str) -> str:
-    """Our view name for ours or MLflow's (``active_only`` -> ``active``)."""
-    from mlrun_cli.errors import UsageError
-
-    if view.lower() not in VIEWS:
-        raise UsageError(
-            f"--view: expected one of active, deleted, all; got {view!r} "
-            "(MLflow's active_only and deleted_only work too)"
-        )
-    return VIEWS[view.lower()]
-
-
-def open_cli_store(tracking_uri: str | None, *, create: bool = False) -> TrackingStore:
-    """The store, with orphaned runs reaped. Only commands that record create it."""
-    from mlrun_cli._system import hostname
-    from mlrun_cli.tracking.store import open_store
-
-    store = open_store(tracking_uri, create=create)
-    host = hostname()
-    if store.running_runs_on(host):  # the ingest code (~20 ms) only when a run may need reaping
-        from mlrun_cli.tracking.ingest import reap_orphans
-
-        reap_orphans(store, host)
-    return store
-
-
-def run_ids_from(positional: list[str] | None, option: list[str] | None) -> list[str]:
-    """Run ids given positionally and with ``--run-id``, in order."""
-    return [*(positional or ()), *(option or ())]
-
-
-def one_run_id(positional: str | None, option: list[str] | None) -> str:
-    """Exactly one run id, positional or ``--run-id``."""
-    from mlrun_cli.errors import UsageError
-
-    ids = run_ids_from([positional] if positional else [], option)
-    if len(ids) != 1:
-        raise UsageError(
-            "expected one run id (RUN_ID or --run-id RUN_ID); got "
-            + (", ".join(ids) if ids else "none")
-        )
-    return ids[0]

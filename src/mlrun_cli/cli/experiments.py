@@ -12,12 +12,12 @@ from mlrun_cli.cli._options import (
     JsonOption,
     TrackingUri,
     WideOption,
-    view_name,
 )
 from mlrun_cli.cli._options import ExperimentIdOption as IdOption
 from mlrun_cli.cli._options import ExperimentNameOption as NameOption
 from mlrun_cli.cli._options import open_cli_store as _store
 from mlrun_cli.cli._output import format_time, handle_errors, print_json
+from mlrun_cli.cli.searching import search_experiments_command
 
 if TYPE_CHECKING:
     from mlrun_cli.tracking.models import Experiment
@@ -125,28 +125,8 @@ def search(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """List experiments, with a filter over their names and tags."""
-    store = _store(tracking_uri)
-    # No filter: the store imports no filter parser (~4 ms).
-    found = store.search_experiments(view_name(view), filter_text)
-    found = found[:max_results] if max_results else found
-    if json_output:
-        print_json({"experiments": [e.to_json() for e in found]})
-        return
-    from mlrun_cli.cli._table import Table, print_table
-
-    tagged = any(experiment.tags for experiment in found)
-    headers = ["ID", "Name", "Stage", "Created", *(["Tags"] if tagged else [])]
-    table = Table(headers, right={0}, keep={1}, fixed={0, 2, 3})
-    for experiment in found:
-        tags = ", ".join(f"{k}={v}" for k, v in sorted(experiment.tags.items()))
-        table.add_row(
-            experiment.experiment_id,
-            experiment.name,
-            experiment.lifecycle_stage,
-            format_time(experiment.creation_time),
-            *([tags] if tagged else []),
-        )
-    print_table(table, wide=wide)
+    search_experiments_command(view, filter_text, max_results, wide=wide, json_output=json_output,
+                               tracking_uri=tracking_uri)  # fmt: skip
 
 
 @app.command("csv")

@@ -19,19 +19,13 @@ from mlrun_cli.cli._options import (
     run_ids_from,
 )
 from mlrun_cli.cli._output import format_number, format_time, handle_errors, print_json
+from mlrun_cli.cli.searching import check_format
 from mlrun_cli.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from mlrun_cli.cli.plot import Chart
     from mlrun_cli.tracking.models import Metric, Run
     from mlrun_cli.tracking.store import TrackingStore
-
-
-def check_format(output: str) -> str:
-    """``--format``: one of table, json, csv."""
-    if output not in ("table", "json", "csv"):
-        raise UsageError(f"--format: expected one of table, json, csv; got {output!r}")
-    return output
 
 
 def histories(store: TrackingStore, runs: list[Run], key: str) -> list[list[Metric]]:

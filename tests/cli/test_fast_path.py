@@ -147,6 +147,33 @@ def test_same_output_errors_and_exit_codes_as_typer(
     assert handed == ([] if args in [_concrete(a, recorded) for a in FAST] else [args])
 
 
+def test_run_takes_the_fast_path_with_the_same_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "work" / "p"
+    project.mkdir()
+    (project / "MLproject").write_text("entry_points:\n  main:\n    command: python -c pass\n")
+    assert not typer_imported("run", str(project), "--env-manager", "local", "-q")
+    for args in (["run", str(project), "--env-manager", "local", "-P", "alpha"],
+                 ["run", str(project), "--no-wait"], ["run", "nowhere", "-e", "x"],
+                 ["run", str(project), "--run-id", "abc"]):  # fmt: skip
+        fast_code = _fast.serve(args, lambda _: pytest.fail("handed over"))
+        fast = capsys.readouterr()
+        assert (fast_code, fast.out, fast.err) == (typer_main(args), *capsys.readouterr())
+        assert fast.err.startswith("error: ")
+    for args in (["run"], ["run", "a", "b"], ["run", ".", "-P"], ["run", ".", "--bogus"]):
+        handed: list[list[str]] = []
+
+        def fallback(given: list[str], handed: list[list[str]] = handed) -> int:
+            handed.append(given)
+            return typer_main(given)
+
+        code = _fast.serve(args, fallback)
+        assert handed == [args]
+        assert code == 2
+        assert capsys.readouterr().err.startswith("error: ")
+
+
 def test_hot_commands_and_cached_help_import_no_typer(recorded: list[str]) -> None:
     assert not typer_imported("experiments", "search")
     assert not typer_imported("runs", "search", "--filter", "metrics.rmse < 1", "--json")

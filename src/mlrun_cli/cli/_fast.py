@@ -5,9 +5,9 @@
   the fingerprint it was rendered under (mlrun's version and folder, the mtimes of the CLI's
   modules and of typer's): a changed fingerprint renders it again, so an upgrade or an edit of
   a command never shows stale help.
-- **Hot read commands** (``experiments search``, ``runs search``, ``runs show``): a small
+- **Hot commands** (``run``, ``experiments search``, ``runs search``, ``runs show``): a small
   parser for exactly their options, then the same body the typer command calls
-  (``searching.py``, ``describe.py``), with the same error lines and exit codes.
+  (``running.py``, ``searching.py``, ``describe.py``), with the same error lines and exit codes.
 
 Anything else, or anything the parser does not understand (an unknown or repeated option,
 ``--opt=`` on a flag, bundled short options, a value that looks like an option, a bad number,
@@ -30,6 +30,7 @@ from mlrun_cli.errors import MlrunError
 Fallback = Callable[[list[str]], int]
 FLAG, VALUE, MULTI, COUNT = "flag", "value", "multi", "count"  # COUNT: an int >= 1
 
+REQUIRED: dict[tuple[str, ...], set[str]] = {("run",): {"uri"}}
 # command path -> option spelling -> (parameter, kind); "" names the positional (at most one).
 SPECS: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {
     ("experiments", "search"): {
@@ -46,6 +47,21 @@ SPECS: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {
         "--format": ("output", VALUE), "-f": ("output", VALUE), "--wide": ("wide", FLAG),
         "--json": ("json_output", FLAG), "--tracking-uri": ("tracking_uri", VALUE),
     },
+    ("run",): {
+        "": ("uri", VALUE), "--entry-point": ("entry_point", VALUE),
+        "-e": ("entry_point", VALUE), "--param": ("param", MULTI), "-P": ("param", MULTI),
+        "--experiment-name": ("experiment_name", VALUE),
+        "--experiment-id": ("experiment_id", VALUE), "--run-name": ("run_name", VALUE),
+        "--env-manager": ("env_manager", VALUE), "--backend": ("backend", VALUE),
+        "-b": ("backend", VALUE), "--backend-config": ("backend_config", VALUE),
+        "--no-wait": ("no_wait", FLAG), "--run-id": ("run_id", VALUE), "--tag": ("tag", MULTI),
+        "--version": ("version", VALUE), "-v": ("version", VALUE), "--dirty": ("dirty", VALUE),
+        "--offline": ("offline", FLAG), "--data-version": ("data_version", VALUE),
+        "--allow-dirty-data": ("allow_dirty_data", FLAG), "--reuse": ("reuse", FLAG),
+        "--strict": ("strict", FLAG), "--python-downloads": ("python_downloads", FLAG),
+        "--json": ("json_output", FLAG), "--quiet": ("quiet", FLAG), "-q": ("quiet", FLAG),
+        "--tracking-uri": ("tracking_uri", VALUE),
+    },
     ("runs", "show"): {
         "": ("run_id", VALUE), "--run-id": ("run_id_option", MULTI),
         "-r": ("run_id_option", MULTI), "--json": ("json_output", FLAG),
@@ -61,10 +77,10 @@ def serve(args: list[str], fallback: Fallback) -> int:
     words = help_words(args)
     if words is not None:
         return cached_help(words, args, fallback)
-    command = tuple(args[:2])
-    parsed = parse(args[2:], SPECS[command]) if command in SPECS else None
-    if parsed is None:
-        return fallback(args)
+    command = tuple(args[:1]) if tuple(args[:1]) in SPECS else tuple(args[:2])
+    parsed = parse(args[len(command) :], SPECS[command]) if command in SPECS else None
+    if parsed is None or not REQUIRED.get(command, set()) <= parsed.keys():
+        return fallback(args)  # (a missing argument: click's error)
     return run_command(command, parsed)
 
 
@@ -213,7 +229,7 @@ def run_command(command: tuple[str, ...], parsed: dict[str, Any]) -> int:
     from mlrun_cli.cli._output import report_error, report_interrupt
 
     try:
-        BODIES[command](parsed)
+        return BODIES[command](parsed) or 0
     except MlrunError as exc:
         return report_error(exc)
     except KeyboardInterrupt as exc:
@@ -222,7 +238,12 @@ def run_command(command: tuple[str, ...], parsed: dict[str, Any]) -> int:
         if exc.errno == errno.EPIPE:  # `| head`: click exits 1 too
             return 1
         raise
-    return 0
+
+
+def _run(p: dict[str, Any]) -> int:
+    from mlrun_cli.cli.running import RunArgs, run_and_report
+
+    return run_and_report(RunArgs(**p))
 
 
 def _experiments_search(p: dict[str, Any]) -> None:
@@ -253,7 +274,8 @@ def _runs_show(p: dict[str, Any]) -> None:
              tracking_uri=p.get("tracking_uri"))  # fmt: skip
 
 
-BODIES: dict[tuple[str, ...], Callable[[dict[str, Any]], None]] = {
+BODIES: dict[tuple[str, ...], Callable[[dict[str, Any]], int | None]] = {
+    ("run",): _run,
     ("experiments", "search"): _experiments_search,
     ("runs", "search"): _runs_search,
     ("runs", "show"): _runs_show,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def typer_main(args: list[str]) -> int:
         exc.show()
         code = 0
     except _click.exceptions.UsageError as exc:
-        code = _usage_error(exc)
+        code = _usage_error(exc, args)
     except _click.exceptions.ClickException as exc:
         from mlrun_cli.cli._output import error
 
@@ -106,15 +107,42 @@ def typer_main(args: list[str]) -> int:
     return code if isinstance(code, int) else 0
 
 
-def _usage_error(exc: _click.exceptions.UsageError) -> int:
-    """``error: <what>``, the usage line and where to read more; exit code 2."""
+def _usage_error(exc: _click.exceptions.UsageError, args: list[str]) -> int:
+    """``error: <what>``, the usage line and where to read more; exit code 2. An option missing
+    its value also says what the value looks like (``-P NAME=VALUE``)."""
     from mlrun_cli.cli._output import error, hint, message
 
     error(exc.format_message())
-    if exc.ctx is not None:
-        message(exc.ctx.get_usage())
-        hint(f"{exc.ctx.command_path} --help")
+    ctx = exc.ctx or _context_for(args)
+    if ctx is not None:
+        message(ctx.get_usage())
+        option = getattr(exc, "option_name", None)
+        shape = next((p.metavar for p in ctx.command.params if option in p.opts), None)
+        if option and shape and "requires" in exc.format_message():
+            hint(f"{option} {shape} (see {ctx.command_path} --help)")
+        else:
+            hint(f"{ctx.command_path} --help")
     return 2
+
+
+def _context_for(args: list[str]) -> _click.Context | None:
+    """The context of the (sub)command ``args`` name, for errors click raised without one."""
+    from typer import _click
+    from typer.main import get_command
+
+    from mlrun_cli.cli._root import app
+
+    command = get_command(app)
+    ctx = _click.Context(command, info_name="mlrun")
+    for word in args:
+        commands = getattr(command, "commands", None)
+        if word.startswith("-") and ctx.parent is None:
+            continue  # mlrun's own options (--debug)
+        if not isinstance(commands, Mapping) or word not in commands:
+            break
+        command = commands[word]
+        ctx = _click.Context(command, info_name=word, parent=ctx)
+    return ctx
 
 
 def _settle_streams() -> None:

@@ -95,10 +95,10 @@ def tag_command(
     store = _store(tracking_uri)
     experiment = find_experiment(store, experiment_id, experiment_name)
     store.set_experiment_tags(experiment.experiment_id, pairs)
-    from mlrun_cli.cli._output import clean
+    from mlrun_cli.cli._table import printable
 
     tagged = ", ".join(f"{k}={v}" for k, v in pairs)
-    typer.echo(clean(f"Tagged experiment {experiment.name!r}: {tagged}"))
+    typer.echo(printable(f"Tagged experiment {experiment.name!r}: {tagged}"))
 
 
 ViewOption = Annotated[str, typer.Option("--view", "-v", metavar=VIEW_METAVAR, help=VIEW_HELP)]

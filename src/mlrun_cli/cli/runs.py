@@ -189,6 +189,7 @@ def tag(
     store = open_cli_store(tracking_uri)
     full = store.resolve_run_id(one_run_id(run_id, run_id_option))
     store.log_batch(full, EventBatch(tags=tuple(pairs)))
-    from mlrun_cli.cli._output import clean
+    from mlrun_cli.cli._table import printable
 
-    typer.echo(clean(f"Tagged run {full}: " + ", ".join(f"{k}={v}" for k, v in pairs)))
+    # Escaped: a value holding a newline or ESC is shown as \n, \x1b (stored as given).
+    typer.echo(f"Tagged run {full}: " + ", ".join(printable(f"{k}={v}") for k, v in pairs))

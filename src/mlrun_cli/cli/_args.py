@@ -56,3 +56,18 @@ def one_run_id(positional: str | None, option: list[str] | None) -> str:
             + (", ".join(ids) if ids else "none")
         )
     return ids[0]
+
+
+def distinct_run_ids(store: TrackingStore, ids: list[str]) -> list[str]:
+    """The full ids ``ids`` name, each once, in order: a run given twice (``0666ebd1`` and its
+    full id, say) is shown once, and the note says so."""
+    from mlrun_cli.cli._output import info
+
+    full: list[str] = []
+    for given in ids:
+        run_id = store.resolve_run_id(given)
+        if run_id in full:
+            info(f"run {run_id[:8]} is given more than once: shown once")
+        else:
+            full.append(run_id)
+    return full

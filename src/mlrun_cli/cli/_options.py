@@ -12,14 +12,23 @@ from mlrun_cli.cli._args import (
     VIEW_HELP,
     VIEW_METAVAR,
     VIEWS,
+    distinct_run_ids,
     one_run_id,
     open_cli_store,
     run_ids_from,
     view_name,
 )
 
-__all__ = ["VIEWS", "VIEW_HELP", "VIEW_METAVAR", "one_run_id", "open_cli_store", "run_ids_from",
-           "view_name"]  # fmt: skip
+__all__ = [
+    "VIEWS",
+    "VIEW_HELP",
+    "VIEW_METAVAR",
+    "distinct_run_ids",
+    "one_run_id",
+    "open_cli_store",
+    "run_ids_from",
+    "view_name",
+]
 
 TrackingUri = Annotated[
     str | None,

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlrun_cli.cli._args import one_run_id, open_cli_store
+from mlrun_cli.cli._columns import short_hash
 from mlrun_cli.cli._output import echo, format_number, format_time, print_json
+from mlrun_cli.cli._table import PIPED_WIDTH, terminal_width, width_of
 
 if TYPE_CHECKING:
     from mlrun_cli.tracking.models import Run
+
+LABEL = 12  # "environment:" and a space, then the value
 
 
 def _environment_line(run: Run) -> str:
@@ -49,6 +53,22 @@ def _code_line(run: Run) -> str:
     return version
 
 
+def fitted(label: str, value: str, width: int) -> str:
+    """``label: value`` within ``width``: a long fingerprint shortened as tables show hashes
+    (``--json`` has it whole), other values broken between words under the value's column."""
+    indent = LABEL + 1
+    line = f"{label + ':':<{LABEL}} {value}"
+    if width_of(line) <= width:
+        return line
+    if label == "fingerprint":
+        return f"{label + ':':<{LABEL}} {short_hash(value)}…"
+    import textwrap
+
+    parts = textwrap.wrap(value, max(width - indent, 20), break_long_words=False,
+                          break_on_hyphens=False) or [value]  # fmt: skip
+    return f"{label + ':':<{LABEL}} " + ("\n" + " " * indent).join(parts)
+
+
 def describe_run(run: Run, experiment_name: str) -> str:
     """The human form of a run, control characters escaped."""
     from mlrun_cli.cli._table import printable
@@ -75,7 +95,8 @@ def describe_run(run: Run, experiment_name: str) -> str:
         ("command", run.command),
         ("artifacts", run.artifact_uri),
     ]
-    out = [f"{label + ':':<12} {printable(value)}" for label, value in lines]
+    width = terminal_width() or PIPED_WIDTH
+    out = [fitted(label, printable(value), width) for label, value in lines]
     for title, items in (
         ("params", [(p.key, p.value) for p in run.params]),
         ("metrics", [(k, format_number(m.value)) for k, m in sorted(run.metrics.items())]),

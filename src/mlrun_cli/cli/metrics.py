@@ -15,6 +15,7 @@ from mlrun_cli.cli._options import (
     RunIdOption,
     TrackingUri,
     WideOption,
+    distinct_run_ids,
     open_cli_store,
     run_ids_from,
 )
@@ -62,7 +63,7 @@ def metric_command(
         raise UsageError("runs metric: give a run id and a metric name (RUN_ID... KEY)")
     output = check_format(output)
     store = open_cli_store(tracking_uri)
-    runs = store.get_runs([store.resolve_run_id(i) for i in ids])
+    runs = store.get_runs(distinct_run_ids(store, ids))
     found = histories(store, runs, key)
     if len(runs) == 1:
         _print_one(runs[0].run_id, key, found[0], output, wide)
@@ -221,7 +222,7 @@ def plot_command(
     if not ids:
         raise UsageError("runs plot: give one or more run ids")
     store = open_cli_store(tracking_uri)
-    runs = store.get_runs([store.resolve_run_id(i) for i in ids])
+    runs = store.get_runs(distinct_run_ids(store, ids))
     keys = metric or _default_metric(store, runs)
     if not keys:
         raise UsageError("runs plot: the runs logged no metrics")

@@ -112,9 +112,14 @@ FIXED = ("run_id", "status", "start_time", "end_time", "exit_code", "dirty", "ex
 def _print_table(found: list[Run], columns: list[str] | None, named: list[str], wide: bool) -> None:
     from mlrun_cli.cli._table import Table, print_table
 
+    same: list[str] = []
     if columns is None:
-        columns = ["run_id", "run_name", "status", "start_time", *varying_columns(found)]
+        varying = varying_columns(found)
+        columns = ["run_id", "run_name", "status", "start_time", *varying]
         columns += [name for name in named if name not in columns]
+        if len(found) > 1:
+            candidates = [c for c in all_columns(found) if c.startswith(("params.", "metrics."))]
+            same = [c for c in candidates if c not in columns]
     for column in columns:
         if found:
             cell(found[0], column)  # unknown names fail here, before printing anything
@@ -125,6 +130,26 @@ def _print_table(found: list[Run], columns: list[str] | None, named: list[str], 
     for run in found:
         table.add_row(*(_styled_cell(run, column) for column in columns))
     print_table(table, wide=wide)
+    if same:
+        from mlrun_cli.cli._table import PIPED_WIDTH, terminal_width
+
+        pairs = [f"{c}={display(found[0], c) or '-'}" for c in same]
+        info(same_note(pairs, terminal_width(wide) or PIPED_WIDTH))
+
+
+def same_note(pairs: list[str], width: int) -> str:
+    """``same in every run: params.seed=1, … (--columns shows them)``, within ``width``; at
+    least the first pair, however narrow."""
+    head, tail = "same in every run: ", " (--columns shows them)"
+    room = width - len("mlrun: ") - len(head) - len(tail)
+    shown = [pairs[0]]
+    for pair in pairs[1:]:
+        if len(", ".join([*shown, pair, f"… (+{len(pairs)})"])) > room:
+            break
+        shown.append(pair)
+    if len(shown) < len(pairs):
+        shown.append(f"… (+{len(pairs) - len(shown)})")
+    return head + ", ".join(shown) + tail
 
 
 def _styled_cell(run: Run, column: str) -> str | tuple[str, str]:

@@ -53,6 +53,20 @@ def _code_line(run: Run) -> str:
     return version
 
 
+def _place(location: str) -> str:
+    """A local folder as people type it: ``./mlruns/...`` under this folder, ``~/...`` under
+    the home folder; anything else (a URL) as it is."""
+    from pathlib import Path
+
+    path = Path(location)
+    if not path.is_absolute():
+        return location
+    for base, shown in ((Path.cwd(), "."), (Path.home(), "~")):
+        if path.is_relative_to(base) and path != base:
+            return f"{shown}/{path.relative_to(base)}"
+    return location
+
+
 def fitted(label: str, value: str, width: int) -> str:
     """``label: value`` within ``width``: a long fingerprint shortened as tables show hashes
     (``--json`` has it whole), other values broken between words under the value's column."""
@@ -93,7 +107,7 @@ def describe_run(run: Run, experiment_name: str) -> str:
         ("entry point", run.entry_point),
         ("fingerprint", run.fingerprint or "-"),
         ("command", run.command),
-        ("artifacts", run.artifact_uri),
+        ("artifacts", _place(run.artifact_uri)),
     ]
     width = terminal_width() or PIPED_WIDTH
     out = [fitted(label, printable(value), width) for label, value in lines]

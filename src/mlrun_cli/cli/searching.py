@@ -143,8 +143,9 @@ def same_note(pairs: list[str], width: int) -> str:
     head, tail = "same in every run: ", " (--columns shows them)"
     room = width - len("mlrun: ") - len(head) - len(tail)
     shown = [pairs[0]]
-    for pair in pairs[1:]:
-        if len(", ".join([*shown, pair, f"… (+{len(pairs)})"])) > room:
+    for count, pair in enumerate(pairs[1:], 2):
+        more = "" if count == len(pairs) else f", … (+{len(pairs)})"
+        if len(", ".join([*shown, pair])) + len(more) > room:
             break
         shown.append(pair)
     if len(shown) < len(pairs):

@@ -110,3 +110,18 @@ def test_a_run_given_twice_is_shown_once() -> None:
     assert code == 0
     assert "given more than once" in err
     assert out.splitlines()[0] == "step,value,timestamp"  # one run: its own history
+
+
+def test_sweep_shares_run_options_and_their_completion() -> None:
+    from tests.cli.test_habits import complete
+
+    assert complete("mlrun sweep . --env-manager v") == ["virtualenv"]
+    assert complete("mlrun run . --env-manager v") == ["virtualenv"]
+    assert complete("mlrun sweep . --dirty r") == ["refuse"]
+    assert complete("mlrun sweep . --backend s") == ["slurm"]
+    _, run_help, _ = mlrun("run", "--help")
+    _, sweep_help, _ = mlrun("sweep", "--help")
+    for line in ("--env-manager [uv|virtualenv|local]", "--experiment-name NAME",
+                 "--backend-config FILE", "-v, --version REV", "--run-name NAME"):  # fmt: skip
+        assert line in run_help
+        assert line in sweep_help

@@ -80,3 +80,85 @@ ExperimentIdOption = Annotated[
     str | None,
     typer.Option("--experiment-id", "-x", metavar="ID", help="Experiment id.", show_default=False),
 ]
+
+# `mlrun run`'s options, shared with `mlrun sweep`: spelled as `run` spells them (without the
+# -n/-x short flags of the store commands' ExperimentNameOption/ExperimentIdOption).
+EntryPointOption = Annotated[
+    str,
+    typer.Option(
+        "--entry-point",
+        "-e",
+        metavar="NAME",
+        help="Entry point to run.",
+        autocompletion=_complete.entry_points,
+    ),
+]
+RunExperimentNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--experiment-name",
+        metavar="NAME",
+        help="Experiment (created if missing).",
+        autocompletion=_complete.experiment_names,
+        show_default=False,
+    ),
+]
+RunExperimentIdOption = Annotated[
+    str | None,
+    typer.Option("--experiment-id", metavar="ID", help="Experiment id.", show_default=False),
+]
+RunNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--run-name", metavar="NAME", help="Run name (default: generated).", show_default=False
+    ),
+]
+EnvManagerOption = Annotated[
+    str,
+    typer.Option(
+        "--env-manager",
+        metavar="[uv|virtualenv|local]",
+        autocompletion=_complete.choices("uv", "virtualenv", "local"),
+        help="Environment: uv (isolated, cached), virtualenv (isolated, virtualenv + pip) "
+        "or local (the Python running mlrun, no isolation).",
+    ),
+]
+BackendOption = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        "-b",
+        metavar="[local|ray|slurm]",
+        autocompletion=_complete.choices("local", "ray", "slurm"),
+        help="Where to run: local, a Ray cluster or a Slurm cluster (MLflow's flag).",
+    ),
+]
+BackendConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--backend-config",
+        metavar="FILE",
+        help="Backend settings, JSON or YAML (address, partition, cpus, ...).",
+        show_default=False,
+    ),
+]
+GitVersionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--version",
+        "-v",
+        metavar="REV",
+        help="Git branch, tag or (abbreviated) commit.",
+        show_default=False,
+    ),
+]
+DirtyOption = Annotated[
+    str,
+    typer.Option(
+        "--dirty",
+        metavar="[snapshot|refuse|allow]",
+        autocompletion=_complete.choices("snapshot", "refuse", "allow"),
+        help="Uncommitted changes: snapshot (record a patch), refuse, "
+        "or allow (record only a flag).",
+    ),
+]

@@ -7,8 +7,18 @@ from typing import Annotated
 import typer
 from typer.models import CommandInfo
 
-from mlrun_cli.cli import _complete
-from mlrun_cli.cli._options import TrackingUri
+from mlrun_cli.cli._options import (
+    BackendConfigOption,
+    BackendOption,
+    DirtyOption,
+    EntryPointOption,
+    EnvManagerOption,
+    GitVersionOption,
+    RunExperimentIdOption,
+    RunExperimentNameOption,
+    RunNameOption,
+    TrackingUri,
+)
 from mlrun_cli.cli._output import handle_errors
 from mlrun_cli.cli.running import RunArgs, run_and_report
 
@@ -24,16 +34,7 @@ def run_command(
             show_default=False,
         ),
     ],
-    entry_point: Annotated[
-        str,
-        typer.Option(
-            "--entry-point",
-            "-e",
-            metavar="NAME",
-            help="Entry point to run.",
-            autocompletion=_complete.entry_points,
-        ),
-    ] = "main",
+    entry_point: EntryPointOption = "main",
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -44,54 +45,12 @@ def run_command(
             show_default=False,
         ),
     ] = None,
-    experiment_name: Annotated[
-        str | None,
-        typer.Option(
-            "--experiment-name",
-            metavar="NAME",
-            help="Experiment (created if missing).",
-            autocompletion=_complete.experiment_names,
-            show_default=False,
-        ),
-    ] = None,
-    experiment_id: Annotated[
-        str | None,
-        typer.Option("--experiment-id", metavar="ID", help="Experiment id.", show_default=False),
-    ] = None,
-    run_name: Annotated[
-        str | None,
-        typer.Option(
-            "--run-name", metavar="NAME", help="Run name (default: generated).", show_default=False
-        ),
-    ] = None,
-    env_manager: Annotated[
-        str,
-        typer.Option(
-            "--env-manager",
-            metavar="[uv|virtualenv|local]",
-            autocompletion=_complete.choices("uv", "virtualenv", "local"),
-            help="Environment: uv (isolated, cached), virtualenv (isolated, virtualenv + pip) "
-            "or local (the Python running mlrun, no isolation).",
-        ),
-    ] = "uv",
-    backend: Annotated[
-        str,
-        typer.Option(
-            "--backend",
-            "-b",
-            metavar="[local|ray|slurm]",
-            help="Where to run: local, a Ray cluster or a Slurm cluster (MLflow's flag).",
-        ),
-    ] = "local",
-    backend_config: Annotated[
-        str | None,
-        typer.Option(
-            "--backend-config",
-            metavar="FILE",
-            help="Backend settings, JSON or YAML (address, partition, cpus, ...).",
-            show_default=False,
-        ),
-    ] = None,
+    experiment_name: RunExperimentNameOption = None,
+    experiment_id: RunExperimentIdOption = None,
+    run_name: RunNameOption = None,
+    env_manager: EnvManagerOption = "uv",
+    backend: BackendOption = "local",
+    backend_config: BackendConfigOption = None,
     no_wait: Annotated[
         bool,
         typer.Option("--no-wait", help="With --backend ray|slurm: submit and return."),
@@ -103,26 +62,8 @@ def run_command(
         list[str] | None,
         typer.Option("--tag", hidden=True, help="KEY=VALUE, set by a backend's submitter."),
     ] = None,
-    version: Annotated[
-        str | None,
-        typer.Option(
-            "--version",
-            "-v",
-            metavar="REV",
-            help="Git branch, tag or (abbreviated) commit.",
-            show_default=False,
-        ),
-    ] = None,
-    dirty: Annotated[
-        str,
-        typer.Option(
-            "--dirty",
-            metavar="[snapshot|refuse|allow]",
-            autocompletion=_complete.choices("snapshot", "refuse", "allow"),
-            help="Uncommitted changes: snapshot (record a patch), refuse, "
-            "or allow (record only a flag).",
-        ),
-    ] = "snapshot",
+    version: GitVersionOption = None,
+    dirty: DirtyOption = "snapshot",
     offline: Annotated[
         bool, typer.Option("--offline", help="Use the cached git mirror as it is; no fetch.")
     ] = False,

@@ -70,7 +70,7 @@ def elide_path(text: str, width: int) -> str:
     last = text.rstrip("/").rsplit("/", 1)[-1]
     tail = text[len(text.rstrip("/")) - len(last) - 1 :] if "/" in text.rstrip("/") else ""
     room = width - width_of(tail)
-    if tail and room >= MIN_WIDTH:
+    if tail and room >= 3:  # "/t…" at least: where it is
         return elide(text[: len(text) - len(tail)], room) + tail
     return elide(text, width, keep_end=True)
 

@@ -194,7 +194,7 @@ def test_help_cache_is_keyed_by_width_and_fingerprint(tmp_path: Path) -> None:
     first = run_mlrun("runs", "--help")
     assert first.returncode == 0
     assert "Commands:" in first.stdout
-    cached = _help_file(home, "mlrun_runs", "80")
+    cached = _help_file(home, "mlrun_runs", "78")  # 80 columns, less click's margin
     stamp, _, text = cached.read_text().partition("\n")
     assert text == first.stdout
     assert stamp == _fast.fingerprint()
@@ -206,15 +206,19 @@ def test_help_cache_is_keyed_by_width_and_fingerprint(tmp_path: Path) -> None:
     assert cached.read_text().partition("\n")[2] == first.stdout  # rendered again, kept
     narrow = subprocess.run(mlrun_argv("runs", "--help"), capture_output=True, text=True,
                             env={**os.environ, "COLUMNS": "60"}, check=True)  # fmt: skip
-    assert _help_file(home, "mlrun_runs", "60").is_file()
+    assert _help_file(home, "mlrun_runs", "58").is_file()
     assert max(map(len, narrow.stdout.splitlines())) <= 60
+    subprocess.run(mlrun_argv("runs", "--help"), capture_output=True, text=True,
+                   env={**os.environ, "COLUMNS": "200"}, check=True)  # fmt: skip
+    names = {p.name for p in (home / "mlrun-cache" / "help").iterdir()}
+    assert names == {"mlrun_runs.78.txt", "mlrun_runs.58.txt"}  # click wraps at 80 at most
 
 
 def test_help_errors_are_never_cached_and_an_unwritable_cache_is_no_error(tmp_path: Path) -> None:
     wrong = run_mlrun("runs", "nope", "--help")
     assert wrong.returncode == 2
     assert "error: No such command 'nope'" in wrong.stderr
-    assert not _help_file(tmp_path / "home", "mlrun_runs_nope", "80").exists()
+    assert not _help_file(tmp_path / "home", "mlrun_runs_nope", "78").exists()
     blocked = tmp_path / "home" / "mlrun-cache"
     blocked.write_text("a file where the cache folder would be")
     shown = run_mlrun("--help")

@@ -1,7 +1,7 @@
 """The fast path: what ``mlrun`` can answer without importing typer (~60 ms, most of a call).
 
 - **Help** (``mlrun [COMMAND [SUBCOMMAND]] --help``): the text typer rendered the first time,
-  kept in ``~/.cache/mlrun/help/``, one file per command and terminal width. Its first line is
+  kept in ``~/.cache/mlrun/help/``, one file per command and help width. Its first line is
   the fingerprint it was rendered under (mlrun's version and folder, the mtimes of the CLI's
   modules and of typer's): a changed fingerprint renders it again, so an upgrade or an edit of
   a command never shows stale help.
@@ -91,7 +91,7 @@ def help_words(args: list[str]) -> list[str] | None:
     """The command words of a plain help request (``runs search --help``), else None."""
     from mlrun_cli.cli.app import COMMANDS
 
-    if not args or args[-1] not in ("--help", "-h") or len(args) > 3:
+    if not args or args[-1] not in ("--help", "-h") or len(args) > 4:
         return None
     words = args[:-1]
     if words and words[0] not in COMMANDS:
@@ -101,8 +101,9 @@ def help_words(args: list[str]) -> list[str] | None:
     return words
 
 
-def terminal_columns() -> int:
-    """The width click wraps help to, computed as ``shutil.get_terminal_size`` does."""
+def help_width() -> int:
+    """The width click wraps help to: the terminal's (found as ``shutil.get_terminal_size``
+    finds it), at most 80, less 2, at least 50 (``HelpFormatter``)."""
     try:
         columns = int(os.environ["COLUMNS"])
     except (KeyError, ValueError):
@@ -112,7 +113,7 @@ def terminal_columns() -> int:
             columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
         except (AttributeError, ValueError, OSError):
             columns = 0
-    return columns or 80
+    return max(min(columns or 80, 80) - 2, 50)
 
 
 def fingerprint() -> str:
@@ -139,7 +140,7 @@ def cached_help(words: list[str], args: list[str], fallback: Fallback) -> int:
         stamp = fingerprint()
     except OSError:
         return fallback(args)
-    name = "_".join(["mlrun", *words]) + f".{terminal_columns()}.txt"
+    name = "_".join(["mlrun", *words]) + f".{help_width()}.txt"
     path = cache_dir() / "help" / name
     try:
         first, _, text = path.read_text(encoding="utf-8").partition("\n")
@@ -149,7 +150,7 @@ def cached_help(words: list[str], args: list[str], fallback: Fallback) -> int:
         sys.stdout.write(text)
         return 0
     code, text = captured(fallback, args)
-    if code == 0 and text:
+    if code == 0 and text.startswith("Usage: mlrun"):  # help it was, nothing else
         keep(path, f"{stamp}\n{text}")
     return code
 

@@ -80,6 +80,7 @@ def recorded() -> list[str]:
 
 
 FAST = [
+    ["--version"],
     ["experiments", "search"],
     ["experiments", "search", "--json", "--view", "all"],
     ["experiments", "search", "-v", "deleted", "--wide"],

@@ -1,5 +1,6 @@
 """The fast path: what ``mlrun`` can answer without importing typer (~60 ms, most of a call).
 
+- ``mlrun --version``.
 - **Help** (``mlrun [COMMAND [SUBCOMMAND]] --help``): the text typer rendered the first time,
   kept in ``~/.cache/mlrun/help/``, one file per command and help width. Its first line is
   the fingerprint it was rendered under (mlrun's version and folder, the mtimes of the CLI's
@@ -74,6 +75,11 @@ def serve(args: list[str], fallback: Fallback) -> int:
     """Answer ``args`` here if possible, else through ``fallback`` (the typer app)."""
     if any(name.startswith("_MLRUN_COMPLETE") for name in os.environ):
         return fallback(args)  # shell completion is click's
+    if args == ["--version"]:
+        from mlrun_cli import __version__
+
+        sys.stdout.write(f"mlrun {__version__}\n")  # as the typer app's --version prints it
+        return 0
     words = help_words(args)
     if words is not None:
         return cached_help(words, args, fallback)

@@ -226,3 +226,13 @@ def test_help_errors_are_never_cached_and_an_unwritable_cache_is_no_error(tmp_pa
     assert shown.returncode == 0
     assert "Commands:" in shown.stdout
     assert shown.stderr == ""
+
+
+def test_a_body_ending_in_typer_exit_gives_its_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+
+    def body(_: dict[str, object]) -> None:
+        raise typer.Exit(3)
+
+    monkeypatch.setitem(_fast.BODIES, ("runs", "show"), body)
+    assert _fast.serve(["runs", "show", "abcd"], lambda _: pytest.fail("handed over")) == 3

@@ -245,6 +245,12 @@ def run_command(command: tuple[str, ...], parsed: dict[str, Any]) -> int:
         if exc.errno == errno.EPIPE:  # `| head`: click exits 1 too
             return 1
         raise
+    except Exception as exc:
+        # A body that reached typer code (a backend run's helpers) may end with typer.Exit.
+        exit_class = getattr(sys.modules.get("typer._click.exceptions"), "Exit", None)
+        if exit_class is not None and isinstance(exc, exit_class):
+            return int(exc.exit_code)
+        raise
 
 
 def _run(p: dict[str, Any]) -> int:

@@ -82,7 +82,7 @@ def run_and_report(args: RunArgs) -> int:
     if args.backend != "local" or args.backend_config is not None:
         from mlrun_cli.cli.remote import run_on_backend
 
-        run_on_backend(
+        return run_on_backend(
             request, args.backend, args.backend_config, args.no_wait, args.json_output, args.quiet
         )
     result = execute_run(request, CliReporter())

@@ -87,6 +87,9 @@ def main() -> int:
         run_time = median_wall(
             [mlrun, "run", str(project), "--env-manager", "local"], work, args.runs, env
         )
+        run_typer = median_wall(
+            [mlrun, "--debug", "run", str(project), "--env-manager", "local"], work, args.runs, env
+        )
         runs_search = median_wall([mlrun, "runs", "search"], work, args.runs, env)
         search_help = median_wall([mlrun, "runs", "search", "--help"], work, args.runs, env)
         typer_path = median_wall([mlrun, "--debug", "experiments", "search"], work, args.runs, env)
@@ -115,6 +118,7 @@ def main() -> int:
             ("mlrun experiments search", search_time, 4 * baseline, ratio(search_time)),
             ("mlrun run (local) overhead over direct", run_time - direct, 0.1,
              f"run {run_time:.3f}s vs direct {direct:.3f}s ({run_time / direct:.1f}x)"),
+            ("mlrun --debug run (local, typer path) overhead", run_typer - direct, None, ""),
             ("mlrun runs search", runs_search, None, ratio(runs_search)),
             ("mlrun runs search --help", search_help, None, ratio(search_help)),
             ("mlrun --debug experiments search (typer path)", typer_path, None,

@@ -247,7 +247,7 @@ def run_command(command: tuple[str, ...], parsed: dict[str, Any]) -> int:
         raise
     except Exception as exc:
         # A body that reached typer code (a backend run's helpers) may end with typer.Exit.
-        exit_class = getattr(sys.modules.get("typer._click.exceptions"), "Exit", None)
+        exit_class = getattr(sys.modules.get("typer.exceptions"), "Exit", None)
         if exit_class is not None and isinstance(exc, exit_class):
             return int(exc.exit_code)
         raise

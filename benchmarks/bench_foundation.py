@@ -4,7 +4,8 @@
 
 - ``mlrun --help`` and ``mlrun experiments search``: <= 4x ``python -c pass`` (measured here,
   in the same invocation); ``runs search``, ``runs plot`` and a shell completion of run ids are
-  reported beside them, with ``python -c "import typer"`` (the parser's own floor);
+  reported beside them, with ``python -c "import typer"`` (the parser's own floor, which the fast
+  path of cli/_fast.py skips) and the import of the SQLite store (the floor of a search);
 - ``mlrun run --env-manager local`` of a trivial entry point (warm: its MLproject parse is
   cached): <= 0.1 s more than running the same command directly;
 - ingesting 100,000 metric points logged by the child: < 2 s after the child exits.
@@ -68,7 +69,9 @@ def main() -> int:
     ensure_bytecode()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        env = {**os.environ, "MLRUN_TRACKING_URI": str(work / "store")}
+        # Its own cache: the first --help renders and keeps the text, the warm-up call does that.
+        env = {**os.environ, "MLRUN_TRACKING_URI": str(work / "store"),
+               "MLRUN_CACHE_DIR": str(work / "cache")}  # fmt: skip
         project = work / "trivial"
         project.mkdir()
         (project / "MLproject").write_text(TRIVIAL)
@@ -76,13 +79,20 @@ def main() -> int:
         py = [sys.executable, "-c", "pass"]
         baseline = median_wall(py, work, args.runs, env)
         typer_floor = median_wall([sys.executable, "-c", "import typer"], work, args.runs, env)
+        store_floor = median_wall([sys.executable, "-c", "import mlrun_cli.tracking.sqlite"], work,
+                                  args.runs, env)  # fmt: skip
         help_time = median_wall([mlrun, "--help"], work, args.runs, env)
         search_time = median_wall([mlrun, "experiments", "search"], work, args.runs, env)
         direct = median_wall([sys.executable, "-c", "pass"], project, args.runs, env)
         run_time = median_wall(
             [mlrun, "run", str(project), "--env-manager", "local"], work, args.runs, env
         )
+        run_typer = median_wall(
+            [mlrun, "--debug", "run", str(project), "--env-manager", "local"], work, args.runs, env
+        )
         runs_search = median_wall([mlrun, "runs", "search"], work, args.runs, env)
+        search_help = median_wall([mlrun, "runs", "search", "--help"], work, args.runs, env)
+        typer_path = median_wall([mlrun, "--debug", "experiments", "search"], work, args.runs, env)
         curve = work / "curve"
         curve.mkdir()
         (curve / "MLproject").write_text(CURVE)
@@ -102,11 +112,17 @@ def main() -> int:
     ok = report(
         [
             ('python -c "import typer" (parser floor)', typer_floor, None, ratio(typer_floor)),
+            ('python -c "import mlrun_cli.tracking.sqlite"', store_floor, None,
+             ratio(store_floor) + " (the store's floor)"),
             ("mlrun --help", help_time, 4 * baseline, ratio(help_time)),
             ("mlrun experiments search", search_time, 4 * baseline, ratio(search_time)),
             ("mlrun run (local) overhead over direct", run_time - direct, 0.1,
              f"run {run_time:.3f}s vs direct {direct:.3f}s ({run_time / direct:.1f}x)"),
+            ("mlrun --debug run (local, typer path) overhead", run_typer - direct, None, ""),
             ("mlrun runs search", runs_search, None, ratio(runs_search)),
+            ("mlrun runs search --help", search_help, None, ratio(search_help)),
+            ("mlrun --debug experiments search (typer path)", typer_path, None,
+             ratio(typer_path)),
             ("mlrun runs plot (terminal)", plot_time, None, ratio(plot_time)),
             ("completion of run ids (TAB)", complete_time, None, ratio(complete_time)),
             ("ingest 100,000 points after child exit", ingest, 2.0, ""),

@@ -8,6 +8,7 @@ lists the summaries without converting anything.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -73,10 +74,30 @@ def summary(callback: Callable[..., Any]) -> str:
 
 
 def command_from_info(info: CommandInfo) -> _click.Command:
-    """One typer command as a click command (its annotations are evaluated now)."""
+    """One typer command as a click command (its annotations are evaluated now); required
+    arguments read ``URI`` in its usage line, not typer's ``{URI}``."""
+    from typer.core import TyperArgument
     from typer.main import get_command_from_info
 
-    return get_command_from_info(info, pretty_exceptions_short=True, rich_markup_mode=None)
+    command = get_command_from_info(info, pretty_exceptions_short=True, rich_markup_mode=None)
+    for param in command.params:
+        if type(param) is TyperArgument:
+            param.__class__ = _plain_argument_class()
+    return command
+
+
+@functools.cache
+def _plain_argument_class() -> type:
+    from typer.core import TyperArgument
+
+    class PlainArgument(TyperArgument):
+        """A typer argument whose usage metavar is the plain one (``URI``, ``[RUN_ID]``)."""
+
+        def make_metavar(self, ctx: _click.Context, *, usage: bool = False) -> str:
+            shown = super().make_metavar(ctx, usage=usage)
+            return shown[1:-1] if shown.startswith("{") and shown.endswith("}") else shown
+
+    return PlainArgument
 
 
 def group_from_typer(name: str, app: typer.Typer) -> LazyGroup:

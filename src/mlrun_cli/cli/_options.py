@@ -1,16 +1,34 @@
-"""Options shared by several commands, the store they open, and run-id arguments (positional,
-or ``--run-id`` as MLflow's CLI spells it)."""
+"""Options shared by several commands (typer's ``Annotated`` aliases). What they feed, without
+typer (views, the store, run ids), is in ``_args.py`` and re-exported here."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from mlrun_cli.cli import _complete
+from mlrun_cli.cli._args import (
+    VIEW_HELP,
+    VIEW_METAVAR,
+    VIEWS,
+    distinct_run_ids,
+    one_run_id,
+    open_cli_store,
+    run_ids_from,
+    view_name,
+)
 
-if TYPE_CHECKING:
-    from mlrun_cli.tracking.store import TrackingStore
+__all__ = [
+    "VIEWS",
+    "VIEW_HELP",
+    "VIEW_METAVAR",
+    "distinct_run_ids",
+    "one_run_id",
+    "open_cli_store",
+    "run_ids_from",
+    "view_name",
+]
 
 TrackingUri = Annotated[
     str | None,
@@ -63,51 +81,84 @@ ExperimentIdOption = Annotated[
     typer.Option("--experiment-id", "-x", metavar="ID", help="Experiment id.", show_default=False),
 ]
 
-VIEWS = {"active": "active", "deleted": "deleted", "all": "all",
-         "active_only": "active", "deleted_only": "deleted"}  # fmt: skip
-VIEW_METAVAR = "[active|deleted|all]"
-VIEW_HELP = "Which ones: active, deleted or all (MLflow's active_only, deleted_only too)."
-
-
-def view_name(view: str) -> str:
-    """Our view name for ours or MLflow's (``active_only`` -> ``active``)."""
-    from mlrun_cli.errors import UsageError
-
-    if view.lower() not in VIEWS:
-        raise UsageError(
-            f"--view: expected one of active, deleted, all; got {view!r} "
-            "(MLflow's active_only and deleted_only work too)"
-        )
-    return VIEWS[view.lower()]
-
-
-def open_cli_store(tracking_uri: str | None, *, create: bool = False) -> TrackingStore:
-    """The store, with orphaned runs reaped. Only commands that record create it."""
-    from mlrun_cli._system import hostname
-    from mlrun_cli.tracking.store import open_store
-
-    store = open_store(tracking_uri, create=create)
-    host = hostname()
-    if store.running_runs_on(host):  # the ingest code (~20 ms) only when a run may need reaping
-        from mlrun_cli.tracking.ingest import reap_orphans
-
-        reap_orphans(store, host)
-    return store
-
-
-def run_ids_from(positional: list[str] | None, option: list[str] | None) -> list[str]:
-    """Run ids given positionally and with ``--run-id``, in order."""
-    return [*(positional or ()), *(option or ())]
-
-
-def one_run_id(positional: str | None, option: list[str] | None) -> str:
-    """Exactly one run id, positional or ``--run-id``."""
-    from mlrun_cli.errors import UsageError
-
-    ids = run_ids_from([positional] if positional else [], option)
-    if len(ids) != 1:
-        raise UsageError(
-            "expected one run id (RUN_ID or --run-id RUN_ID); got "
-            + (", ".join(ids) if ids else "none")
-        )
-    return ids[0]
+# `mlrun run`'s options, shared with `mlrun sweep`: spelled as `run` spells them (without the
+# -n/-x short flags of the store commands' ExperimentNameOption/ExperimentIdOption).
+EntryPointOption = Annotated[
+    str,
+    typer.Option(
+        "--entry-point",
+        "-e",
+        metavar="NAME",
+        help="Entry point to run.",
+        autocompletion=_complete.entry_points,
+    ),
+]
+RunExperimentNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--experiment-name",
+        metavar="NAME",
+        help="Experiment (created if missing).",
+        autocompletion=_complete.experiment_names,
+        show_default=False,
+    ),
+]
+RunExperimentIdOption = Annotated[
+    str | None,
+    typer.Option("--experiment-id", metavar="ID", help="Experiment id.", show_default=False),
+]
+RunNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--run-name", metavar="NAME", help="Run name (default: generated).", show_default=False
+    ),
+]
+EnvManagerOption = Annotated[
+    str,
+    typer.Option(
+        "--env-manager",
+        metavar="[uv|virtualenv|local]",
+        autocompletion=_complete.choices("uv", "virtualenv", "local"),
+        help="Environment: uv (isolated, cached), virtualenv (isolated, virtualenv + pip) "
+        "or local (the Python running mlrun, no isolation).",
+    ),
+]
+BackendOption = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        "-b",
+        metavar="[local|ray|slurm]",
+        autocompletion=_complete.choices("local", "ray", "slurm"),
+        help="Where to run: local, a Ray cluster or a Slurm cluster (MLflow's flag).",
+    ),
+]
+BackendConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--backend-config",
+        metavar="FILE",
+        help="Backend settings, JSON or YAML (address, partition, cpus, ...).",
+        show_default=False,
+    ),
+]
+GitVersionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--version",
+        "-v",
+        metavar="REV",
+        help="Git branch, tag or (abbreviated) commit.",
+        show_default=False,
+    ),
+]
+DirtyOption = Annotated[
+    str,
+    typer.Option(
+        "--dirty",
+        metavar="[snapshot|refuse|allow]",
+        autocompletion=_complete.choices("snapshot", "refuse", "allow"),
+        help="Uncommitted changes: snapshot (record a patch), refuse, "
+        "or allow (record only a flag).",
+    ),
+]

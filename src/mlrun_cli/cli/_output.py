@@ -1,6 +1,8 @@
 """Console output shared by the commands: messages on stderr, data (tables, JSON) on stdout.
 
-rich is imported on first use only, so commands that print nothing fancy stay fast.
+rich is imported on first use only, so commands that print nothing fancy stay fast; typer only
+when a command wrapped by :func:`handle_errors` fails (the fast path of ``_fast.py`` runs
+without typer).
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ import os
 import sys
 import time
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
-
-import typer
 
 from mlrun_cli.errors import ExitCode, MlrunError, Terminated
 
@@ -135,6 +135,23 @@ class CliReporter:
         warn(message)
 
 
+def report_error(exc: MlrunError) -> int:
+    """The ``error:`` line (more lines, a hint) for ``exc``; its exit code."""
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    error(lines[0])
+    for line in lines[1:]:
+        message(clean(line))
+    if exc.hint:
+        hint(exc.hint)
+    return int(exc.exit_code)
+
+
+def report_interrupt(exc: KeyboardInterrupt) -> int:
+    """``interrupted``; the exit code of a Ctrl-C or of a termination signal."""
+    message(_styled("interrupted", "1;31"))
+    return int(ExitCode.TERMINATED if isinstance(exc, Terminated) else ExitCode.INTERRUPTED)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn MlrunError into one ``error:`` line and its exit code (a traceback with --debug)."""
 
@@ -145,19 +162,21 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except MlrunError as exc:
             if State.debug:
                 raise
-            lines = str(exc).splitlines() or [type(exc).__name__]
-            error(lines[0])
-            for line in lines[1:]:
-                message(clean(line))
-            if exc.hint:
-                hint(exc.hint)
-            raise typer.Exit(exc.exit_code) from None
+            from typer import Exit
+
+            raise Exit(report_error(exc)) from None
         except KeyboardInterrupt as exc:
-            message(_styled("interrupted", "1;31"))
-            code = ExitCode.TERMINATED if isinstance(exc, Terminated) else ExitCode.INTERRUPTED
-            raise typer.Exit(code) from None
+            from typer import Exit
+
+            raise Exit(report_interrupt(exc)) from None
 
     return wrapper
+
+
+def echo(text: str) -> None:
+    """A line of data on stdout (``typer.echo`` without importing typer)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def format_time(ms: int | None) -> str:

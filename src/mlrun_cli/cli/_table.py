@@ -1,8 +1,9 @@
 """Aligned text tables for people, fitted to the terminal. Plain code, not rich: importing
 rich.table costs ~30 ms, a sixth of the budget for a listing command (see README, Performance).
 
-Fitting: long cells are elided with ``…`` (widest column first, down to a minimum), then
-columns are dropped from the right (never the ones marked ``keep``) and named in a footer.
+Fitting: long cells are elided with ``…`` (widest column first, down to a minimum; paths in the
+middle), then columns are dropped from the right (never the ones marked ``keep``) and named in
+a footer.
 Control characters in values (ESC, newlines) are shown escaped, never sent to the terminal.
 """
 
@@ -61,6 +62,19 @@ def elide(text: str, width: int, *, keep_end: bool = False) -> str:
     return "".join(out) + ELLIPSIS
 
 
+def elide_path(text: str, width: int) -> str:
+    """A path or URL cut in the middle, keeping its start and its last part whole where they
+    fit (``~/work/proj…/wine``): both are what people recognise; else cut at the start."""
+    if width_of(text) <= width:
+        return text
+    last = text.rstrip("/").rsplit("/", 1)[-1]
+    tail = text[len(text.rstrip("/")) - len(last) - 1 :] if "/" in text.rstrip("/") else ""
+    room = width - width_of(tail)
+    if tail and room >= 3:  # "/t…" at least: where it is
+        return elide(text[: len(text) - len(tail)], room) + tail
+    return elide(text, width, keep_end=True)
+
+
 def terminal_width(wide: bool = False) -> int | None:
     """The width to fit: None with ``--wide``; else ``COLUMNS``, the terminal's, or 80 if piped."""
     if wide:
@@ -84,7 +98,7 @@ class Table:
     right: set[int] = field(default_factory=set)
     keep: set[int] = field(default_factory=set)  # never dropped when the table is too wide
     fixed: set[int] = field(default_factory=set)  # never elided (ids, statuses, numbers)
-    paths: set[int] = field(default_factory=set)  # elided at the start, keeping the end
+    paths: set[int] = field(default_factory=set)  # elided in the middle (start and last part)
     rows: list[list[tuple[str, str]]] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # filled by render()
 
@@ -131,7 +145,8 @@ class Table:
             parts = []
             for index in shown:
                 text, style = cells[index]
-                text = elide(text, widths[index], keep_end=index in self.paths)
+                width = widths[index]
+                text = elide_path(text, width) if index in self.paths else elide(text, width)
                 pad = " " * (widths[index] - width_of(text))
                 padded = pad + text if index in self.right else text + pad
                 parts.append(f"\033[{style}m{padded}\033[0m" if colour and style else padded)

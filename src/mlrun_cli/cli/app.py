@@ -1,7 +1,10 @@
-"""``mlrun``: the top-level typer app and the console-script entry point.
+"""``mlrun``: the console-script entry point and the table of commands.
 
 Command groups are listed here by name and summary and imported only when invoked (see
-``_lazy.py``): ``mlrun --help`` builds no subcommand, ``mlrun runs search`` builds one.
+``_lazy.py``): ``mlrun --help`` builds no subcommand, ``mlrun runs search`` builds one. Before
+any of that, ``_fast.py`` serves help it rendered before and the hot read commands without
+importing typer at all; anything it does not recognise goes to the typer app (``_root.py``,
+``app.app`` here).
 """
 
 from __future__ import annotations
@@ -9,13 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
-
-from mlrun_cli import __version__
-from mlrun_cli.cli._lazy import LazyCommands, LazyGroup, load
-from mlrun_cli.cli._output import State
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from typer import _click
@@ -43,53 +41,6 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class RootGroup(LazyGroup):
-    """The ``mlrun`` group: its commands come from :data:`COMMANDS`, loaded on use."""
-
-    def __init__(self, **attrs: Any) -> None:
-        super().__init__(**attrs)
-        self.commands = LazyCommands(
-            {name: _loader(name, module, attr) for name, (module, attr, _) in COMMANDS.items()}
-        )
-        self.summaries = {name: text for name, (_, _, text) in COMMANDS.items()}
-
-
-def _loader(name: str, module: str, attribute: str) -> Any:
-    return lambda: load(module, attribute, name)
-
-
-app = typer.Typer(
-    name="mlrun",
-    cls=RootGroup,
-    help="Reproducible ML project runner: MLflow Projects, locked environments, pinned data, "
-    "and a searchable run store.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    # Plain help: typer's rich help imports markdown and pygments (~130 ms per call).
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"mlrun {__version__}")
-        raise typer.Exit
-
-
-@app.callback()
-def _root(
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
-    ] = False,
-    _version_flag: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
-    ] = False,
-) -> None:
-    State.debug = debug
-
-
 def _refuse_undecodable_argv() -> None:
     """mlrun records text: an argument that is not valid UTF-8 (Python hands its bytes over as
     lone surrogates) is refused here, once for every flag, before anything runs."""
@@ -105,21 +56,44 @@ def _refuse_undecodable_argv() -> None:
             raise SystemExit(2) from None
 
 
+def __getattr__(name: str) -> Any:
+    """``app``: the typer app, built on first use (the fast path never builds it)."""
+    if name == "app":
+        from mlrun_cli.cli._root import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def main() -> None:
-    """Console-script entry point: click's usage errors print as mlrun's own (``error: ...``)."""
+    """Console-script entry point: the fast path if it can serve, else the typer app, whose
+    usage errors print as mlrun's own (``error: ...``)."""
+    try:
+        _refuse_undecodable_argv()
+        from mlrun_cli.cli._fast import serve
+
+        fast = serve(sys.argv[1:], typer_main)
+    finally:
+        _settle_streams()
+    sys.exit(fast)
+
+
+def typer_main(args: list[str]) -> int:
+    """The typer app on ``args``; its exit code."""
     from typer import _click
     from typer.exceptions import Abort
     from typer.main import get_command
 
+    from mlrun_cli.cli._root import app
+
     code: Any = 0
     try:
-        _refuse_undecodable_argv()
-        code = get_command(app).main(args=sys.argv[1:], prog_name="mlrun", standalone_mode=False)
+        code = get_command(app).main(args=args, prog_name="mlrun", standalone_mode=False)
     except _click.exceptions.NoArgsIsHelpError as exc:
         exc.show()
         code = 0
     except _click.exceptions.UsageError as exc:
-        code = _usage_error(exc)
+        code = _usage_error(exc, args)
     except _click.exceptions.ClickException as exc:
         from mlrun_cli.cli._output import error
 
@@ -130,20 +104,45 @@ def main() -> None:
 
         error("aborted")
         code = 1
-    finally:
-        _settle_streams()
-    sys.exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
 
 
-def _usage_error(exc: _click.exceptions.UsageError) -> int:
-    """``error: <what>``, the usage line and where to read more; exit code 2."""
+def _usage_error(exc: _click.exceptions.UsageError, args: list[str]) -> int:
+    """``error: <what>``, the usage line and where to read more; exit code 2. An option missing
+    its value also says what the value looks like (``-P NAME=VALUE``)."""
     from mlrun_cli.cli._output import error, hint, message
 
     error(exc.format_message())
-    if exc.ctx is not None:
-        message(exc.ctx.get_usage())
-        hint(f"{exc.ctx.command_path} --help")
+    ctx = exc.ctx or _context_for(args)
+    if ctx is not None:
+        message(ctx.get_usage())
+        option = getattr(exc, "option_name", None)
+        shape = next((p.metavar for p in ctx.command.params if option in p.opts), None)
+        if option and shape and "requires" in exc.format_message():
+            hint(f"{option} {shape} (see {ctx.command_path} --help)")
+        else:
+            hint(f"{ctx.command_path} --help")
     return 2
+
+
+def _context_for(args: list[str]) -> _click.Context | None:
+    """The context of the (sub)command ``args`` name, for errors click raised without one."""
+    from typer import _click
+    from typer.main import get_command
+
+    from mlrun_cli.cli._root import app
+
+    command = get_command(app)
+    ctx = _click.Context(command, info_name="mlrun")
+    for word in args:
+        commands = getattr(command, "commands", None)
+        if word.startswith("-") and ctx.parent is None:
+            continue  # mlrun's own options (--debug)
+        if not isinstance(commands, Mapping) or word not in commands:
+            break
+        command = commands[word]
+        ctx = _click.Context(command, info_name=word, parent=ctx)
+    return ctx
 
 
 def _settle_streams() -> None:

@@ -19,6 +19,7 @@ from mlrun_cli.cli._options import (
     RunIdOption,
     TrackingUri,
     WideOption,
+    distinct_run_ids,
     open_cli_store,
     run_ids_from,
 )
@@ -163,7 +164,10 @@ def compare_command(
     if show_all and only_diff:
         raise UsageError("give --all or --only-diff, not both")
     store = open_cli_store(tracking_uri)
-    runs = store.get_runs([store.resolve_run_id(i) for i in ids])
+    distinct = distinct_run_ids(store, ids)
+    if len(distinct) < 2:
+        raise UsageError(f"runs compare: {', '.join(ids)} name one run; give at least two runs")
+    runs = store.get_runs(distinct)
     rows = compare_rows(runs)
     if json_output:
         table = [

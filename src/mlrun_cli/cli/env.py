@@ -47,7 +47,8 @@ def list_command(json_output: JsonOption = False, wide: WideOption = False) -> N
     headers = ["Key", "Python", "Builder", "Size", "Last used", "Projects"]
     table = Table(headers, right={3}, fixed={0, 1, 3, 4}, paths={5})
     for env in envs:
-        last = format_time(int(env.last_used * 1000)) if env.last_used else "incomplete"
+        # To the minute, as `runs search` shows times: the room goes to the projects' paths.
+        last = format_time(int(env.last_used * 1000))[:16] if env.last_used else "incomplete"
         table.add_row(
             short_hash(env.key),
             str(env.metadata.get("python", "?")),

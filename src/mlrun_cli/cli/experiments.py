@@ -12,12 +12,12 @@ from mlrun_cli.cli._options import (
     JsonOption,
     TrackingUri,
     WideOption,
-    view_name,
 )
 from mlrun_cli.cli._options import ExperimentIdOption as IdOption
 from mlrun_cli.cli._options import ExperimentNameOption as NameOption
 from mlrun_cli.cli._options import open_cli_store as _store
 from mlrun_cli.cli._output import format_time, handle_errors, print_json
+from mlrun_cli.cli.searching import search_experiments_command
 
 if TYPE_CHECKING:
     from mlrun_cli.tracking.models import Experiment
@@ -95,10 +95,10 @@ def tag_command(
     store = _store(tracking_uri)
     experiment = find_experiment(store, experiment_id, experiment_name)
     store.set_experiment_tags(experiment.experiment_id, pairs)
-    from mlrun_cli.cli._output import clean
+    from mlrun_cli.cli._table import printable
 
     tagged = ", ".join(f"{k}={v}" for k, v in pairs)
-    typer.echo(clean(f"Tagged experiment {experiment.name!r}: {tagged}"))
+    typer.echo(printable(f"Tagged experiment {experiment.name!r}: {tagged}"))
 
 
 ViewOption = Annotated[str, typer.Option("--view", "-v", metavar=VIEW_METAVAR, help=VIEW_HELP)]
@@ -134,62 +134,8 @@ def search(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """List experiments, with a filter over their names and tags."""
-    store = _store(tracking_uri)
-    # No filter: the store imports no filter parser (~4 ms).
-    found = store.search_experiments(view_name(view), filter_text)
-    if page_token:  # a page starts after the last experiment (by id) of the one before
-        after = _token_experiment(page_token)
-        found = [e for e in found if int(e.experiment_id) > after]
-    next_token = None
-    if max_results and len(found) > max_results:
-        found = found[:max_results]
-        next_token = _experiment_token(int(found[-1].experiment_id))
-    if json_output:
-        print_json({"experiments": [e.to_json() for e in found], "next_page_token": next_token})
-        return
-    from mlrun_cli.cli._table import Table, print_table
-
-    tagged = any(experiment.tags for experiment in found)
-    headers = ["ID", "Name", "Stage", "Created", *(["Tags"] if tagged else [])]
-    table = Table(headers, right={0}, keep={1}, fixed={0, 2, 3})
-    for experiment in found:
-        tags = ", ".join(f"{k}={v}" for k, v in sorted(experiment.tags.items()))
-        table.add_row(
-            experiment.experiment_id,
-            experiment.name,
-            experiment.lifecycle_stage,
-            format_time(experiment.creation_time),
-            *([tags] if tagged else []),
-        )
-    print_table(table, wide=wide)
-    if next_token:
-        from mlrun_cli.cli._output import info
-
-        info(f"more experiments: --page-token {next_token}")
-
-
-def _experiment_token(experiment_id: int) -> str:
-    import base64
-    import json
-
-    text = json.dumps({"experiment_after": experiment_id})
-    return base64.urlsafe_b64encode(text.encode()).decode()
-
-
-def _token_experiment(token: str) -> int:
-    import base64
-    import binascii
-    import json
-
-    try:
-        after = json.loads(base64.urlsafe_b64decode(token.encode()))["experiment_after"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        after = None
-    if not isinstance(after, int) or isinstance(after, bool):
-        from mlrun_cli.errors import UsageError
-
-        raise UsageError(f"--page-token {token!r}: not a token `experiments search` gave out")
-    return after
+    search_experiments_command(view, filter_text, max_results, wide=wide, json_output=json_output,
+                               tracking_uri=tracking_uri, page_token=page_token)  # fmt: skip
 
 
 @app.command("csv")

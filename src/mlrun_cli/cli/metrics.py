@@ -15,23 +15,18 @@ from mlrun_cli.cli._options import (
     RunIdOption,
     TrackingUri,
     WideOption,
+    distinct_run_ids,
     open_cli_store,
     run_ids_from,
 )
 from mlrun_cli.cli._output import format_number, format_time, handle_errors, print_json
+from mlrun_cli.cli.searching import check_format
 from mlrun_cli.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from mlrun_cli.cli.plot import Chart
     from mlrun_cli.tracking.models import Metric, Run
     from mlrun_cli.tracking.store import TrackingStore
-
-
-def check_format(output: str) -> str:
-    """``--format``: one of table, json, csv."""
-    if output not in ("table", "json", "csv"):
-        raise UsageError(f"--format: expected one of table, json, csv; got {output!r}")
-    return output
 
 
 def histories(store: TrackingStore, runs: list[Run], key: str) -> list[list[Metric]]:
@@ -68,7 +63,7 @@ def metric_command(
         raise UsageError("runs metric: give a run id and a metric name (RUN_ID... KEY)")
     output = check_format(output)
     store = open_cli_store(tracking_uri)
-    runs = store.get_runs([store.resolve_run_id(i) for i in ids])
+    runs = store.get_runs(distinct_run_ids(store, ids))
     found = histories(store, runs, key)
     if len(runs) == 1:
         _print_one(runs[0].run_id, key, found[0], output, wide)
@@ -227,7 +222,7 @@ def plot_command(
     if not ids:
         raise UsageError("runs plot: give one or more run ids")
     store = open_cli_store(tracking_uri)
-    runs = store.get_runs([store.resolve_run_id(i) for i in ids])
+    runs = store.get_runs(distinct_run_ids(store, ids))
     keys = metric or _default_metric(store, runs)
     if not keys:
         raise UsageError("runs plot: the runs logged no metrics")

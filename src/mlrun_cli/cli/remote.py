@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mlrun_cli.cli._options import RunIdOption, TrackingUri, one_run_id, open_cli_store
-from mlrun_cli.cli._output import CliReporter, handle_errors, info, info_status, print_json
+from mlrun_cli.cli._output import (
+    CliReporter,
+    echo,
+    handle_errors,
+    info,
+    info_status,
+    print_json,
+)
 from mlrun_cli.cli.show import RunIdArgument
 
 if TYPE_CHECKING:
@@ -29,8 +36,8 @@ def run_on_backend(
     no_wait: bool,
     json_output: bool,
     quiet: bool,
-) -> None:
-    """Submit the run; unless ``--no-wait``, stream its output and end with its exit code."""
+) -> int:
+    """Submit the run; unless ``--no-wait``, stream its output; the exit code (the run's)."""
     from mlrun_cli.backends.remote import submit_run
     from mlrun_cli.execution.runner import exit_code_for
 
@@ -40,23 +47,23 @@ def run_on_backend(
         if json_output:
             print_json({"run_id": submitted.run_id, "job_id": submitted.job_id, "backend": backend})
         elif quiet:
-            typer.echo(submitted.run_id)
+            echo(submitted.run_id)
         else:
             info(f"follow it: mlrun runs logs {submitted.run_id[:8]} --follow")
-        raise typer.Exit(0)
+        return 0
     if run is None:
         from mlrun_cli.cli._output import error
 
         error(f"run {submitted.run_id} never started: {state.reason if state else 'unknown'}")
-        raise typer.Exit(1)
+        return 1
     if json_output:
         print_json(run.to_json())
     elif quiet:
-        typer.echo(run.run_id)
+        echo(run.run_id)
     else:
         reason = f" ({run.status_reason})" if run.status_reason else ""
         info_status(f"run {run.run_id} ", run.status, f"{reason} on {backend}")
-    raise typer.Exit(exit_code_for(run))
+    return exit_code_for(run)
 
 
 def _find(store: TrackingStore, prefix: str) -> tuple[str, tuple[str, str, dict[str, Any]] | None]:

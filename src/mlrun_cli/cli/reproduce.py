@@ -116,7 +116,7 @@ def reproduce_command(
 
 def _print_checks(result: object, tracking_uri: str | None) -> None:
     from mlrun_cli.cli._table import Table, print_table
-    from mlrun_cli.cli.run import recorded_line
+    from mlrun_cli.cli.running import recorded_line
     from mlrun_cli.execution.reproduce import ReproduceResult
 
     assert isinstance(result, ReproduceResult)  # noqa: S101 - typed loosely to keep imports lazy

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from mlrun_cli.cli import _complete
-from mlrun_cli.cli._options import JsonOption, RunIdOption, TrackingUri, one_run_id, open_cli_store
-from mlrun_cli.cli._output import format_number, format_time, handle_errors, print_json
-
-if TYPE_CHECKING:
-    from mlrun_cli.tracking.models import Run
+from mlrun_cli.cli._options import JsonOption, RunIdOption, TrackingUri
+from mlrun_cli.cli._output import handle_errors
+from mlrun_cli.cli.describe import show_run
 
 RunIdArgument = Annotated[
     str | None,
@@ -24,90 +22,6 @@ RunIdArgument = Annotated[
 ]
 
 
-def _environment_line(run: Run) -> str:
-    env = run.environment
-    text = f"{env['manager'] or '?'}, Python {env['python'] or '?'}"
-    if env["lock_sha256"]:
-        text += f", {len(env['packages'])} packages (lock sha256 {env['lock_sha256'][:12]})"
-    return text
-
-
-def _data_line(run: Run) -> str:
-    data = run.data
-    if data is None:
-        return "-"
-    text = f"fingerprint {data.fingerprint[:12]}, {len(data.pins)} pinned path(s)"
-    if data.revision:
-        text += f", pins from {data.revision}"
-    if data.dirty:
-        text += ", DIRTY (actual hashes recorded)"
-    if data.remote:
-        text += f", remote {data.remote}"
-    if data.pulled:
-        text += f", fetched {len(data.pulled)} object(s)"
-    return text
-
-
-def _code_line(run: Run) -> str:
-    code = run.code
-    if not code.commit:
-        return f"content sha256 {code.content_hash}"
-    version = code.commit + (f" ({code.version})" if code.version else "")
-    if code.dirty:
-        version += (
-            f" + dirty snapshot sha256 {code.snapshot_sha256[:12]} (_mlrun/dirty.patch)"
-            if code.snapshot_sha256
-            else " (dirty, not recorded)"
-        )
-    return version
-
-
-def describe_run(run: Run, experiment_name: str) -> str:
-    """The human form of a run, control characters escaped."""
-    from mlrun_cli.cli._table import printable
-
-    code = run.code
-    duration = f"{(run.end_time - run.start_time) / 1000:.1f}s" if run.end_time else "-"
-    source = f"{code.uri} [{code.kind}]" + (f" #{code.subdirectory}" if code.subdirectory else "")
-    lines = [
-        ("run id", run.run_id),
-        ("name", run.name),
-        ("experiment", f"{experiment_name} (id {run.experiment_id})"),
-        *((("parent run", run.parent_run_id),) if run.parent_run_id else ()),
-        ("status", run.status + (f" ({run.status_reason})" if run.status_reason else "")),
-        ("exit code", "-" if run.exit_code is None else str(run.exit_code)),
-        ("started", format_time(run.start_time)),
-        ("duration", duration),
-        ("user@host", f"{run.user}@{run.host}"),
-        ("source", source),
-        ("code", _code_line(run)),
-        ("environment", _environment_line(run)),
-        ("data", _data_line(run)),
-        ("entry point", run.entry_point),
-        ("fingerprint", run.fingerprint or "-"),
-        ("command", run.command),
-        ("artifacts", run.artifact_uri),
-    ]
-    out = [f"{label + ':':<12} {printable(value)}" for label, value in lines]
-    for title, items in (
-        ("params", [(p.key, p.value) for p in run.params]),
-        ("metrics", [(k, format_number(m.value)) for k, m in sorted(run.metrics.items())]),
-        ("tags", sorted(run.tags.items())),
-        (
-            "data pins",
-            [
-                (p.path, p.md5 + ("" if p.is_output else "  (dependency)"))
-                for p in (run.data.pins if run.data else ())
-            ],
-        ),
-        ("files", [(a.path, f"{a.size} bytes  sha256:{a.sha256[:12]}") for a in run.artifacts]),
-    ):
-        if items:
-            out.append(f"{title}:")
-            out.extend(f"  {printable(key)} = {printable(value)}" for key, value in items)
-    return "\n".join(out)
-
-
 @handle_errors
 def show_command(
     run_id: RunIdArgument = None,
@@ -116,9 +30,4 @@ def show_command(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Show everything recorded about one run."""
-    store = open_cli_store(tracking_uri)
-    run = store.get_run(store.resolve_run_id(one_run_id(run_id, run_id_option)))
-    if json_output:
-        print_json(run.to_json())
-        return
-    typer.echo(describe_run(run, store.get_experiment(run.experiment_id).name))
+    show_run(run_id, run_id_option, json_output=json_output, tracking_uri=tracking_uri)

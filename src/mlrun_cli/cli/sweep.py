@@ -9,8 +9,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer.models import CommandInfo
 
-from mlrun_cli.cli import _complete
-from mlrun_cli.cli._options import TrackingUri
+from mlrun_cli.cli._options import (
+    BackendConfigOption,
+    BackendOption,
+    DirtyOption,
+    EntryPointOption,
+    EnvManagerOption,
+    GitVersionOption,
+    RunExperimentIdOption,
+    RunExperimentNameOption,
+    RunNameOption,
+    TrackingUri,
+)
 from mlrun_cli.cli._output import CliReporter, State, format_number, handle_errors, info, print_json
 
 if TYPE_CHECKING:
@@ -73,16 +83,7 @@ def sweep_command(
     uri: Annotated[
         str, typer.Argument(metavar="URI", help="Project (as for mlrun run).", show_default=False)
     ],
-    entry_point: Annotated[
-        str,
-        typer.Option(
-            "--entry-point",
-            "-e",
-            metavar="NAME",
-            help="Entry point to run.",
-            autocompletion=_complete.entry_points,
-        ),
-    ] = "main",
+    entry_point: EntryPointOption = "main",
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -132,50 +133,14 @@ def sweep_command(
     sampler: Annotated[
         str, typer.Option("--sampler", metavar="[tpe|random|cmaes]", help="Optuna sampler.")
     ] = "tpe",
-    backend: Annotated[
-        str,
-        typer.Option("--backend", "-b", metavar="[local|ray|slurm]", help="Where trials run."),
-    ] = "local",
-    backend_config: Annotated[
-        str | None,
-        typer.Option(
-            "--backend-config",
-            metavar="FILE",
-            help="Backend settings (JSON or YAML).",
-            show_default=False,
-        ),
-    ] = None,
-    experiment_name: Annotated[
-        str | None,
-        typer.Option(
-            "--experiment-name",
-            metavar="NAME",
-            help="Experiment (created if missing).",
-            autocompletion=_complete.experiment_names,
-            show_default=False,
-        ),
-    ] = None,
-    experiment_id: Annotated[
-        str | None,
-        typer.Option("--experiment-id", metavar="ID", help="Experiment id.", show_default=False),
-    ] = None,
-    run_name: Annotated[
-        str | None,
-        typer.Option(
-            "--run-name", metavar="NAME", help="The parent run's name.", show_default=False
-        ),
-    ] = None,
-    env_manager: Annotated[
-        str, typer.Option("--env-manager", metavar="[uv|virtualenv|local]", help="Environment.")
-    ] = "uv",
-    version: Annotated[
-        str | None,
-        typer.Option("--version", "-v", metavar="REV", help="Git revision.", show_default=False),
-    ] = None,
-    dirty: Annotated[
-        str,
-        typer.Option("--dirty", metavar="[snapshot|refuse|allow]", help="Uncommitted changes."),
-    ] = "snapshot",
+    backend: BackendOption = "local",
+    backend_config: BackendConfigOption = None,
+    experiment_name: RunExperimentNameOption = None,
+    experiment_id: RunExperimentIdOption = None,
+    run_name: RunNameOption = None,
+    env_manager: EnvManagerOption = "uv",
+    version: GitVersionOption = None,
+    dirty: DirtyOption = "snapshot",
     strict: Annotated[
         bool, typer.Option("--strict", help="Refuse parameters the entry point does not declare.")
     ] = False,

@@ -58,11 +58,15 @@ class InstallProgress:
             word, count = phase.group(1), int(phase.group(2))
             after = _NEXT.get(word)
             status = f"{word.lower()} {_plural(count, 'package')}"
+            if word == "Prepared" and self._downloaded:  # the downloads' total, where it fits
+                total = f"{status}, {human_bytes(self._downloaded)}"
+                status = total if len(f"{total}, {after}") <= 40 else status
             self._step(f"{status}, {after}" if after and after != "done" else status)
         elif downloading := _UV_DOWNLOADING.match(line) or _PIP_DOWNLOADING.match(line):
-            self._downloaded += float(downloading.group(2)) * _UNITS.get(downloading.group(3), 1)
+            size = float(downloading.group(2)) * _UNITS.get(downloading.group(3), 1)
+            self._downloaded += size
             name = re.split(r"-\d", downloading.group(1).rsplit("/", 1)[-1])[0][:16]
-            self._step(f"downloading {name} ({human_bytes(self._downloaded)})")
+            self._step(f"downloading {name} ({human_bytes(size)})")  # this package's size
         elif compiled := _UV_COMPILED.match(line):
             self._step(f"compiled {compiled.group(1)} files")
         elif collecting := _PIP_COLLECTING.match(line):

@@ -51,7 +51,8 @@ def parse_cli_params(items: Iterable[str]) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep:
-            raise UsageError(f"-P {item!r}: expected NAME=VALUE")
+            shape = f"{item}=VALUE" if _NAME_RE.match(item) else "NAME=VALUE"
+            raise UsageError(f"-P {item!r}: expected NAME=VALUE", hint=f"-P {shape}")
         if not _NAME_RE.match(name):
             raise UsageError(
                 f"-P {item!r}: parameter name {name!r} must start with a letter or '_' and "

@@ -199,8 +199,8 @@ def test_install_progress_reads_uv_and_pip() -> None:
         progress(line)
     assert steps == [
         "resolved 3 packages, downloading", "downloading numpy (16.1MiB)",
-        "downloading scipy (51.1MiB)", "prepared 3 packages, installing", "installed 3 packages",
-        "collecting pandas (#1)", "downloading pandas (63.0MiB)",
+        "downloading scipy (35.0MiB)", "prepared 3 packages, 51.1MiB, installing",
+        "installed 3 packages", "collecting pandas (#1)", "downloading pandas (11.9MiB)",
         "installing 2 packages",
     ]  # fmt: skip
     progress("Downloading " + "n" * 40 + " (1234.5MiB)")

@@ -3,7 +3,8 @@
 The store is the source of truth: the worker's mlrun records the run (id fixed here) and ends
 it. The engine says whether the job still lives: a job that ended while its run is still
 RUNNING (cancelled outside mlrun, node died) or never started it leaves the run FAILED with the
-engine's reason.
+engine's reason. With a team server and a token, each job carries a one-time ticket for the
+token (``handoff.py``), redeemed by the worker: the submitter must run until the job started.
 """
 
 from __future__ import annotations
@@ -16,13 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrun_cli.backends.base import Job, JobState, get_backend, load_config, write_record
+from mlrun_cli.backends.base import (
+    Job,
+    JobState,
+    cancel_asked,
+    get_backend,
+    load_config,
+    write_record,
+)
+from mlrun_cli.backends.handoff import TICKET_ENV, handoff_for
 from mlrun_cli.tracking import models
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mlrun_cli.backends.base import Backend
+    from mlrun_cli.backends.handoff import Handoff
     from mlrun_cli.execution.runner import Prepared, Reporter, RunRequest
     from mlrun_cli.source.local import Checkout
     from mlrun_cli.sweep.controller import SweepRequest
@@ -54,11 +64,11 @@ def worker_argv(
     store_uri: str,
     extra_tags: tuple[tuple[str, str], ...] = (),
 ) -> tuple[str, ...]:
-    """``python -m mlrun_cli run ...`` as the worker runs it."""
-    argv = [sys.executable, "-m", "mlrun_cli", "run", *worker_source(checkout, request),
-            "-e", request.entry_point, "--env-manager", request.env_manager,
-            "--experiment-id", experiment_id, "--tracking-uri", store_uri,
-            "--run-id", run_id, "--dirty", request.dirty]  # fmt: skip
+    """``python -m mlrun_cli.backends.worker run ...`` (mlrun, after redeeming its ticket)."""
+    argv = [sys.executable, "-m", "mlrun_cli.backends.worker", "run",
+            *worker_source(checkout, request), "-e", request.entry_point,
+            "--env-manager", request.env_manager, "--experiment-id", experiment_id,
+            "--tracking-uri", store_uri, "--run-id", run_id, "--dirty", request.dirty]  # fmt: skip
     for item in request.params:
         argv += ["-P", item]
     for key, value in extra_tags:
@@ -70,25 +80,48 @@ def worker_argv(
     return tuple(argv)
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where a run's job goes and reports: the engine, the store, the token's handoff."""
+
+    backend: Backend
+    location: StoreLocation
+    store: TrackingStore
+    handoff: Handoff | None
+
+
+def target(backend: Backend, location: StoreLocation, store: TrackingStore) -> Target:
+    """The handoff is only for a team server while this process holds a token."""
+    handoff = None
+    if location.remote is not None:
+        where = getattr(backend, "callback_target", None)
+        handoff = handoff_for(backend.config, where() if where else "127.0.0.1")
+    return Target(backend, location, store, handoff)
+
+
 def make_job(
     request: RunRequest,
     checkout: Checkout,
-    location: StoreLocation,
-    store: TrackingStore,
+    to: Target,
     run_id: str,
     experiment_id: str,
     extra_tags: tuple[tuple[str, str], ...] = (),
 ) -> Job:
     """The job of one run: the worker command, the snapshot as working dir, the store excluded."""
+    tags = getattr(to.backend, "worker_tags", None)
+    extra_tags = extra_tags + (tags(run_id) if tags else ())
+    location = to.location
     argv = worker_argv(request, checkout, run_id, experiment_id, location.uri, extra_tags)
     excludes = [".git"]
     for owned in location.owned_paths():
         if owned.is_relative_to(checkout.path):
             excludes.append(str(owned.relative_to(checkout.path)))
-    log = store.artifact_dir(run_id) / "_mlrun" / "engine.log"
+    log = to.store.artifact_dir(run_id) / "_mlrun" / "engine.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    return Job(run_id, argv, checkout.path, {"MLRUN_TRACKING_URI": location.uri}, log,
-               tuple(excludes))  # fmt: skip
+    env = {"MLRUN_TRACKING_URI": location.uri}
+    if to.handoff is not None:
+        env[TICKET_ENV] = to.handoff.ticket(run_id)
+    return Job(run_id, argv, checkout.path, env, log, tuple(excludes))
 
 
 @dataclass(frozen=True)
@@ -150,9 +183,7 @@ def wait_for(
                     f": {state.reason}" if state.reason else ""
                 )
                 if run is not None:
-                    from mlrun_cli.backends.base import CANCEL_MARK
-
-                    asked = (store.artifact_dir(run.run_id) / CANCEL_MARK).exists()
+                    asked = cancel_asked(store, run)
                     status = models.KILLED if cancelled or asked else models.FAILED
                     store.finish_run(run.run_id, status, None, reason)
                     return store.get_run(run.run_id), state
@@ -179,21 +210,24 @@ def submit_run(
 ) -> tuple[Run | None, Submitted, JobState | None]:
     """``mlrun run --backend NAME``: check everything here, then hand the run to the engine."""
     from mlrun_cli.execution.runner import resolve_experiment
-    from mlrun_cli.tracking.sqlite import SqliteStore
-    from mlrun_cli.tracking.store import resolve_location
+    from mlrun_cli.tracking.store import open_location, resolve_location
 
     config = load_config(config_path)
     backend = preflight(backend_name, config_path)
     location = resolve_location(request.tracking_uri)
     checkout = check_locally(request, reporter, location.owned_paths())
-    store = SqliteStore(location)
+    store = open_location(location)
     try:
         experiment = resolve_experiment(store, request.experiment_name, request.experiment_id)
         run_id = request.run_id or uuid.uuid4().hex
-        job = make_job(request, checkout, location, store, run_id, experiment.experiment_id)
+        to = target(backend, location, store)
+        job = make_job(request, checkout, to, run_id, experiment.experiment_id)
         submitted = submit(backend_name, config, backend, job, store)
         reporter.info(f"run {run_id} submitted to {backend_name} as job {submitted.job_id}")
         if not wait:
+            if to.handoff is not None:
+                reporter.info("waiting for the job to start and redeem its token ticket")
+                await_ticket(to.handoff, submitted)
             return None, submitted, None
         try:
             run, state = wait_for(store, submitted, on_output=on_output)
@@ -208,6 +242,15 @@ def submit_run(
         store.close()
 
 
+def await_ticket(handoff: Handoff, submitted: Submitted) -> None:
+    """Until the job has redeemed its ticket (or ended): ``--no-wait`` with a token returns then,
+    since a ticket dies with the process that issued it."""
+    while not handoff.claimed(submitted.run_id):
+        if submitted.backend.status(submitted.job_id).terminal:
+            return
+        time.sleep(POLL_S)
+
+
 def remote_trial_runner(
     request: SweepRequest, context: TrialContext, points: list[dict[str, str]] | None = None
 ) -> Callable[[int, dict[str, str], threading.Event], TrialResult]:
@@ -218,12 +261,13 @@ def remote_trial_runner(
     """
     from mlrun_cli.execution.runner import run_fingerprint
     from mlrun_cli.sweep.trials import TrialResult, trial_prepared, trial_request
-    from mlrun_cli.tracking.sqlite import SqliteStore
+    from mlrun_cli.tracking.store import open_location
 
     config = load_config(request.backend_config)
     backend = get_backend(request.backend, config)
     lock = threading.Lock()
     batch: dict[int, TrialResult | Job | Submitted] = {}
+    handoff: list[Handoff | None] = []  # started by the first trial (not for all-reused sweeps)
 
     def plan(index: int, params: dict[str, str], store: TrackingStore) -> TrialResult | Job:
         trial = trial_request(context, index, params)
@@ -234,7 +278,10 @@ def remote_trial_runner(
             )
             if done is not None:
                 return TrialResult(index, params, done, reused=True)
-        return make_job(trial, prepared.checkout, context.location, store, uuid.uuid4().hex,
+        if not handoff:
+            handoff.append(target(backend, context.location, store).handoff)
+        to = Target(backend, context.location, store, handoff[0])
+        return make_job(trial, prepared.checkout, to, uuid.uuid4().hex,
                         context.experiment.experiment_id, context.tags)  # fmt: skip
 
     def submit_batch(store: TrackingStore) -> None:
@@ -252,7 +299,7 @@ def remote_trial_runner(
     def execute(index: int, params: dict[str, str], stop: threading.Event) -> TrialResult:
         if stop.is_set():
             return TrialResult(index, params, None)
-        store = SqliteStore(context.location)
+        store = open_location(context.location)
         try:
             with lock:  # one submission at a time: engines throttle bursts
                 if points is not None and hasattr(backend, "submit_many"):

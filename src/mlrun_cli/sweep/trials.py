@@ -126,14 +126,14 @@ def run_local_trial(
     """Run one trial on this machine (reused when a FINISHED run has its fingerprint)."""
     from mlrun_cli.errors import MlrunError
     from mlrun_cli.execution.runner import launch, run_fingerprint
-    from mlrun_cli.tracking.sqlite import SqliteStore
+    from mlrun_cli.tracking.store import open_location
 
     if stop.is_set():
         return TrialResult(index, params, None)
     request = trial_request(context, index, params)
     try:
         prepared = trial_prepared(context, params)
-        store = SqliteStore(context.location)
+        store = open_location(context.location)
     except MlrunError as exc:
         return TrialResult(index, params, None, error=str(exc))
     try:

@@ -233,3 +233,31 @@ def test_a_run_whose_worker_ray_loses_is_marked_failed(
     ((status, reason),) = store_rows("SELECT status, status_reason FROM runs")
     assert status == "FAILED"
     assert str(reason).startswith(f"ray: job mlrun-{run_id} failed"), reason
+
+
+def test_a_job_stopped_outside_mlrun_ends_killed_with_rays_word(
+    project: Path, ray_head: str, ray_config: Path, tmp_path: Path
+) -> None:
+    markers = tmp_path / "m"
+    markers.mkdir()
+    env = {"SLOW_FROM": "0", "MARKERS": str(markers)}
+    ray_config.write_text(ray_config.read_text() + f"env_vars: {json.dumps(env)}\n")
+    argv = mlrun_argv("run", str(project), "--env-manager", "local", "--backend", "ray",
+                      "--backend-config", str(ray_config), "-P", "x=0.5")  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        while not list(markers.iterdir()):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        ((run_id,),) = store_rows("SELECT run_id FROM runs")
+        subprocess.run([str(RAY), "job", "stop", "--address", ray_head, f"mlrun-{run_id}"],
+                       check=True, capture_output=True)  # fmt: skip
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, err
+    ((status,),) = store_rows("SELECT status FROM runs")
+    assert status == "KILLED"  # the worker got Ray's SIGTERM and recorded its end
+    ((ended,),) = store_rows("SELECT value FROM tags WHERE key = 'mlrun.backend.ended'")
+    assert str(ended).startswith(f"ray: job mlrun-{run_id} stopped"), ended

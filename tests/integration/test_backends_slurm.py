@@ -247,3 +247,32 @@ def test_logs_and_cancel_through_the_team_server_from_another_machine(
         assert follow.returncode == 0, follow.stderr
         ended = wait_until_ended(team.url, run_id)
         assert ended["status"] == "KILLED", ended
+
+
+def test_a_job_cancelled_outside_mlrun_ends_killed_with_slurms_word(
+    project: Path, slurm_config: Path, tmp_path: Path
+) -> None:
+    markers = tmp_path / "m"
+    markers.mkdir()
+    env = {**os.environ, "SLOW_FROM": "0", "MARKERS": str(markers)}
+    argv = mlrun_argv("run", str(project), "--env-manager", "local", "--backend", "slurm",
+                      "--backend-config", str(slurm_config), "-P", "x=0.5")  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        while not list(markers.iterdir()):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        ((run_id,),) = store_rows("SELECT run_id FROM runs")
+        record = json.loads(
+            (Path("mlruns/artifacts") / str(run_id) / "_mlrun/backend.json").read_text()
+        )
+        subprocess.run(["scancel", record["job_id"]], check=True)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, err
+    ((status,),) = store_rows("SELECT status FROM runs")
+    assert status == "KILLED"  # the worker got Slurm's SIGTERM and recorded its end
+    ((ended,),) = store_rows("SELECT value FROM tags WHERE key = 'mlrun.backend.ended'")
+    assert str(ended).startswith(f"slurm: job {record['job_id']} stopped: CANCELLED"), ended

@@ -39,6 +39,7 @@ BACKEND_TAG = "mlrun.backend"
 JOB_TAG = "mlrun.backend.job_id"
 ADDRESS_TAG = "mlrun.backend.address"
 CANCEL_TAG = "mlrun.backend.cancel_requested"
+ENDED_TAG = "mlrun.backend.ended"  # the engine's word on a job it stopped itself
 # Settings every remote backend takes: the worker's interpreter, and where the submitter hands
 # out the tracking token (backends/handoff.py).
 COMMON_KEYS = ("python", "callback_host", "callback_port")

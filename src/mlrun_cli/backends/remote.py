@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrun_cli.backends.base import (
+    ENDED_TAG,
     Job,
     JobState,
     cancel_asked,
@@ -172,6 +173,8 @@ def wait_for(
                 on_output(text[shown:])
                 shown = len(text)
         if run is not None and run.status != models.RUNNING:
+            if run.status == models.KILLED and not (cancelled or cancel_asked(store, run)):
+                state = _engine_word(store, submitted, state)
             return run, state
         if stop is not None and stop.is_set() and not cancelled:
             backend.cancel(job_id)
@@ -179,9 +182,7 @@ def wait_for(
         if state.terminal:
             ended_at = ended_at or time.monotonic()
             if time.monotonic() - ended_at > GRACE_S:
-                reason = f"{backend.name}: job {job_id} {state.state.lower()}" + (
-                    f": {state.reason}" if state.reason else ""
-                )
+                reason = _engine_reason(backend, job_id, state)
                 if run is not None:
                     asked = cancel_asked(store, run)
                     status = models.KILLED if cancelled or asked else models.FAILED
@@ -189,6 +190,25 @@ def wait_for(
                     return store.get_run(run.run_id), state
                 return None, JobState(state.state, reason)
         time.sleep(POLL_S)
+
+
+def _engine_reason(backend: Backend, job_id: str, state: JobState) -> str:
+    detail = f": {state.reason}" if state.reason else ""
+    return f"{backend.name}: job {job_id} {state.state.lower()}{detail}"
+
+
+def _engine_word(store: TrackingStore, submitted: Submitted, state: JobState) -> JobState:
+    """A run that its worker ended KILLED though nobody asked mlrun to: the engine stopped it
+    (``scancel``, ``ray job stop``, a time limit). Its reason goes on the run as the tag
+    ``mlrun.backend.ended`` (the run's own end, recorded by the worker, stays as it is)."""
+    deadline = time.monotonic() + GRACE_S
+    while not state.terminal and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        state = submitted.backend.status(submitted.job_id)
+    if state.terminal:
+        reason = _engine_reason(submitted.backend, submitted.job_id, state)
+        store.log_batch(submitted.run_id, models.EventBatch(tags=((ENDED_TAG, reason),)))
+    return state
 
 
 def preflight(backend_name: str, config_path: str | None) -> Backend:

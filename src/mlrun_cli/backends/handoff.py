@@ -88,6 +88,10 @@ class Handoff:
             self._claimed.add(run_id)
         return self._token
 
+    def serves(self, token: str) -> bool:
+        """Whether this endpoint hands out ``token``."""
+        return secrets.compare_digest(self._token, token)
+
     def claimed(self, run_id: str) -> bool:
         """Whether the job of ``run_id`` has redeemed its ticket."""
         with self._lock:
@@ -133,7 +137,7 @@ def handoff_for(config: dict[str, Any], target: str) -> Handoff | None:
         ) from None
     with _HANDOFFS_LOCK:
         for (known_host, known_port), handoff in _HANDOFFS.items():
-            if known_host == host and port in (0, known_port):
+            if known_host == host and port in (0, known_port) and handoff.serves(token):
                 return handoff
         handoff = Handoff(token, host, port)
         _HANDOFFS[(host, port)] = handoff

@@ -106,6 +106,11 @@ def ray_rows(
             "--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={port}",
             f"--ray-client-server-port={free_port()}", f"--temp-dir=/tmp/bench-ray-{os.getpid()}",
             "--disable-usage-stats"]  # fmt: skip
+    # Every port of its own: a fixed default (the job agent's 52365) held by another head on
+    # this host would leave this one without a job agent.
+    for name in ("dashboard-agent-listen-port", "dashboard-agent-grpc-port", "metrics-export-port",
+                 "runtime-env-agent-port", "node-manager-port", "object-manager-port"):  # fmt: skip
+        argv.append(f"--{name}={free_port()}")
     head = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip
     address = f"http://127.0.0.1:{port}"

@@ -47,6 +47,34 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def own_ports() -> list[str]:
+    """Ports Ray would otherwise take fixed (the job agent's 52365: a second head on the host,
+    another session's, would leave this one without a job agent)."""
+    names = ("dashboard-agent-listen-port", "dashboard-agent-grpc-port", "metrics-export-port",
+             "runtime-env-agent-port", "node-manager-port", "object-manager-port")  # fmt: skip
+    return [f"--{name}={_free_port()}" for name in names]
+
+
+def _wait_for_job_agent(address: str, head: subprocess.Popen[bytes], log: Path) -> None:
+    """The dashboard answers before the head's job agent has registered (a loaded machine
+    takes minutes): submit a no-op job until one is taken."""
+    from ray.job_submission import JobSubmissionClient
+
+    client = JobSubmissionClient(address)
+    while True:
+        if head.poll() is not None:
+            pytest.fail(f"ray head exited: {log.read_text()[-2000:]}")
+        try:
+            job = client.submit_job(entrypoint="true")
+            break
+        except RuntimeError as exc:
+            if "try again later" not in str(exc):
+                raise
+            time.sleep(1)
+    while not client.get_job_status(job).is_terminal():
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="session")
 def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Ray head on loopback with 2 CPUs; yields the dashboard (Jobs API) address."""
@@ -58,7 +86,7 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     argv = [str(RAY), "start", "--head", "--block", f"--port={_free_port()}", "--num-cpus=2",
             "--include-dashboard=true", "--dashboard-host=127.0.0.1",
             f"--dashboard-port={dashboard}", f"--ray-client-server-port={_free_port()}",
-            f"--temp-dir={temp}", "--disable-usage-stats"]  # fmt: skip
+            f"--temp-dir={temp}", "--disable-usage-stats", *own_ports()]  # fmt: skip
     with log.open("wb") as out:
         head = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     address = f"http://127.0.0.1:{dashboard}"
@@ -71,6 +99,7 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     break
             except OSError:
                 time.sleep(0.5)
+        _wait_for_job_agent(address, head, log)
         yield address
     finally:
         # The head and every process it started share its process group: stop that group.
@@ -257,7 +286,7 @@ def test_a_job_stopped_outside_mlrun_ends_killed_with_rays_word(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode != 0, err
-    ((status,),) = store_rows("SELECT status FROM runs")
-    assert status == "KILLED"  # the worker got Ray's SIGTERM and recorded its end
+    ((status, why),) = store_rows("SELECT status, status_reason FROM runs")
+    assert status == "KILLED", why  # the worker got Ray's SIGTERM and recorded its end
     ((ended,),) = store_rows("SELECT value FROM tags WHERE key = 'mlrun.backend.ended'")
     assert str(ended).startswith(f"ray: job mlrun-{run_id} stopped"), ended

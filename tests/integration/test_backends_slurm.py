@@ -272,7 +272,7 @@ def test_a_job_cancelled_outside_mlrun_ends_killed_with_slurms_word(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode != 0, err
-    ((status,),) = store_rows("SELECT status FROM runs")
-    assert status == "KILLED"  # the worker got Slurm's SIGTERM and recorded its end
+    ((status, why),) = store_rows("SELECT status, status_reason FROM runs")
+    assert status == "KILLED", why  # the worker got Slurm's SIGTERM and recorded its end
     ((ended,),) = store_rows("SELECT value FROM tags WHERE key = 'mlrun.backend.ended'")
     assert str(ended).startswith(f"slurm: job {record['job_id']} stopped: CANCELLED"), ended

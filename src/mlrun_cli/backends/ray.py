@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -34,6 +35,7 @@ from mlrun_cli.errors import UsageError
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"
 STOP_GRACE_ENV = "RAY_JOB_STOP_WAIT_TIME_S"
+AGENT_WAIT_S = 60.0  # how long a submission waits for the head's job agent
 
 
 def submission_id(run_id: str) -> str:
@@ -87,7 +89,8 @@ class RayBackend(ConfiguredBackend):
                     "--backend ray: Ray is not installed", hint="pip install 'mlrun-cli[ray]'"
                 ) from None
             # Ray's client logs every upload at INFO on the user's terminal.
-            logging.getLogger("ray.dashboard.modules.dashboard_sdk").setLevel(logging.WARNING)
+            for name in ("dashboard.modules.dashboard_sdk", "_private.runtime_env.packaging"):
+                logging.getLogger(f"ray.{name}").setLevel(logging.WARNING)
             try:
                 self._client = JobSubmissionClient(self.address)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -114,17 +117,24 @@ class RayBackend(ConfiguredBackend):
             if key in self.config
         }
         argv = self.worker_argv(job.argv)
-        try:
-            self.client.submit_job(
-                entrypoint=shlex.join(argv),
-                submission_id=sid,
-                runtime_env=runtime_env,
-                **{f"entrypoint_{k}": v for k, v in resources.items()},
-            )
-        except RuntimeError as exc:
-            if "already exists" not in str(exc):
+        deadline = time.monotonic() + AGENT_WAIT_S
+        while True:
+            try:
+                self.client.submit_job(
+                    entrypoint=shlex.join(argv),
+                    submission_id=sid,
+                    runtime_env=runtime_env,
+                    **{f"entrypoint_{k}": v for k, v in resources.items()},
+                )
+            except RuntimeError as exc:
+                if "already exists" in str(exc):
+                    return sid
+                # A head that just started (or is busy) has no job agent yet: Ray asks to retry.
+                if "try again later" in str(exc) and time.monotonic() < deadline:
+                    time.sleep(1.0)
+                    continue
                 raise UsageError(f"--backend ray: submitting to {self.address}: {exc}") from None
-        return sid
+            return sid
 
     def status(self, job_id: str) -> JobState:
         """The job's status and Ray's message about it."""

@@ -91,13 +91,18 @@ class Target:
     handoff: Handoff | None
 
 
+def handoff_of(backend: Backend, location: StoreLocation) -> Handoff | None:
+    """The token's handoff: for a team server, while this process holds a token, and a job
+    that does not inherit this environment (the local backend's does)."""
+    where = getattr(backend, "callback_target", None)
+    if location.remote is None or where is None:
+        return None
+    return handoff_for(backend.config, where())
+
+
 def target(backend: Backend, location: StoreLocation, store: TrackingStore) -> Target:
-    """The handoff is only for a team server while this process holds a token."""
-    handoff = None
-    if location.remote is not None:
-        where = getattr(backend, "callback_target", None)
-        handoff = handoff_for(backend.config, where() if where else "127.0.0.1")
-    return Target(backend, location, store, handoff)
+    """Where a run's job goes and reports."""
+    return Target(backend, location, store, handoff_of(backend, location))
 
 
 def make_job(
@@ -287,7 +292,7 @@ def remote_trial_runner(
     backend = get_backend(request.backend, config)
     lock = threading.Lock()
     batch: dict[int, TrialResult | Job | Submitted] = {}
-    handoff: list[Handoff | None] = []  # started by the first trial (not for all-reused sweeps)
+    handoff = handoff_of(backend, context.location)  # a listener that fails, fails here
 
     def plan(index: int, params: dict[str, str], store: TrackingStore) -> TrialResult | Job:
         trial = trial_request(context, index, params)
@@ -298,9 +303,7 @@ def remote_trial_runner(
             )
             if done is not None:
                 return TrialResult(index, params, done, reused=True)
-        if not handoff:
-            handoff.append(target(backend, context.location, store).handoff)
-        to = Target(backend, context.location, store, handoff[0])
+        to = Target(backend, context.location, store, handoff)
         return make_job(trial, prepared.checkout, to, uuid.uuid4().hex,
                         context.experiment.experiment_id, context.tags)  # fmt: skip
 

@@ -12,12 +12,12 @@ import os
 import runpy
 import sys
 
-from mlrun_cli.backends.base import JOB_TAG
+from mlrun_cli.backends.base import BACKEND_TAG, JOB_TAG
 
 
 def engine_tags(argv: list[str]) -> list[str]:
-    """``--tag mlrun.backend.job_id=...`` from the engine's environment, unless given."""
-    if any(item.startswith(JOB_TAG + "=") for item in argv):
+    """``--tag mlrun.backend.job_id=...`` of a Slurm job (from its environment), unless given."""
+    if f"{BACKEND_TAG}=slurm" not in argv or any(item.startswith(JOB_TAG + "=") for item in argv):
         return []
     array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
     if array and task:

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import run_mlrun, write_project
+from tests.conftest import mlrun_argv, run_mlrun, write_project
+from tests.integration.remote_checks import (
+    EXPERIMENT,
+    assert_sweep_recorded,
+    files_holding,
+    sweep_args,
+    team_server,
+    wait_until_ended,
+)
 from tests.integration.test_sweep import MLPROJECT, TRAIN, store_rows
 
 if TYPE_CHECKING:
@@ -30,6 +38,7 @@ pytestmark = pytest.mark.integration
 RAY = Path(sys.executable).with_name("ray")
 if not RAY.exists():
     RAY = Path(shutil.which("ray") or RAY)
+RAY_TEMP = Path("/tmp") / f"mlrun-ray-{os.getpid()}"  # short: Ray's socket paths have a limit
 
 
 def _free_port() -> int:
@@ -38,18 +47,46 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def own_ports() -> list[str]:
+    """Ports Ray would otherwise take fixed (the job agent's 52365: a second head on the host,
+    another session's, would leave this one without a job agent)."""
+    names = ("dashboard-agent-listen-port", "dashboard-agent-grpc-port", "metrics-export-port",
+             "runtime-env-agent-port", "node-manager-port", "object-manager-port")  # fmt: skip
+    return [f"--{name}={_free_port()}" for name in names]
+
+
+def _wait_for_job_agent(address: str, head: subprocess.Popen[bytes], log: Path) -> None:
+    """The dashboard answers before the head's job agent has registered (a loaded machine
+    takes minutes): submit a no-op job until one is taken."""
+    from ray.job_submission import JobSubmissionClient
+
+    client = JobSubmissionClient(address)
+    while True:
+        if head.poll() is not None:
+            pytest.fail(f"ray head exited: {log.read_text()[-2000:]}")
+        try:
+            job = client.submit_job(entrypoint="true")
+            break
+        except RuntimeError as exc:
+            if "try again later" not in str(exc):
+                raise
+            time.sleep(1)
+    while not client.get_job_status(job).is_terminal():
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="session")
 def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Ray head on loopback with 2 CPUs; yields the dashboard (Jobs API) address."""
     if not RAY.exists():
         pytest.skip("Ray is not installed (pip install 'mlrun-cli[ray]')")
-    temp = Path("/tmp") / f"mlrun-ray-{os.getpid()}"  # short: Ray's socket paths have a limit
+    temp = RAY_TEMP
     dashboard = _free_port()
     log = tmp_path_factory.mktemp("ray") / "head.log"
     argv = [str(RAY), "start", "--head", "--block", f"--port={_free_port()}", "--num-cpus=2",
             "--include-dashboard=true", "--dashboard-host=127.0.0.1",
             f"--dashboard-port={dashboard}", f"--ray-client-server-port={_free_port()}",
-            f"--temp-dir={temp}", "--disable-usage-stats"]  # fmt: skip
+            f"--temp-dir={temp}", "--disable-usage-stats", *own_ports()]  # fmt: skip
     with log.open("wb") as out:
         head = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     address = f"http://127.0.0.1:{dashboard}"
@@ -62,6 +99,7 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     break
             except OSError:
                 time.sleep(0.5)
+        _wait_for_job_agent(address, head, log)
         yield address
     finally:
         # The head and every process it started share its process group: stop that group.
@@ -127,13 +165,128 @@ def test_no_wait_then_cancel_ends_the_run_killed(
 
 
 def test_sweep_on_ray(project: Path, ray_config: Path) -> None:
-    result = run_mlrun("sweep", str(project), "--env-manager", "local", "--backend", "ray",
-                       "--backend-config", str(ray_config), "-P", "x=0.1,0.3,0.5", "-j", "2",
-                       "--metric", "loss", "--json")  # fmt: skip
+    result = run_mlrun(*sweep_args(project, "ray", ray_config, None))
     assert result.returncode == 0, result.stderr
-    trials = json.loads(result.stdout)["trials"]
-    assert [t["status"] for t in trials] == ["FINISHED"] * 3
-    assert not store_rows("SELECT run_id FROM runs WHERE status = 'RUNNING'")
-    parents = store_rows("SELECT value FROM tags WHERE key = 'mlrun.parent_run_id'")
-    assert len(parents) == 3
-    assert len(set(parents)) == 1
+    assert_sweep_recorded(result.stdout, None)
+
+
+def _ray_jobs(address: str) -> str:
+    with urllib.request.urlopen(f"{address}/api/jobs/", timeout=30) as answer:  # noqa: S310
+        return str(answer.read().decode())
+
+
+def test_sweep_on_ray_reports_to_the_team_server_and_no_file_holds_the_token(
+    project: Path,
+    ray_head: str,
+    ray_config: Path,
+    isolated: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with team_server(isolated, monkeypatch) as team:
+        result = run_mlrun(*sweep_args(project, "ray", ray_config, team.url))
+        assert result.returncode == 0, result.stderr
+        recorded = assert_sweep_recorded(result.stdout, team.url)
+        assert not (isolated / "mlruns").exists()  # recorded by the server only
+        for run in recorded:
+            tags = run["tags"]
+            assert isinstance(tags, dict)
+            assert tags["mlrun.backend"] == "ray"
+            assert tags["mlrun.backend.job_id"] == f"mlrun-{run['run_id']}"
+        jobs = _ray_jobs(ray_head)  # what anyone reaching the dashboard sees of every job
+        assert "MLRUN_TOKEN_TICKET" in jobs
+        shown = run_mlrun("runs", "logs", str(recorded[0]["run_id"]), "--tracking-uri", team.url)
+        assert shown.returncode == 0, shown.stderr
+        assert "training x=" in shown.stdout
+    assert team.token not in jobs + result.stdout + result.stderr
+    assert not files_holding(team.token, tmp_path_factory.getbasetemp(), RAY_TEMP, project)
+
+
+def test_logs_and_cancel_through_the_team_server_from_another_machine(
+    project: Path,
+    ray_config: Path,
+    isolated: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    markers = tmp_path / "m"
+    markers.mkdir()
+    env = {"SLOW_FROM": "0", "MARKERS": str(markers)}
+    ray_config.write_text(ray_config.read_text() + f"env_vars: {json.dumps(env)}\n")
+    with team_server(isolated, monkeypatch) as team:
+        result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "ray",
+                           "--backend-config", str(ray_config), "-P", "x=0.5", "--no-wait",
+                           "--json", "--tracking-uri", team.url, "--experiment-name",
+                           EXPERIMENT)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        run_id = json.loads(result.stdout)["run_id"]
+        while not list(markers.iterdir()):
+            time.sleep(0.2)
+        # Another machine: none of the submitter's local records, only the server's.
+        monkeypatch.setenv("MLRUN_HOME", str(tmp_path / "elsewhere"))
+        logs = run_mlrun("runs", "logs", run_id, "--tracking-uri", team.url)
+        assert logs.returncode == 0, logs.stderr
+        assert "training x=0.5" in logs.stdout
+        cancel = run_mlrun("runs", "cancel", run_id, "--tracking-uri", team.url)
+        assert cancel.returncode == 0, cancel.stderr
+        assert f"ray job mlrun-{run_id}" in cancel.stderr
+        follow = run_mlrun("runs", "logs", run_id, "--follow", "--tracking-uri", team.url)
+        assert follow.returncode == 0, follow.stderr
+        ended = wait_until_ended(team.url, run_id)
+        assert ended["status"] == "KILLED", ended
+
+
+def test_a_run_whose_worker_ray_loses_is_marked_failed(
+    project: Path, ray_config: Path, tmp_path: Path
+) -> None:
+    markers = tmp_path / "m"
+    markers.mkdir()
+    env = {"SLOW_FROM": "0", "MARKERS": str(markers)}
+    ray_config.write_text(ray_config.read_text() + f"env_vars: {json.dumps(env)}\n")
+    argv = mlrun_argv("run", str(project), "--env-manager", "local", "--backend", "ray",
+                      "--backend-config", str(ray_config), "-P", "x=0.5")  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        while not list(markers.iterdir()):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        ((run_id, pid, child),) = store_rows("SELECT run_id, pid, child_pid FROM runs")
+        # As a dead node would: the worker's mlrun gets no chance to record anything.
+        os.kill(int(str(pid)), signal.SIGKILL)
+        os.killpg(int(str(child)), signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    ((status, reason),) = store_rows("SELECT status, status_reason FROM runs")
+    assert status == "FAILED"
+    assert str(reason).startswith(f"ray: job mlrun-{run_id} failed"), reason
+
+
+def test_a_job_stopped_outside_mlrun_ends_killed_with_rays_word(
+    project: Path, ray_head: str, ray_config: Path, tmp_path: Path
+) -> None:
+    markers = tmp_path / "m"
+    markers.mkdir()
+    env = {"SLOW_FROM": "0", "MARKERS": str(markers)}
+    ray_config.write_text(ray_config.read_text() + f"env_vars: {json.dumps(env)}\n")
+    argv = mlrun_argv("run", str(project), "--env-manager", "local", "--backend", "ray",
+                      "--backend-config", str(ray_config), "-P", "x=0.5")  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        while not list(markers.iterdir()):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        ((run_id,),) = store_rows("SELECT run_id FROM runs")
+        subprocess.run([str(RAY), "job", "stop", "--address", ray_head, f"mlrun-{run_id}"],
+                       check=True, capture_output=True)  # fmt: skip
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, err
+    ((status, why),) = store_rows("SELECT status, status_reason FROM runs")
+    assert status == "KILLED", why  # the worker got Ray's SIGTERM and recorded its end
+    ((ended,),) = store_rows("SELECT value FROM tags WHERE key = 'mlrun.backend.ended'")
+    assert str(ended).startswith(f"ray: job mlrun-{run_id} stopped"), ended

@@ -21,6 +21,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import mlrun_argv, run_mlrun, write_project
+from tests.integration.remote_checks import (
+    EXPERIMENT,
+    assert_sweep_recorded,
+    files_holding,
+    sweep_args,
+    team_server,
+    wait_until_ended,
+)
 from tests.integration.test_sweep import MLPROJECT, TRAIN, store_rows
 
 if TYPE_CHECKING:
@@ -135,13 +143,10 @@ def project(isolated: Path) -> Path:
 
 
 def test_sweep_on_slurm_uses_one_job_array(project: Path, slurm_config: Path) -> None:
-    result = run_mlrun("sweep", str(project), "--env-manager", "local", "--backend", "slurm",
-                       "--backend-config", str(slurm_config), "-P", "x=0.1,0.3,0.5", "-j", "2",
-                       "--metric", "loss", "--json")  # fmt: skip
+    result = run_mlrun(*sweep_args(project, "slurm", slurm_config, None))
     assert result.returncode == 0, result.stderr
+    assert_sweep_recorded(result.stdout, None)
     trials = json.loads(result.stdout)["trials"]
-    assert [t["status"] for t in trials] == ["FINISHED"] * 3
-    assert not store_rows("SELECT run_id FROM runs WHERE status = 'RUNNING'")
     records = [
         json.loads((Path("mlruns/artifacts") / t["run_id"] / "_mlrun/backend.json").read_text())
         for t in trials
@@ -181,3 +186,93 @@ def test_a_run_the_engine_loses_is_marked_failed(
     ((status, reason),) = store_rows("SELECT status, status_reason FROM runs")
     assert status == "FAILED"
     assert str(reason).startswith(f"slurm: job {record['job_id']}")
+
+
+def test_sweep_on_slurm_reports_to_the_team_server_and_no_file_holds_the_token(
+    project: Path,
+    slurm: Path,
+    slurm_config: Path,
+    isolated: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with team_server(isolated, monkeypatch) as team:
+        result = run_mlrun(*sweep_args(project, "slurm", slurm_config, team.url))
+        assert result.returncode == 0, result.stderr
+        recorded = assert_sweep_recorded(result.stdout, team.url)
+        assert not (isolated / "mlruns").exists()  # recorded by the server only
+        jobs = {str(dict(r["tags"])["mlrun.backend.job_id"]) for r in recorded}  # type: ignore[call-overload]
+        assert len({job.split("_")[0] for job in jobs}) == 1  # one array, ids from the worker
+        shown = run_mlrun("runs", "logs", str(recorded[0]["run_id"]), "--tracking-uri", team.url)
+        assert shown.returncode == 0, shown.stderr
+        assert "training x=" in shown.stdout
+        array = next(iter(jobs)).split("_")[0]
+        scontrol = subprocess.run(["scontrol", "show", "job", "-d", array], capture_output=True,
+                                  text=True, check=False).stdout  # fmt: skip
+    assert team.token not in scontrol + result.stdout + result.stderr
+    # slurmctld's saved scripts and environments, slurmd's spool, every log, the store, the
+    # submitter's and the worker's staging folders, the project (the job's working dir).
+    assert not files_holding(team.token, tmp_path_factory.getbasetemp(), slurm.parent, project)
+    saved = slurm.parent.glob("state/hash.*/job.*/script")  # what slurmctld keeps: a ticket
+    assert any(b"MLRUN_TOKEN_TICKET" in path.read_bytes() for path in saved)
+
+
+def test_logs_and_cancel_through_the_team_server_from_another_machine(
+    project: Path,
+    slurm_config: Path,
+    isolated: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    markers = tmp_path / "m"
+    markers.mkdir()
+    monkeypatch.setenv("SLOW_FROM", "0")  # the job inherits the submitter's environment
+    monkeypatch.setenv("MARKERS", str(markers))
+    with team_server(isolated, monkeypatch) as team:
+        result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "slurm",
+                           "--backend-config", str(slurm_config), "-P", "x=0.5", "--no-wait",
+                           "--json", "--tracking-uri", team.url, "--experiment-name",
+                           EXPERIMENT)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        run_id = json.loads(result.stdout)["run_id"]
+        while not list(markers.iterdir()):
+            time.sleep(0.2)
+        monkeypatch.setenv("MLRUN_HOME", str(tmp_path / "elsewhere"))  # no local record here
+        logs = run_mlrun("runs", "logs", run_id, "--tracking-uri", team.url)
+        assert logs.returncode == 0, logs.stderr
+        assert "training x=0.5" in logs.stdout
+        cancel = run_mlrun("runs", "cancel", run_id, "--tracking-uri", team.url)
+        assert cancel.returncode == 0, cancel.stderr
+        follow = run_mlrun("runs", "logs", run_id, "--follow", "--tracking-uri", team.url)
+        assert follow.returncode == 0, follow.stderr
+        ended = wait_until_ended(team.url, run_id)
+        assert ended["status"] == "KILLED", ended
+
+
+def test_a_job_cancelled_outside_mlrun_ends_killed_with_slurms_word(
+    project: Path, slurm_config: Path, tmp_path: Path
+) -> None:
+    markers = tmp_path / "m"
+    markers.mkdir()
+    env = {**os.environ, "SLOW_FROM": "0", "MARKERS": str(markers)}
+    argv = mlrun_argv("run", str(project), "--env-manager", "local", "--backend", "slurm",
+                      "--backend-config", str(slurm_config), "-P", "x=0.5")  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        while not list(markers.iterdir()):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        ((run_id,),) = store_rows("SELECT run_id FROM runs")
+        record = json.loads(
+            (Path("mlruns/artifacts") / str(run_id) / "_mlrun/backend.json").read_text()
+        )
+        subprocess.run(["scancel", record["job_id"]], check=True)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, err
+    ((status, why),) = store_rows("SELECT status, status_reason FROM runs")
+    assert status == "KILLED", why  # the worker got Slurm's SIGTERM and recorded its end
+    ((ended,),) = store_rows("SELECT value FROM tags WHERE key = 'mlrun.backend.ended'")
+    assert str(ended).startswith(f"slurm: job {record['job_id']} stopped: CANCELLED"), ended

@@ -193,3 +193,20 @@ def test_example_project_sweep_shares_one_uv_environment() -> None:
     assert len({r["fingerprint"] for r in runs}) == 4
     best = min(trials, key=lambda t: t["metrics"]["rmse"])
     assert data["best_run_id"] == best["run_id"]
+
+
+def test_a_local_sweep_records_into_the_team_server(
+    project: Path, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.remote_checks import EXPERIMENT, assert_sweep_recorded, team_server
+
+    with team_server(isolated, monkeypatch) as team:
+        result = run_mlrun("sweep", str(project), "--env-manager", "local", "-P", "x=0.1,0.3,0.5",
+                           "-j", "2", "--metric", "loss", "--experiment-name", EXPERIMENT,
+                           "--tracking-uri", team.url, "--json")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert_sweep_recorded(result.stdout, team.url)
+        assert not (isolated / "mlruns").exists()
+        again = run_mlrun("sweep", str(project), "--env-manager", "local", "-P", "x=0.1,0.3,0.5",
+                          "--experiment-name", EXPERIMENT, "--tracking-uri", team.url, "--json")  # fmt: skip
+        assert [t["reused"] for t in json.loads(again.stdout)["trials"]] == [True] * 3

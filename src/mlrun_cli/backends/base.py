@@ -2,9 +2,13 @@
 
 A backend submits *runs*: the job it starts is ``python -m mlrun_cli run ...`` with the run id
 and tracking URI fixed by the submitter, so the environment lock, data pins, fingerprint and
-reporting are those of any local run. Workers report to the tracking URI they are given: on one
-machine or a shared filesystem that is the same SQLite store (the team server's URI works the
-same way once it exists).
+reporting are those of any local run. Workers report to the tracking URI they are given: a
+SQLite store on one machine or a shared filesystem, or a team server (``http(s)://``), whose
+token reaches the worker through a one-time ticket (``backends/handoff.py``), never on disk.
+
+Which engine job runs a run is remembered twice: in a record beside the submitter's copy of the
+run's artifacts (``runs logs`` / ``runs cancel`` of a run still queued), and as the run's
+``mlrun.backend*`` tags, set by the worker (so any machine that reaches the store finds it).
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from mlrun_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from mlrun_cli.tracking.models import Run
+    from mlrun_cli.tracking.store import TrackingStore
 
 PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED = (
     "PENDING",
@@ -28,6 +35,14 @@ PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED = (
 )
 TERMINAL = (SUCCEEDED, FAILED, STOPPED)
 RECORD = "_mlrun/backend.json"  # in the run's artifact folder: which engine job runs it
+BACKEND_TAG = "mlrun.backend"
+JOB_TAG = "mlrun.backend.job_id"
+ADDRESS_TAG = "mlrun.backend.address"
+CANCEL_TAG = "mlrun.backend.cancel_requested"
+ENDED_TAG = "mlrun.backend.ended"  # the engine's word on a job it stopped itself
+# Settings every remote backend takes: the worker's interpreter, and where the submitter hands
+# out the tracking token (backends/handoff.py).
+COMMON_KEYS = ("python", "callback_host", "callback_port")
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,7 @@ class Backend(Protocol):
     """An execution engine."""
 
     name: str
+    config: dict[str, Any]
 
     def submit(self, job: Job) -> str: ...
     def status(self, job_id: str) -> JobState: ...
@@ -132,6 +148,30 @@ def check_keys(name: str, config: dict[str, Any], known: tuple[str, ...]) -> Non
         )
 
 
+class ConfiguredBackend:
+    """What Ray's and Slurm's backends share: their settings, checked, and the common ones."""
+
+    name = ""
+    keys: tuple[str, ...] = ()
+    states: ClassVar[dict[str, str]] = {}  # the engine's state names -> the protocol's
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        check_keys(self.name, config, self.keys + COMMON_KEYS)
+        self.config = config
+
+    def worker_argv(self, argv: tuple[str, ...]) -> list[str]:
+        """The job's command, with the config's ``python`` for the worker's interpreter."""
+        return [str(self.config.get("python") or argv[0]), *argv[1:]]
+
+    def state(self, engine_state: str, default: str) -> str:
+        """The protocol's state for the engine's name of it."""
+        return self.states.get(engine_state, default)
+
+    def worker_tags(self, run_id: str) -> tuple[tuple[str, str], ...]:
+        """Tags the worker records (the job id when the engine chooses it: set on the worker)."""
+        return ((BACKEND_TAG, self.name),)
+
+
 def write_record(artifact_dir: Path, backend: str, job_id: str, config: dict[str, Any]) -> None:
     """Remember which engine job runs the run (for ``runs logs`` / ``runs cancel``)."""
     path = artifact_dir / RECORD
@@ -144,17 +184,51 @@ def write_record(artifact_dir: Path, backend: str, job_id: str, config: dict[str
 CANCEL_MARK = "_mlrun/cancel-requested"  # `mlrun runs cancel` was asked: the end is KILLED
 
 
-def mark_cancelled(artifact_dir: Path) -> None:
-    """Remember that the user cancelled the run's job (a follower then records KILLED)."""
-    path = artifact_dir / CANCEL_MARK
+def mark_cancelled(store: TrackingStore, run_id: str) -> None:
+    """Remember that the user cancelled the run's job (a follower then records KILLED): here,
+    and on the run itself when it is recorded (a follower on another machine sees that)."""
+    from mlrun_cli.errors import MlrunError, NotFoundError
+    from mlrun_cli.tracking import models
+
+    path = store.artifact_dir(run_id) / CANCEL_MARK
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
+    try:
+        if store.get_run(run_id).status == models.RUNNING:
+            store.log_batch(run_id, models.EventBatch(tags=((CANCEL_TAG, "1"),)))
+    except NotFoundError:
+        pass  # still queued: the local mark is all there is
+    except MlrunError:
+        pass  # no write role on the run: the engine decides whether this user may cancel
+
+
+def cancel_asked(store: TrackingStore, run: Run) -> bool:
+    """Whether ``mlrun runs cancel`` was asked for the run (here or on another machine)."""
+    return (store.artifact_dir(run.run_id) / CANCEL_MARK).exists() or CANCEL_TAG in run.tags
 
 
 def read_record(artifact_dir: Path) -> tuple[str, str, dict[str, Any]] | None:
-    """(backend, job id, config) of a submitted run, or None for a run started here."""
+    """(backend, job id, config) of a run submitted from here, or None."""
     path = artifact_dir / RECORD
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
     return str(data["backend"]), str(data["job_id"]), dict(data.get("config") or {})
+
+
+def find_record(store: TrackingStore, run_id: str) -> tuple[str, str, dict[str, Any]] | None:
+    """The engine job of a run: the submitter's record, else the run's ``mlrun.backend`` tags
+    (a run submitted from another machine); None for a run started without a backend."""
+    from mlrun_cli.errors import NotFoundError
+
+    local = read_record(store.artifact_dir(run_id))
+    if local is not None:
+        return local
+    try:
+        tags = store.get_run(run_id).tags
+    except NotFoundError:
+        return None
+    if BACKEND_TAG not in tags or JOB_TAG not in tags:
+        return None
+    config = {"address": tags[ADDRESS_TAG]} if ADDRESS_TAG in tags else {}
+    return tags[BACKEND_TAG], tags[JOB_TAG], config

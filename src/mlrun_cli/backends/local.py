@@ -21,6 +21,7 @@ class LocalBackend:
 
     def __init__(self, config: dict[str, Any]) -> None:
         check_keys(self.name, config, ())
+        self.config = config
         self._logs: dict[str, Path] = {}
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
 

@@ -3,30 +3,39 @@
 The submission id is ``mlrun-<run id>``: submitting the same run again finds the job that is
 already there instead of starting a second one. Address: ``address`` in the config, else
 ``RAY_ADDRESS``, else the local dashboard (http://127.0.0.1:8265). Extra ``mlrun-cli[ray]``.
+
+Ray keeps a job's ``runtime_env`` (its ``env_vars`` included) in the job's info, which its Jobs
+API shows to anyone who reaches the dashboard, and writes it to ``runtime_env_agent.log``: no
+secret may go there, so a tracking token reaches the worker through a one-time ticket instead.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
-from typing import Any
+import time
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from mlrun_cli.backends.base import (
+    ADDRESS_TAG,
+    BACKEND_TAG,
     FAILED,
+    JOB_TAG,
     PENDING,
     RUNNING,
     STOPPED,
     SUCCEEDED,
+    ConfiguredBackend,
     Job,
     JobState,
-    check_keys,
 )
+from mlrun_cli.backends.handoff import SECRET_ENV
 from mlrun_cli.errors import UsageError
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"
-KEYS = ("address", "python", "num_cpus", "num_gpus", "memory", "env_vars", "pip")
-_STATES = {"PENDING": PENDING, "RUNNING": RUNNING, "SUCCEEDED": SUCCEEDED, "FAILED": FAILED,
-           "STOPPED": STOPPED}  # fmt: skip
+STOP_GRACE_ENV = "RAY_JOB_STOP_WAIT_TIME_S"
+AGENT_WAIT_S = 60.0  # how long a submission waits for the head's job agent
 
 
 def submission_id(run_id: str) -> str:
@@ -34,18 +43,38 @@ def submission_id(run_id: str) -> str:
     return f"mlrun-{run_id}"
 
 
-class RayBackend:
+class RayBackend(ConfiguredBackend):
     """A Ray cluster reached through its Jobs API."""
 
     name = "ray"
+    keys = ("address", "num_cpus", "num_gpus", "memory", "env_vars", "pip")
+    states: ClassVar[dict[str, str]] = {
+        "PENDING": PENDING, "RUNNING": RUNNING, "SUCCEEDED": SUCCEEDED, "FAILED": FAILED,
+        "STOPPED": STOPPED,
+    }  # fmt: skip
 
     def __init__(self, config: dict[str, Any]) -> None:
-        check_keys(self.name, config, KEYS)
-        self.config = config
+        super().__init__(config)
+        secret = sorted(set(config.get("env_vars") or {}) & set(SECRET_ENV))
+        if secret:
+            raise UsageError(
+                f"--backend-config: env_vars.{secret[0]}: Ray shows a job's env_vars to anyone "
+                "who reaches its dashboard and logs them; the tracking token reaches the "
+                "worker through a one-time ticket instead (see README, Backends)"
+            )
         self.address = str(
             config.get("address") or os.environ.get("RAY_ADDRESS") or DEFAULT_ADDRESS
         )
         self._client: Any = None
+
+    def callback_target(self) -> str:
+        """The host workers run near (the submitter's token handoff faces it)."""
+        return urlsplit(self.address).hostname or "127.0.0.1"
+
+    def worker_tags(self, run_id: str) -> tuple[tuple[str, str], ...]:
+        """The job id is the submission id, known before the job exists."""
+        return ((BACKEND_TAG, self.name), (JOB_TAG, submission_id(run_id)),
+                (ADDRESS_TAG, self.address))  # fmt: skip
 
     @property
     def client(self) -> Any:
@@ -60,7 +89,8 @@ class RayBackend:
                     "--backend ray: Ray is not installed", hint="pip install 'mlrun-cli[ray]'"
                 ) from None
             # Ray's client logs every upload at INFO on the user's terminal.
-            logging.getLogger("ray.dashboard.modules.dashboard_sdk").setLevel(logging.WARNING)
+            for name in ("dashboard.modules.dashboard_sdk", "_private.runtime_env.packaging"):
+                logging.getLogger(f"ray.{name}").setLevel(logging.WARNING)
             try:
                 self._client = JobSubmissionClient(self.address)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -77,32 +107,39 @@ class RayBackend:
         runtime_env: dict[str, Any] = {
             "working_dir": str(job.working_dir),
             "excludes": list(job.excludes),
-            "env_vars": {**dict(self.config.get("env_vars") or {}), **job.env},
+            # Ray's supervisor reads its stop grace from the job's env: longer than mlrun's
+            # own escalation (SIGINT 10 s, SIGTERM 5 s), so a stopped run records KILLED.
+            "env_vars": {STOP_GRACE_ENV: "30", **(self.config.get("env_vars") or {}), **job.env},
         }
         resources = {
             key: self.config[key]
             for key in ("num_cpus", "num_gpus", "memory")
             if key in self.config
         }
-        argv = list(job.argv)
-        if "python" in self.config:
-            argv[0] = str(self.config["python"])
-        try:
-            self.client.submit_job(
-                entrypoint=shlex.join(argv),
-                submission_id=sid,
-                runtime_env=runtime_env,
-                **{f"entrypoint_{k}": v for k, v in resources.items()},
-            )
-        except RuntimeError as exc:
-            if "already exists" not in str(exc):
+        argv = self.worker_argv(job.argv)
+        deadline = time.monotonic() + AGENT_WAIT_S
+        while True:
+            try:
+                self.client.submit_job(
+                    entrypoint=shlex.join(argv),
+                    submission_id=sid,
+                    runtime_env=runtime_env,
+                    **{f"entrypoint_{k}": v for k, v in resources.items()},
+                )
+            except RuntimeError as exc:
+                if "already exists" in str(exc):
+                    return sid
+                # A head that just started (or is busy) has no job agent yet: Ray asks to retry.
+                if "try again later" in str(exc) and time.monotonic() < deadline:
+                    time.sleep(1.0)
+                    continue
                 raise UsageError(f"--backend ray: submitting to {self.address}: {exc}") from None
-        return sid
+            return sid
 
     def status(self, job_id: str) -> JobState:
         """The job's status and Ray's message about it."""
         info = self.client.get_job_info(job_id)
-        state = _STATES.get(str(getattr(info.status, "value", info.status)), FAILED)
+        state = self.state(str(getattr(info.status, "value", info.status)), FAILED)
         return JobState(state, info.message or None)
 
     def logs(self, job_id: str) -> str:

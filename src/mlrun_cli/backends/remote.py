@@ -3,7 +3,8 @@
 The store is the source of truth: the worker's mlrun records the run (id fixed here) and ends
 it. The engine says whether the job still lives: a job that ended while its run is still
 RUNNING (cancelled outside mlrun, node died) or never started it leaves the run FAILED with the
-engine's reason.
+engine's reason. With a team server and a token, each job carries a one-time ticket for the
+token (``handoff.py``), redeemed by the worker: the submitter must run until the job started.
 """
 
 from __future__ import annotations
@@ -16,13 +17,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrun_cli.backends.base import Job, JobState, get_backend, load_config, write_record
+from mlrun_cli.backends.base import (
+    ENDED_TAG,
+    Job,
+    JobState,
+    cancel_asked,
+    get_backend,
+    load_config,
+    write_record,
+)
+from mlrun_cli.backends.handoff import TICKET_ENV, handoff_for
 from mlrun_cli.tracking import models
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mlrun_cli.backends.base import Backend
+    from mlrun_cli.backends.handoff import Handoff
     from mlrun_cli.execution.runner import Prepared, Reporter, RunRequest
     from mlrun_cli.source.local import Checkout
     from mlrun_cli.sweep.controller import SweepRequest
@@ -54,11 +65,11 @@ def worker_argv(
     store_uri: str,
     extra_tags: tuple[tuple[str, str], ...] = (),
 ) -> tuple[str, ...]:
-    """``python -m mlrun_cli run ...`` as the worker runs it."""
-    argv = [sys.executable, "-m", "mlrun_cli", "run", *worker_source(checkout, request),
-            "-e", request.entry_point, "--env-manager", request.env_manager,
-            "--experiment-id", experiment_id, "--tracking-uri", store_uri,
-            "--run-id", run_id, "--dirty", request.dirty]  # fmt: skip
+    """``python -m mlrun_cli.backends.worker run ...`` (mlrun, after redeeming its ticket)."""
+    argv = [sys.executable, "-m", "mlrun_cli.backends.worker", "run",
+            *worker_source(checkout, request), "-e", request.entry_point,
+            "--env-manager", request.env_manager, "--experiment-id", experiment_id,
+            "--tracking-uri", store_uri, "--run-id", run_id, "--dirty", request.dirty]  # fmt: skip
     for item in request.params:
         argv += ["-P", item]
     for key, value in extra_tags:
@@ -70,25 +81,53 @@ def worker_argv(
     return tuple(argv)
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where a run's job goes and reports: the engine, the store, the token's handoff."""
+
+    backend: Backend
+    location: StoreLocation
+    store: TrackingStore
+    handoff: Handoff | None
+
+
+def handoff_of(backend: Backend, location: StoreLocation) -> Handoff | None:
+    """The token's handoff: for a team server, while this process holds a token, and a job
+    that does not inherit this environment (the local backend's does)."""
+    where = getattr(backend, "callback_target", None)
+    if location.remote is None or where is None:
+        return None
+    return handoff_for(backend.config, where())
+
+
+def target(backend: Backend, location: StoreLocation, store: TrackingStore) -> Target:
+    """Where a run's job goes and reports."""
+    return Target(backend, location, store, handoff_of(backend, location))
+
+
 def make_job(
     request: RunRequest,
     checkout: Checkout,
-    location: StoreLocation,
-    store: TrackingStore,
+    to: Target,
     run_id: str,
     experiment_id: str,
     extra_tags: tuple[tuple[str, str], ...] = (),
 ) -> Job:
     """The job of one run: the worker command, the snapshot as working dir, the store excluded."""
+    tags = getattr(to.backend, "worker_tags", None)
+    extra_tags = extra_tags + (tags(run_id) if tags else ())
+    location = to.location
     argv = worker_argv(request, checkout, run_id, experiment_id, location.uri, extra_tags)
     excludes = [".git"]
     for owned in location.owned_paths():
         if owned.is_relative_to(checkout.path):
             excludes.append(str(owned.relative_to(checkout.path)))
-    log = store.artifact_dir(run_id) / "_mlrun" / "engine.log"
+    log = to.store.artifact_dir(run_id) / "_mlrun" / "engine.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    return Job(run_id, argv, checkout.path, {"MLRUN_TRACKING_URI": location.uri}, log,
-               tuple(excludes))  # fmt: skip
+    env = {"MLRUN_TRACKING_URI": location.uri}
+    if to.handoff is not None:
+        env[TICKET_ENV] = to.handoff.ticket(run_id)
+    return Job(run_id, argv, checkout.path, env, log, tuple(excludes))
 
 
 @dataclass(frozen=True)
@@ -139,6 +178,8 @@ def wait_for(
                 on_output(text[shown:])
                 shown = len(text)
         if run is not None and run.status != models.RUNNING:
+            if run.status == models.KILLED and not (cancelled or cancel_asked(store, run)):
+                state = _engine_word(store, submitted, state)
             return run, state
         if stop is not None and stop.is_set() and not cancelled:
             backend.cancel(job_id)
@@ -146,18 +187,33 @@ def wait_for(
         if state.terminal:
             ended_at = ended_at or time.monotonic()
             if time.monotonic() - ended_at > GRACE_S:
-                reason = f"{backend.name}: job {job_id} {state.state.lower()}" + (
-                    f": {state.reason}" if state.reason else ""
-                )
+                reason = _engine_reason(backend, job_id, state)
                 if run is not None:
-                    from mlrun_cli.backends.base import CANCEL_MARK
-
-                    asked = (store.artifact_dir(run.run_id) / CANCEL_MARK).exists()
+                    asked = cancel_asked(store, run)
                     status = models.KILLED if cancelled or asked else models.FAILED
                     store.finish_run(run.run_id, status, None, reason)
                     return store.get_run(run.run_id), state
                 return None, JobState(state.state, reason)
         time.sleep(POLL_S)
+
+
+def _engine_reason(backend: Backend, job_id: str, state: JobState) -> str:
+    detail = f": {state.reason}" if state.reason else ""
+    return f"{backend.name}: job {job_id} {state.state.lower()}{detail}"
+
+
+def _engine_word(store: TrackingStore, submitted: Submitted, state: JobState) -> JobState:
+    """A run that its worker ended KILLED though nobody asked mlrun to: the engine stopped it
+    (``scancel``, ``ray job stop``, a time limit). Its reason goes on the run as the tag
+    ``mlrun.backend.ended`` (the run's own end, recorded by the worker, stays as it is)."""
+    deadline = time.monotonic() + GRACE_S
+    while not state.terminal and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        state = submitted.backend.status(submitted.job_id)
+    if state.terminal:
+        reason = _engine_reason(submitted.backend, submitted.job_id, state)
+        store.log_batch(submitted.run_id, models.EventBatch(tags=((ENDED_TAG, reason),)))
+    return state
 
 
 def preflight(backend_name: str, config_path: str | None) -> Backend:
@@ -189,10 +245,14 @@ def submit_run(
     try:
         experiment = resolve_experiment(store, request.experiment_name, request.experiment_id)
         run_id = request.run_id or uuid.uuid4().hex
-        job = make_job(request, checkout, location, store, run_id, experiment.experiment_id)
+        to = target(backend, location, store)
+        job = make_job(request, checkout, to, run_id, experiment.experiment_id)
         submitted = submit(backend_name, config, backend, job, store)
         reporter.info(f"run {run_id} submitted to {backend_name} as job {submitted.job_id}")
         if not wait:
+            if to.handoff is not None:
+                reporter.info("waiting for the job to start and redeem its token ticket")
+                await_ticket(to.handoff, submitted)
             return None, submitted, None
         try:
             run, state = wait_for(store, submitted, on_output=on_output)
@@ -205,6 +265,15 @@ def submit_run(
         return run, submitted, state
     finally:
         store.close()
+
+
+def await_ticket(handoff: Handoff, submitted: Submitted) -> None:
+    """Until the job has redeemed its ticket (or ended): ``--no-wait`` with a token returns then,
+    since a ticket dies with the process that issued it."""
+    while not handoff.claimed(submitted.run_id):
+        if submitted.backend.status(submitted.job_id).terminal:
+            return
+        time.sleep(POLL_S)
 
 
 def remote_trial_runner(
@@ -223,6 +292,7 @@ def remote_trial_runner(
     backend = get_backend(request.backend, config)
     lock = threading.Lock()
     batch: dict[int, TrialResult | Job | Submitted] = {}
+    handoff = handoff_of(backend, context.location)  # a listener that fails, fails here
 
     def plan(index: int, params: dict[str, str], store: TrackingStore) -> TrialResult | Job:
         trial = trial_request(context, index, params)
@@ -233,7 +303,8 @@ def remote_trial_runner(
             )
             if done is not None:
                 return TrialResult(index, params, done, reused=True)
-        return make_job(trial, prepared.checkout, context.location, store, uuid.uuid4().hex,
+        to = Target(backend, context.location, store, handoff)
+        return make_job(trial, prepared.checkout, to, uuid.uuid4().hex,
                         context.experiment.experiment_id, context.tags)  # fmt: skip
 
     def submit_batch(store: TrackingStore) -> None:

@@ -3,14 +3,20 @@
 Assumes a shared filesystem between the submitter and the nodes for the caches (envs, git
 mirrors, DVC) and the store (or a tracking server every node reaches). State comes from
 ``squeue`` while the job is queued or running, then ``scontrol show job``.
+
+slurmctld saves a job's whole environment with the job (``StateSaveLocation/hash.N/job.N/
+environment``; slurmdbd keeps it too with ``AccountingStoreFlags=job_env``): sbatch runs
+without the tracking token and other secrets of the submitter's environment, and the worker
+gets the token through a one-time ticket (``backends/handoff.py``).
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar
 
 from mlrun_cli.backends.base import (
     FAILED,
@@ -18,23 +24,16 @@ from mlrun_cli.backends.base import (
     RUNNING,
     STOPPED,
     SUCCEEDED,
+    ConfiguredBackend,
     Job,
     JobState,
-    check_keys,
 )
+from mlrun_cli.backends.handoff import SECRET_ENV
 from mlrun_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
-
-KEYS = ("partition", "time", "cpus", "gpus", "memory", "account", "qos", "python", "extra")
-_STATES = {
-    "PENDING": PENDING, "CONFIGURING": PENDING, "RUNNING": RUNNING, "COMPLETING": RUNNING,
-    "COMPLETED": SUCCEEDED, "CANCELLED": STOPPED, "FAILED": FAILED, "TIMEOUT": FAILED,
-    "NODE_FAIL": FAILED, "OUT_OF_MEMORY": FAILED, "PREEMPTED": FAILED, "BOOT_FAIL": FAILED,
-    "DEADLINE": FAILED, "SUSPENDED": RUNNING, "REQUEUED": PENDING,
-}  # fmt: skip
 
 
 def _tool(name: str) -> str:
@@ -56,14 +55,25 @@ def _query(argv: list[str]) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
 
 
-class SlurmBackend:
+class SlurmBackend(ConfiguredBackend):
     """A Slurm cluster reached through its commands."""
 
     name = "slurm"
+    keys = ("partition", "time", "cpus", "gpus", "memory", "account", "qos", "extra")
+    states: ClassVar[dict[str, str]] = {
+        "PENDING": PENDING, "CONFIGURING": PENDING, "RUNNING": RUNNING, "COMPLETING": RUNNING,
+        "COMPLETED": SUCCEEDED, "CANCELLED": STOPPED, "FAILED": FAILED, "TIMEOUT": FAILED,
+        "NODE_FAIL": FAILED, "OUT_OF_MEMORY": FAILED, "PREEMPTED": FAILED, "BOOT_FAIL": FAILED,
+        "DEADLINE": FAILED, "SUSPENDED": RUNNING, "REQUEUED": PENDING,
+    }  # fmt: skip
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        check_keys(self.name, config, KEYS)
-        self.config = config
+    def callback_target(self) -> str:
+        """The controller's host (the submitter's token handoff faces its network)."""
+        for line in _query([_tool("scontrol"), "show", "config"]).splitlines():
+            key, _, value = line.partition("=")
+            if key.strip().startswith("SlurmctldHost"):
+                return value.strip().split("(")[0] or "127.0.0.1"
+        return "127.0.0.1"
 
     def check(self) -> None:
         """The Slurm commands are here."""
@@ -90,7 +100,6 @@ class SlurmBackend:
     def script(self, jobs: Sequence[Job], throttle: int | None = None) -> str:
         """One job, or an array whose task N runs ``jobs[N]``."""
         first = jobs[0]
-        python = str(self.config.get("python") or first.argv[0])
         output = first.log_path
         if output is not None and len(jobs) > 1:
             output = output.with_name("slurm-%A_%a.out")
@@ -102,7 +111,7 @@ class SlurmBackend:
         commands = [
             " ".join(f"{k}={shlex.quote(v)}" for k, v in job.env.items())
             + " exec "
-            + shlex.join([python, *job.argv[1:]])
+            + shlex.join(self.worker_argv(job.argv))
             for job in jobs
         ]
         if len(jobs) == 1:
@@ -116,8 +125,10 @@ class SlurmBackend:
     def submit_many(self, jobs: Sequence[Job], throttle: int | None = None) -> list[str]:
         """sbatch one script; the job ids (``ID`` or ``ID_N`` per array task)."""
         text = self.script(jobs, throttle)
+        # sbatch exports this environment to the job, and slurmctld saves it on disk.
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
         done = subprocess.run([_tool("sbatch"), "--parsable"], input=text, capture_output=True,
-                              text=True, check=False)  # fmt: skip
+                              text=True, check=False, env=env)  # fmt: skip
         if done.returncode != 0:
             raise UsageError(f"--backend slurm: sbatch: {done.stderr.strip()}")
         job_id = done.stdout.strip().split(";")[0]
@@ -132,7 +143,7 @@ class SlurmBackend:
         out = _query([_tool("squeue"), "-h", "-j", job_id, "-o", "%T|%r"]).strip()
         if out:
             state, _, reason = out.splitlines()[0].partition("|")
-            return JobState(_STATES.get(state, RUNNING), None if reason in ("None", "") else reason)
+            return JobState(self.state(state, RUNNING), None if reason in ("None", "") else reason)
         shown = _query([_tool("scontrol"), "show", "job", "-o", job_id])
         fields = dict(part.split("=", 1) for part in shown.split() if "=" in part)
         known = fields.get("JobState")
@@ -144,7 +155,7 @@ class SlurmBackend:
         if fields.get("ExitCode") not in (None, "0:0"):
             parts.append(f"exit {fields['ExitCode']}")
         detail = ", ".join(parts)
-        return JobState(_STATES.get(known, FAILED), detail)
+        return JobState(self.state(known, FAILED), detail)
 
     def logs(self, job_id: str) -> str:
         """Slurm's output file of the job, if it is readable here (shared filesystem)."""

@@ -68,7 +68,7 @@ def run_on_backend(
 
 def _find(store: TrackingStore, prefix: str) -> tuple[str, tuple[str, str, dict[str, Any]] | None]:
     """The run id and its engine job; a submitted run may not be recorded yet (still queued)."""
-    from mlrun_cli.backends.base import read_record
+    from mlrun_cli.backends.base import find_record, read_record
     from mlrun_cli.errors import NotFoundError
 
     try:
@@ -81,7 +81,7 @@ def _find(store: TrackingStore, prefix: str) -> tuple[str, tuple[str, str, dict[
         if len(queued) != 1:
             raise
         found = queued[0]
-    return found, read_record(store.artifact_dir(found))
+    return found, find_record(store, found)
 
 
 @handle_errors
@@ -154,7 +154,7 @@ def cancel_command(
         if record is not None:
             from mlrun_cli.backends.base import mark_cancelled
 
-            mark_cancelled(store.artifact_dir(found))
+            mark_cancelled(store, found)
             get_backend(record[0], record[2]).cancel(record[1])
             info(f"run {found[:8]}: cancel sent to {record[0]} job {record[1]}")
             return

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 INTERRUPT_TIMEOUT_S = 10.0
 TERMINATE_TIMEOUT_S = 5.0
 _HAS_PROC = Path("/proc/self/stat").exists()
+TREE_SIGNAL_S = 0.5  # an entry point killed by SIGINT/SIGTERM: how long mlrun's copy may lag
 LINGER_S = 5.0  # how long the job's other processes may go on logging after the entry point
 
 
@@ -102,6 +103,7 @@ class _Interrupts:
         self._force = threading.Event()
         self._thread: threading.Thread | None = None
         self.late_signals = 0
+        self._undecided: int | None = None
 
     def watch(self, proc: subprocess.Popen[bytes]) -> None:
         """Relay to this child from now on (a signal that came earlier is relayed now)."""
@@ -110,18 +112,46 @@ class _Interrupts:
         if self.signum is not None:
             self._start()
 
-    def _child_ended(self) -> bool:
-        """Whether the entry point has already exited (reaped or not): peek, never reap."""
+    def _child_ended(self, signum: int) -> bool | None:
+        """Whether the entry point has already exited other than by ``signum`` (peek, never
+        reap); None when it was reaped and its status is not known yet. A process tree
+        stopped at once (Ray's job stop, ``scancel``, ``kill -- -PGID``) signals the entry
+        point and mlrun together, in any order: that is an interrupt, not a late signal."""
         proc = self._proc
         if proc is None:
             return False
+        if proc.returncode is not None:
+            return proc.returncode != -signum
         try:
-            return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+            info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
-            return True
+            return None  # reaped this instant by proc.wait(): decided once its code is known
+        if info is None:
+            return False
+        return not (info.si_code in (os.CLD_KILLED, os.CLD_DUMPED) and info.si_status == signum)
+
+    def settle(self, returncode: int) -> None:
+        """Once the entry point's exit code is known: decide a signal that came as it was
+        reaped, and give mlrun's own copy of a signal that stopped the whole tree a moment
+        (it may land just after the exit)."""
+        undecided, self._undecided = self._undecided, None
+        if undecided is not None:
+            self._interrupt_or_late(undecided, returncode != -undecided)
+        deadline = time.monotonic() + TREE_SIGNAL_S
+        while self.signum is None and -returncode in (signal.SIGINT, signal.SIGTERM):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.signum is None and self._child_ended():
+        ended = self._child_ended(signum) if self.signum is None else False
+        if ended is None:
+            self._undecided = signum
+            return
+        self._interrupt_or_late(signum, ended)
+
+    def _interrupt_or_late(self, signum: int, late: bool) -> None:
+        if late:
             # After the entry point's exit a signal does not interrupt it: it only reaches
             # what is left of the job and stops waiting for it (see _linger).
             self.late_signals += 1
@@ -297,6 +327,7 @@ def run_process(
         if on_start is not None:
             on_start(proc.pid)
         proc.wait()
+        interrupts.settle(proc.returncode)
         interrupted_by = interrupts.signum  # a signal from now on comes after the exit
         if on_exit is not None:
             on_exit(proc.returncode)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mlrun_cli.sweep.expand import Dimension
     from mlrun_cli.sweep.trials import TrialContext
     from mlrun_cli.tracking.models import Run
+    from mlrun_cli.tracking.store import TrackingStore
 
 GOALS = ("min", "max")
 
@@ -171,11 +172,6 @@ def run_sweep(request: SweepRequest, reporter: Reporter, progress: SweepProgress
             random_points(space, request.random, request.seed) if request.random else grid(space)
         )
     location = resolve_location(request.run.tracking_uri)
-    if location.remote is not None:
-        raise UsageError(
-            f"--tracking-uri {location.remote}: a sweep records into a SQLite or PostgreSQL "
-            "store; sweeping against a tracking server is not supported yet"
-        )
     base_request = dataclasses.replace(request.run, params=_items(representative(space)))
     entry: list[EntryPoint] = []
 
@@ -365,13 +361,11 @@ def _schedule(
     return sorted(results, key=lambda r: r.index), interrupted
 
 
-def earlier_trials(store: object, parent: Run, seen: set[str]) -> list[TrialResult]:
+def earlier_trials(store: TrackingStore, parent: Run, seen: set[str]) -> list[TrialResult]:
     """FINISHED trials of earlier invocations of the same sweep (a resumed Optuna study)."""
     from mlrun_cli.sweep.parent import SWEEP_TAG
     from mlrun_cli.tracking.queries import search_runs
-    from mlrun_cli.tracking.sql.store import SqlStore
 
-    assert isinstance(store, SqlStore)  # noqa: S101 - typed loosely for lazy imports
     key = parent.tags[SWEEP_TAG]
     where = f"tags.`{SWEEP_TAG}` = '{key}' and status = 'FINISHED'"
     found = search_runs(store, [parent.experiment_id], where, max_results=10_000).runs
@@ -383,7 +377,7 @@ def earlier_trials(store: object, parent: Run, seen: set[str]) -> list[TrialResu
 
 
 def _drive(
-    store: object,
+    store: TrackingStore,
     parent: Run,
     source: PointSource,
     execute: Callable[[int, dict[str, str], threading.Event], TrialResult],
@@ -392,9 +386,7 @@ def _drive(
 ) -> SweepResult:
     """Schedule the trials, then end the parent run with the sweep's outcome."""
     from mlrun_cli.sweep.parent import finish_parent, record_best
-    from mlrun_cli.tracking.sql.store import SqlStore
 
-    assert isinstance(store, SqlStore)  # noqa: S101 - typed loosely for lazy imports
     tally = Tally(Counts(source.total), request.metric, request.goal)
     results, interrupted = _schedule(source, execute, request, progress, tally)
     if request.optuna and interrupted is None:

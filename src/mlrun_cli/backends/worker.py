@@ -1,0 +1,47 @@
+"""``python -m mlrun_cli.backends.worker run ...``: a backend job's command.
+
+The same ``mlrun run`` as ``python -m mlrun_cli``, after two steps only the worker needs: the
+tracking token is fetched with the job's one-time ticket (``handoff.py``), and the engine's own
+name of the job (Slurm's job id, known only once it runs) is added to the run's tags, so
+``runs logs`` / ``runs cancel`` find the job from any machine that reaches the store.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+
+from mlrun_cli.backends.base import BACKEND_TAG, JOB_TAG
+
+
+def engine_tags(argv: list[str]) -> list[str]:
+    """``--tag mlrun.backend.job_id=...`` of a Slurm job (from its environment), unless given."""
+    if f"{BACKEND_TAG}=slurm" not in argv or any(item.startswith(JOB_TAG + "=") for item in argv):
+        return []
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if array and task:
+        return ["--tag", f"{JOB_TAG}={array}_{task}"]
+    job = os.environ.get("SLURM_JOB_ID")
+    return ["--tag", f"{JOB_TAG}={job}"] if job else []
+
+
+def main() -> None:
+    """Redeem the ticket, then run mlrun's CLI with the job's arguments."""
+    from mlrun_cli.backends.handoff import redeem_ticket
+    from mlrun_cli.errors import MlrunError
+
+    try:
+        redeem_ticket()
+    except MlrunError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        if exc.hint:
+            sys.stderr.write(f"hint: {exc.hint}\n")
+        sys.exit(int(exc.exit_code))
+    args = sys.argv[1:]
+    sys.argv = [sys.argv[0], *args, *engine_tags(args)]
+    runpy.run_module("mlrun_cli", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

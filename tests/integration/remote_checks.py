@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from tests.conftest import run_mlrun
 from tests.integration.test_server import add_user
+from tests.server.backends import sqlite_backend
 from tests.server.process import running_server
 
 if TYPE_CHECKING:
@@ -40,12 +41,11 @@ class TeamServer:
 @contextlib.contextmanager
 def team_server(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TeamServer]:
     """A server with auth on; this test's commands carry its token in their environment only."""
-    db = isolated / "srv" / "mlrun.db"
-    db.parent.mkdir()
-    token = add_user(db, "ana", "write")
-    with running_server(db) as server:
+    backend = sqlite_backend(isolated / "srv")
+    token = add_user(backend, "ana", "write")
+    with running_server(backend) as server:
         monkeypatch.setenv("MLRUN_TRACKING_TOKEN", token)
-        yield TeamServer(server, token, db.parent)
+        yield TeamServer(server, token, backend.root)
 
 
 def search(uri: str | None, filter_text: str = "") -> list[dict[str, object]]:

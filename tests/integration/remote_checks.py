@@ -105,3 +105,37 @@ def files_holding(secret: str, *roots: Path) -> list[Path]:
                 if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
                     found.append(path)
     return found
+
+
+def submit_slow_run(
+    project: Path, backend: str, config: Path, uri: str, markers: Path, *args: str
+) -> str:
+    """``mlrun run --no-wait`` of a slow trial against the team server: its run id, once its
+    entry point has started (it leaves a file in ``markers``)."""
+    result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", backend,
+                       "--backend-config", str(config), "-P", "x=0.5", "--no-wait", "--json",
+                       "--tracking-uri", uri, "--experiment-name", EXPERIMENT, *args)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run_id = str(json.loads(result.stdout)["run_id"])
+    while not list(markers.iterdir()):
+        time.sleep(0.2)
+    return run_id
+
+
+def logs_and_cancel_from_elsewhere(
+    uri: str, run_id: str, elsewhere: Path, monkeypatch: pytest.MonkeyPatch, cancel_says: str = ""
+) -> None:
+    """From another machine (none of the submitter's local records, only the server's):
+    ``runs logs`` shows the output, ``runs cancel`` stops the job, ``runs logs --follow``
+    ends, and the run is KILLED."""
+    monkeypatch.setenv("MLRUN_HOME", str(elsewhere))
+    logs = run_mlrun("runs", "logs", run_id, "--tracking-uri", uri)
+    assert logs.returncode == 0, logs.stderr
+    assert "training x=0.5" in logs.stdout
+    cancel = run_mlrun("runs", "cancel", run_id, "--tracking-uri", uri)
+    assert cancel.returncode == 0, cancel.stderr
+    assert cancel_says in cancel.stderr
+    follow = run_mlrun("runs", "logs", run_id, "--follow", "--tracking-uri", uri)
+    assert follow.returncode == 0, follow.stderr
+    ended = wait_until_ended(uri, run_id)
+    assert ended["status"] == "KILLED", ended

@@ -22,12 +22,12 @@ import pytest
 
 from tests.conftest import mlrun_argv, run_mlrun, write_project
 from tests.integration.remote_checks import (
-    EXPERIMENT,
     assert_sweep_recorded,
     files_holding,
+    logs_and_cancel_from_elsewhere,
+    submit_slow_run,
     sweep_args,
     team_server,
-    wait_until_ended,
 )
 from tests.integration.test_sweep import MLPROJECT, TRAIN, store_rows
 
@@ -214,26 +214,9 @@ def test_logs_and_cancel_through_the_team_server_from_another_machine(
     env = {"SLOW_FROM": "0", "MARKERS": str(markers)}
     ray_config.write_text(ray_config.read_text() + f"env_vars: {json.dumps(env)}\n")
     with team_server(isolated, monkeypatch) as team:
-        result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "ray",
-                           "--backend-config", str(ray_config), "-P", "x=0.5", "--no-wait",
-                           "--json", "--tracking-uri", team.url, "--experiment-name",
-                           EXPERIMENT)  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        run_id = json.loads(result.stdout)["run_id"]
-        while not list(markers.iterdir()):
-            time.sleep(0.2)
-        # Another machine: none of the submitter's local records, only the server's.
-        monkeypatch.setenv("MLRUN_HOME", str(tmp_path / "elsewhere"))
-        logs = run_mlrun("runs", "logs", run_id, "--tracking-uri", team.url)
-        assert logs.returncode == 0, logs.stderr
-        assert "training x=0.5" in logs.stdout
-        cancel = run_mlrun("runs", "cancel", run_id, "--tracking-uri", team.url)
-        assert cancel.returncode == 0, cancel.stderr
-        assert f"ray job mlrun-{run_id}" in cancel.stderr
-        follow = run_mlrun("runs", "logs", run_id, "--follow", "--tracking-uri", team.url)
-        assert follow.returncode == 0, follow.stderr
-        ended = wait_until_ended(team.url, run_id)
-        assert ended["status"] == "KILLED", ended
+        run_id = submit_slow_run(project, "ray", ray_config, team.url, markers)
+        logs_and_cancel_from_elsewhere(team.url, run_id, tmp_path / "elsewhere", monkeypatch,
+                                       f"ray job mlrun-{run_id}")  # fmt: skip
 
 
 def test_a_run_whose_worker_ray_loses_is_marked_failed(

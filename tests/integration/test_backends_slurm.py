@@ -22,12 +22,12 @@ import pytest
 
 from tests.conftest import mlrun_argv, run_mlrun, write_project
 from tests.integration.remote_checks import (
-    EXPERIMENT,
     assert_sweep_recorded,
     files_holding,
+    logs_and_cancel_from_elsewhere,
+    submit_slow_run,
     sweep_args,
     team_server,
-    wait_until_ended,
 )
 from tests.integration.test_sweep import MLPROJECT, TRAIN, store_rows
 
@@ -229,24 +229,8 @@ def test_logs_and_cancel_through_the_team_server_from_another_machine(
     monkeypatch.setenv("SLOW_FROM", "0")  # the job inherits the submitter's environment
     monkeypatch.setenv("MARKERS", str(markers))
     with team_server(isolated, monkeypatch) as team:
-        result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "slurm",
-                           "--backend-config", str(slurm_config), "-P", "x=0.5", "--no-wait",
-                           "--json", "--tracking-uri", team.url, "--experiment-name",
-                           EXPERIMENT)  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        run_id = json.loads(result.stdout)["run_id"]
-        while not list(markers.iterdir()):
-            time.sleep(0.2)
-        monkeypatch.setenv("MLRUN_HOME", str(tmp_path / "elsewhere"))  # no local record here
-        logs = run_mlrun("runs", "logs", run_id, "--tracking-uri", team.url)
-        assert logs.returncode == 0, logs.stderr
-        assert "training x=0.5" in logs.stdout
-        cancel = run_mlrun("runs", "cancel", run_id, "--tracking-uri", team.url)
-        assert cancel.returncode == 0, cancel.stderr
-        follow = run_mlrun("runs", "logs", run_id, "--follow", "--tracking-uri", team.url)
-        assert follow.returncode == 0, follow.stderr
-        ended = wait_until_ended(team.url, run_id)
-        assert ended["status"] == "KILLED", ended
+        run_id = submit_slow_run(project, "slurm", slurm_config, team.url, markers)
+        logs_and_cancel_from_elsewhere(team.url, run_id, tmp_path / "elsewhere", monkeypatch)
 
 
 def test_a_job_cancelled_outside_mlrun_ends_killed_with_slurms_word(

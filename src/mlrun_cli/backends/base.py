@@ -34,6 +34,8 @@ PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED = (
     "STOPPED",
 )
 TERMINAL = (SUCCEEDED, FAILED, STOPPED)
+# The engine did not answer (its head or controller is down): not an end, unless it lasts.
+UNREACHABLE = "UNREACHABLE"
 RECORD = "_mlrun/backend.json"  # in the run's artifact folder: which engine job runs it
 BACKEND_TAG = "mlrun.backend"
 JOB_TAG = "mlrun.backend.job_id"

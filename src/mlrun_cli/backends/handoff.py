@@ -146,7 +146,8 @@ def handoff_for(config: dict[str, Any], target: str) -> Handoff | None:
 
 def redeem_ticket() -> None:
     """On the worker: trade ``MLRUN_TOKEN_TICKET`` for the token, kept in this process's
-    environment only (the ticket is removed: the entry point never sees either)."""
+    environment (the ticket is removed). The entry point inherits the token, as a local run's
+    does, so that the steps it starts with ``mlrun run`` can record."""
     ticket = os.environ.pop(TICKET_ENV, None)
     if not ticket:
         return

@@ -26,6 +26,7 @@ from mlrun_cli.backends.base import (
     RUNNING,
     STOPPED,
     SUCCEEDED,
+    UNREACHABLE,
     ConfiguredBackend,
     Job,
     JobState,
@@ -137,15 +138,27 @@ class RayBackend(ConfiguredBackend):
             return sid
 
     def status(self, job_id: str) -> JobState:
-        """The job's status and Ray's message about it."""
-        info = self.client.get_job_info(job_id)
+        """The job's status and Ray's message about it (UNREACHABLE while the head is down)."""
+        try:
+            info = self.client.get_job_info(job_id)
+        except (OSError, RuntimeError) as exc:  # requests' errors are OSErrors
+            return JobState(UNREACHABLE, f"cannot reach {self.address}: {type(exc).__name__}")
         state = self.state(str(getattr(info.status, "value", info.status)), FAILED)
         return JobState(state, info.message or None)
 
     def logs(self, job_id: str) -> str:
-        """The job's output so far."""
-        return str(self.client.get_job_logs(job_id))
+        """The job's output so far ("" while the head cannot be reached)."""
+        try:
+            return str(self.client.get_job_logs(job_id))
+        except (OSError, RuntimeError):
+            return ""
 
     def cancel(self, job_id: str) -> None:
         """Stop the job (Ray sends SIGTERM: the run ends KILLED)."""
-        self.client.stop_job(job_id)
+        try:
+            self.client.stop_job(job_id)
+        except (OSError, RuntimeError) as exc:
+            raise UsageError(
+                f"--backend ray: cannot reach {self.address} to stop job {job_id} "
+                f"({type(exc).__name__})"
+            ) from None

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from mlrun_cli.backends.base import (
     ENDED_TAG,
+    FAILED,
+    UNREACHABLE,
     Job,
     JobState,
     cancel_asked,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from mlrun_cli.tracking.store import StoreLocation, TrackingStore
 
 POLL_S = 0.5
+UNREACHABLE_S = 60.0  # how long an engine may not answer before its job counts as lost
 GRACE_S = 10.0  # after the engine says the job ended, how long the run may take to be recorded
 
 
@@ -168,12 +171,19 @@ def wait_for(
     backend, job_id = submitted.backend, submitted.job_id
     shown = 0
     ended_at: float | None = None
+    lost_at: float | None = None
     cancelled = False
     while True:
         run = _run_or_none(store, submitted.run_id)
         state = backend.status(job_id)
+        if state.state == UNREACHABLE:  # a head that stays down has lost the job
+            lost_at = lost_at or time.monotonic()
+            if time.monotonic() - lost_at > UNREACHABLE_S:
+                state = JobState(FAILED, state.reason)
+        else:
+            lost_at = None
         if on_output is not None:
-            text = backend.logs(job_id)
+            text = backend.logs(job_id) if lost_at is None else ""
             if len(text) > shown:
                 on_output(text[shown:])
                 shown = len(text)

@@ -1,0 +1,69 @@
+"""Following a job whose engine stops answering (a Ray head or Slurm controller down)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlrun_cli.backends import remote
+from mlrun_cli.backends.base import RUNNING, UNREACHABLE, JobState
+from mlrun_cli.tracking.sqlite import SqliteStore
+from mlrun_cli.tracking.store import open_store
+from tests.unit.tracking.test_sqlite import new_run
+
+
+class SilentEngine:
+    """An engine that answered once, then never again (a narrow stand-in for a dead head)."""
+
+    name = "ray"
+
+    def __init__(self, answers: list[JobState]) -> None:
+        self.answers = answers
+
+    def status(self, job_id: str) -> JobState:
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+    def logs(self, job_id: str) -> str:
+        return ""
+
+    def cancel(self, job_id: str) -> None:
+        raise AssertionError("nobody asked to cancel")
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SqliteStore:
+    for name, seconds in (("UNREACHABLE_S", 0.2), ("GRACE_S", 0.1), ("POLL_S", 0.01)):
+        monkeypatch.setattr(remote, name, seconds)
+    opened = open_store(str(tmp_path / "store"))
+    assert isinstance(opened, SqliteStore)
+    return opened
+
+
+def test_an_engine_that_stays_unreachable_has_lost_the_run(store: SqliteStore) -> None:
+    run_id = new_run(store)
+    engine = SilentEngine([JobState(RUNNING), JobState(UNREACHABLE, "cannot reach head")])
+    submitted = remote.Submitted(run_id, "mlrun-x", engine)  # type: ignore[arg-type]
+    run, state = remote.wait_for(store, submitted)
+    assert run is not None
+    assert run.status == "FAILED"
+    assert run.status_reason == "ray: job mlrun-x failed: cannot reach head"
+    assert state.terminal
+
+
+def test_an_engine_back_in_time_keeps_the_run(store: SqliteStore) -> None:
+    run_id = new_run(store)
+    answers = [JobState(UNREACHABLE, "down"), JobState(RUNNING)]
+    engine = SilentEngine(answers)
+
+    def finish_when_back(job_id: str) -> JobState:
+        state = SilentEngine.status(engine, job_id)
+        if state.state == RUNNING:
+            store.finish_run(run_id, "FINISHED", 0)
+        return state
+
+    engine.status = finish_when_back  # type: ignore[method-assign]
+    submitted = remote.Submitted(run_id, "mlrun-x", engine)  # type: ignore[arg-type]
+    run, _ = remote.wait_for(store, submitted)
+    assert run is not None
+    assert run.status == "FINISHED"

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from mlrun_cli.backends.handoff import Handoff
     from mlrun_cli.execution.runner import Prepared, Reporter, RunRequest
     from mlrun_cli.source.local import Checkout
+    from mlrun_cli.spec.mlproject import EntryPoint
     from mlrun_cli.sweep.controller import SweepRequest
     from mlrun_cli.sweep.trials import TrialContext, TrialResult
     from mlrun_cli.tracking.models import Run
@@ -250,7 +251,8 @@ def submit_run(
     config = load_config(config_path)
     backend = preflight(backend_name, config_path)
     location = resolve_location(request.tracking_uri)
-    checkout = check_locally(request, reporter, location.owned_paths())
+    checkout, params = check_locally(request, reporter, location.owned_paths())
+    request = replace(request, params=params)
     store = open_location(location)
     try:
         experiment = resolve_experiment(store, request.experiment_name, request.experiment_id)
@@ -356,8 +358,11 @@ def remote_trial_runner(
     return execute
 
 
-def check_locally(request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...]) -> Checkout:
-    """Source, spec and parameter checks before submitting (a bad -P never reaches a cluster)."""
+def check_locally(
+    request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...]
+) -> tuple[Checkout, tuple[str, ...]]:
+    """Source, spec and parameter checks before submitting (a bad -P never reaches a cluster);
+    the checkout, and the ``-P`` items to hand the worker."""
     from mlrun_cli.source.local import SourceRequest, resolve_source
     from mlrun_cli.spec.mlproject import load_project
     from mlrun_cli.spec.params import bind_params, parse_cli_params
@@ -373,4 +378,17 @@ def check_locally(request: RunRequest, reporter: Reporter, not_code: tuple[Path,
                         strict=request.strict, check_paths=False)  # fmt: skip
     for message in bound.warnings:
         reporter.warn(message)
-    return checkout
+    return checkout, absolute_paths(request.params, entry_point, bound.as_dict())
+
+
+def absolute_paths(
+    items: tuple[str, ...], entry_point: EntryPoint, bound: dict[str, str]
+) -> tuple[str, ...]:
+    """``-P`` items with each ``path`` value as bound here (absolute, against the user's
+    folder): the worker's own folder is another one."""
+    paths = {p.name for p in entry_point.parameters if p.type == "path"}
+    out = []
+    for item in items:
+        name = item.partition("=")[0]
+        out.append(f"{name}={bound[name]}" if name in paths and name in bound else item)
+    return tuple(out)

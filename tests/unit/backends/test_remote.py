@@ -67,3 +67,21 @@ def test_an_engine_back_in_time_keeps_the_run(store: SqliteStore) -> None:
     run, _ = remote.wait_for(store, submitted)
     assert run is not None
     assert run.status == "FINISHED"
+
+
+def test_path_params_reach_the_worker_absolute(tmp_path: Path) -> None:
+    """A worker runs in another folder: a relative ``-P data=train.csv`` given in the user's
+    folder is handed on as the path it named there; other values as given."""
+    from mlrun_cli.backends.remote import absolute_paths
+    from mlrun_cli.spec.mlproject import EntryPoint, ParameterSpec
+    from mlrun_cli.spec.params import bind_params, parse_cli_params
+
+    entry = EntryPoint("main", "python t.py {data} {alpha}",
+                       (ParameterSpec("data", "path"), ParameterSpec("alpha", "float")))  # fmt: skip
+    items = ("data=train.csv", "alpha=0.5")
+    user_cwd = tmp_path / "proj" / "data"
+    bound = bind_params(entry, parse_cli_params(items), user_cwd=user_cwd,
+                        project_dir=tmp_path / "proj", strict=False, check_paths=False)  # fmt: skip
+    assert absolute_paths(items, entry, bound.as_dict()) == (
+        f"data={user_cwd / 'train.csv'}", "alpha=0.5",
+    )  # fmt: skip

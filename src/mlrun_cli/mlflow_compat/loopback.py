@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import logging
 import secrets
 import selectors
 import socket
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+
+_log = logging.getLogger(__name__)
 
 # Uploads larger than this are streamed to their file instead of read into memory.
 STREAM_UPLOADS_OVER = 1 << 20
@@ -42,17 +45,27 @@ _MAX_BODY = 256 << 20
 
 def _read_chunked(stream: BinaryIO) -> bytes:
     parts: list[bytes] = []
+    total = 0
     while True:
         size_line = stream.readline(_MAX_LINE)
         try:
             size = int(size_line.split(b";", 1)[0].strip(), 16)
         except ValueError:
             raise _BadRequestError from None
+        if size < 0 or total + size > _MAX_BODY:
+            raise _BadRequestError
         if size == 0:
-            while stream.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
-                pass
-            return b"".join(parts)
-        parts.append(stream.read(size))
+            while True:
+                trailer = stream.readline(_MAX_LINE)
+                if not trailer:
+                    raise _BadRequestError  # cut off before the last chunk's end
+                if trailer in (b"\r\n", b"\n"):
+                    return b"".join(parts)
+        chunk = stream.read(size)
+        if len(chunk) < size:
+            raise _BadRequestError  # the client went away mid-chunk: nothing is recorded
+        parts.append(chunk)
+        total += size
         stream.readline(_MAX_LINE)
 
 
@@ -126,6 +139,8 @@ class LoopbackEndpoint:
                 pass
         except (OSError, _BadRequestError):
             pass
+        except Exception as exc:  # noqa: BLE001 - a thread's traceback would land in the user's terminal
+            _log.debug("mlflow endpoint: connection dropped: %s: %s", type(exc).__name__, exc)
         finally:
             with self._guard:
                 self._connections.discard(conn)
@@ -169,7 +184,11 @@ class LoopbackEndpoint:
         try:
             length = int(headers.get("content-length") or 0)
         except ValueError:
-            raise _BadRequestError from None
+            length = -1
+        if length < 0:
+            bad = MlflowError("BAD_REQUEST", "Content-Length must be a non-negative integer")
+            self._send(conn, error_response(bad), keep=False)
+            return False
         streamed = False
         if "chunked" in headers.get("transfer-encoding", "").lower():
             request = Request(method, unquote(split.path), query, _read_chunked(stream))
@@ -179,7 +198,10 @@ class LoopbackEndpoint:
         else:
             if length > _MAX_BODY:
                 raise _BadRequestError
-            request = Request(method, unquote(split.path), query, stream.read(length))
+            body = stream.read(length)
+            if len(body) < length:
+                return False  # the client went away mid-body: nothing is recorded
+            request = Request(method, unquote(split.path), query, body)
         response = handle(self.session, request)
         # A streamed upload refused half-way leaves unread bytes: this connection is done.
         keep = keep and not (streamed and response.status != 200)

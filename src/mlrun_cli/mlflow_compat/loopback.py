@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 if TYPE_CHECKING:
-    from mlrun_cli.mlflow_compat.protocol import Request, Response
+    from mlrun_cli.mlflow_compat.protocol import MlflowError, Request, Response
     from mlrun_cli.mlflow_compat.session import Session
 
 if TYPE_CHECKING:
@@ -67,6 +67,29 @@ def _read_chunked(stream: BinaryIO) -> bytes:
         parts.append(chunk)
         total += size
         stream.readline(_MAX_LINE)
+
+
+def _read_request(
+    method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], stream: BinaryIO
+) -> Request | MlflowError | None:
+    """The request with its body (a large upload's to be streamed); an error to answer; or
+    None when the body ended before its Content-Length."""
+    from mlrun_cli.mlflow_compat.protocol import MlflowError, Request
+
+    try:
+        length = int(headers.get("content-length") or 0)
+    except ValueError:
+        length = -1
+    if length < 0:
+        return MlflowError("BAD_REQUEST", "Content-Length must be a non-negative integer")
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return Request(method, path, query, _read_chunked(stream))
+    if method == "PUT" and length > STREAM_UPLOADS_OVER:
+        return Request(method, path, query, stream=stream, length=length)
+    if length > _MAX_BODY:
+        return MlflowError("BAD_REQUEST", f"a request body over {_MAX_BODY} bytes")
+    body = stream.read(length)
+    return Request(method, path, query, body) if len(body) == length else None
 
 
 class LoopbackEndpoint:
@@ -150,7 +173,7 @@ class LoopbackEndpoint:
     def _serve_one(
         self, conn: socket.socket, stream: BinaryIO, handle: Callable[[Session, Request], Response]
     ) -> bool:
-        from mlrun_cli.mlflow_compat.protocol import MlflowError, Request, error_response
+        from mlrun_cli.mlflow_compat.protocol import MlflowError, error_response
 
         line = stream.readline(_MAX_LINE)
         while line in (b"\r\n", b"\n"):
@@ -180,28 +203,16 @@ class LoopbackEndpoint:
         if headers.get("expect", "").lower() == "100-continue":
             conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         split = urlsplit(target)
-        query = parse_qs(split.query, keep_blank_values=True)
-        try:
-            length = int(headers.get("content-length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            bad = MlflowError("BAD_REQUEST", "Content-Length must be a non-negative integer")
-            self._send(conn, error_response(bad), keep=False)
+        request = _read_request(
+            method, unquote(split.path), parse_qs(split.query, keep_blank_values=True), headers,
+            stream,
+        )  # fmt: skip
+        if isinstance(request, MlflowError):
+            self._send(conn, error_response(request), keep=False)
             return False
-        streamed = False
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            request = Request(method, unquote(split.path), query, _read_chunked(stream))
-        elif method == "PUT" and length > STREAM_UPLOADS_OVER:
-            request = Request(method, unquote(split.path), query, stream=stream, length=length)
-            streamed = True
-        else:
-            if length > _MAX_BODY:
-                raise _BadRequestError
-            body = stream.read(length)
-            if len(body) < length:
-                return False  # the client went away mid-body: nothing is recorded
-            request = Request(method, unquote(split.path), query, body)
+        if request is None:
+            return False  # the client went away mid-body: nothing is recorded
+        streamed = request.stream is not None
         response = handle(self.session, request)
         # A streamed upload refused half-way leaves unread bytes: this connection is done.
         keep = keep and not (streamed and response.status != 200)

@@ -251,7 +251,9 @@ def test_a_negative_content_length_is_a_400_without_a_traceback(
     run_id = endpoint.session.run_id
     auth = f"Authorization: Bearer {endpoint.token}\r\n"
     for length in ("-5", "x"):
-        head = f"PUT {ARTIFACTS_API}/{run_id}/n.txt HTTP/1.1\r\n{auth}Content-Length: {length}\r\n\r\n"
+        head = (
+            f"PUT {ARTIFACTS_API}/{run_id}/n.txt HTTP/1.1\r\n{auth}Content-Length: {length}\r\n\r\n"
+        )
         answer = _raw_exchange(endpoint, head, b"abc")
         assert answer.startswith(b"HTTP/1.1 400 "), answer
         assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error_code"] == "BAD_REQUEST"

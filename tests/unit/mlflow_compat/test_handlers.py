@@ -464,3 +464,55 @@ def test_registry_tags_follow_deletes_and_renames(session: Session) -> None:
     assert again["model_version"]["version"] == "3"  # a deleted number is not reused
     ok(call(session, "DELETE", "registered-models/delete", {"name": "red"}))
     assert _registry_tags(session) == {}
+
+
+def test_a_model_logged_by_an_earlier_run_is_found_and_read_only(session: Session) -> None:
+    earlier = session.store.create_run(
+        RunCreate(experiment_id="0", name="earlier", entry_point="main", command="c",
+                  code=CodeVersion("local", "/p", content_hash="h"))
+    ).run_id  # fmt: skip
+    first = Session(session.store, earlier, "0")
+    info = ok(call(first, "POST", "logged-models",
+                   {"experiment_id": "0", "name": "model", "source_run_id": earlier,
+                    "params": [{"key": "alpha", "value": "0.5"}]}))["model"]["info"]  # fmt: skip
+    model_id = info["model_id"]
+    ok(call(first, "PUT", f"{ARTIFACTS_API}/{earlier}/models/model/MLmodel", b"flavors: {}\n"))
+    ok(call(first, "PATCH", f"{API}/logged-models/{model_id}", {"status": "LOGGED_MODEL_READY"}))
+    ok(call(first, "POST", "runs/outputs",
+            {"run_id": earlier, "models": [{"model_id": model_id, "step": 0}]}))  # fmt: skip
+    session.store.finish_run(earlier, "FINISHED", 0)
+    # A later run (a new session, nothing in memory) finds it as MLflow's client does.
+    got = ok(call(session, "GET", f"{API}/logged-models/{model_id}"))["model"]
+    assert got["info"]["status"] == "LOGGED_MODEL_READY"
+    assert got["info"]["artifact_uri"] == f"mlflow-artifacts:/{earlier}/models/model"
+    assert got["data"]["params"] == [{"key": "alpha", "value": "0.5"}]
+    # runs:/<run>/model: a search by name in the run's experiment, matched by source run.
+    found = ok(call(session, "POST", "logged-models/search",
+                    {"experiment_ids": ["0"], "filter": "name = 'model'"}))["models"]  # fmt: skip
+    assert [(m["info"]["model_id"], m["info"]["source_run_id"]) for m in found] == [
+        (model_id, earlier)]  # fmt: skip
+    assert ok(call(session, "POST", "logged-models/search",
+                   {"experiment_ids": ["0"], "filter": "name = 'other'"}))["models"] == []  # fmt: skip
+    listing = ok(call(session, "GET", ARTIFACTS_API, path=f"{earlier}/models/model"))
+    assert listing["files"] == [{"path": "MLmodel", "is_dir": False, "file_size": 12}]
+    download = call(session, "GET", f"{ARTIFACTS_API}/{earlier}/models/model/MLmodel")
+    assert download.file is not None
+    assert download.file.read_bytes() == b"flavors: {}\n"
+    run = ok(call(session, "GET", "runs/get", run_id=earlier))["run"]
+    assert run["outputs"]["model_outputs"] == [{"model_id": model_id, "step": 0}]
+    tags_before = session.store.get_run(earlier).tags
+    for method, path, body in [
+        ("PATCH", f"{API}/logged-models/{model_id}", {"status": "LOGGED_MODEL_UPLOAD_FAILED"}),
+        ("PATCH", f"{API}/logged-models/{model_id}/tags", {"tags": [{"key": "k", "value": "v"}]}),
+        (
+            "POST",
+            f"{API}/logged-models/{model_id}/params",
+            {"params": [{"key": "a", "value": "1"}]},
+        ),
+    ]:
+        refused = call(session, method, path, body)
+        assert refused.status == 400, path
+        assert "read-only here" in (refused.body or {})["message"]
+    assert session.store.get_run(earlier).tags == tags_before
+    assert call(session, "GET", f"{API}/logged-models/m-{earlier}-nope").status == 404
+    assert call(session, "GET", f"{API}/logged-models/m-x").status == 404

@@ -129,7 +129,7 @@ def _print_checks(result: object, tracking_uri: str | None) -> None:
         )
     if result.checks:
         table = Table(
-            ["check", "key", "original", "reproduced", "match"], keep={4}, fixed={4}, paths={1}
+            ["check", "key", "original", "reproduced", "match"], keep={4}, fixed={4}, middle={1}
         )
         for check in result.checks:
             mark = ("yes", "32") if check.match else ("NO", "31")

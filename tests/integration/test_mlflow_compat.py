@@ -283,8 +283,8 @@ def test_sklearn_autolog_log_model_and_register(isolated: Path) -> None:
     project = git_project(isolated / "sk", {
         "MLproject": "name: sk\npython_env: python_env.yaml\nentry_points:\n"
                      "  main: {command: python train.py}\n"
-                     "  load: {parameters: {run: {type: string}, model: {type: string}},\n"
-                     "         command: python load.py {run} {model}}\n",
+                     "  load:\n    parameters: {run: {type: string}, model: {type: string}}\n"
+                     "    command: python load.py {run} {model}\n",
         "python_env.yaml": f"python: '3.11'\ndependencies:\n  - {MLFLOW}\n"
                            "  - scikit-learn==1.7.2\n  - pandas==2.3.3\n",
         "train.py": SKLEARN, "load.py": LOAD,

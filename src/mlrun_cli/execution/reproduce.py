@@ -171,7 +171,9 @@ def _children(store: TrackingStore, run: Run) -> list[Run]:
     """The runs the code created under ``run`` (MLflow nested runs), in start order."""
     from mlrun_cli.tracking.queries import search_runs
 
-    page = search_runs(store, [run.experiment_id], f"attributes.parent_run_id = '{run.run_id}'",
+    # Any experiment: an entry point's `mlrun run` sub-runs may record elsewhere.
+    experiments = [e.experiment_id for e in store.search_experiments("all")]
+    page = search_runs(store, experiments, f"attributes.parent_run_id = '{run.run_id}'",
                        ["start_time ASC"], 1000, None, "all")  # fmt: skip
     return [store.get_run(child.run_id) for child in page.runs]
 

@@ -41,18 +41,26 @@ def _stored_models(session: Session, run_id: str) -> list[dict[str, Any]]:
     from mlrun_cli.errors import NotFoundError
 
     try:
-        tags = session.store.get_run(run_id).tags
+        run = session.store.get_run(run_id)
     except NotFoundError:
         return []
     found = []
-    for key, value in sorted(tags.items()):
-        if key.startswith(LOGGED_TAG_PREFIX):
-            try:
-                model = json.loads(value)
-            except ValueError:
-                continue
-            if isinstance(model, dict) and model.get("model_id"):
-                found.append(model)
+    for key, value in sorted(run.tags.items()):
+        folder_name = key.removeprefix(LOGGED_TAG_PREFIX)
+        model_id = run.tags.get(MODEL_TAG_PREFIX + folder_name)
+        if folder_name == key or not model_id:
+            continue
+        try:
+            saved = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(saved, dict):
+            folder = f"models/{folder_name}"
+            found.append({
+                **saved, "model_id": model_id, "experiment_id": run.experiment_id,
+                "source_run_id": run_id, "folder": folder,
+                "artifact_uri": artifact_uri(run_id, folder),
+            })  # fmt: skip
     return found
 
 
@@ -83,9 +91,12 @@ def _save(session: Session, model: dict[str, Any]) -> None:
     """Record the model with its run (its params and tags left out if they are too long)."""
     from mlrun_cli.tracking.client import MAX_TAG_VALUE_LENGTH
 
-    text = json.dumps(model, sort_keys=True)
+    # What the run and the tag's key do not already say.
+    derived = ("model_id", "experiment_id", "source_run_id", "folder", "artifact_uri")
+    kept = {k: v for k, v in model.items() if k not in derived}
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"))
     if len(text) > MAX_TAG_VALUE_LENGTH:
-        text = json.dumps({**model, "params": {}, "tags": {}}, sort_keys=True)
+        text = json.dumps({**kept, "params": {}, "tags": {}}, sort_keys=True, separators=(",", ":"))
     key = LOGGED_TAG_PREFIX + model["folder"].split("/", 1)[1]
     session.store.log_batch(model["source_run_id"], EventBatch(tags=((key, text),)))
 

@@ -148,9 +148,16 @@ class LoopbackEndpoint:
                         continue
                     with self._guard:
                         self._connections.add(conn)
-                    threading.Thread(
-                        target=self._serve, args=(conn,), name="mlrun-mlflow-conn", daemon=True
-                    ).start()
+                    try:
+                        threading.Thread(
+                            target=self._serve, args=(conn,), name="mlrun-mlflow-conn",
+                            daemon=True,
+                        ).start()  # fmt: skip
+                    except RuntimeError as exc:  # no thread to spare: refuse this connection
+                        _log.debug("mlflow endpoint: connection refused: %s", exc)
+                        with self._guard:
+                            self._connections.discard(conn)
+                        conn.close()
 
     def _serve(self, conn: socket.socket) -> None:
         from mlrun_cli.mlflow_compat.handlers import handle

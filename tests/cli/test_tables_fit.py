@@ -174,3 +174,24 @@ def test_env_list_shows_recognisable_projects(monkeypatch: pytest.MonkeyPatch) -
     assert f"https://***@example.invalid/r.git@{COMMIT[:12]}#models" in out
     assert "tok" not in out
     assert os.fspath(paths.git_cache_dir()) not in out
+
+
+def test_middle_elision_keeps_both_ends() -> None:
+    from mlrun_cli.cli._table import elide_middle
+
+    assert elide_middle("training_root_mean_squared_error", 20) == "training_r…red_error"
+    assert elide_middle("short", 17) == "short"
+    assert width_of(elide_middle("名前名前名前名前", 7)) <= 7
+
+
+def test_a_key_column_gives_way_last() -> None:
+    """The verify table in 80 columns: metric names that differ in the middle stay apart."""
+    table = Table(["check", "key", "original", "reproduced", "match"], keep={4}, fixed={4},
+                  middle={1})  # fmt: skip
+    for key in ("training_mean_squared_error", "training_root_mean_squared_error"):
+        table.add_row("metric", key, "0.012345678901234567", "0.012345678901234567", "yes")
+    keys = [line.split()[1] for line in table.render(colour=False, width=80).splitlines()[1:]]
+    assert keys == ["training_mean_squared_error", "training_root_mean_squared_error"]
+    narrow = [line.split()[1] for line in table.render(colour=False, width=60).splitlines()[1:]]
+    assert len(set(narrow)) == 2
+    assert all(k.startswith("training_") and k.endswith("_error") for k in narrow)

@@ -270,14 +270,24 @@ assert version.version == "1", version
 assert mlflow.sklearn.load_model(info.model_uri).predict([[4.0]])[0] == 8.0
 """
 
+LOAD = """\
+import sys, mlflow.sklearn
+run_id, model_id = sys.argv[1], sys.argv[2]
+for uri in (f"runs:/{run_id}/regressor", f"models:/{model_id}"):  # logged by an earlier run
+    assert mlflow.sklearn.load_model(uri).predict([[4.0]])[0] == 8.0, uri
+    print("loaded", uri)
+"""
+
 
 def test_sklearn_autolog_log_model_and_register(isolated: Path) -> None:
     project = git_project(isolated / "sk", {
         "MLproject": "name: sk\npython_env: python_env.yaml\nentry_points:\n"
-                     "  main: {command: python train.py}\n",
+                     "  main: {command: python train.py}\n"
+                     "  load:\n    parameters: {run: {type: string}, model: {type: string}}\n"
+                     "    command: python load.py {run} {model}\n",
         "python_env.yaml": f"python: '3.11'\ndependencies:\n  - {MLFLOW}\n"
                            "  - scikit-learn==1.7.2\n  - pandas==2.3.3\n",
-        "train.py": SKLEARN,
+        "train.py": SKLEARN, "load.py": LOAD,
     })  # fmt: skip
     code, run, stderr = run_json(project)
     assert code == 0, stderr
@@ -292,3 +302,10 @@ def test_sklearn_autolog_log_model_and_register(isolated: Path) -> None:
     checks = json.loads(verify.stdout)["checks"]
     assert verify.returncode == 0, [c for c in checks if not c["match"]]
     assert any(c["key"] == "models/regressor/MLmodel" and c["match"] for c in checks)
+    # A later run loads the models the first one logged (runs:/ and models:/ URIs).
+    model_id = str(tags["mlrun.mlflow.model.regressor"])  # type: ignore[index]
+    code, _, stderr = run_json(project, "-e", "load", "-P", f"run={run['run_id']}",
+                               "-P", f"model={model_id}")  # fmt: skip
+    assert code == 0, stderr
+    assert f"loaded runs:/{run['run_id']}/regressor" in stderr
+    assert f"loaded models:/{model_id}" in stderr

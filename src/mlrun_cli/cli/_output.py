@@ -185,7 +185,11 @@ def format_time(ms: int | None) -> str:
         return "-"
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        # A store written by an older version (or by hand) may hold any int64.
+        return f"{ms} ms"
 
 
 def format_number(value: float) -> str:

@@ -75,6 +75,27 @@ def elide_path(text: str, width: int) -> str:
     return elide(text, width, keep_end=True)
 
 
+def _prefix(text: str, width: int) -> str:
+    out, used = [], 0
+    for char in text:
+        used += width_of(char)
+        if used > width:
+            break
+        out.append(char)
+    return "".join(out)
+
+
+def elide_middle(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns in its middle, keeping both ends (metric names that
+    differ at the start and share an end, ``training_mean_squared_error``)."""
+    if width_of(text) <= width or width < 3:
+        return elide(text, width)
+    room = width - 1
+    head = _prefix(text, (room + 1) // 2)
+    tail = _prefix(text[::-1], room - width_of(head))[::-1]
+    return head + ELLIPSIS + tail
+
+
 def terminal_width(wide: bool = False) -> int | None:
     """The width to fit: None with ``--wide``; else ``COLUMNS``, the terminal's, or 80 if piped."""
     if wide:
@@ -99,6 +120,7 @@ class Table:
     keep: set[int] = field(default_factory=set)  # never dropped when the table is too wide
     fixed: set[int] = field(default_factory=set)  # never elided (ids, statuses, numbers)
     paths: set[int] = field(default_factory=set)  # elided in the middle (start and last part)
+    middle: set[int] = field(default_factory=set)  # elided in the middle, keeping both ends
     rows: list[list[tuple[str, str]]] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # filled by render()
 
@@ -130,7 +152,10 @@ class Table:
             shown.remove(droppable.pop())
         widths = list(natural)
         while total(shown, widths) > width:
-            widest = max(shown, key=lambda i: widths[i] - minimum[i])
+            # A column elided in its middle (the key naming a row) gives way last.
+            widest = max(shown, key=lambda i: (i not in self.middle, widths[i] - minimum[i]))
+            if widths[widest] <= minimum[widest] and widest not in self.middle:
+                widest = max(shown, key=lambda i: widths[i] - minimum[i])
             if widths[widest] <= minimum[widest]:
                 break
             widths[widest] -= 1
@@ -146,7 +171,12 @@ class Table:
             for index in shown:
                 text, style = cells[index]
                 width = widths[index]
-                text = elide_path(text, width) if index in self.paths else elide(text, width)
+                if index in self.middle:
+                    text = elide_middle(text, width)
+                elif index in self.paths:
+                    text = elide_path(text, width)
+                else:
+                    text = elide(text, width)
                 pad = " " * (widths[index] - width_of(text))
                 padded = pad + text if index in self.right else text + pad
                 parts.append(f"\033[{style}m{padded}\033[0m" if colour and style else padded)

@@ -124,12 +124,12 @@ def _print_checks(result: object, tracking_uri: str | None) -> None:
     info_status(f"run {run.run_id} ", run.status, f" reproduces {result.original.run_id}")
     if result.nothing_to_compare:
         warn(
-            f"nothing to compare: run {result.original.run_id} logged no metric and no "
-            "artifact (exit 6; --allow-empty accepts it)"
+            f"nothing to compare: run {result.original.run_id} and its child runs logged no "
+            "metric and no artifact (exit 6; --allow-empty accepts it)"
         )
     if result.checks:
         table = Table(
-            ["check", "key", "original", "reproduced", "match"], keep={4}, fixed={4}, paths={1}
+            ["check", "key", "original", "reproduced", "match"], keep={4}, fixed={4}, middle={1}
         )
         for check in result.checks:
             mark = ("yes", "32") if check.match else ("NO", "31")

@@ -167,6 +167,66 @@ def compare(
     return tuple(checks)
 
 
+def _children(store: TrackingStore, run: Run) -> list[Run]:
+    """The runs the code created under ``run`` (MLflow nested runs), in start order."""
+    from mlrun_cli.tracking.queries import search_runs
+
+    # Any experiment: an entry point's `mlrun run` sub-runs may record elsewhere.
+    experiments = [e.experiment_id for e in store.search_experiments("all")]
+    page = search_runs(store, experiments, f"attributes.parent_run_id = '{run.run_id}'",
+                       ["start_time ASC"], 1000, None, "all")  # fmt: skip
+    return [store.get_run(child.run_id) for child in page.runs]
+
+
+def _pairs(original: list[Run], new: list[Run]) -> list[tuple[Run | None, Run | None]]:
+    """Children matched by run name (in start order), the others by start order."""
+    left = list(new)
+    pairs: list[tuple[Run | None, Run | None]] = []
+    unmatched: list[Run] = []
+    for child in original:
+        same = next((r for r in left if r.name == child.name), None)
+        if same is None:
+            unmatched.append(child)
+        else:
+            left.remove(same)
+            pairs.append((child, same))
+    pairs += list(zip(unmatched, left, strict=False))
+    pairs += [(child, None) for child in unmatched[len(left) :]]
+    pairs += [(None, extra) for extra in left[len(unmatched) :]]
+    return pairs
+
+
+def compare_children(
+    store: TrackingStore, original: Run, new: Run, request: ReproduceRequest, prefix: str = ""
+) -> tuple[Check, ...]:
+    """``compare`` for each child run (and theirs), keys prefixed with the child's name."""
+    checks: list[Check] = []
+    for before, after in _pairs(_children(store, original), _children(store, new)):
+        if before is None or after is None:
+            name = prefix + (before or after).name  # type: ignore[union-attr]
+            shown = ("-", "present") if before is None else ("present", "-")
+            checks.append(Check("child run", name, *shown, match=False))
+            continue
+        label = prefix + before.name + "/"
+        found = compare(before, after, request.rtol, request.atol,
+                        _same_content(store, before, after), request.ignore_artifacts)  # fmt: skip
+        checks += [Check(c.kind, label + c.key, c.original, c.reproduced, c.match) for c in found]
+        checks += compare_children(store, before, after, request, label)
+    return tuple(checks)
+
+
+def _same_content(store: TrackingStore, first: Run, second: Run) -> Callable[[str], str | None]:
+    old_dir, new_dir = store.artifact_dir(first.run_id), store.artifact_dir(second.run_id)
+    return lambda path: equivalent(old_dir / path, new_dir / path)
+
+
+def _logged_nothing(store: TrackingStore, run: Run) -> bool:
+    """Neither the run nor any run under it logged a metric or an artifact."""
+    if run.metrics or _user_artifacts(run):
+        return False
+    return all(_logged_nothing(store, child) for child in _children(store, run))
+
+
 def _snapshot(store: TrackingStore, original: Run) -> bytes | None:
     sha = original.code.snapshot_sha256
     if not sha:
@@ -297,13 +357,9 @@ def reproduce(request: ReproduceRequest, reporter: Reporter) -> ReproduceResult:
             checks = compare(original, result.run, request.rtol, request.atol,
                              lambda path: equivalent(old_dir / path, new_dir / path),
                              request.ignore_artifacts)  # fmt: skip
+            checks += compare_children(store, original, result.run, request)
         # A run that logged nothing verifies nothing: say so rather than pass silently.
-        empty = (
-            request.verify
-            and not request.allow_empty
-            and not original.metrics
-            and not (_user_artifacts(original))
-        )
+        empty = request.verify and not request.allow_empty and _logged_nothing(store, original)
         exit_code = result.exit_code
         if exit_code == ExitCode.OK and (empty or not all(c.match for c in checks)):
             exit_code = ExitCode.REPRODUCE_MISMATCH

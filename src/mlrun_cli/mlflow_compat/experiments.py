@@ -86,10 +86,30 @@ def search_experiments(session: Session, fields: dict[str, Any]) -> dict[str, An
     return body
 
 
+def _experiment_write(session: Session, experiment_id: str, action: str) -> None:
+    """Under ``mlrun run`` the code changes no experiment but its run's, and never renames or
+    deletes one (the run's record names it); a team server's session changes any."""
+    if not session.run_id:
+        return
+    try:
+        wanted = session.store.get_experiment(experiment_id).name
+    except NotFoundError:
+        raise missing(f"No Experiment with id={experiment_id} exists") from None
+    if action == "tag" and experiment_id == session.experiment_id:
+        return
+    if action == "tag":
+        raise pinned_experiment(session, wanted)
+    raise invalid(
+        f"experiment {wanted!r}: under `mlrun run` the code cannot {action} experiments; "
+        "do it outside the run (`mlrun experiments ...`)"
+    )
+
+
 def set_experiment_tag(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """POST experiments/set-experiment-tag."""
     experiment_id = required(fields, "experiment_id")
     key = required(fields, "key")
+    _experiment_write(session, experiment_id, "tag")
     try:
         session.store.set_experiment_tags(experiment_id, [(key, str(fields.get("value", "")))])
     except NotFoundError:
@@ -97,7 +117,36 @@ def set_experiment_tag(session: Session, fields: dict[str, Any]) -> dict[str, An
     return {}
 
 
+def update_experiment(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST experiments/update (a new name)."""
+    experiment_id = required(fields, "experiment_id")
+    new_name = required(fields, "new_name")
+    _experiment_write(session, experiment_id, "rename")
+    try:
+        session.store.rename_experiment(experiment_id, new_name)
+    except NotFoundError:
+        raise missing(f"No Experiment with id={experiment_id} exists") from None
+    return {}
+
+
+def _set_stage(stage: str, action: str) -> Handler:
+    def handler(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+        """POST experiments/delete or experiments/restore."""
+        experiment_id = required(fields, "experiment_id")
+        _experiment_write(session, experiment_id, action)
+        try:
+            session.store.set_experiment_stage(experiment_id, stage)
+        except NotFoundError:
+            raise missing(f"No Experiment with id={experiment_id} exists") from None
+        return {}
+
+    return handler
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
+    ("POST", "experiments/update"): update_experiment,
+    ("POST", "experiments/delete"): _set_stage("deleted", "delete"),
+    ("POST", "experiments/restore"): _set_stage("active", "restore"),
     ("GET", "experiments/get-by-name"): get_experiment_by_name,
     ("GET", "experiments/get"): get_experiment,
     ("POST", "experiments/create"): create_experiment,

@@ -118,12 +118,23 @@ def _tags(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
 
 
 def _metric(item: dict[str, Any], now: int) -> Metric:
+    """A metric point; its timestamp in the range ``mlrun_cli.log_metric`` accepts."""
+    from mlrun_cli.tracking.client import TIMESTAMP_RANGE
+
     key = required(item, "key")
+    timestamp = integer(item.get("timestamp"), "timestamp", now)
+    low, high = TIMESTAMP_RANGE
+    if not low <= timestamp <= high:
+        raise invalid(
+            f"Invalid value {timestamp} for parameter 'timestamp' of metric {key!r}: expected "
+            f"milliseconds since the epoch ({low} to {high}, up to year 9999; "
+            "time.time_ns() is nanoseconds)"
+        )
     return Metric(
         key,
         number(item.get("value"), "value"),
         integer(item.get("step"), "step", 0),
-        integer(item.get("timestamp"), "timestamp", now),
+        timestamp,
     )
 
 

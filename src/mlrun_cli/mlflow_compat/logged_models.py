@@ -2,11 +2,15 @@
 
 A model's files (its MLmodel, weights, environment files) are uploaded through the artifact
 endpoints into that folder and recorded like every artifact; the model's id is kept as the
-run tag ``mlrun.mlflow.model.<name>``. The rest (status, tags, params) lives for the run.
+run tag ``mlrun.mlflow.model.<name>``, the model itself (status, tags, params) as JSON in the
+tag ``mlrun.mlflow.logged_model.<name>``, so later runs find it (``runs:/<run>/<name>``,
+``models:/<id>``) and read it. Its id names its run (``m-<run_id>-<suffix>``): looking a model
+up reads that one run. A model is written only by the session that logged it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -16,6 +20,7 @@ from mlrun_cli.mlflow_compat.protocol import (
     API,
     artifact_uri,
     integer,
+    invalid,
     key_values,
     missing,
     required,
@@ -27,14 +32,73 @@ if TYPE_CHECKING:
     from mlrun_cli.mlflow_compat.handlers import Handler
 
 MODEL_TAG_PREFIX = "mlrun.mlflow.model."
+LOGGED_TAG_PREFIX = "mlrun.mlflow.logged_model."
 _FILTER_CLAUSE = re.compile(r"^\s*(\w+)\s*=\s*'([^']*)'\s*$")
 
 
-def _model(session: Session, model_id: str) -> dict[str, Any]:
+def _stored_models(session: Session, run_id: str) -> list[dict[str, Any]]:
+    """The logged models recorded with a run (none if it does not exist)."""
+    from mlrun_cli.errors import NotFoundError
+
+    try:
+        run = session.store.get_run(run_id)
+    except NotFoundError:
+        return []
+    found = []
+    for key, value in sorted(run.tags.items()):
+        folder_name = key.removeprefix(LOGGED_TAG_PREFIX)
+        model_id = run.tags.get(MODEL_TAG_PREFIX + folder_name)
+        if folder_name == key or not model_id:
+            continue
+        try:
+            saved = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(saved, dict):
+            folder = f"models/{folder_name}"
+            found.append({
+                **saved, "model_id": model_id, "experiment_id": run.experiment_id,
+                "source_run_id": run_id, "folder": folder,
+                "artifact_uri": artifact_uri(run_id, folder),
+            })  # fmt: skip
+    return found
+
+
+def _find(session: Session, model_id: str) -> dict[str, Any]:
+    """A model of this session, else one recorded with an earlier run (to read)."""
     model = session.models.get(model_id)
-    if model is None:
-        raise missing(f"Logged model with ID '{model_id}' not found.")
+    if model is not None:
+        return model
+    run_id = model_id.removeprefix("m-").rpartition("-")[0]
+    for stored in _stored_models(session, run_id) if run_id else []:
+        if stored["model_id"] == model_id:
+            return stored
+    raise missing(f"Logged model with ID '{model_id}' not found.")
+
+
+def _model(session: Session, model_id: str) -> dict[str, Any]:
+    """A model this session may change (one it logged)."""
+    model = _find(session, model_id)
+    if model_id not in session.models:
+        raise invalid(
+            f"logged model {model_id} is read-only here: under `mlrun run` the code changes "
+            "only the models it logs"
+        )
     return model
+
+
+def _save(session: Session, model: dict[str, Any]) -> None:
+    """Record the model with its run (its params and tags left out if they are too long)."""
+    from mlrun_cli.tracking.client import MAX_TAG_VALUE_LENGTH
+
+    # What the run and the tag's key do not already say.
+    derived = ("model_id", "experiment_id", "source_run_id", "folder", "artifact_uri")
+    kept = {k: v for k, v in model.items() if k not in derived}
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"))
+    if len(text) > MAX_TAG_VALUE_LENGTH:
+        text = json.dumps({**kept, "params": {}, "tags": {}}, sort_keys=True, separators=(",", ":"))
+    key = LOGGED_TAG_PREFIX + model["folder"].split("/", 1)[1]
+    session.store.log_batch(model["source_run_id"], EventBatch(tags=((key, text),)))
 
 
 def model_json(model: dict[str, Any]) -> dict[str, Any]:
@@ -51,18 +115,17 @@ def create(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
 
     name = str(fields.get("name") or "model")
     if "/" in name or name in (".", ".."):
-        from mlrun_cli.mlflow_compat.protocol import invalid
-
         raise invalid(f"Invalid logged model name {name!r}")
     run_id = str(fields.get("source_run_id") or session.run_id)
     run = get_run(session, run_id)
     own_run(session, run_id)
     taken = {m["folder"] for m in session.models.values() if m["source_run_id"] == run_id}
+    taken |= {m.get("folder") for m in _stored_models(session, run_id)}
     folder, number = f"models/{name}", 1
     while folder in taken:
         number += 1
         folder = f"models/{name}-{number}"
-    model_id = f"m-{uuid.uuid4().hex}"
+    model_id = f"m-{run_id}-{uuid.uuid4().hex[:16]}"
     now = int(time.time() * 1000)
     session.models[model_id] = {
         "model_id": model_id,
@@ -81,23 +144,25 @@ def create(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     }
     tag = (MODEL_TAG_PREFIX + folder.split("/", 1)[1], model_id)
     session.store.log_batch(run_id, EventBatch(tags=(tag,)))
+    _save(session, session.models[model_id])
     return {"model": model_json(session.models[model_id])}
 
 
-def _touch(model: dict[str, Any]) -> None:
+def _touch(session: Session, model: dict[str, Any]) -> None:
     model["last_updated_timestamp_ms"] = int(time.time() * 1000)
+    _save(session, model)
 
 
 def get(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
-    """GET logged-models/{model_id}."""
-    return {"model": model_json(_model(session, required(fields, "model_id")))}
+    """GET logged-models/{model_id} (also one logged by an earlier run)."""
+    return {"model": model_json(_find(session, required(fields, "model_id")))}
 
 
 def finalize(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """PATCH logged-models/{model_id}: READY or UPLOAD_FAILED."""
     model = _model(session, required(fields, "model_id"))
     model["status"] = str(fields.get("status") or model["status"])
-    _touch(model)
+    _touch(session, model)
     return {"model": model_json(model)}
 
 
@@ -105,7 +170,7 @@ def set_tags(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """PATCH logged-models/{model_id}/tags."""
     model = _model(session, required(fields, "model_id"))
     model["tags"].update(key_values(fields.get("tags"), "tags"))
-    _touch(model)
+    _touch(session, model)
     return {}
 
 
@@ -113,6 +178,7 @@ def delete_tag(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """DELETE logged-models/{model_id}/tags/{tag_key}."""
     model = _model(session, required(fields, "model_id"))
     model["tags"].pop(required(fields, "tag_key"), None)
+    _touch(session, model)
     return {}
 
 
@@ -120,23 +186,45 @@ def log_params(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """POST logged-models/{model_id}/params."""
     model = _model(session, required(fields, "model_id"))
     model["params"].update(key_values(fields.get("params"), "params"))
+    _touch(session, model)
     return {}
 
 
+def _candidates(
+    session: Session, experiments: list[str], wanted: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Models recorded with runs of ``experiments`` that may match (by run, by name)."""
+    from mlrun_cli.tracking.queries import search_runs
+
+    if "source_run_id" in wanted:
+        run_ids = [wanted["source_run_id"]]
+    else:
+        name = wanted.get("name")
+        if name is not None and "`" in name:
+            return {}
+        text = f"tags.`{MODEL_TAG_PREFIX}{name}` != ''" if name is not None else ""
+        page = search_runs(session.store, experiments, text, None, 1000, None, "all")
+        run_ids = [run.run_id for run in page.runs]
+    return {m["model_id"]: m for run_id in run_ids for m in _stored_models(session, run_id)}
+
+
 def search(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
-    """POST logged-models/search: ``attr = 'value'`` clauses joined by AND are applied."""
-    experiments = {str(i) for i in fields.get("experiment_ids") or []}
+    """POST logged-models/search: ``attr = 'value'`` clauses joined by AND are applied, over
+    this session's models and those recorded with the experiments' runs."""
+    ids = fields.get("experiment_ids") or [session.experiment_id]
+    experiments = [str(i) for i in (ids if isinstance(ids, list) else [ids])]
     wanted: dict[str, str] = {}
     text = str(fields.get("filter") or "")
     for clause in re.split(r"\s+(?i:and)\s+", text) if text.strip() else []:
         match = _FILTER_CLAUSE.match(clause)
         if match:
             wanted[match.group(1)] = match.group(2)
+    models = _candidates(session, experiments, wanted)
+    models.update(session.models)
     found = [
         model_json(m)
-        for m in session.models.values()
-        if (not experiments or m["experiment_id"] in experiments)
-        and all(str(m.get(k)) == v for k, v in wanted.items())
+        for m in models.values()
+        if m["experiment_id"] in experiments and all(str(m.get(k)) == v for k, v in wanted.items())
     ]
     return {"models": found}
 
@@ -151,15 +239,18 @@ def log_outputs(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
         if isinstance(item, dict) and item.get("model_id"):
             model = _model(session, str(item["model_id"]))
             model["outputs"][run_id] = integer(item.get("step"), "step", 0)
+            _save(session, model)
     return {}
 
 
 def run_outputs(session: Session, run_id: str) -> dict[str, Any]:
     """A RunOutputs message: the logged models ``runs/outputs`` attached to the run."""
+    models = {m["model_id"]: m for m in _stored_models(session, run_id)}
+    models.update(session.models)
     outputs = [
         {"model_id": m["model_id"], "step": m["outputs"][run_id]}
-        for m in session.models.values()
-        if run_id in m["outputs"]
+        for m in models.values()
+        if run_id in m.get("outputs", {})
     ]
     return {"model_outputs": outputs} if outputs else {}
 

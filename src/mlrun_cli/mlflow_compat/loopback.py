@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import logging
 import secrets
 import selectors
 import socket
@@ -18,12 +19,14 @@ from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 if TYPE_CHECKING:
-    from mlrun_cli.mlflow_compat.protocol import Request, Response
+    from mlrun_cli.mlflow_compat.protocol import MlflowError, Request, Response
     from mlrun_cli.mlflow_compat.session import Session
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+
+_log = logging.getLogger(__name__)
 
 # Uploads larger than this are streamed to their file instead of read into memory.
 STREAM_UPLOADS_OVER = 1 << 20
@@ -42,18 +45,51 @@ _MAX_BODY = 256 << 20
 
 def _read_chunked(stream: BinaryIO) -> bytes:
     parts: list[bytes] = []
+    total = 0
     while True:
         size_line = stream.readline(_MAX_LINE)
         try:
             size = int(size_line.split(b";", 1)[0].strip(), 16)
         except ValueError:
             raise _BadRequestError from None
+        if size < 0 or total + size > _MAX_BODY:
+            raise _BadRequestError
         if size == 0:
-            while stream.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
-                pass
-            return b"".join(parts)
-        parts.append(stream.read(size))
+            while True:
+                trailer = stream.readline(_MAX_LINE)
+                if not trailer:
+                    raise _BadRequestError  # cut off before the last chunk's end
+                if trailer in (b"\r\n", b"\n"):
+                    return b"".join(parts)
+        chunk = stream.read(size)
+        if len(chunk) < size:
+            raise _BadRequestError  # the client went away mid-chunk: nothing is recorded
+        parts.append(chunk)
+        total += size
         stream.readline(_MAX_LINE)
+
+
+def _read_request(
+    method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], stream: BinaryIO
+) -> Request | MlflowError | None:
+    """The request with its body (a large upload's to be streamed); an error to answer; or
+    None when the body ended before its Content-Length."""
+    from mlrun_cli.mlflow_compat.protocol import MlflowError, Request
+
+    try:
+        length = int(headers.get("content-length") or 0)
+    except ValueError:
+        length = -1
+    if length < 0:
+        return MlflowError("BAD_REQUEST", "Content-Length must be a non-negative integer")
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return Request(method, path, query, _read_chunked(stream))
+    if method == "PUT" and length > STREAM_UPLOADS_OVER:
+        return Request(method, path, query, stream=stream, length=length)
+    if length > _MAX_BODY:
+        return MlflowError("BAD_REQUEST", f"a request body over {_MAX_BODY} bytes")
+    body = stream.read(length)
+    return Request(method, path, query, body) if len(body) == length else None
 
 
 class LoopbackEndpoint:
@@ -112,9 +148,16 @@ class LoopbackEndpoint:
                         continue
                     with self._guard:
                         self._connections.add(conn)
-                    threading.Thread(
-                        target=self._serve, args=(conn,), name="mlrun-mlflow-conn", daemon=True
-                    ).start()
+                    try:
+                        threading.Thread(
+                            target=self._serve, args=(conn,), name="mlrun-mlflow-conn",
+                            daemon=True,
+                        ).start()  # fmt: skip
+                    except RuntimeError as exc:  # no thread to spare: refuse this connection
+                        _log.debug("mlflow endpoint: connection refused: %s", exc)
+                        with self._guard:
+                            self._connections.discard(conn)
+                        conn.close()
 
     def _serve(self, conn: socket.socket) -> None:
         from mlrun_cli.mlflow_compat.handlers import handle
@@ -126,6 +169,8 @@ class LoopbackEndpoint:
                 pass
         except (OSError, _BadRequestError):
             pass
+        except Exception as exc:  # noqa: BLE001 - a thread's traceback would land in the user's terminal
+            _log.debug("mlflow endpoint: connection dropped: %s: %s", type(exc).__name__, exc)
         finally:
             with self._guard:
                 self._connections.discard(conn)
@@ -135,7 +180,7 @@ class LoopbackEndpoint:
     def _serve_one(
         self, conn: socket.socket, stream: BinaryIO, handle: Callable[[Session, Request], Response]
     ) -> bool:
-        from mlrun_cli.mlflow_compat.protocol import MlflowError, Request, error_response
+        from mlrun_cli.mlflow_compat.protocol import MlflowError, error_response
 
         line = stream.readline(_MAX_LINE)
         while line in (b"\r\n", b"\n"):
@@ -165,21 +210,16 @@ class LoopbackEndpoint:
         if headers.get("expect", "").lower() == "100-continue":
             conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         split = urlsplit(target)
-        query = parse_qs(split.query, keep_blank_values=True)
-        try:
-            length = int(headers.get("content-length") or 0)
-        except ValueError:
-            raise _BadRequestError from None
-        streamed = False
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            request = Request(method, unquote(split.path), query, _read_chunked(stream))
-        elif method == "PUT" and length > STREAM_UPLOADS_OVER:
-            request = Request(method, unquote(split.path), query, stream=stream, length=length)
-            streamed = True
-        else:
-            if length > _MAX_BODY:
-                raise _BadRequestError
-            request = Request(method, unquote(split.path), query, stream.read(length))
+        request = _read_request(
+            method, unquote(split.path), parse_qs(split.query, keep_blank_values=True), headers,
+            stream,
+        )  # fmt: skip
+        if isinstance(request, MlflowError):
+            self._send(conn, error_response(request), keep=False)
+            return False
+        if request is None:
+            return False  # the client went away mid-body: nothing is recorded
+        streamed = request.stream is not None
         response = handle(self.session, request)
         # A streamed upload refused half-way leaves unread bytes: this connection is done.
         keep = keep and not (streamed and response.status != 200)

@@ -39,6 +39,44 @@ def _record(session: Session, run_id: str | None, key: str, value: str) -> None:
     session.store.log_batch(target, EventBatch(tags=((TAG_PREFIX + key, value),)))
 
 
+def _forget(session: Session, run_id: str | None, key: str) -> None:
+    """Remove a registry tag where ``_record`` put it (the registry changed since)."""
+    for target in {session.run_id, run_id or session.run_id}:
+        if target and session.may_write(target):
+            session.store.delete_tag(target, TAG_PREFIX + key)
+
+
+def _record_version(session: Session, name: str, item: dict[str, Any]) -> None:
+    _record(session, item["run_id"], f"{name}.v{item['version']}", item["source"])
+    if item["current_stage"] != "None":
+        _record(session, None, f"{name}.v{item['version']}.stage", item["current_stage"])
+
+
+def _forget_version(session: Session, name: str, item: dict[str, Any]) -> None:
+    _forget(session, item["run_id"], f"{name}.v{item['version']}")
+    _forget(session, None, f"{name}.v{item['version']}.stage")
+
+
+STAGES = ("None", "Staging", "Production", "Archived")
+
+
+def _latest(model: dict[str, Any], stages: list[str]) -> list[dict[str, Any]]:
+    """MLflow's latest versions: the highest version in each of ``stages`` (all if empty)."""
+    canonical = {s.lower(): s for s in STAGES}
+    wanted = []
+    for stage in stages or STAGES:
+        if stage.lower() not in canonical:
+            raise invalid(f"Invalid Model Version stage: {stage}. Value must be one of "
+                          f"{', '.join(STAGES)}.")  # fmt: skip
+        wanted.append(canonical[stage.lower()])
+    best: dict[str, dict[str, Any]] = {}
+    for item in model["versions"]:
+        held = best.get(item["current_stage"])
+        if held is None or int(item["version"]) > int(held["version"]):
+            best[item["current_stage"]] = item
+    return [_version_json(best[stage], model) for stage in dict.fromkeys(wanted) if stage in best]
+
+
 def _registered(session: Session, name: str) -> dict[str, Any]:
     model = session.registry.get(name)
     if model is None:
@@ -61,7 +99,7 @@ def _version_json(item: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]
 
 
 def _model_json(model: dict[str, Any]) -> dict[str, Any]:
-    latest = [_version_json(model["versions"][-1], model)] if model["versions"] else []
+    latest = _latest(model, [])
     return {
         "name": model["name"],
         "creation_timestamp": model["creation_timestamp"],
@@ -85,6 +123,7 @@ def create_registered_model(session: Session, fields: dict[str, Any]) -> dict[st
         "name": name, "creation_timestamp": now, "last_updated_timestamp": now,
         "description": str(fields.get("description") or ""),
         "tags": dict(key_values(fields.get("tags"), "tags")), "aliases": {}, "versions": [],
+        "next_version": 1,
     }  # fmt: skip
     _record(session, None, name, "registered")
     return {"registered_model": _model_json(session.registry[name])}
@@ -105,8 +144,8 @@ def search_registered_models(session: Session, fields: dict[str, Any]) -> dict[s
 def latest_versions(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """registered-models/get-latest-versions."""
     model = _registered(session, required(fields, "name"))
-    versions = [_version_json(model["versions"][-1], model)] if model["versions"] else []
-    return {"model_versions": versions}
+    stages = fields.get("stages") or []
+    return {"model_versions": _latest(model, stages if isinstance(stages, list) else [stages])}
 
 
 def create_model_version(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +156,7 @@ def create_model_version(session: Session, fields: dict[str, Any]) -> dict[str, 
     now = _now()
     run_id = str(fields.get("run_id") or "")
     item = {
-        "name": name, "version": str(len(model["versions"]) + 1),
+        "name": name, "version": str(model["next_version"]),
         "creation_timestamp": now, "last_updated_timestamp": now, "current_stage": "None",
         "description": str(fields.get("description") or ""), "source": source,
         "run_id": run_id, "status": "READY", "user_id": "",
@@ -125,6 +164,7 @@ def create_model_version(session: Session, fields: dict[str, Any]) -> dict[str, 
         **({"model_id": str(fields["model_id"])} if fields.get("model_id") else {}),
     }  # fmt: skip
     model["versions"].append(item)
+    model["next_version"] += 1  # a deleted version's number is never given again
     model["last_updated_timestamp"] = now
     _record(session, run_id, f"{name}.v{item['version']}", source)
     return {"model_version": _version_json(item, model)}
@@ -170,7 +210,8 @@ def set_alias(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
 def delete_alias(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """DELETE registered-models/alias."""
     name, alias = required(fields, "name"), required(fields, "alias")
-    _registered(session, name)["aliases"].pop(alias, None)
+    if _registered(session, name)["aliases"].pop(alias, None) is not None:
+        _forget(session, None, f"{name}.alias.{alias}")
     return {}
 
 
@@ -218,7 +259,7 @@ def transition_stage(session: Session, fields: dict[str, Any]) -> dict[str, Any]
     name = required(fields, "name")
     version = required(fields, "version")
     stage = required(fields, "stage")
-    stages = {s.lower(): s for s in ("None", "Staging", "Production", "Archived")}
+    stages = {s.lower(): s for s in STAGES}
     if stage.lower() not in stages:
         raise invalid(f"Invalid Model Version stage: {stage}. Value must be one of "
                       f"{', '.join(stages.values())}.")  # fmt: skip
@@ -228,9 +269,13 @@ def transition_stage(session: Session, fields: dict[str, Any]) -> dict[str, Any]
         for other in model["versions"]:
             if other is not item and other["current_stage"] == stages[stage.lower()]:
                 other["current_stage"] = "Archived"
+                _record(session, None, f"{name}.v{other['version']}.stage", "Archived")
     item["current_stage"] = stages[stage.lower()]
     item["last_updated_timestamp"] = _now()
-    _record(session, None, f"{name}.v{version}.stage", item["current_stage"])
+    if item["current_stage"] == "None":
+        _forget(session, None, f"{name}.v{version}.stage")
+    else:
+        _record(session, None, f"{name}.v{version}.stage", item["current_stage"])
     return {"model_version": _version_json(item, model)}
 
 
@@ -238,7 +283,13 @@ def delete_version(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """DELETE model-versions/delete."""
     name = required(fields, "name")
     item = _version(session, name, required(fields, "version"))
-    session.registry[name]["versions"].remove(item)
+    model = session.registry[name]
+    model["versions"].remove(item)
+    _forget_version(session, name, item)
+    for alias, version in list(model["aliases"].items()):
+        if version == item["version"]:  # as MLflow, a deleted version's aliases go with it
+            del model["aliases"][alias]
+            _forget(session, None, f"{name}.alias.{alias}")
     return {}
 
 
@@ -250,19 +301,34 @@ def rename_model(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
         raise MlflowError(
             "RESOURCE_ALREADY_EXISTS", f"Registered Model (name={new_name}) already exists."
         )
+    _forget_model(session, model)
     model["name"] = new_name
     session.registry[new_name] = session.registry.pop(name)
     for item in model["versions"]:
         item["name"] = new_name
+    _record(session, None, new_name, "registered")
+    for item in model["versions"]:
+        _record_version(session, new_name, item)
+    for alias, version in model["aliases"].items():
+        _record(session, None, f"{new_name}.alias.{alias}", version)
     return {"registered_model": _model_json(model)}
 
 
 def delete_model(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """DELETE registered-models/delete."""
     name = required(fields, "name")
-    _registered(session, name)
+    _forget_model(session, _registered(session, name))
     del session.registry[name]
     return {}
+
+
+def _forget_model(session: Session, model: dict[str, Any]) -> None:
+    name = model["name"]
+    _forget(session, None, name)
+    for item in model["versions"]:
+        _forget_version(session, name, item)
+    for alias in model["aliases"]:
+        _forget(session, None, f"{name}.alias.{alias}")
 
 
 ROUTES: dict[tuple[str, str], Handler] = {

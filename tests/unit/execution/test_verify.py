@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from mlrun_cli.execution.reproduce import compare, equivalent, same_mlmodel
-from mlrun_cli.tracking.models import Artifact, CodeVersion, Run
+from mlrun_cli.execution.reproduce import (
+    ReproduceRequest,
+    _logged_nothing,
+    compare,
+    compare_children,
+    equivalent,
+    same_mlmodel,
+)
+from mlrun_cli.tracking.models import (
+    Artifact,
+    CodeVersion,
+    EventBatch,
+    Metric,
+    Run,
+    RunCreate,
+)
+from mlrun_cli.tracking.store import TrackingStore, open_store
 
 MLMODEL = """\
 artifact_path: mlflow-artifacts:/{run}/models/m
@@ -73,3 +89,38 @@ def test_ignored_artifacts_are_not_compared() -> None:
     checks = compare(_run("a" * 32, "1" * 64), _run("b" * 32, "2" * 64), 0, 0, None,
                      ("models/*/MLmodel",))  # fmt: skip
     assert checks == ()
+
+
+def _stored_run(store: TrackingStore, name: str, parent: str | None = None,
+                **metrics: float) -> str:  # fmt: skip
+    # Children are paired in start order: give each run its own millisecond.
+    started = time.time_ns() // 1_000_000
+    while time.time_ns() // 1_000_000 == started:
+        pass
+    run_id = store.create_run(
+        RunCreate(experiment_id="0", name=name, entry_point="main", command="c",
+                  code=CodeVersion("local", "/p", content_hash="h"), parent_run_id=parent)
+    ).run_id  # fmt: skip
+    batch = EventBatch(metrics=tuple(Metric(k, v, 0, 1) for k, v in metrics.items()))
+    store.log_batch(run_id, batch)
+    return run_id
+
+
+def test_child_runs_are_compared_by_name_then_start_order(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "store"))
+    original = _stored_run(store, "root")
+    _stored_run(store, "fold-a", original, rmse=1.0)
+    _stored_run(store, "random-name-1", original, rmse=2.0)
+    _stored_run(store, "lost", original, rmse=3.0)
+    new = _stored_run(store, "root")
+    _stored_run(store, "random-name-2", new, rmse=2.5)  # unnamed: paired by start order
+    _stored_run(store, "fold-a", new, rmse=1.0)
+    first, second = store.get_run(original), store.get_run(new)
+    assert not _logged_nothing(store, first)  # the metrics are in its children
+    checks = compare_children(store, first, second, ReproduceRequest(run_id=original))
+    assert [(c.kind, c.key, c.original, c.reproduced, c.match) for c in checks] == [
+        ("metric", "fold-a/rmse", "1.0", "1.0", True),
+        ("metric", "random-name-1/rmse", "2.0", "2.5", False),
+        ("child run", "lost", "present", "-", False),
+    ]
+    assert _logged_nothing(store, store.get_run(_stored_run(store, "empty")))

@@ -357,3 +357,162 @@ def test_a_store_failure_is_answered_with_a_status_mlflow_retries(
     answer = call(session, "POST", "runs/log-metric", point)
     assert (answer.status, (answer.body or {})["error_code"]) == (503, "TEMPORARILY_UNAVAILABLE")
     assert "database is locked" in (answer.body or {})["message"]
+
+
+@pytest.mark.parametrize("timestamp", [4611686018427387904, -99999999999999, 1764633600 * 10**9])
+def test_an_out_of_range_metric_timestamp_is_refused(session: Session, timestamp: int) -> None:
+    point = {"run_id": session.run_id, "key": "m", "value": 1.0, "timestamp": timestamp}
+    for path, body in (("runs/log-metric", point),
+                       ("runs/log-batch", {"run_id": session.run_id, "metrics": [point]})):  # fmt: skip
+        refused = call(session, "POST", path, body)
+        assert (refused.status, (refused.body or {})["error_code"]) == (
+            400, "INVALID_PARAMETER_VALUE")  # fmt: skip
+        assert "milliseconds since the epoch" in (refused.body or {})["message"]
+    assert session.store.get_run(session.run_id).metrics == {}
+
+
+def test_format_time_never_raises_for_a_stored_value() -> None:
+    from mlrun_cli.cli._output import format_time
+
+    assert format_time(4611686018427387904) == "4611686018427387904 ms"
+    assert format_time(-99999999999999) == "-99999999999999 ms"
+    assert format_time(0)[:2] in ("19",)
+
+
+def test_experiment_writes_outside_the_run_experiment_are_refused(session: Session) -> None:
+    other = session.store.create_experiment("other").experiment_id
+    tag = {"experiment_id": other, "key": "k", "value": "v"}
+    writes = [
+        ("experiments/set-experiment-tag", tag, "--experiment-name other"),
+        ("experiments/update", {"experiment_id": other, "new_name": "x"}, "cannot rename"),
+        ("experiments/delete", {"experiment_id": other}, "cannot delete"),
+        ("experiments/restore", {"experiment_id": other}, "cannot restore"),
+        ("experiments/update", {"experiment_id": "0", "new_name": "x"}, "cannot rename"),
+        ("experiments/delete", {"experiment_id": "0"}, "cannot delete"),
+    ]
+    for path, body, said in writes:
+        refused = call(session, "POST", path, body)
+        assert (refused.status, (refused.body or {})["error_code"]) == (
+            400, "INVALID_PARAMETER_VALUE"), path  # fmt: skip
+        assert said in (refused.body or {})["message"]
+    experiment = session.store.get_experiment(other)
+    assert (experiment.name, experiment.tags, experiment.lifecycle_stage) == ("other", {}, "active")
+    assert session.unknown == {}
+    ok(call(session, "POST", "experiments/set-experiment-tag",
+            {"experiment_id": "0", "key": "k", "value": "v"}))  # fmt: skip
+    assert session.store.get_experiment("0").tags["k"] == "v"
+    # A team server's session changes any experiment, as MLflow's server does.
+    server = Session(session.store, "", "0")
+    ok(call(server, "POST", "experiments/set-experiment-tag", tag))
+    ok(call(server, "POST", "experiments/update", {"experiment_id": other, "new_name": "x"}))
+    ok(call(server, "POST", "experiments/delete", {"experiment_id": other}))
+    assert session.store.get_experiment(other).lifecycle_stage == "deleted"
+    ok(call(server, "POST", "experiments/restore", {"experiment_id": other}))
+    assert call(server, "POST", "experiments/delete", {"experiment_id": "0"}).status == 400
+
+
+def _registry_tags(session: Session) -> dict[str, str]:
+    tags = session.store.get_run(session.run_id).tags
+    return {k.removeprefix("mlrun.mlflow.registry."): v for k, v in tags.items()
+            if k.startswith("mlrun.mlflow.registry.")}  # fmt: skip
+
+
+def test_latest_versions_are_one_per_stage(session: Session) -> None:
+    ok(call(session, "POST", "registered-models/create", {"name": "wine"}))
+    for n in (1, 2, 3):
+        ok(call(session, "POST", "model-versions/create",
+                {"name": "wine", "source": f"models:/m-{n}", "run_id": session.run_id}))  # fmt: skip
+    ok(call(session, "POST", "model-versions/transition-stage",
+            {"name": "wine", "version": "2", "stage": "Production"}))  # fmt: skip
+    prod = ok(call(session, "POST", "registered-models/get-latest-versions",
+                   {"name": "wine", "stages": ["production"]}))["model_versions"]  # fmt: skip
+    assert [v["version"] for v in prod] == ["2"]
+    every = ok(call(session, "POST", "registered-models/get-latest-versions", {"name": "wine"}))
+    assert [(v["current_stage"], v["version"]) for v in every["model_versions"]] == [
+        ("None", "3"), ("Production", "2")]  # fmt: skip
+    model = ok(call(session, "GET", "registered-models/get", name="wine"))["registered_model"]
+    assert [v["version"] for v in model["latest_versions"]] == ["3", "2"]
+    staging = ok(call(session, "POST", "registered-models/get-latest-versions",
+                      {"name": "wine", "stages": ["Staging"]}))  # fmt: skip
+    assert staging["model_versions"] == []
+    bad = call(session, "POST", "registered-models/get-latest-versions",
+               {"name": "wine", "stages": ["Live"]})  # fmt: skip
+    assert bad.status == 400
+
+
+def test_registry_tags_follow_deletes_and_renames(session: Session) -> None:
+    ok(call(session, "POST", "registered-models/create", {"name": "wine"}))
+    for n in (1, 2):
+        ok(call(session, "POST", "model-versions/create",
+                {"name": "wine", "source": f"models:/m-{n}", "run_id": session.run_id}))  # fmt: skip
+    ok(call(session, "POST", "registered-models/alias",
+            {"name": "wine", "alias": "champion", "version": "1"}))  # fmt: skip
+    ok(call(session, "POST", "registered-models/alias",
+            {"name": "wine", "alias": "next", "version": "2"}))  # fmt: skip
+    ok(call(session, "DELETE", "registered-models/alias", {"name": "wine", "alias": "next"}))
+    assert "wine.alias.next" not in _registry_tags(session)
+    ok(call(session, "POST", "model-versions/transition-stage",
+            {"name": "wine", "version": "1", "stage": "Staging"}))  # fmt: skip
+    ok(call(session, "POST", "registered-models/rename", {"name": "wine", "new_name": "red"}))
+    assert _registry_tags(session) == {
+        "red": "registered", "red.v1": "models:/m-1", "red.v2": "models:/m-2",
+        "red.v1.stage": "Staging", "red.alias.champion": "1"}  # fmt: skip
+    ok(call(session, "DELETE", "model-versions/delete", {"name": "red", "version": "1"}))
+    assert _registry_tags(session) == {"red": "registered", "red.v2": "models:/m-2"}
+    again = ok(call(session, "POST", "model-versions/create",
+                    {"name": "red", "source": "models:/m-3", "run_id": session.run_id}))  # fmt: skip
+    assert again["model_version"]["version"] == "3"  # a deleted number is not reused
+    ok(call(session, "DELETE", "registered-models/delete", {"name": "red"}))
+    assert _registry_tags(session) == {}
+
+
+def test_a_model_logged_by_an_earlier_run_is_found_and_read_only(session: Session) -> None:
+    earlier = session.store.create_run(
+        RunCreate(experiment_id="0", name="earlier", entry_point="main", command="c",
+                  code=CodeVersion("local", "/p", content_hash="h"))
+    ).run_id  # fmt: skip
+    first = Session(session.store, earlier, "0")
+    info = ok(call(first, "POST", "logged-models",
+                   {"experiment_id": "0", "name": "model", "source_run_id": earlier,
+                    "params": [{"key": "alpha", "value": "0.5"}]}))["model"]["info"]  # fmt: skip
+    model_id = info["model_id"]
+    ok(call(first, "PUT", f"{ARTIFACTS_API}/{earlier}/models/model/MLmodel", b"flavors: {}\n"))
+    ok(call(first, "PATCH", f"{API}/logged-models/{model_id}", {"status": "LOGGED_MODEL_READY"}))
+    ok(call(first, "POST", "runs/outputs",
+            {"run_id": earlier, "models": [{"model_id": model_id, "step": 0}]}))  # fmt: skip
+    session.store.finish_run(earlier, "FINISHED", 0)
+    # A later run (a new session, nothing in memory) finds it as MLflow's client does.
+    got = ok(call(session, "GET", f"{API}/logged-models/{model_id}"))["model"]
+    assert got["info"]["status"] == "LOGGED_MODEL_READY"
+    assert got["info"]["artifact_uri"] == f"mlflow-artifacts:/{earlier}/models/model"
+    assert got["data"]["params"] == [{"key": "alpha", "value": "0.5"}]
+    # runs:/<run>/model: a search by name in the run's experiment, matched by source run.
+    found = ok(call(session, "POST", "logged-models/search",
+                    {"experiment_ids": ["0"], "filter": "name = 'model'"}))["models"]  # fmt: skip
+    assert [(m["info"]["model_id"], m["info"]["source_run_id"]) for m in found] == [
+        (model_id, earlier)]  # fmt: skip
+    assert ok(call(session, "POST", "logged-models/search",
+                   {"experiment_ids": ["0"], "filter": "name = 'other'"}))["models"] == []  # fmt: skip
+    listing = ok(call(session, "GET", ARTIFACTS_API, path=f"{earlier}/models/model"))
+    assert listing["files"] == [{"path": "MLmodel", "is_dir": False, "file_size": 12}]
+    download = call(session, "GET", f"{ARTIFACTS_API}/{earlier}/models/model/MLmodel")
+    assert download.file is not None
+    assert download.file.read_bytes() == b"flavors: {}\n"
+    run = ok(call(session, "GET", "runs/get", run_id=earlier))["run"]
+    assert run["outputs"]["model_outputs"] == [{"model_id": model_id, "step": 0}]
+    tags_before = session.store.get_run(earlier).tags
+    for method, path, body in [
+        ("PATCH", f"{API}/logged-models/{model_id}", {"status": "LOGGED_MODEL_UPLOAD_FAILED"}),
+        ("PATCH", f"{API}/logged-models/{model_id}/tags", {"tags": [{"key": "k", "value": "v"}]}),
+        (
+            "POST",
+            f"{API}/logged-models/{model_id}/params",
+            {"params": [{"key": "a", "value": "1"}]},
+        ),
+    ]:
+        refused = call(session, method, path, body)
+        assert refused.status == 400, path
+        assert "read-only here" in (refused.body or {})["message"]
+    assert session.store.get_run(earlier).tags == tags_before
+    assert call(session, "GET", f"{API}/logged-models/m-{earlier}-nope").status == 404
+    assert call(session, "GET", f"{API}/logged-models/m-x").status == 404

@@ -221,3 +221,48 @@ def test_a_streamed_upload_does_not_hold_up_other_requests(endpoint: LoopbackEnd
     assert artifact.sha256 == hashlib.sha256(body).hexdigest()
     assert (folder / "weights.bin").read_bytes() == body
     assert [p.name for p in folder.iterdir()] == ["weights.bin"]
+
+
+def _raw_exchange(endpoint: LoopbackEndpoint, head: str, body: bytes) -> bytes:
+    host, port = endpoint.uri.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as raw:
+        raw.sendall(head.encode() + body)
+        raw.shutdown(socket.SHUT_WR)
+        return raw.makefile("rb").read()
+
+
+def test_a_truncated_upload_is_never_recorded(endpoint: LoopbackEndpoint) -> None:
+    run_id = endpoint.session.run_id
+    auth = f"Authorization: Bearer {endpoint.token}\r\n"
+    plain = f"PUT {ARTIFACTS_API}/{run_id}/cut.txt HTTP/1.1\r\n{auth}Content-Length: 1000\r\n\r\n"
+    assert _raw_exchange(endpoint, plain, b"0123456789") == b""
+    chunked = (f"PUT {ARTIFACTS_API}/{run_id}/cut2.txt HTTP/1.1\r\n{auth}"
+               "Transfer-Encoding: chunked\r\n\r\n")  # fmt: skip
+    assert _raw_exchange(endpoint, chunked, b"3e8\r\n0123456789") == b""
+    assert _raw_exchange(endpoint, chunked, b"a\r\n0123456789\r\n") == b""  # no last chunk
+    assert endpoint.session.store.get_run(run_id).artifacts == ()
+    folder = endpoint.session.store.artifact_dir(run_id)
+    assert not folder.exists() or not list(folder.rglob("cut*"))
+
+
+def test_a_negative_content_length_is_a_400_without_a_traceback(
+    endpoint: LoopbackEndpoint, capfd: pytest.CaptureFixture[str]
+) -> None:
+    run_id = endpoint.session.run_id
+    auth = f"Authorization: Bearer {endpoint.token}\r\n"
+    for length in ("-5", "x"):
+        head = (
+            f"PUT {ARTIFACTS_API}/{run_id}/n.txt HTTP/1.1\r\n{auth}Content-Length: {length}\r\n\r\n"
+        )
+        answer = _raw_exchange(endpoint, head, b"abc")
+        assert answer.startswith(b"HTTP/1.1 400 "), answer
+        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error_code"] == "BAD_REQUEST"
+    chunked = (f"PUT {ARTIFACTS_API}/{run_id}/n.txt HTTP/1.1\r\n{auth}"
+               "Transfer-Encoding: chunked\r\n\r\n")  # fmt: skip
+    assert _raw_exchange(endpoint, chunked, b"-5\r\nabc\r\n0\r\n\r\n") == b""
+    conn = _connect(endpoint)  # the endpoint still serves
+    conn.request("GET", f"{API}/experiments/get?experiment_id=0")
+    assert conn.getresponse().status == 200
+    conn.close()
+    assert "Traceback" not in capfd.readouterr().err
+    assert endpoint.session.store.get_run(run_id).artifacts == ()

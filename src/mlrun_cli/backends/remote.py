@@ -282,10 +282,14 @@ def submit_run(
 def await_ticket(handoff: Handoff, submitted: Submitted) -> None:
     """Until the job has redeemed its ticket (or ended): ``--no-wait`` with a token returns then,
     since a ticket dies with the process that issued it."""
-    while not handoff.claimed(submitted.run_id):
-        if submitted.backend.status(submitted.job_id).terminal:
-            return
-        time.sleep(POLL_S)
+    try:
+        while not handoff.claimed(submitted.run_id):
+            if submitted.backend.status(submitted.job_id).terminal:
+                return
+            time.sleep(POLL_S)
+    except KeyboardInterrupt:  # its ticket dies with this process: the job could never record
+        submitted.backend.cancel(submitted.job_id)
+        raise
 
 
 def remote_trial_runner(

@@ -85,3 +85,18 @@ def test_path_params_reach_the_worker_absolute(tmp_path: Path) -> None:
     assert absolute_paths(items, entry, bound.as_dict()) == (
         f"data={user_cwd / 'train.csv'}", "alpha=0.5",
     )  # fmt: skip
+
+
+def test_cancel_of_an_ended_engine_run_is_refused(
+    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``runs cancel`` of a Slurm run that has FINISHED sends nothing and says so (exit 2)."""
+    from mlrun_cli.backends.base import write_record
+    from tests.conftest import run_mlrun
+
+    run_id = new_run(store)
+    write_record(store.artifact_dir(run_id), "slurm", "7", {})
+    store.finish_run(run_id, "FINISHED", 0)
+    done = run_mlrun("runs", "cancel", run_id, "--tracking-uri", str(tmp_path / "store"))
+    assert done.returncode == 2, done.stderr
+    assert f"run {run_id[:8]} is FINISHED, not RUNNING" in done.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import socket
 
 
 def current_user() -> str:
@@ -16,5 +15,12 @@ def current_user() -> str:
 
 
 def hostname() -> str:
-    """This machine's host name (orphaned runs are only judged on the host that ran them)."""
+    """This machine's host name (orphaned runs are only judged on the host that ran them).
+
+    ``os.uname()`` answers what ``gethostname()`` does without importing socket (~5 ms of
+    every store command's start)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
     return socket.gethostname()

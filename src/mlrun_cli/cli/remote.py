@@ -109,7 +109,7 @@ def logs_command(
         log = store.artifact_dir(found) / "_mlrun" / "output.log"
         shown = 0
         while True:
-            running = store.get_run(found).status == models.RUNNING
+            running = _status(store, found, queued=record is not None) == models.RUNNING
             if log.is_file():
                 with log.open("rb") as handle:
                     handle.seek(shown)
@@ -131,6 +131,20 @@ def logs_command(
 def _write(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def _status(store: TrackingStore, run_id: str, *, queued: bool) -> str:
+    """The run's status; a submitted job whose worker has not recorded the run yet is RUNNING
+    (queued) as far as its logs go."""
+    from mlrun_cli.errors import NotFoundError
+    from mlrun_cli.tracking import models
+
+    try:
+        return store.get_run(run_id).status
+    except NotFoundError:
+        if not queued:
+            raise
+        return models.RUNNING
 
 
 @handle_errors

@@ -100,3 +100,14 @@ def test_cancel_of_an_ended_engine_run_is_refused(
     done = run_mlrun("runs", "cancel", run_id, "--tracking-uri", str(tmp_path / "store"))
     assert done.returncode == 2, done.stderr
     assert f"run {run_id[:8]} is FINISHED, not RUNNING" in done.stderr
+
+
+def test_a_queued_job_without_a_run_yet_counts_as_running_for_its_logs(
+    store: SqliteStore,
+) -> None:
+    from mlrun_cli.cli.remote import _status
+    from mlrun_cli.errors import NotFoundError
+
+    assert _status(store, "0" * 32, queued=True) == RUNNING
+    with pytest.raises(NotFoundError):
+        _status(store, "0" * 32, queued=False)

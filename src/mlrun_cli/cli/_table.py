@@ -52,14 +52,7 @@ def elide(text: str, width: int, *, keep_end: bool = False) -> str:
         return text
     if keep_end:
         return ELLIPSIS + elide(text[::-1], width)[-2::-1]
-    out, used = [], 0
-    for char in text:
-        size = width_of(char)
-        if used + size > width - 1:
-            break
-        out.append(char)
-        used += size
-    return "".join(out) + ELLIPSIS
+    return _prefix(text, width - 1) + ELLIPSIS
 
 
 def elide_path(text: str, width: int) -> str:
@@ -76,6 +69,7 @@ def elide_path(text: str, width: int) -> str:
 
 
 def _prefix(text: str, width: int) -> str:
+    """The longest start of ``text`` that fits ``width`` columns."""
     out, used = [], 0
     for char in text:
         used += width_of(char)

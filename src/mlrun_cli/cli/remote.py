@@ -167,12 +167,9 @@ def cancel_command(
         found, record = _find(store, one_run_id(run_id, run_id_option))
         if record is not None:
             from mlrun_cli.backends.base import mark_cancelled
-            from mlrun_cli.errors import NotFoundError
 
-            try:  # a queued job may have no run recorded yet: cancel that too
-                ended = store.get_run(found).status
-            except NotFoundError:
-                ended = models.RUNNING
+            # A queued job may have no run recorded yet: cancel that too.
+            ended = _status(store, found, queued=True)
             if ended != models.RUNNING:
                 raise UsageError(f"run {found[:8]} is {ended}, not RUNNING")
             mark_cancelled(store, found)

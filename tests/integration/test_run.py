@@ -126,8 +126,8 @@ SLEEPER = textwrap.dedent(
     import os, sys, time, pathlib, mlrun_cli
     mlrun_cli.log_metric("started", 1)
     pathlib.Path(sys.argv[1]).write_text(str(os.getpid()))
-    print("sleeping")
-    try:
+    try:  # the signal may come as soon as the line is out: catch it from there on
+        print("sleeping")
         time.sleep(60)
     except KeyboardInterrupt:
         time.sleep(1)  # a checkpoint being saved: must not be cut short by a second signal

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from pathlib import Path
 
+    from mlrun_cli.artifacts.run import FolderArtifacts
     from mlrun_cli.tracking.sql.dialect import Connection, Dialect
+    from mlrun_cli.tracking.store import StoreLocation
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -39,6 +41,7 @@ class SqlExperiments:
     label: str  # names the store in messages: a file path or a URI without its password
     dialect: Dialect
     artifact_root: Path
+    location: StoreLocation
     _conn: Connection
 
     @contextmanager
@@ -74,6 +77,12 @@ class SqlExperiments:
     def artifact_dir(self, run_id: str) -> Path:
         """The directory holding a run's artifacts."""
         return self.artifact_root / run_id
+
+    def artifacts(self, run_id: str) -> FolderArtifacts:
+        """The run's files: the store's folder on this machine."""
+        from mlrun_cli.artifacts.run import FolderArtifacts
+
+        return FolderArtifacts(run_id, self.artifact_root / run_id)
 
     # -- experiments ----------------------------------------------------------------------
     def _experiments_from_rows(self, rows: Sequence[tuple[object, ...]]) -> list[Experiment]:

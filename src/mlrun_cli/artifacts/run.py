@@ -10,14 +10,14 @@ that resolve outside the folder.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from mlrun_cli.errors import NotFoundError, UsageError
 
 UPLOAD_SUFFIX = ".upload"  # a partial file being received: never listed
+COPY_CHUNK = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,22 @@ def relative_path(text: str, *, folder: bool = False) -> str:
 def exists(artifacts: RunArtifacts, path: str) -> bool:
     """Whether the run has the file ``path``."""
     return artifacts.info(path) is not None
+
+
+def local_file(artifacts: RunArtifacts, path: str, folder: Path) -> Path | None:
+    """The run's file ``path`` as a file of this machine: itself when it is in a local folder,
+    else a copy (read a chunk at a time) in ``folder``, keeping its name; None if missing."""
+    if isinstance(artifacts, FolderArtifacts):
+        return artifacts.file(path)
+    found = artifacts.info(path)
+    if found is None:
+        return None
+    target = folder / PurePosixPath(found.path).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as out:
+        for offset in range(0, found.size, COPY_CHUNK):
+            out.write(artifacts.read_bytes(found.path, offset, COPY_CHUNK))
+    return target
 
 
 def _missing(run_id: str, path: str) -> NotFoundError:
@@ -127,6 +143,8 @@ class FolderArtifacts:
 
     def put(self, path: str, source: Path) -> None:
         """Copy ``source`` into place (written beside, then renamed)."""
+        import shutil
+
         target = self.folder / relative_path(path)
         if source.resolve() == target.resolve():
             return

@@ -1,8 +1,11 @@
 """MLflow's proxied artifact endpoints (``/api/2.0/mlflow-artifacts/artifacts/<path>``).
 
-Paths are ``<run_id>/<path in the run>``: each file lands in the run's artifact folder and is
-recorded with its size and sha256, exactly as the files mlrun's own API logs. An upload is
-written to a temporary file and renamed, so a retried PUT replaces, never duplicates.
+Paths are ``<run_id>/<path in the run>``. The endpoint serves the files of this process: the
+loopback endpoint those the run is staging here (what its MLflow client uploads joins what
+mlrun's own API writes, ``StoreLocation.staging_dir``), the team server its receiving folder
+(server/app.py puts the destination behind it). Each file is recorded with its size and
+sha256, exactly as the files mlrun's own API logs. An upload is written to a temporary file
+and renamed, so a retried PUT replaces, never duplicates.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from mlrun_cli.artifacts.run import UPLOAD_SUFFIX
 from mlrun_cli.mlflow_compat.protocol import (
     ARTIFACTS_API,
     MlflowError,
@@ -27,18 +31,23 @@ if TYPE_CHECKING:
 
 PREFIX = ARTIFACTS_API
 _CHUNK = 1 << 20
-UPLOAD_SUFFIX = ".upload"
 
 
 def split_path(text: str) -> tuple[str, str]:
     """``run_id/a/b`` -> (run_id, ``a/b``); refuses anything that could leave the run's folder."""
-    parts = [part for part in text.strip("/").split("/") if part]
-    if not parts:
+    from mlrun_cli.artifacts.run import relative_path
+    from mlrun_cli.errors import UsageError
+
+    try:
+        clean = relative_path(text.strip("/"), folder=True)
+    except UsageError:
+        raise invalid(
+            f"artifact path {text!r}: '.', '..' and backslashes are not allowed"
+        ) from None
+    if not clean:
         raise invalid("artifact path: expected <run_id>/<path>")
-    for part in parts:
-        if part in (".", "..") or "\\" in part or "\x00" in part:
-            raise invalid(f"artifact path {text!r}: '.', '..' and backslashes are not allowed")
-    return parts[0], "/".join(parts[1:])
+    run_id, _, relative = clean.partition("/")
+    return run_id, relative
 
 
 def _run_folder(session: Session, run_id: str, *, write: bool = False) -> Path:
@@ -47,7 +56,7 @@ def _run_folder(session: Session, run_id: str, *, write: bool = False) -> Path:
     get_run(session, run_id)
     if write:
         own_run(session, run_id)
-    return session.store.artifact_dir(run_id)
+    return session.store.location.staging_dir(run_id)
 
 
 def _upload(session: Session, request: Request, run_id: str, relative: str) -> Response:

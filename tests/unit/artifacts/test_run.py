@@ -36,7 +36,7 @@ def test_list_reads_and_sizes(files: FolderArtifacts) -> None:
     assert files.read_bytes("_mlrun/output.log") == b"line 1\nline 2\n"
     assert files.read_bytes("_mlrun/output.log", offset=7) == b"line 2\n"
     assert files.read_bytes("_mlrun/output.log", offset=7, limit=4) == b"line"
-    with pytest.raises(NotFoundError, match="run r1 has no artifact 'absent.txt'"):
+    with pytest.raises(NotFoundError, match=r"run r1 has no artifact 'absent\.txt'"):
         files.read_bytes("absent.txt")
 
 

@@ -74,10 +74,6 @@ class SqlExperiments:
         """A write transaction, serialized with the store's own writers."""
         return self._write()
 
-    def artifact_dir(self, run_id: str) -> Path:
-        """The directory holding a run's artifacts."""
-        return self.artifact_root / run_id
-
     def artifacts(self, run_id: str) -> FolderArtifacts:
         """The run's files: the store's folder on this machine."""
         from mlrun_cli.artifacts.run import FolderArtifacts

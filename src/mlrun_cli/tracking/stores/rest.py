@@ -264,10 +264,6 @@ class RestStore:
     def set_child_exit(self, run_id: str, exit_code: int) -> None:
         self.call("POST", self._run_path(run_id, "/child"), {"exit_code": exit_code})
 
-    def artifact_dir(self, run_id: str) -> Path:
-        """The run's local staging folder (uploaded when the run finishes)."""
-        return self.location.staging_dir(run_id)
-
     # -- artifacts --------------------------------------------------------------------------
     def artifacts(self, run_id: str) -> ProxiedArtifacts:
         """The run's files through the server (those staged here first)."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from mlrun_cli.mlflow_compat.protocol import Response as MlflowResponse
     from mlrun_cli.mlflow_compat.session import Session
     from mlrun_cli.server.auth import User
+    from mlrun_cli.tracking.store import TrackingStore
 
 _STATUS = ((api_v1.DeniedError, 403), (NotFoundError, 404), (UsageError, 400), (StoreError, 503))
 
@@ -264,11 +265,19 @@ def _guarded_ui(server: Server) -> Any:
         from mlrun_cli.ui.app import create_app as create_ui
     except ImportError:
         return None
+    from mlrun_cli.tracking.sql.experiments import SqlExperiments
     from mlrun_cli.tracking.store import open_location
 
     location = server.store.location  # the server's SQLite file or PostgreSQL database
-    # A connection per request, as under `mlrun ui`: the pages close what they open.
-    pages = create_ui(lambda: open_location(location, create=False))
+
+    def open_store() -> TrackingStore:
+        # A connection per request, as under `mlrun ui`: the pages close what they open.
+        store = open_location(location, create=False)
+        if isinstance(store, SqlExperiments):
+            store.destination = server.artifacts  # files only S3 has, on a new server host
+        return store
+
+    pages = create_ui(open_store)
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":

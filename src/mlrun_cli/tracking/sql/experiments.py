@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from pathlib import Path
 
-    from mlrun_cli.artifacts.run import FolderArtifacts
+    from mlrun_cli.artifacts.base import ArtifactStore
+    from mlrun_cli.artifacts.run import RunArtifacts
     from mlrun_cli.tracking.sql.dialect import Connection, Dialect
     from mlrun_cli.tracking.store import StoreLocation
 
@@ -42,6 +43,8 @@ class SqlExperiments:
     dialect: Dialect
     artifact_root: Path
     location: StoreLocation
+    # A team server's artifact destination behind the folder (set by the server, for its UI).
+    destination: ArtifactStore | None = None
     _conn: Connection
 
     @contextmanager
@@ -74,11 +77,17 @@ class SqlExperiments:
         """A write transaction, serialized with the store's own writers."""
         return self._write()
 
-    def artifacts(self, run_id: str) -> FolderArtifacts:
-        """The run's files: the store's folder on this machine."""
+    def artifacts(self, run_id: str) -> RunArtifacts:
+        """The run's files: the store's folder on this machine (a server's destination behind
+        it when one is set)."""
+        folder = self.artifact_root / run_id
+        if self.destination is not None:
+            from mlrun_cli.artifacts.served import ServedArtifacts
+
+            return ServedArtifacts(run_id, folder, self.destination)
         from mlrun_cli.artifacts.run import FolderArtifacts
 
-        return FolderArtifacts(run_id, self.artifact_root / run_id)
+        return FolderArtifacts(run_id, folder)
 
     # -- experiments ----------------------------------------------------------------------
     def _experiments_from_rows(self, rows: Sequence[tuple[object, ...]]) -> list[Experiment]:

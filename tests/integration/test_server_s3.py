@@ -66,7 +66,12 @@ def test_artifacts_go_to_s3_through_the_server(
         assert "model.txt" in [a.path for a in files.list()]  # listed from S3
         assert files.read_bytes("model.txt", offset=3) == b"ghts"
         store.close()
-        # And the web UI's pages.
+        # And MLflow's listing.
         shutil.rmtree(received)
+        status, listed = server.call("GET", "/api/2.0/mlflow-artifacts/artifacts?path=" + run_id)
+        assert status == 200
+        assert {"path": "model.txt", "is_dir": False, "file_size": 7} in listed["files"]
+        # And the web UI's pages.
+        shutil.rmtree(received, ignore_errors=True)
         status, raw = server.call("GET", f"/ui/runs/{run_id}/raw/model.txt")
         assert (status, raw) == (200, "weights")

@@ -58,6 +58,7 @@ class Server:
         self.session = mlflow_mount.server_session(self.store)
         self.heartbeats = Heartbeats(self.store, timeout_seconds())
         self.artifacts = open_artifacts(config.artifacts_destination, self.store.artifact_root)
+        self.store.destination = self.artifacts  # what MLflow's handlers list comes from both
 
     def close(self) -> None:
         """Close the store's connection."""

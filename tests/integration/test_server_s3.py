@@ -29,6 +29,7 @@ def test_artifacts_go_to_s3_through_the_server(
     isolated: Path,
     backend: Backend,
     s3_server: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import boto3
 
@@ -55,3 +56,22 @@ def test_artifacts_go_to_s3_through_the_server(
         url = f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{run_id}/model.txt"
         with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310
             assert response.read() == b"weights"
+        # So does our API, for a client that staged nothing (another machine).
+        from mlrun_cli.tracking.stores.rest import RestStore
+
+        shutil.rmtree(received)
+        monkeypatch.setenv("MLRUN_HOME", str(isolated / "elsewhere"))
+        store = RestStore(server.url)
+        files = store.artifacts(run_id)
+        assert "model.txt" in [a.path for a in files.list()]  # listed from S3
+        assert files.read_bytes("model.txt", offset=3) == b"ghts"
+        store.close()
+        # And MLflow's listing.
+        shutil.rmtree(received)
+        status, listed = server.call("GET", "/api/2.0/mlflow-artifacts/artifacts?path=" + run_id)
+        assert status == 200
+        assert {"path": "model.txt", "is_dir": False, "file_size": 7} in listed["files"]
+        # And the web UI's pages.
+        shutil.rmtree(received, ignore_errors=True)
+        status, raw = server.call("GET", f"/ui/runs/{run_id}/raw/model.txt")
+        assert (status, raw) == (200, "weights")

@@ -39,7 +39,7 @@ class Built:
 
 
 def add_artifact(store: TrackingStore, run_id: str, path: str, data: bytes) -> None:
-    target = store.artifact_dir(run_id) / path
+    target = store.location.staging_dir(run_id) / path
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     artifact = Artifact(path, len(data), hashlib.sha256(data).hexdigest())

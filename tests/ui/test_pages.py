@@ -166,7 +166,7 @@ def test_artifact_previews_and_downloads(client: TestClient, built: Built) -> No
 def test_artifact_paths_never_leave_the_run(client: TestClient, built: Built, path: str) -> None:
     run_id = built.run_ids[0]
     store = built.open()
-    folder = store.artifact_dir(run_id)
+    folder = store.location.staging_dir(run_id)
     store.close()
     outside = folder.parent.parent / "secret"
     outside.mkdir(exist_ok=True)

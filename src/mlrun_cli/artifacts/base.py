@@ -9,13 +9,15 @@ from mlrun_cli.errors import UsageError
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from mlrun_cli.artifacts.run import ArtifactInfo
+
 
 class ArtifactStore(Protocol):
     """Bytes of runs' files, keyed by run id and the path inside the run."""
 
     def put(self, run_id: str, relative: str, source: Path) -> None: ...
     def fetch(self, run_id: str, relative: str, target: Path) -> bool: ...
-    def list(self, run_id: str) -> list[str]: ...
+    def list(self, run_id: str) -> list[ArtifactInfo]: ...
 
 
 def open_artifacts(destination: str, local_root: Path) -> ArtifactStore:

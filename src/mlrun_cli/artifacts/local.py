@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlrun_cli.artifacts.run import ArtifactInfo, FolderArtifacts
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -21,9 +23,6 @@ class LocalArtifacts:
         """Whether the file exists (it is never elsewhere)."""
         return target.is_file()
 
-    def list(self, run_id: str) -> list[str]:
+    def list(self, run_id: str) -> list[ArtifactInfo]:
         """The run's files, relative to its folder."""
-        folder = self.root / run_id
-        if not folder.is_dir():
-            return []
-        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        return FolderArtifacts(run_id, self.root / run_id).list()

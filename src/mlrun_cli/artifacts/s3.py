@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlrun_cli.artifacts.run import ArtifactInfo
 from mlrun_cli.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
@@ -62,11 +63,15 @@ class S3Artifacts:
             raise StoreError(f"artifact download from s3://{key}: {exc}") from exc
         return True
 
-    def list(self, run_id: str) -> list[str]:
+    def list(self, run_id: str) -> list[ArtifactInfo]:
         """The run's objects, relative to its prefix."""
         prefix = self._key(run_id)
         try:
-            found = self._fs.find(prefix)
+            found = self._fs.find(prefix, detail=True)
         except OSError as exc:
             raise StoreError(f"artifact listing of s3://{prefix}: {exc}") from exc
-        return sorted(str(key)[len(prefix) + 1 :] for key in found)
+        return sorted(
+            (ArtifactInfo(str(key)[len(prefix) + 1 :], int(item.get("size") or 0))
+             for key, item in found.items()),
+            key=lambda a: a.path,
+        )  # fmt: skip

@@ -192,7 +192,7 @@ def mark_cancelled(store: TrackingStore, run_id: str) -> None:
     from mlrun_cli.errors import MlrunError, NotFoundError
     from mlrun_cli.tracking import models
 
-    path = store.artifact_dir(run_id) / CANCEL_MARK
+    path = store.location.staging_dir(run_id) / CANCEL_MARK
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
     try:
@@ -206,7 +206,7 @@ def mark_cancelled(store: TrackingStore, run_id: str) -> None:
 
 def cancel_asked(store: TrackingStore, run: Run) -> bool:
     """Whether ``mlrun runs cancel`` was asked for the run (here or on another machine)."""
-    return (store.artifact_dir(run.run_id) / CANCEL_MARK).exists() or CANCEL_TAG in run.tags
+    return (store.location.staging_dir(run.run_id) / CANCEL_MARK).exists() or CANCEL_TAG in run.tags
 
 
 def read_record(artifact_dir: Path) -> tuple[str, str, dict[str, Any]] | None:
@@ -223,7 +223,7 @@ def find_record(store: TrackingStore, run_id: str) -> tuple[str, str, dict[str, 
     (a run submitted from another machine); None for a run started without a backend."""
     from mlrun_cli.errors import NotFoundError
 
-    local = read_record(store.artifact_dir(run_id))
+    local = read_record(store.location.staging_dir(run_id))
     if local is not None:
         return local
     try:

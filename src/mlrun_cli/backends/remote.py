@@ -126,7 +126,7 @@ def make_job(
     for owned in location.owned_paths():
         if owned.is_relative_to(checkout.path):
             excludes.append(str(owned.relative_to(checkout.path)))
-    log = to.store.artifact_dir(run_id) / "_mlrun" / "engine.log"
+    log = to.store.location.staging_dir(run_id) / "_mlrun" / "engine.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {"MLRUN_TRACKING_URI": location.uri}
     if to.handoff is not None:
@@ -147,7 +147,7 @@ def submit(
     backend_name: str, config: dict[str, Any], backend: Backend, job: Job, store: TrackingStore
 ) -> Submitted:
     """Submit and remember the job with the run (nothing is left when submission fails)."""
-    artifact_dir = store.artifact_dir(job.run_id)
+    artifact_dir = store.location.staging_dir(job.run_id)
     job_id = backend.submit(job)
     write_record(artifact_dir, backend_name, job_id, config)
     return Submitted(job.run_id, job_id, backend)
@@ -331,7 +331,7 @@ def remote_trial_runner(
         jobs = [(i, job) for i, job in planned.items() if isinstance(job, Job)]
         ids = backend.submit_many([job for _, job in jobs], request.jobs) if jobs else []  # type: ignore[attr-defined]
         for (i, job), job_id in zip(jobs, ids, strict=True):
-            write_record(store.artifact_dir(job.run_id), request.backend, job_id, config)
+            write_record(store.location.staging_dir(job.run_id), request.backend, job_id, config)
             planned[i] = Submitted(job.run_id, job_id, backend)
         batch.update(planned)
 

@@ -76,7 +76,7 @@ def _find(store: TrackingStore, prefix: str) -> tuple[str, tuple[str, str, dict[
     except NotFoundError:
         if not prefix or any(c not in "0123456789abcdef" for c in prefix):
             raise
-        root = store.artifact_dir(prefix).parent
+        root = store.location.staging_root  # a queued run's record is all there is of it
         queued = [d.name for d in root.glob(f"{prefix}*") if read_record(d) is not None]
         if len(queued) != 1:
             raise
@@ -96,6 +96,7 @@ def logs_command(
     """Print a run's output, here or from its Ray or Slurm job."""
     from mlrun_cli.backends.base import get_backend
     from mlrun_cli.backends.remote import Submitted, wait_for
+    from mlrun_cli.errors import NotFoundError
     from mlrun_cli.tracking import models
 
     store = open_cli_store(tracking_uri)
@@ -106,18 +107,16 @@ def logs_command(
             backend = get_backend(record[0], record[2])
             wait_for(store, Submitted(found, record[1], backend), on_output=_write)
             return
-        log = store.artifact_dir(found) / "_mlrun" / "output.log"
+        files = store.artifacts(found)  # here, or through a team server from anywhere
         shown = 0
         while True:
             running = _status(store, found, queued=record is not None) == models.RUNNING
-            if log.is_file():
-                with log.open("rb") as handle:
-                    handle.seek(shown)
-                    chunk = handle.read()
-            elif record is not None:
-                chunk = get_backend(record[0], record[2]).logs(record[1]).encode()[shown:]
-            else:
+            try:
+                chunk = files.read_bytes("_mlrun/output.log", shown)
+            except NotFoundError:
                 chunk = b""
+                if record is not None:
+                    chunk = get_backend(record[0], record[2]).logs(record[1]).encode()[shown:]
             sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
             shown += len(chunk)

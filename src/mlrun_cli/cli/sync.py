@@ -27,7 +27,7 @@ def sync_command(
     try:
         reaped = reap_orphans(store, hostname())
         uploaded = 0
-        journals = store.artifact_dir("x").parent.parent / "events"
+        journals = store.location.events_dir
         for journal in sorted(journals.glob("*.jsonl")) if journals.is_dir() else []:
             run_id = journal.stem
             before = store.events_offset(run_id)

@@ -216,8 +216,21 @@ def compare_children(
 
 
 def _same_content(store: TrackingStore, first: Run, second: Run) -> Callable[[str], str | None]:
-    old_dir, new_dir = store.artifact_dir(first.run_id), store.artifact_dir(second.run_id)
-    return lambda path: equivalent(old_dir / path, new_dir / path)
+    """``equivalent`` over the two runs' files, read through the store (from a team server
+    they are copied into a temporary folder first)."""
+    import tempfile
+
+    from mlrun_cli.artifacts.run import local_file
+
+    old, new = store.artifacts(first.run_id), store.artifacts(second.run_id)
+
+    def same(path: str) -> str | None:
+        with tempfile.TemporaryDirectory(prefix="mlrun-verify-") as tmp:
+            before = local_file(old, path, Path(tmp) / "original")
+            after = local_file(new, path, Path(tmp) / "reproduced")
+            return None if before is None or after is None else equivalent(before, after)
+
+    return same
 
 
 def _logged_nothing(store: TrackingStore, run: Run) -> bool:
@@ -231,15 +244,16 @@ def _snapshot(store: TrackingStore, original: Run) -> bytes | None:
     sha = original.code.snapshot_sha256
     if not sha:
         return None
+    from mlrun_cli.errors import NotFoundError
     from mlrun_cli.execution.runner import SNAPSHOT_ARTIFACT
 
-    path = store.artifact_dir(original.run_id) / SNAPSHOT_ARTIFACT
+    where = f"{SNAPSHOT_ARTIFACT} of run {original.run_id}"
     try:
-        patch = path.read_bytes()
-    except OSError:
-        raise SourceError(f"cannot reproduce: the dirty snapshot {path} is missing") from None
+        patch = store.artifacts(original.run_id).read_bytes(SNAPSHOT_ARTIFACT)
+    except NotFoundError:
+        raise SourceError(f"cannot reproduce: the dirty snapshot {where} is missing") from None
     if hashlib.sha256(patch).hexdigest() != sha:
-        raise SourceError(f"cannot reproduce: the dirty snapshot {path} does not match its hash")
+        raise SourceError(f"cannot reproduce: the dirty snapshot {where} does not match its hash")
     return patch
 
 
@@ -352,10 +366,8 @@ def reproduce(request: ReproduceRequest, reporter: Reporter) -> ReproduceResult:
                 prepared.release()
         checks: tuple[Check, ...] = ()
         if request.verify:
-            old_dir = store.artifact_dir(original.run_id)
-            new_dir = store.artifact_dir(result.run.run_id)
             checks = compare(original, result.run, request.rtol, request.atol,
-                             lambda path: equivalent(old_dir / path, new_dir / path),
+                             _same_content(store, original, result.run),
                              request.ignore_artifacts)  # fmt: skip
             checks += compare_children(store, original, result.run, request)
         # A run that logged nothing verifies nothing: say so rather than pass silently.

@@ -486,7 +486,7 @@ def run_spec(
         host=hostname(),
         pid=os.getpid(),
         pid_start=process_start_marker(os.getpid()),
-        events_path=str(store.artifact_dir(run_id).parent.parent / "events" / f"{run_id}.jsonl"),
+        events_path=str(store.location.events_dir / f"{run_id}.jsonl"),
         env_lock=env.lock.text if env.lock else None,
         env_lock_hash=env.lock.sha256 if env.lock else None,
         data=_data_record(prepared.data),
@@ -534,7 +534,7 @@ def _supervise(
     from mlrun_cli.tracking.ingest import OUTPUT_LOG, LiveIngester, process_start_marker
     from mlrun_cli.tracking.store import open_store
 
-    artifact_dir = store.artifact_dir(run.run_id)
+    artifact_dir = store.location.staging_dir(run.run_id)
     outcome: Outcome | None = None
     late = LateSignals(reporter.warn)
     mlflow: LoopbackEndpoint | None = None
@@ -654,7 +654,7 @@ def record_snapshot(store: TrackingStore, run_id: str, patch: bytes) -> None:
     """Store the dirty-tree patch as the run's ``_mlrun/dirty.patch`` artifact."""
     from mlrun_cli.tracking.ingest import record_artifact
 
-    path = store.artifact_dir(run_id) / SNAPSHOT_ARTIFACT
+    path = store.location.staging_dir(run_id) / SNAPSHOT_ARTIFACT
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(patch)
     record_artifact(store, run_id, SNAPSHOT_ARTIFACT)

@@ -1,8 +1,13 @@
 """MLflow's proxied artifact endpoints (``/api/2.0/mlflow-artifacts/artifacts/<path>``).
 
-Paths are ``<run_id>/<path in the run>``: each file lands in the run's artifact folder and is
-recorded with its size and sha256, exactly as the files mlrun's own API logs. An upload is
-written to a temporary file and renamed, so a retried PUT replaces, never duplicates.
+Paths are ``<run_id>/<path in the run>``. Uploads land in this process's folder for the run:
+the loopback endpoint's is the one the run stages in (what its MLflow client uploads joins
+what mlrun's own API writes, ``StoreLocation.staging_dir``), the team server's its receiving
+folder (server/app.py sends each file on to the destination). Listings go through the store
+(``TrackingStore.artifacts``); downloads are served from that folder (the server fetches a
+file it lacks from its destination first). Each file is recorded with its size and
+sha256, exactly as the files mlrun's own API logs. An upload is written to a temporary file
+and renamed, so a retried PUT replaces, never duplicates.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from mlrun_cli.artifacts.run import UPLOAD_SUFFIX
 from mlrun_cli.mlflow_compat.protocol import (
     ARTIFACTS_API,
     MlflowError,
@@ -27,18 +33,23 @@ if TYPE_CHECKING:
 
 PREFIX = ARTIFACTS_API
 _CHUNK = 1 << 20
-UPLOAD_SUFFIX = ".upload"
 
 
 def split_path(text: str) -> tuple[str, str]:
     """``run_id/a/b`` -> (run_id, ``a/b``); refuses anything that could leave the run's folder."""
-    parts = [part for part in text.strip("/").split("/") if part]
-    if not parts:
+    from mlrun_cli.artifacts.run import relative_path
+    from mlrun_cli.errors import UsageError
+
+    try:
+        clean = relative_path(text.strip("/"), folder=True)
+    except UsageError:
+        raise invalid(
+            f"artifact path {text!r}: '.', '..' and backslashes are not allowed"
+        ) from None
+    if not clean:
         raise invalid("artifact path: expected <run_id>/<path>")
-    for part in parts:
-        if part in (".", "..") or "\\" in part or "\x00" in part:
-            raise invalid(f"artifact path {text!r}: '.', '..' and backslashes are not allowed")
-    return parts[0], "/".join(parts[1:])
+    run_id, _, relative = clean.partition("/")
+    return run_id, relative
 
 
 def _run_folder(session: Session, run_id: str, *, write: bool = False) -> Path:
@@ -47,7 +58,7 @@ def _run_folder(session: Session, run_id: str, *, write: bool = False) -> Path:
     get_run(session, run_id)
     if write:
         own_run(session, run_id)
-    return session.store.artifact_dir(run_id)
+    return session.store.location.staging_dir(run_id)
 
 
 def _upload(session: Session, request: Request, run_id: str, relative: str) -> Response:
@@ -101,21 +112,28 @@ def _receive(request: Request, tmp: Path) -> tuple[int, str]:
 
 
 def _listing(session: Session, fields: dict[str, Any]) -> Response:
+    """One level of a run's folder, read through the store (a server's destination too)."""
+    from mlrun_cli.mlflow_compat.handlers import get_run
+
     path = str(fields.get("path") or "")
     if not path.strip("/"):
         return Response(200, {"files": []})
     run_id, relative = split_path(path)
-    folder = _run_folder(session, run_id) / relative
-    if not folder.is_dir():
+    get_run(session, run_id)
+    found = session.store.artifacts(run_id).list(relative)
+    if not found:
         return Response(200, {})
+    depth = len(relative.split("/")) if relative else 0
+    entries: dict[str, int | None] = {}  # name -> size (None: a folder)
+    for item in found:
+        parts = item.path.split("/")
+        entries[parts[depth]] = item.size if len(parts) == depth + 1 else None
     files = []
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") and entry.name.endswith(UPLOAD_SUFFIX):
-            continue
-        item: dict[str, Any] = {"path": entry.name, "is_dir": entry.is_dir()}
-        if not entry.is_dir():
-            item["file_size"] = entry.stat().st_size
-        files.append(item)
+    for name, size in sorted(entries.items()):
+        entry: dict[str, Any] = {"path": name, "is_dir": size is None}
+        if size is not None:
+            entry["file_size"] = size
+        files.append(entry)
     return Response(200, {"files": files})
 
 

@@ -28,16 +28,23 @@ from mlrun_cli.server.heartbeat import Heartbeats, timeout_seconds
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
+    from mlrun_cli.artifacts.served import ServedArtifacts
     from mlrun_cli.mlflow_compat.protocol import Request as MlflowRequest
     from mlrun_cli.mlflow_compat.protocol import Response as MlflowResponse
     from mlrun_cli.mlflow_compat.session import Session
     from mlrun_cli.server.auth import User
+    from mlrun_cli.tracking.store import TrackingStore
 
 _STATUS = ((api_v1.DeniedError, 403), (NotFoundError, 404), (UsageError, 400), (StoreError, 503))
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _mlrun_error(exc: MlrunError) -> JSONResponse:
+    status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 500)
+    return _error(status, type(exc).__name__, str(exc))
 
 
 class Server:
@@ -51,6 +58,7 @@ class Server:
         self.session = mlflow_mount.server_session(self.store)
         self.heartbeats = Heartbeats(self.store, timeout_seconds())
         self.artifacts = open_artifacts(config.artifacts_destination, self.store.artifact_root)
+        self.store.destination = self.artifacts  # what MLflow's handlers list comes from both
 
     def close(self) -> None:
         """Close the store's connection."""
@@ -86,8 +94,7 @@ class Server:
                     self.heartbeats.seen(run_id)  # the runner is alive (and allowed to write)
                 return JSONResponse(answer)
             except MlrunError as exc:
-                status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 500)
-                return _error(status, type(exc).__name__, str(exc))
+                return _mlrun_error(exc)
             except (ValueError, TypeError, KeyError) as exc:
                 return _error(400, "BAD_REQUEST", f"malformed request: {type(exc).__name__}")
 
@@ -106,31 +113,89 @@ class Server:
         except ConnectionLostError:
             return endpoint(self.context, user, body, path)
 
+    # -- a run's files ------------------------------------------------------------------------
+    def run_files(self, run_id: str) -> ServedArtifacts:
+        """The run's files: the receiving folder, with the destination behind it."""
+        from mlrun_cli.artifacts.served import ServedArtifacts
+
+        return ServedArtifacts(run_id, self.store.artifact_root / run_id, self.artifacts)
+
+    def _run_access(self, request: Request, role: str) -> tuple[str, Response | None]:
+        """(run id, None) when the request's user has ``role`` on the run; else the error."""
+        allowed, user = self.user(request)
+        run_id = str(request.path_params["run_id"])
+        if not allowed:
+            return run_id, _error(401, "UNAUTHENTICATED", "missing or wrong token")
+        try:
+            experiment_id = self.store.get_run(run_id).experiment_id
+        except MlrunError as exc:
+            return run_id, _mlrun_error(exc)
+        if user is not None and not user.may(role, experiment_id):
+            return run_id, _error(403, "DeniedError", f"user {user.name!r} has no {role} role "
+                                  f"on experiment {experiment_id}")  # fmt: skip
+        return run_id, None
+
+    async def list_artifacts(self, request: Request) -> Response:
+        """GET /api/v1/runs/{run_id}/artifacts?prefix=FOLDER (or ?path=FILE, that one file):
+        ``{"files": [{"path", "size"}]}``, sorted by path."""
+        run_id, denied = self._run_access(request, "read")
+        if denied is not None:
+            return denied
+        query = request.query_params
+        try:
+            files = self.run_files(run_id)
+            if "path" in query:
+                one = files.info(query["path"])
+                found = [] if one is None else [one]
+            else:
+                found = files.list(query.get("prefix", ""))
+        except MlrunError as exc:
+            return _mlrun_error(exc)
+        return JSONResponse({"files": [{"path": f.path, "size": f.size} for f in found]})
+
+    async def get_artifact(self, request: Request) -> Response:
+        """GET /api/v1/runs/{run_id}/artifacts/{path}?offset=N&limit=N: the file's bytes
+        (from byte ``offset``, at most ``limit`` of them)."""
+        run_id, denied = self._run_access(request, "read")
+        if denied is not None:
+            return denied
+        try:
+            offset = int(request.query_params.get("offset") or 0)
+            limit_text = request.query_params.get("limit")
+            limit = None if limit_text in (None, "") else int(limit_text)
+        except ValueError:
+            return _error(400, "BAD_REQUEST", "offset and limit: expected whole numbers")
+        if offset < 0 or (limit is not None and limit < 0):
+            return _error(400, "BAD_REQUEST", "offset and limit: expected whole numbers")
+        path = request.path_params["path"]
+        try:
+            files = self.run_files(run_id)
+            found = files.file(path)
+            if found is None:
+                raise NotFoundError(f"run {run_id} has no artifact {path!r}")
+            if offset == 0 and limit is None:
+                return FileResponse(found, media_type="application/octet-stream")
+            data = files.read_bytes(path, offset, limit)
+        except MlrunError as exc:
+            return _mlrun_error(exc)
+        return Response(data, media_type="application/octet-stream")
+
     async def put_artifact(self, request: Request) -> Response:
         """PUT /api/v1/runs/{run_id}/artifacts/{path}: a staged file of our client's run
         (recorded by its events; this stores the bytes). Written beside, then renamed."""
-        from mlrun_cli.mlflow_compat.artifacts import split_path
-        from mlrun_cli.mlflow_compat.protocol import MlflowError
+        from mlrun_cli.artifacts.run import UPLOAD_SUFFIX, relative_path
 
-        allowed, user = self.user(request)
-        if not allowed:
-            return _error(401, "UNAUTHENTICATED", "missing or wrong token")
-        run_id = request.path_params["run_id"]
+        run_id, denied = self._run_access(request, "write")
+        if denied is not None:
+            return denied
         try:
-            experiment_id = self.store.get_run(run_id).experiment_id
-            if user is not None and not user.may("write", experiment_id):
-                return _error(403, "DeniedError", f"user {user.name!r} has no write role on "
-                              f"experiment {experiment_id}")  # fmt: skip
-            _, relative = split_path(f"{run_id}/{request.path_params['path']}")
-        except NotFoundError as exc:
-            return _error(404, "NotFoundError", str(exc))
-        except MlflowError as exc:
-            return _error(400, "BAD_REQUEST", exc.message)
-        if not relative:
-            return _error(400, "BAD_REQUEST", "artifact path: expected a file name")
-        target = self.store.artifact_dir(run_id) / relative
+            relative = relative_path(request.path_params["path"])
+        except UsageError as exc:
+            return _mlrun_error(exc)
+        files = self.run_files(run_id)
+        target = files.local.folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.upload")
+        partial = target.with_name(f".{target.name}{UPLOAD_SUFFIX}")
         partial.write_bytes(await request.body())
         partial.replace(target)
         try:
@@ -180,12 +245,12 @@ class Server:
             return handle(self.session, call)
         try:
             run_id, relative = split_path(tail)
-            target = self.store.artifact_dir(run_id) / relative
+            files = self.run_files(run_id)
             if call.method == "GET" and relative:
-                self.artifacts.fetch(run_id, relative, target)
+                files.file(relative)  # fetched into the folder, which MLflow's handler serves
             answer = handle(self.session, call)
             if call.method == "PUT" and answer.status == 200:
-                self.artifacts.put(run_id, relative, target)
+                self.artifacts.put(run_id, relative, files.local.folder / relative)
         except MlflowError as exc:
             return error_response(exc)
         except MlrunError as exc:
@@ -201,11 +266,19 @@ def _guarded_ui(server: Server) -> Any:
         from mlrun_cli.ui.app import create_app as create_ui
     except ImportError:
         return None
+    from mlrun_cli.tracking.sql.experiments import SqlExperiments
     from mlrun_cli.tracking.store import open_location
 
     location = server.store.location  # the server's SQLite file or PostgreSQL database
-    # A connection per request, as under `mlrun ui`: the pages close what they open.
-    pages = create_ui(lambda: open_location(location, create=False))
+
+    def open_store() -> TrackingStore:
+        # A connection per request, as under `mlrun ui`: the pages close what they open.
+        store = open_location(location, create=False)
+        if isinstance(store, SqlExperiments):
+            store.destination = server.artifacts  # files only S3 has, on a new server host
+        return store
+
+    pages = create_ui(open_store)
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -244,6 +317,8 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi, methods=["GET"]),
+        Route("/api/v1/runs/{run_id}/artifacts", server.list_artifacts, methods=["GET"]),
+        Route("/api/v1/runs/{run_id}/artifacts/{path:path}", server.get_artifact, methods=["GET"]),
         Route("/api/v1/runs/{run_id}/artifacts/{path:path}", server.put_artifact, methods=["PUT"]),
         *(server.api_route(m, p, e) for m, p, e in api_v1.ROUTES),
         *(

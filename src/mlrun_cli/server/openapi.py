@@ -21,6 +21,62 @@ _ERROR = {
 }
 _STATUSES = {"400": "bad request", "401": "no or wrong token", "403": "role missing",
              "404": "no such record"}  # fmt: skip
+_BYTES = "application/octet-stream"
+# A run's files (server/app.py answers them: bytes in or out, not JSON bodies):
+# (method, path, operation id, summary, description, query parameters, request or answer type).
+_FILES = (
+    ("GET", "/runs/{run_id}/artifacts", "list_artifacts",
+     "The run's files (read role): {\"files\": [{\"path\", \"size\"}]}, sorted by path.",
+     "prefix: only those under that folder; path: only that file (none when it is missing).",
+     ("prefix", "path"), "application/json"),
+    ("GET", "/runs/{run_id}/artifacts/{path}", "get_artifact",
+     "A file's bytes (read role), from byte offset, at most limit of them.",
+     ("Paths are relative to the run; '.', '..', backslashes and symlinks leaving the run's "
+     "folder are refused."), ("offset", "limit"), _BYTES),
+    ("PUT", "/runs/{run_id}/artifacts/{path}", "put_artifact",
+     "Store a file of the run (write role); the body is its bytes.",
+     ("A PUT replaces the file: a retried upload is the same file. It is recorded by the run's "
+     "events (POST /runs/{run_id}/events), not by this call."), (), _BYTES),
+)  # fmt: skip
+
+
+def _responses(answer: str) -> dict[str, Any]:
+    schema = {"type": "string", "format": "binary"} if answer == _BYTES else {"type": "object"}
+    return {
+        "200": {"description": "ok", "content": {answer: {"schema": schema}}},
+        **{
+            code: {"description": text, "content": {"application/json": {"schema": _ERROR}}}
+            for code, text in _STATUSES.items()
+        },
+    }
+
+
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"{(\w+)}", path)
+    ]
+
+
+def _file_operations() -> dict[str, dict[str, Any]]:
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, name, summary, description, query, kind in _FILES:
+        operation: dict[str, Any] = {
+            "operationId": name,
+            "summary": summary,
+            "description": description,
+            "parameters": _path_parameters(path)
+            + [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
+               for q in query],
+            "responses": _responses("application/json" if method == "PUT" else kind),
+        }  # fmt: skip
+        if method == "PUT":
+            operation["requestBody"] = {
+                "required": True,
+                "content": {kind: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        paths.setdefault(f"/api/v1{path}", {})[method.lower()] = operation
+    return paths
 
 
 def document() -> dict[str, Any]:
@@ -33,23 +89,8 @@ def document() -> dict[str, Any]:
             "operationId": endpoint.__name__,
             "summary": summary,
             "description": description.strip(),
-            "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in re.findall(r"{(\w+)}", path)
-            ],
-            "responses": {
-                "200": {
-                    "description": "ok",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                **{
-                    code: {
-                        "description": text,
-                        "content": {"application/json": {"schema": _ERROR}},
-                    }
-                    for code, text in _STATUSES.items()
-                },
-            },
+            "parameters": _path_parameters(path),
+            "responses": _responses("application/json"),
         }
         if method == "POST":
             operation["requestBody"] = {
@@ -57,6 +98,8 @@ def document() -> dict[str, Any]:
                 "content": {"application/json": {"schema": {"type": "object"}}},
             }
         paths.setdefault(f"/api/v1{path}", {})[method.lower()] = operation
+    for path, operations in _file_operations().items():
+        paths.setdefault(path, {}).update(operations)
     return {
         "openapi": "3.1.0",
         "info": {"title": "mlrun tracking server", "version": __version__.split("+")[0]},

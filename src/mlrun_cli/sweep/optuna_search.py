@@ -7,10 +7,10 @@ when it stopped are told FAIL), up to ``--n-trials`` in all. Imported only on th
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 from typing import TYPE_CHECKING, Any
 
-from mlrun_cli.errors import UsageError
+from mlrun_cli.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from mlrun_cli.sweep.controller import SweepRequest
@@ -80,13 +80,13 @@ class OptunaSource:
 
         optuna = self._optuna = _import_optuna()
         self._store, self._parent = store, parent
-        self._path = store.artifact_dir(parent.run_id) / STUDY_ARTIFACT
+        # Optuna works on a file: the parent's, staged here (uploaded when it finishes).
+        self._path = store.location.staging_dir(parent.run_id) / STUDY_ARTIFACT
         self._path.parent.mkdir(parents=True, exist_ok=True)
         earlier = previous_parent(store, experiment_id, key, parent.run_id)
         if earlier is not None:
-            old = store.artifact_dir(earlier.run_id) / STUDY_ARTIFACT
-            if old.is_file():
-                shutil.copyfile(old, self._path)
+            with contextlib.suppress(NotFoundError):  # read wherever the store keeps it
+                self._path.write_bytes(store.artifacts(earlier.run_id).read_bytes(STUDY_ARTIFACT))
         direction = "minimize" if request.goal == "min" else "maximize"
         storage = _storage(optuna, str(self._path))
         name = f"mlrun-{key}"

@@ -68,7 +68,7 @@ class DirectSink:
         )
         run = self._store.create_run(spec)
         self.run_id = run.run_id
-        self.artifact_dir = self._store.artifact_dir(run.run_id)
+        self.artifact_dir = self._store.location.staging_dir(run.run_id)
         self.artifact_dir.mkdir(parents=True, exist_ok=True)
         # How the process ends, as far as Python lets us see it: an uncaught exception
         # (excepthook) or an explicit sys.exit(code). atexit itself gets no exit status.

@@ -362,7 +362,7 @@ def record_artifact(store: TrackingStore, run_id: str, relative: str) -> None:
     """Record a file already in the run's artifact folder (size and sha256), if it exists."""
     from mlrun_cli.tracking.client import file_sha256
 
-    path = store.artifact_dir(run_id) / relative
+    path = store.location.staging_dir(run_id) / relative
     if path.exists():
         artifact = Artifact(relative, path.stat().st_size, file_sha256(path))
         store.log_batch(run_id, EventBatch(artifacts=(artifact,)))

@@ -13,6 +13,7 @@ from mlrun_cli.errors import StoreError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from mlrun_cli.artifacts.run import RunArtifacts
     from mlrun_cli.tracking.models import (
         EventBatch,
         Experiment,
@@ -28,9 +29,14 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class TrackingStore(Protocol):
-    """Where experiments and runs live. SQLite is the default implementation."""
+    """Where experiments and runs live. SQLite is the default implementation.
+
+    No local path appears here: a run's files are read and written through ``artifacts``;
+    where this machine stages them is ``location.staging_dir``.
+    """
 
     uri: str
+    location: StoreLocation
 
     def create_experiment(self, name: str) -> Experiment: ...
     def get_experiment(self, experiment_id: str) -> Experiment: ...
@@ -64,7 +70,10 @@ class TrackingStore(Protocol):
     def running_runs_on(self, host: str) -> list[LiveRun]: ...
     def set_child_process(self, run_id: str, pid: int, marker: str | None) -> None: ...
     def set_child_exit(self, run_id: str, exit_code: int) -> None: ...
-    def artifact_dir(self, run_id: str) -> Path: ...
+    def artifacts(self, run_id: str) -> RunArtifacts:
+        """The run's files (listed, read and stored wherever the store keeps them)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -83,12 +92,29 @@ class StoreLocation:
 
     def owned_paths(self) -> tuple[Path, ...]:
         """Everything the store writes: never part of a project's code, even inside it."""
-        local = (self.artifact_root, self.artifact_root.parent / "events")
+        local = (self.artifact_root, self.events_dir)
         if self.remote is not None or self.database is not None:
             return local
         db = self.db_path
         journals = tuple(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))
         return (db, *journals, *local)
+
+    def staging_dir(self, run_id: str) -> Path:
+        """The folder of this machine where a run started here writes its files (the child's
+        ``MLRUN_ARTIFACT_DIR``, its output log, a backend's job record): for a SQLite or
+        PostgreSQL store their final place, for a team server the staging folder uploaded
+        when the run finishes. Readers use ``TrackingStore.artifacts`` instead."""
+        return self.artifact_root / run_id
+
+    @property
+    def staging_root(self) -> Path:
+        """The folder holding every run's ``staging_dir``."""
+        return self.artifact_root
+
+    @property
+    def events_dir(self) -> Path:
+        """The folder of the runs' events journals (``<run_id>.jsonl``)."""
+        return self.artifact_root.parent / "events"
 
     @property
     def uri(self) -> str:
@@ -171,7 +197,7 @@ def open_location(location: StoreLocation, *, create: bool = True) -> TrackingSt
     if location.remote is not None:
         from mlrun_cli.tracking.stores.rest import RestStore
 
-        return RestStore(location.remote)
+        return RestStore(location.remote, location)
     if location.database is not None:
         from mlrun_cli.tracking.postgres import PostgresStore
 

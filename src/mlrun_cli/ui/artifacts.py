@@ -1,4 +1,4 @@
-"""A run's artifact files: safe lookup (no path leaves the run's folder) and previews."""
+"""Previews of a run's artifact files (read through ``TrackingStore.artifacts``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 PREVIEW_BYTES = 256 * 1024
 CSV_ROWS = 50
@@ -34,26 +34,6 @@ TEXT_SUFFIXES = {
 }
 
 
-def safe_path(root: Path, relative: str) -> Path | None:
-    """The file ``relative`` names inside ``root``; None when it escapes or is not a file.
-
-    Refused: absolute paths, ``..`` parts, backslashes, NUL, and symlinks that resolve outside.
-    """
-    if not relative or "\x00" in relative or "\\" in relative:
-        return None
-    parts = PurePosixPath(relative).parts
-    if relative.startswith("/") or any(part in ("..", ".") for part in parts):
-        return None
-    try:
-        base = root.resolve(strict=True)
-        target = (root / Path(*parts)).resolve(strict=True)
-    except (OSError, RuntimeError, TypeError):
-        return None
-    if not target.is_relative_to(base) or not target.is_file():
-        return None
-    return target
-
-
 @dataclass(frozen=True)
 class Preview:
     """How to show a file: kind (text, json, csv, image, binary) and its content."""
@@ -65,10 +45,9 @@ class Preview:
     media_type: str = ""
 
 
-def read_text(path: Path, limit: int = PREVIEW_BYTES) -> tuple[str, bool] | None:
-    """The first ``limit`` bytes as UTF-8 text, and whether there was more; None if binary."""
-    with path.open("rb") as handle:
-        data = handle.read(limit + 1)
+def read_text(data: bytes, limit: int = PREVIEW_BYTES) -> tuple[str, bool] | None:
+    """The first ``limit`` bytes of ``data`` (read with one more) as UTF-8 text, and whether
+    there was more; None if binary."""
     truncated = len(data) > limit
     data = data[:limit]
     if b"\x00" in data:
@@ -76,12 +55,12 @@ def read_text(path: Path, limit: int = PREVIEW_BYTES) -> tuple[str, bool] | None
     return data.decode("utf-8", errors="replace"), truncated
 
 
-def preview(path: Path) -> Preview:
-    """A preview of one artifact file."""
-    suffix = path.suffix.lower()
+def preview(path: str, head: bytes) -> Preview:
+    """A preview of the artifact ``path`` from its first ``PREVIEW_BYTES + 1`` bytes."""
+    suffix = PurePosixPath(path).suffix.lower()
     if suffix in IMAGE_TYPES:
         return Preview("image", media_type=IMAGE_TYPES[suffix])
-    read = read_text(path)
+    read = read_text(head)
     if read is None:
         return Preview("binary")
     text, truncated = read

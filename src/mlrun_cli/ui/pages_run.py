@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import shlex
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from mlrun_cli.errors import NotFoundError
-from mlrun_cli.ui.artifacts import diff_lines, preview, read_text, safe_path
+from mlrun_cli.errors import NotFoundError, UsageError
+from mlrun_cli.ui.artifacts import PREVIEW_BYTES, diff_lines, preview, read_text
 from mlrun_cli.ui.columns import format_duration, format_number, format_time
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from starlette.requests import Request
 
+    from mlrun_cli.artifacts.run import ArtifactInfo
     from mlrun_cli.tracking.models import Run
     from mlrun_cli.tracking.store import TrackingStore
     from mlrun_cli.ui.app import Ui
@@ -22,6 +26,7 @@ DIRTY_PATCH = "_mlrun/dirty.patch"
 OUTPUT_LOG = "_mlrun/output.log"
 LOG_TAIL_BYTES = 64 * 1024
 CHART_BUCKETS = 600
+DOWNLOAD_CHUNK = 1 << 20
 
 
 def _run(store: TrackingStore, request: Request) -> Run:
@@ -30,22 +35,32 @@ def _run(store: TrackingStore, request: Request) -> Run:
 
 
 def _artifact_text(store: TrackingStore, run: Run, path: str, limit: int) -> str | None:
-    found = safe_path(store.artifact_dir(run.run_id), path)
-    if found is None:
+    try:
+        data = store.artifacts(run.run_id).read_bytes(path, 0, limit + 1)
+    except NotFoundError:
         return None
-    read = read_text(found, limit)
+    read = read_text(data, limit)
     return None if read is None else read[0]
 
 
 def _log_tail(store: TrackingStore, run: Run) -> tuple[str, bool] | None:
-    found = safe_path(store.artifact_dir(run.run_id), OUTPUT_LOG)
+    files = store.artifacts(run.run_id)
+    found = files.info(OUTPUT_LOG)
     if found is None:
         return None
-    size = found.stat().st_size
-    with found.open("rb") as handle:
-        handle.seek(max(0, size - LOG_TAIL_BYTES))
-        data = handle.read()
-    return data.decode("utf-8", errors="replace"), size > LOG_TAIL_BYTES
+    data = files.read_bytes(OUTPUT_LOG, max(0, found.size - LOG_TAIL_BYTES))
+    return data.decode("utf-8", errors="replace"), found.size > LOG_TAIL_BYTES
+
+
+def _artifact(store: TrackingStore, run: Run, path: str) -> ArtifactInfo:
+    """The run's file ``path``; a path that could leave the run is no artifact either."""
+    try:
+        found = store.artifacts(run.run_id).info(path)
+    except UsageError:
+        found = None
+    if found is None:
+        raise NotFoundError(f"run {run.run_id} has no artifact {path!r}")
+    return found
 
 
 def _summary(run: Run) -> dict[str, Any]:
@@ -120,36 +135,46 @@ def artifact_page(ui: Ui, request: Request) -> Response:
     path = request.path_params["path"]
     with ui.store() as store:
         run = _run(store, request)
-        found = safe_path(store.artifact_dir(run.run_id), path)
-    if found is None:
-        raise NotFoundError(f"run {run.run_id} has no artifact {path!r}")
-    shown = preview(found)
+        found = _artifact(store, run, path)
+        shown = preview(path, store.artifacts(run.run_id).read_bytes(path, 0, PREVIEW_BYTES + 1))
     return ui.render(
         request,
         "artifact.html",
         title=path,
         run=run,
         path=path,
-        size=found.stat().st_size,
+        size=found.size,
         preview=shown,
         lines=diff_lines(shown.text) if shown.kind == "diff" else [],
     )
 
 
 def artifact_raw(ui: Ui, request: Request) -> Response:
-    """The artifact's bytes (images inline, everything else as a download)."""
+    """The artifact's bytes (images inline, everything else as a download), streamed."""
     path = request.path_params["path"]
     with ui.store() as store:
         run = _run(store, request)
-        found = safe_path(store.artifact_dir(run.run_id), path)
-    if found is None:
-        raise NotFoundError(f"run {run.run_id} has no artifact {path!r}")
-    shown = preview(found) if request.query_params.get("inline") else None
+        found = _artifact(store, run, path)
+        head = store.artifacts(run.run_id).read_bytes(path, 0, PREVIEW_BYTES + 1)
+    shown = preview(path, head) if request.query_params.get("inline") else None
+    body = _chunks(ui, run.run_id, path, found.size)
     if shown is not None and shown.kind == "image":
-        return FileResponse(found, media_type=shown.media_type)
-    return FileResponse(
-        found,
+        return StreamingResponse(body, media_type=shown.media_type)
+    name = path.rsplit("/", 1)[-1]
+    return StreamingResponse(
+        body,
         media_type="application/octet-stream",
-        filename=found.name,
-        headers={"X-Content-Type-Options": "nosniff"},
+        headers={
+            "Content-Disposition": f"attachment; filename*=utf-8''{quote(name)}",
+            "Content-Length": str(found.size),
+            "X-Content-Type-Options": "nosniff",
+        },
     )
+
+
+def _chunks(ui: Ui, run_id: str, path: str, size: int) -> Iterator[bytes]:
+    """The file's bytes a chunk at a time (a store of its own: the page's is closed)."""
+    with ui.store() as store:
+        files = store.artifacts(run_id)
+        for offset in range(0, size, DOWNLOAD_CHUNK):
+            yield files.read_bytes(path, offset, DOWNLOAD_CHUNK)

@@ -95,7 +95,7 @@ def test_cancel_of_an_ended_engine_run_is_refused(
     from tests.conftest import run_mlrun
 
     run_id = new_run(store)
-    write_record(store.artifact_dir(run_id), "slurm", "7", {})
+    write_record(store.location.staging_dir(run_id), "slurm", "7", {})
     store.finish_run(run_id, "FINISHED", 0)
     done = run_mlrun("runs", "cancel", run_id, "--tracking-uri", str(tmp_path / "store"))
     assert done.returncode == 2, done.stderr

@@ -139,7 +139,7 @@ def test_uploads_plain_chunked_and_streamed(endpoint: LoopbackEndpoint) -> None:
     assert response.getheader("Content-Type") == "application/octet-stream"
     assert response.read() == big
     conn.close()
-    folder = endpoint.session.store.artifact_dir(run_id)
+    folder = endpoint.session.store.location.staging_dir(run_id)
     assert (folder / "chunked.txt").read_bytes() == b"abcd"
     sizes = {a.path: a.size for a in endpoint.session.store.get_run(run_id).artifacts}
     assert sizes == {"small.txt": 5, "chunked.txt": 4, "dir/big.bin": len(big)}
@@ -190,7 +190,7 @@ def test_a_streamed_upload_does_not_hold_up_other_requests(endpoint: LoopbackEnd
     sender = threading.Thread(target=upload)
     sender.start()
     try:
-        folder = endpoint.session.store.artifact_dir(run_id) / "big"
+        folder = endpoint.session.store.location.staging_dir(run_id) / "big"
         conn = _connect(endpoint)
         # Wait (a condition, not a time) until the upload streams into its temporary file.
         for _ in range(6000):
@@ -241,7 +241,7 @@ def test_a_truncated_upload_is_never_recorded(endpoint: LoopbackEndpoint) -> Non
     assert _raw_exchange(endpoint, chunked, b"3e8\r\n0123456789") == b""
     assert _raw_exchange(endpoint, chunked, b"a\r\n0123456789\r\n") == b""  # no last chunk
     assert endpoint.session.store.get_run(run_id).artifacts == ()
-    folder = endpoint.session.store.artifact_dir(run_id)
+    folder = endpoint.session.store.location.staging_dir(run_id)
     assert not folder.exists() or not list(folder.rglob("cut*"))
 
 

@@ -23,7 +23,7 @@ from tests.conftest import run_mlrun
 def _store_with_a_run(root: Path) -> tuple[SqliteStore, str]:
     store = SqliteStore(resolve_location(str(root)))
     run_id = store.create_run(RunCreate("0", "r", "main", "x", CodeVersion("local", "/p"))).run_id
-    store.artifact_dir(run_id).mkdir(parents=True)
+    store.location.staging_dir(run_id).mkdir(parents=True)
     return store, run_id
 
 

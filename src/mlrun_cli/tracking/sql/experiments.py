@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from pathlib import Path
 
+    from mlrun_cli.artifacts.base import ArtifactStore
+    from mlrun_cli.artifacts.run import RunArtifacts
     from mlrun_cli.tracking.sql.dialect import Connection, Dialect
+    from mlrun_cli.tracking.store import StoreLocation
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -39,6 +42,9 @@ class SqlExperiments:
     label: str  # names the store in messages: a file path or a URI without its password
     dialect: Dialect
     artifact_root: Path
+    location: StoreLocation
+    # A team server's artifact destination behind the folder (set by the server, for its UI).
+    destination: ArtifactStore | None = None
     _conn: Connection
 
     @contextmanager
@@ -71,9 +77,17 @@ class SqlExperiments:
         """A write transaction, serialized with the store's own writers."""
         return self._write()
 
-    def artifact_dir(self, run_id: str) -> Path:
-        """The directory holding a run's artifacts."""
-        return self.artifact_root / run_id
+    def artifacts(self, run_id: str) -> RunArtifacts:
+        """The run's files: the store's folder on this machine (a server's destination behind
+        it when one is set)."""
+        folder = self.artifact_root / run_id
+        if self.destination is not None:
+            from mlrun_cli.artifacts.served import ServedArtifacts
+
+            return ServedArtifacts(run_id, folder, self.destination)
+        from mlrun_cli.artifacts.run import FolderArtifacts
+
+        return FolderArtifacts(run_id, folder)
 
     # -- experiments ----------------------------------------------------------------------
     def _experiments_from_rows(self, rows: Sequence[tuple[object, ...]]) -> list[Experiment]:

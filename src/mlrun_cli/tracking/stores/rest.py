@@ -1,11 +1,13 @@
 """The TrackingStore of a team server (``--tracking-uri http(s)://host:port``), over ``/api/v1``.
 
 Standard library only (``http.client``, one keep-alive connection). The token comes from
-``MLRUN_TRACKING_TOKEN`` and never appears in a message. Artifacts are written to a local
-staging folder (``artifact_dir``) and uploaded through the server when the run finishes, so
-clients need no S3 credentials; the events journal lives beside it, and a batch is keyed by
-its byte range in that journal: a retried batch is never recorded twice. While the server is
-unreachable, calls are retried for ``MLRUN_TRACKING_RETRY_SECONDS`` (default 60).
+``MLRUN_TRACKING_TOKEN`` and never appears in a message. A run's files are written to a local
+staging folder (``StoreLocation.staging_dir``) and uploaded through the server when the run
+finishes, so clients need no S3 credentials; they are read through the server
+(``artifacts``, rest_artifacts.py). The events journal lives beside the staging folder, and a
+batch is keyed by its byte range in that journal: a retried batch is never recorded twice.
+While the server is unreachable, calls are retried for ``MLRUN_TRACKING_RETRY_SECONDS``
+(default 60).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
     )
     from mlrun_cli.tracking.queries import RunPage
     from mlrun_cli.tracking.run_search import RunQuery
+    from mlrun_cli.tracking.store import StoreLocation
+    from mlrun_cli.tracking.stores.rest_artifacts import ProxiedArtifacts
 
 TOKEN_ENV = "MLRUN_TRACKING_TOKEN"  # noqa: S105 - a variable name
 RETRY_ENV = "MLRUN_TRACKING_RETRY_SECONDS"
@@ -51,7 +55,7 @@ def staging_root(uri: str) -> Path:
 class RestStore:
     """A TrackingStore whose records live on ``mlrun server``."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, location: StoreLocation | None = None) -> None:
         split = urlsplit(uri)
         if split.scheme not in ("http", "https") or not split.hostname:
             raise StoreError(f"tracking URI {uri!r}: expected http(s)://host:port")
@@ -64,7 +68,11 @@ class RestStore:
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         self._retry_seconds = float(os.environ.get(RETRY_ENV) or 60)
-        self.staging = staging_root(uri)
+        if location is None:
+            from mlrun_cli.tracking.store import resolve_location
+
+            location = resolve_location(uri)
+        self.location = location
 
     # -- transport --------------------------------------------------------------------------
     def _connection(self) -> http.client.HTTPConnection:
@@ -98,24 +106,32 @@ class RestStore:
         """One API call; the server's error as mlrun's error class."""
         data = None if body is None else json.dumps(body).encode()
         status, raw = self._send(method, "/api/v1" + path, data)
-        try:
-            answer = json.loads(raw) if raw else {}
-        except ValueError:
-            answer = {}
+        answer = _json(raw)
         if status == 200:
             return answer
+        raise self._error(status, answer)
+
+    def call_bytes(self, method: str, path: str, data: bytes | None = None) -> bytes:
+        """One API call whose body (sent and answered) is bytes: a run's file."""
+        status, raw = self._send(method, "/api/v1" + path, data)
+        if status == 200:
+            return raw
+        raise self._error(status, _json(raw))
+
+    def _error(self, status: int, answer: Any) -> Exception:
+        """The server's error answer as mlrun's error class."""
         error = answer.get("error") if isinstance(answer, dict) else None
         message = str(error.get("message")) if isinstance(error, dict) else f"HTTP {status}"
         if status == 404:
-            raise NotFoundError(message)
+            return NotFoundError(message)
         if status == 400:
-            raise UsageError(message)
+            return UsageError(message)
         if status == 401:
-            raise StoreError(
+            return StoreError(
                 f"tracking server {self.uri}: {message}",
                 hint=f"set {TOKEN_ENV} to a token from `mlrun server tokens create`",
             )
-        raise StoreError(f"tracking server {self.uri}: {message}")
+        return StoreError(f"tracking server {self.uri}: {message}")
 
     def close(self) -> None:
         """Drop the connection (the next call opens a new one)."""
@@ -248,24 +264,24 @@ class RestStore:
     def set_child_exit(self, run_id: str, exit_code: int) -> None:
         self.call("POST", self._run_path(run_id, "/child"), {"exit_code": exit_code})
 
-    def artifact_dir(self, run_id: str) -> Path:
-        """The run's local staging folder (uploaded when the run finishes)."""
-        return self.staging / "artifacts" / run_id
-
     # -- artifacts --------------------------------------------------------------------------
+    def artifacts(self, run_id: str) -> ProxiedArtifacts:
+        """The run's files through the server (those staged here first)."""
+        from mlrun_cli.tracking.stores.rest_artifacts import ProxiedArtifacts
+
+        return ProxiedArtifacts(self, run_id, self.location.staging_dir(run_id))
+
     def upload_artifacts(self, run_id: str) -> int:
         """Upload the run's staged files (each PUT replaces the file); return how many."""
-        folder = self.artifact_dir(run_id)
-        if not folder.is_dir():
-            return 0
-        sent = 0
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            relative = path.relative_to(folder).as_posix()
-            data = path.read_bytes()  # a PUT replaces: a retried upload is the same file
-            target = "/api/v1" + self._run_path(run_id, "/artifacts/" + quote(relative))
-            status, _ = self._send("PUT", target, data)
-            if status != 200:
-                raise StoreError(f"tracking server {self.uri}: upload of {relative} failed "
-                                 f"(HTTP {status})")  # fmt: skip
-            sent += 1
-        return sent
+        files = self.artifacts(run_id)
+        staged = files.staged.list()
+        for item in staged:
+            files.put(item.path, files.staged.folder / item.path)
+        return len(staged)
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        return {}

@@ -1,0 +1,208 @@
+"""A run's files through a real ``mlrun server`` (over SQLite and PostgreSQL): the REST
+store's ``artifacts`` (tracking/stores/rest_artifacts.py), the server's endpoints, and the
+readers (``runs logs``, ``reproduce --verify``) on a machine that staged nothing."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+
+from mlrun_cli.artifacts.run import ArtifactInfo
+from mlrun_cli.errors import NotFoundError, StoreError, UsageError
+from mlrun_cli.tracking.models import CodeVersion, RunCreate
+from mlrun_cli.tracking.stores.rest import RestStore
+from tests.conftest import mlrun_argv, sh
+from tests.integration.test_server import add_user
+from tests.server.process import running_server
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.server.backends import Backend
+    from tests.server.process import ServerProcess
+
+pytestmark = pytest.mark.integration
+
+LOG = b"epoch 1\nepoch 2\n"
+
+
+def _new_run(store: RestStore) -> str:
+    experiment = store.get_or_create_experiment("files")
+    spec = RunCreate(experiment.experiment_id, "r", "main", "python train.py",
+                     CodeVersion("local", "/p"))  # fmt: skip
+    return store.create_run(spec).run_id
+
+
+def _raw_get(server: ServerProcess, path: str) -> int:
+    """A GET sent as written (urllib would normalize ``..`` away)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_files_staged_here_then_read_from_another_machine(
+    isolated: Path, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        run_id = _new_run(store)
+        staged = store.location.staging_dir(run_id)
+        (staged / "_mlrun").mkdir(parents=True)
+        (staged / "_mlrun" / "output.log").write_bytes(LOG)
+        (staged / "model").mkdir()
+        (staged / "model" / "w.bin").write_bytes(b"\x00\x01weights")
+        files = store.artifacts(run_id)
+        assert files.read_bytes("_mlrun/output.log") == LOG  # staged, not uploaded yet
+        assert store.finish_run(run_id, "FINISHED", 0)  # uploads the staged files
+        store.close()
+
+        # Another machine: its own MLRUN_HOME, another working directory, nothing staged.
+        monkeypatch.setenv("MLRUN_HOME", str(isolated / "elsewhere"))
+        monkeypatch.chdir(isolated.parent)
+        other = RestStore(server.url)
+        assert not other.location.staging_dir(run_id).exists()
+        remote = other.artifacts(run_id)
+        assert remote.list() == [ArtifactInfo("_mlrun/output.log", len(LOG)),
+                                 ArtifactInfo("model/w.bin", 9)]  # fmt: skip
+        assert remote.list("model") == [ArtifactInfo("model/w.bin", 9)]
+        assert remote.list("nothing/here") == []
+        assert remote.info("model/w.bin") == ArtifactInfo("model/w.bin", 9)
+        assert remote.info("model") is None  # a folder is not a file
+        assert remote.info("absent.txt") is None
+        assert remote.read_bytes("model/w.bin") == b"\x00\x01weights"
+        assert remote.read_bytes("_mlrun/output.log", offset=8) == b"epoch 2\n"
+        assert remote.read_bytes("_mlrun/output.log", offset=8, limit=5) == b"epoch"
+        assert remote.read_bytes("_mlrun/output.log", offset=99) == b""
+        with pytest.raises(NotFoundError, match="has no artifact"):
+            remote.read_bytes("absent.txt")
+        source = isolated / "notes.txt"
+        source.write_text("hello")
+        remote.put("notes/notes.txt", source)
+        remote.put("notes/notes.txt", source)  # a retried upload is the same file
+        assert remote.read_bytes("notes/notes.txt") == b"hello"
+        assert (backend.artifacts / run_id / "notes" / "notes.txt").read_text() == "hello"
+        assert not other.location.staging_dir(run_id).exists()  # put goes to the server
+        for bad in ("../x", "/etc/passwd", "a\\b"):
+            with pytest.raises(UsageError):
+                remote.read_bytes(bad)
+        with pytest.raises(NotFoundError):
+            other.artifacts("f" * 32).read_bytes("model/w.bin")
+        other.close()
+
+        # The server checks paths itself, whatever a client sends.
+        base = f"/api/v1/runs/{run_id}/artifacts"
+        outside = backend.root / "outside.txt"
+        outside.write_text("top secret")
+        (backend.artifacts / run_id / "leak.txt").symlink_to(outside)
+        assert _raw_get(server, f"{base}/model/../../{run_id}/model/w.bin") == 400
+        assert _raw_get(server, f"{base}/%2E%2E/%2E%2E/mlrun.db") == 400
+        assert _raw_get(server, f"{base}/leak.txt") == 404
+        assert _raw_get(server, f"{base}/model/w.bin?offset=-1") == 400
+        assert _raw_get(server, f"{base}/model/w.bin?limit=x") == 400
+        status, listed = server.call("GET", base)
+        assert status == 200
+        assert "leak.txt" not in [f["path"] for f in listed["files"]]
+        assert server.call("GET", f"{base}?prefix=../..")[0] == 400
+
+
+def test_reading_a_runs_files_needs_the_read_role(isolated: Path, backend: Backend,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    admin = add_user(backend, "admin", "admin")
+    with running_server(backend) as server:
+        monkeypatch.setenv("MLRUN_TRACKING_TOKEN", admin)
+        store = RestStore(server.url)
+        run_id = _new_run(store)
+        source = isolated / "model.txt"
+        source.write_text("weights")
+        store.artifacts(run_id).put("model.txt", source)
+        store.close()
+        # A reader of another experiment only (the run's is 1, the first one created).
+        stranger = add_user(backend, "eve", "read", "999")
+        monkeypatch.setenv("MLRUN_TRACKING_TOKEN", stranger)
+        denied = RestStore(server.url)
+        with pytest.raises(StoreError, match="no read role"):
+            denied.artifacts(run_id).read_bytes("model.txt")
+        with pytest.raises(StoreError, match="no write role"):
+            denied.artifacts(run_id).put("model.txt", source)
+        denied.close()
+        monkeypatch.delenv("MLRUN_TRACKING_TOKEN")
+        anonymous = RestStore(server.url)
+        with pytest.raises(StoreError, match="token"):
+            anonymous.artifacts(run_id).list()
+        anonymous.close()
+        reader = add_user(backend, "ana", "read")
+        monkeypatch.setenv("MLRUN_TRACKING_TOKEN", reader)
+        allowed = RestStore(server.url)
+        assert allowed.artifacts(run_id).read_bytes("model.txt") == b"weights"
+        allowed.close()
+
+
+MLPROJECT = """\
+name: p
+entry_points:
+  main:
+    command: python train.py
+"""
+TRAIN = """\
+import os, zipfile, mlrun_cli as m
+from weights import WEIGHT
+print("training with", WEIGHT)
+m.log_metric("score", WEIGHT)
+# A model archive whose member carries a timestamp of its own (one per run, as if it were
+# the moment it was written): the same content, other bytes.
+n = int(os.environ["MLRUN_RUN_ID"], 16)
+with zipfile.ZipFile("model.zip", "w") as z:
+    z.writestr(zipfile.ZipInfo("w.txt", (2026, 1 + n % 12, 1 + n % 28, n % 24, n % 60, 0)),
+               str(WEIGHT))
+m.log_artifact("model.zip")
+"""
+
+
+def test_runs_logs_and_reproduce_verify_from_a_machine_that_staged_nothing(
+    isolated: Path, backend: Backend
+) -> None:
+    repo = isolated / "repo"
+    repo.mkdir()
+    sh(repo, "git", "init", "-q", "-b", "main")
+    (repo / "MLproject").write_text(MLPROJECT)
+    (repo / "train.py").write_text(TRAIN)
+    (repo / "weights.py").write_text("WEIGHT = 2.0\n")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "v1")
+    (repo / "weights.py").write_text("WEIGHT = 3.0\n")  # dirty: reproduce needs the snapshot
+    with running_server(backend, "--no-auth") as server:
+
+        def mlrun(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+            env = {**os.environ, "MLRUN_HOME": str(home)}
+            argv = mlrun_argv(*args, "--tracking-uri", server.url)
+            return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
+                                  timeout=300, check=False)  # fmt: skip
+
+        here = isolated / "home-a"
+        ran = mlrun("run", str(repo), "--env-manager", "local", "--json", home=here, cwd=repo)
+        assert ran.returncode == 0, ran.stderr
+        run_id = json.loads(ran.stdout)["run_id"]
+
+        elsewhere, other_cwd = isolated / "home-b", isolated / "other"
+        other_cwd.mkdir()
+        logs = mlrun("runs", "logs", run_id[:8], home=elsewhere, cwd=other_cwd)
+        assert logs.returncode == 0, logs.stderr
+        assert logs.stdout == "training with 3.0\n"
+        assert not (elsewhere / "servers").exists() or not any(
+            (elsewhere / "servers").rglob(run_id)
+        )
+        again = mlrun("reproduce", run_id, "--verify", "--json", home=elsewhere, cwd=other_cwd)
+        assert again.returncode == 0, again.stderr
+        result = json.loads(again.stdout)
+        checks = {c["key"]: c for c in result["checks"]}
+        assert checks["score"]["match"]
+        assert checks["model.zip"]["match"]
+        assert "zip timestamps aside" in checks["model.zip"]["reproduced"]

@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import mlrun_argv, run_mlrun, write_project
+from tests.conftest import mlrun_argv, run_mlrun, sh, write_project
 from tests.integration.remote_checks import (
+    EXPERIMENT,
     assert_sweep_recorded,
     files_holding,
     logs_and_cancel_from_elsewhere,
     submit_slow_run,
     sweep_args,
     team_server,
+    wait_until_ended,
 )
 from tests.integration.test_sweep import MLPROJECT, TRAIN, store_rows
 
@@ -137,6 +139,50 @@ def test_run_on_ray_streams_output_and_records_the_run(project: Path, ray_config
     assert status == "FINISHED"
     assert f"submitted to ray as job mlrun-{run_id}" in result.stderr
     assert "training x=0.2" in run_mlrun("runs", "logs", str(run_id)).stdout
+
+
+WHERE = """\
+import os, pathlib, mlrun_cli
+mlrun_cli.set_tag("cwd", os.getcwd())
+mlrun_cli.set_tag("notes", pathlib.Path("notes.txt").read_text().strip())
+"""
+
+
+def test_a_local_project_runs_from_rays_copy_recorded_as_the_submitters_code(
+    isolated: Path, ray_config: Path
+) -> None:
+    repo = isolated / "repo"
+    project = write_project(repo / "proj", "entry_points:\n  main:\n    command: python where.py\n",
+                            {"where.py": WHERE, "notes.txt": "committed\n"})  # fmt: skip
+    sh(repo, "git", "init", "-q", "-b", "main")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "v1")
+    commit = sh(repo, "git", "rev-parse", "HEAD").strip()
+    (project / "notes.txt").write_text("dirty\n")  # recorded as the submitter's snapshot
+    result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "ray",
+                       "--backend-config", str(ray_config), "--no-wait", "--json",
+                       "--experiment-name", EXPERIMENT)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run_id = str(json.loads(result.stdout)["run_id"])
+    moved = repo.rename(isolated / "moved")  # the worker never needs the submitter's path
+    ended = wait_until_ended(None, run_id)
+    assert ended["status"] == "FINISHED", run_mlrun("runs", "logs", run_id).stdout
+    tags = ended["tags"]
+    assert isinstance(tags, dict)
+    assert tags["notes"] == "dirty"
+    assert not Path(str(tags["cwd"])).is_relative_to(isolated)  # Ray's copy of the project
+    ((kind, uri, sub, recorded, dirty, snapshot),) = store_rows(
+        "SELECT source_kind, source_uri, subdirectory, commit_sha, dirty, snapshot_sha256 "
+        "FROM runs WHERE run_id = ?", run_id)  # fmt: skip
+    assert (kind, uri, sub, recorded, dirty) == ("local-git", str(project), "proj", commit, 1)
+    assert snapshot is not None
+    moved.rename(repo)
+    again = subprocess.run(mlrun_argv("reproduce", run_id, "--json"), capture_output=True,
+                           text=True, check=False)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    reproduced = json.loads(again.stdout)["run"]
+    assert reproduced["tags"]["notes"] == "dirty"
+    assert reproduced["fingerprint"] == ended["fingerprint"]
 
 
 def test_no_wait_then_cancel_ends_the_run_killed(

@@ -23,6 +23,7 @@ from mlrun_cli.errors import UsageError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from mlrun_cli.source.local import Checkout
     from mlrun_cli.tracking.models import Run
     from mlrun_cli.tracking.store import TrackingStore
 
@@ -57,6 +58,9 @@ class Job:
     env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None  # where the engine's own output of the job goes (shared FS)
     excludes: tuple[str, ...] = ()  # paths (relative to working_dir) never uploaded
+    # The submitter's checkout, when the engine uploads working_dir: the code version the
+    # worker records (backends/submitted.py).
+    code: Checkout | None = None
 
 
 @dataclass(frozen=True)

@@ -49,16 +49,29 @@ UNREACHABLE_S = 60.0  # how long an engine may not answer before its job counts 
 GRACE_S = 10.0  # after the engine says the job ended, how long the run may take to be recorded
 
 
-def worker_source(checkout: Checkout, request: RunRequest) -> tuple[str, ...]:
-    """The URI (and ``--version``) a worker runs: the same code the submitter resolved."""
+def worker_source(checkout: Checkout, uploaded: bool = False) -> tuple[str, ...]:
+    """The URI (and ``--version``) a worker runs: the same code the submitter resolved. A git
+    remote is cloned at the commit; otherwise the worker runs the copy its engine uploaded
+    (``uploaded``: the job's working directory, ``submitted.py``) or, on a shared filesystem,
+    the submitter's folder."""
+    from mlrun_cli.backends.submitted import FLAG, project_subdir
+
     code = checkout.code
     if code.kind == "git" and code.commit:
         return (
+            "run",
             code.uri + (f"#{code.subdirectory}" if code.subdirectory else ""),
             "--version",
             code.commit,
         )
-    return (str(checkout.path),)
+    if uploaded:
+        return (FLAG, "run", project_subdir(checkout) or ".")
+    return ("run", str(checkout.path))
+
+
+def uploads_code(backend: Backend, checkout: Checkout) -> bool:
+    """Whether the job runs the copy of the project its engine uploads (Ray's working_dir)."""
+    return bool(getattr(backend, "uploads_working_dir", False)) and checkout.code.kind != "git"
 
 
 def worker_argv(
@@ -68,10 +81,12 @@ def worker_argv(
     experiment_id: str,
     store_uri: str,
     extra_tags: tuple[tuple[str, str], ...] = (),
+    uploaded: bool = False,
 ) -> tuple[str, ...]:
-    """``python -m mlrun_cli.backends.worker run ...`` (mlrun, after redeeming its ticket)."""
-    argv = [sys.executable, "-m", "mlrun_cli.backends.worker", "run",
-            *worker_source(checkout, request), "-e", request.entry_point,
+    """``python -m mlrun_cli.backends.worker [--submitted-code] run ...`` (mlrun, after taking
+    the submitted code version and redeeming its ticket)."""
+    argv = [sys.executable, "-m", "mlrun_cli.backends.worker",
+            *worker_source(checkout, uploaded), "-e", request.entry_point,
             "--env-manager", request.env_manager, "--experiment-id", experiment_id,
             "--tracking-uri", store_uri, "--run-id", run_id, "--dirty", request.dirty]  # fmt: skip
     for item in request.params:
@@ -121,17 +136,20 @@ def make_job(
     tags = getattr(to.backend, "worker_tags", None)
     extra_tags = extra_tags + (tags(run_id) if tags else ())
     location = to.location
-    argv = worker_argv(request, checkout, run_id, experiment_id, location.uri, extra_tags)
+    uploaded = uploads_code(to.backend, checkout)
+    argv = worker_argv(request, checkout, run_id, experiment_id, location.uri, extra_tags,
+                       uploaded)  # fmt: skip
+    folder = checkout.top if uploaded else checkout.path
     excludes = [".git"]
     for owned in location.owned_paths():
-        if owned.is_relative_to(checkout.path):
-            excludes.append(str(owned.relative_to(checkout.path)))
+        if owned.is_relative_to(folder):
+            excludes.append(str(owned.relative_to(folder)))
     log = to.store.artifact_dir(run_id) / "_mlrun" / "engine.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {"MLRUN_TRACKING_URI": location.uri}
     if to.handoff is not None:
         env[TICKET_ENV] = to.handoff.ticket(run_id)
-    return Job(run_id, argv, checkout.path, env, log, tuple(excludes))
+    return Job(run_id, argv, folder, env, log, tuple(excludes), checkout if uploaded else None)
 
 
 @dataclass(frozen=True)

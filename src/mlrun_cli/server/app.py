@@ -47,7 +47,7 @@ class Server:
         self.config = config
         self.store = open_backend(config)
         self.auth = None if config.no_auth else AuthStore(self.store)
-        self.context = api_v1.Context(self.store)
+        self.context = api_v1.Context(self.store, self.auth)
         self.session = mlflow_mount.server_session(self.store)
         self.heartbeats = Heartbeats(self.store, timeout_seconds())
         self.artifacts = open_artifacts(config.artifacts_destination, self.store.artifact_root)
@@ -62,6 +62,11 @@ class Server:
             return True, None
         found = self.auth.authenticate(token_from_header(request.headers.get("authorization")))
         return found is not None, found
+
+    def public(self, exc: MlrunError) -> str:
+        """An error's message for a client: without the backend store's own location (its
+        file or database), which the client names by the server's URL instead."""
+        return str(exc).replace(f" in {self.store.label}", "")
 
     # -- our API ------------------------------------------------------------------------------
     def api_route(self, method: str, path: str, endpoint: api_v1.Endpoint) -> Route:
@@ -87,7 +92,7 @@ class Server:
                 return JSONResponse(answer)
             except MlrunError as exc:
                 status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 500)
-                return _error(status, type(exc).__name__, str(exc))
+                return _error(status, type(exc).__name__, self.public(exc))
             except (ValueError, TypeError, KeyError) as exc:
                 return _error(400, "BAD_REQUEST", f"malformed request: {type(exc).__name__}")
 
@@ -118,12 +123,12 @@ class Server:
         run_id = request.path_params["run_id"]
         try:
             experiment_id = self.store.get_run(run_id).experiment_id
-            if user is not None and not user.may("write", experiment_id):
+            if user is not None and not user.may_run("write", run_id, experiment_id):
                 return _error(403, "DeniedError", f"user {user.name!r} has no write role on "
                               f"experiment {experiment_id}")  # fmt: skip
             _, relative = split_path(f"{run_id}/{request.path_params['path']}")
         except NotFoundError as exc:
-            return _error(404, "NotFoundError", str(exc))
+            return _error(404, "NotFoundError", self.public(exc))
         except MlflowError as exc:
             return _error(400, "BAD_REQUEST", exc.message)
         if not relative:

@@ -106,8 +106,8 @@ class RestStore:
             return answer
         error = answer.get("error") if isinstance(answer, dict) else None
         message = str(error.get("message")) if isinstance(error, dict) else f"HTTP {status}"
-        if status == 404:
-            raise NotFoundError(message)
+        if status == 404:  # the server leaves out its own store's location: name the server
+            raise NotFoundError(f"{message} on the tracking server {self.uri}")
         if status == 400:
             raise UsageError(message)
         if status == 401:

@@ -9,8 +9,8 @@ already there instead of starting a second one. Address: ``address`` in the conf
 ``RAY_ADDRESS``, else the local dashboard (http://127.0.0.1:8265). Extra ``mlrun-cli[ray]``.
 
 Ray keeps a job's ``runtime_env`` (its ``env_vars`` included) in the job's info, which its Jobs
-API shows to anyone who reaches the dashboard, and writes it to ``runtime_env_agent.log``: no
-secret may go there, so a tracking token reaches the worker through a one-time ticket instead.
+API shows to anyone who reaches the dashboard, and writes it to ``runtime_env_agent.log``: the
+user's token never goes there; the job carries a token scoped to its run (``tokens.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import os
 import shlex
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
 from mlrun_cli.backends.base import (
     ADDRESS_TAG,
@@ -36,8 +35,8 @@ from mlrun_cli.backends.base import (
     Job,
     JobState,
 )
-from mlrun_cli.backends.handoff import SECRET_ENV
 from mlrun_cli.backends.submitted import staged
+from mlrun_cli.backends.tokens import SECRET_ENV
 from mlrun_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -70,17 +69,13 @@ class RayBackend(ConfiguredBackend):
         if secret:
             raise UsageError(
                 f"--backend-config: env_vars.{secret[0]}: Ray shows a job's env_vars to anyone "
-                "who reaches its dashboard and logs them; the tracking token reaches the "
-                "worker through a one-time ticket instead (see README, Backends)"
+                "who reaches its dashboard and logs them; the job carries a token scoped to "
+                "its run instead (see README, Backends)"
             )
         self.address = str(
             config.get("address") or os.environ.get("RAY_ADDRESS") or DEFAULT_ADDRESS
         )
         self._client: Any = None
-
-    def callback_target(self) -> str:
-        """The host workers run near (the submitter's token handoff faces it)."""
-        return urlsplit(self.address).hostname or "127.0.0.1"
 
     def worker_tags(self, run_id: str) -> tuple[tuple[str, str], ...]:
         """The job id is the submission id, known before the job exists."""

@@ -3,8 +3,8 @@
 The store is the source of truth: the worker's mlrun records the run (id fixed here) and ends
 it. The engine says whether the job still lives: a job that ended while its run is still
 RUNNING (cancelled outside mlrun, node died) or never started it leaves the run FAILED with the
-engine's reason. With a team server and a token, each job carries a one-time ticket for the
-token (``handoff.py``), redeemed by the worker: the submitter must run until the job started.
+engine's reason. With a team server and a token, each job carries a token the server minted
+for its run only (``tokens.py``), never the user's.
 """
 
 from __future__ import annotations
@@ -28,14 +28,13 @@ from mlrun_cli.backends.base import (
     load_config,
     write_record,
 )
-from mlrun_cli.backends.handoff import TICKET_ENV, handoff_for
+from mlrun_cli.backends.tokens import TOKEN_ENV, run_token, ttl_of
 from mlrun_cli.tracking import models
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mlrun_cli.backends.base import Backend
-    from mlrun_cli.backends.handoff import Handoff
     from mlrun_cli.execution.runner import Prepared, Reporter, RunRequest
     from mlrun_cli.source.local import Checkout
     from mlrun_cli.spec.mlproject import EntryPoint
@@ -102,26 +101,24 @@ def worker_argv(
 
 @dataclass(frozen=True)
 class Target:
-    """Where a run's job goes and reports: the engine, the store, the token's handoff."""
+    """Where a run's job goes and reports: the engine, the store (and its location)."""
 
     backend: Backend
     location: StoreLocation
     store: TrackingStore
-    handoff: Handoff | None
 
-
-def handoff_of(backend: Backend, location: StoreLocation) -> Handoff | None:
-    """The token's handoff: for a team server, while this process holds a token, and a job
-    that does not inherit this environment (the local backend's does)."""
-    where = getattr(backend, "callback_target", None)
-    if location.remote is None or where is None:
-        return None
-    return handoff_for(backend.config, where())
+    def job_token(self, run_id: str, experiment_id: str) -> str | None:
+        """The run-scoped token the job carries: for a job that does not inherit this
+        environment (the local backend's does) and reports to a team server with auth."""
+        if not getattr(self.backend, "needs_token", False):
+            return None
+        return run_token(self.store, self.location, run_id, experiment_id,
+                         ttl_of(self.backend.config))  # fmt: skip
 
 
 def target(backend: Backend, location: StoreLocation, store: TrackingStore) -> Target:
     """Where a run's job goes and reports."""
-    return Target(backend, location, store, handoff_of(backend, location))
+    return Target(backend, location, store)
 
 
 def make_job(
@@ -147,8 +144,9 @@ def make_job(
     log = to.store.artifact_dir(run_id) / "_mlrun" / "engine.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {"MLRUN_TRACKING_URI": location.uri}
-    if to.handoff is not None:
-        env[TICKET_ENV] = to.handoff.ticket(run_id)
+    token = to.job_token(run_id, experiment_id)
+    if token is not None:
+        env[TOKEN_ENV] = token
     return Job(run_id, argv, folder, env, log, tuple(excludes), checkout if uploaded else None)
 
 
@@ -280,9 +278,6 @@ def submit_run(
         submitted = submit(backend_name, config, backend, job, store)
         reporter.info(f"run {run_id} submitted to {backend_name} as job {submitted.job_id}")
         if not wait:
-            if to.handoff is not None:
-                reporter.info("waiting for the job to start and redeem its token ticket")
-                await_ticket(to.handoff, submitted)
             return None, submitted, None
         try:
             run, state = wait_for(store, submitted, on_output=on_output)
@@ -295,19 +290,6 @@ def submit_run(
         return run, submitted, state
     finally:
         store.close()
-
-
-def await_ticket(handoff: Handoff, submitted: Submitted) -> None:
-    """Until the job has redeemed its ticket (or ended): ``--no-wait`` with a token returns then,
-    since a ticket dies with the process that issued it."""
-    try:
-        while not handoff.claimed(submitted.run_id):
-            if submitted.backend.status(submitted.job_id).terminal:
-                return
-            time.sleep(POLL_S)
-    except KeyboardInterrupt:  # its ticket dies with this process: the job could never record
-        submitted.backend.cancel(submitted.job_id)
-        raise
 
 
 def remote_trial_runner(
@@ -326,7 +308,6 @@ def remote_trial_runner(
     backend = get_backend(request.backend, config)
     lock = threading.Lock()
     batch: dict[int, TrialResult | Job | Submitted] = {}
-    handoff = handoff_of(backend, context.location)  # a listener that fails, fails here
 
     def plan(index: int, params: dict[str, str], store: TrackingStore) -> TrialResult | Job:
         trial = trial_request(context, index, params)
@@ -337,7 +318,7 @@ def remote_trial_runner(
             )
             if done is not None:
                 return TrialResult(index, params, done, reused=True)
-        to = Target(backend, context.location, store, handoff)
+        to = Target(backend, context.location, store)
         return make_job(trial, prepared.checkout, to, uuid.uuid4().hex,
                         context.experiment.experiment_id, context.tags)  # fmt: skip
 

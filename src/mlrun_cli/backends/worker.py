@@ -2,11 +2,9 @@
 
 The same ``mlrun run`` as ``python -m mlrun_cli``, after steps only the worker needs: with
 ``--submitted-code`` first, the project is the copy the engine uploaded (the job's working
-directory), recorded as the code version the submitter resolved (``submitted.py``); the
-tracking token is fetched with the job's one-time ticket (``handoff.py``), when the job has
-one; and the engine's own name of the job (Slurm's job id, known only once it runs) is added
-to the run's tags, so ``runs logs`` / ``runs cancel`` find the job from any machine that
-reaches the store.
+directory), recorded as the code version the submitter resolved (``submitted.py``); and the
+engine's own name of the job (Slurm's job id, known only once it runs) is added to the run's
+tags, so ``runs logs`` / ``runs cancel`` find the job from any machine that reaches the store.
 """
 
 from __future__ import annotations
@@ -30,12 +28,10 @@ def engine_tags(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """Take the submitted code version and the token, then run mlrun's CLI with the job's
-    arguments."""
+    """Take the submitted code version, then run mlrun's CLI with the job's arguments."""
     from pathlib import Path
 
     from mlrun_cli.backends import submitted
-    from mlrun_cli.backends.handoff import redeem_ticket
     from mlrun_cli.errors import MlrunError
     from mlrun_cli.source.local import use_submitted
 
@@ -44,7 +40,6 @@ def main() -> None:
         if args[:1] == [submitted.FLAG]:
             args = args[1:]
             use_submitted(submitted.load(Path.cwd()))
-        redeem_ticket()
     except MlrunError as exc:
         sys.stderr.write(f"error: {exc}\n")
         if exc.hint:

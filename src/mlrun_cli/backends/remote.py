@@ -83,7 +83,7 @@ def worker_argv(
     uploaded: bool = False,
 ) -> tuple[str, ...]:
     """``python -m mlrun_cli.backends.worker [--submitted-code] run ...`` (mlrun, after taking
-    the submitted code version and redeeming its ticket)."""
+    the submitted code version)."""
     argv = [sys.executable, "-m", "mlrun_cli.backends.worker",
             *worker_source(checkout, uploaded), "-e", request.entry_point,
             "--env-manager", request.env_manager, "--experiment-id", experiment_id,

@@ -8,7 +8,7 @@
 - with --ray: a single-node Ray head is started (stopped by its process group, never
   `ray stop`); per trial, `mlrun run --backend ray` (submit, run, record, wait) beside
   `ray job submit --working-dir . -- python train.py` by hand, and the same mlrun run
-  recording into a team server with auth on (the worker redeems its token ticket).
+  recording into a team server with auth on (the submitter mints a run-scoped token first).
 """
 
 from __future__ import annotations
@@ -155,14 +155,14 @@ def ray_rows(
     return [
         ("ray: mlrun run --backend ray (per trial)", ours, None, ""),
         ("ray: ray job submit by hand (per trial)", theirs, None, f"ratio {ours / theirs:.2f}x"),
-        ("ray: the same, to a team server (token ticket)", served, None,
+        ("ray: the same, to a team server (run token)", served, None,
          f"{served - ours:+.2f} s beside the SQLite store"),
     ]  # fmt: skip
 
 
 def served_run(mlrun: str, project: Path, config: Path, base: Path, runs: int) -> float:
     """Median of `mlrun run --backend ray` recording into a real `mlrun server` (auth on):
-    the worker redeems its token ticket from this submitter, then reports over HTTP."""
+    the submitter mints the job's run-scoped token, the worker reports over HTTP."""
     uri = f"sqlite:///{base / 'server.db'}"
     sh(base, mlrun, "server", "--backend-store-uri", uri, "users", "add", "bench", "--role",
        "write")  # fmt: skip

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,41 @@ def team_server(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tea
     with running_server(backend) as server:
         monkeypatch.setenv("MLRUN_TRACKING_TOKEN", token)
         yield TeamServer(server, token, backend.root)
+
+
+@dataclass
+class SlowRun:
+    """A slow ``mlrun run`` (or sweep) process; its output once the ``with`` block is done."""
+
+    proc: subprocess.Popen[str]
+    out: str = ""
+    err: str = field(default="", repr=False)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+
+@contextlib.contextmanager
+def slow_run(
+    argv: list[str], markers: Path, count: int = 1, env: dict[str, str] | None = None
+) -> Iterator[SlowRun]:
+    """Start ``argv``; enter once ``count`` entry points left their file in ``markers`` (they
+    then sleep: act on them in the block); on leaving, wait for the process and keep its
+    output (it is killed if the block failed or it outlives two minutes)."""
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    slow = SlowRun(proc)
+    try:
+        while len(list(markers.iterdir())) < count:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        yield slow
+        slow.out, slow.err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def search(uri: str | None, filter_text: str = "") -> list[dict[str, object]]:

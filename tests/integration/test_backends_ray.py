@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,14 +21,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import mlrun_argv, run_mlrun, write_project
+from tests.conftest import mlrun_argv, run_mlrun, sh, write_project
 from tests.integration.remote_checks import (
+    EXPERIMENT,
     assert_sweep_recorded,
     files_holding,
     logs_and_cancel_from_elsewhere,
+    slow_run,
     submit_slow_run,
     sweep_args,
     team_server,
+    wait_until_ended,
 )
 from tests.integration.test_sweep import MLPROJECT, TRAIN, store_rows
 
@@ -139,6 +143,50 @@ def test_run_on_ray_streams_output_and_records_the_run(project: Path, ray_config
     assert "training x=0.2" in run_mlrun("runs", "logs", str(run_id)).stdout
 
 
+WHERE = """\
+import os, pathlib, mlrun_cli
+mlrun_cli.set_tag("cwd", os.getcwd())
+mlrun_cli.set_tag("notes", pathlib.Path("notes.txt").read_text().strip())
+"""
+
+
+def test_a_local_project_runs_from_rays_copy_recorded_as_the_submitters_code(
+    isolated: Path, ray_config: Path
+) -> None:
+    repo = isolated / "repo"
+    project = write_project(repo / "proj", "entry_points:\n  main:\n    command: python where.py\n",
+                            {"where.py": WHERE, "notes.txt": "committed\n"})  # fmt: skip
+    sh(repo, "git", "init", "-q", "-b", "main")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "v1")
+    commit = sh(repo, "git", "rev-parse", "HEAD").strip()
+    (project / "notes.txt").write_text("dirty\n")  # recorded as the submitter's snapshot
+    result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "ray",
+                       "--backend-config", str(ray_config), "--no-wait", "--json",
+                       "--experiment-name", EXPERIMENT)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run_id = str(json.loads(result.stdout)["run_id"])
+    moved = repo.rename(isolated / "moved")  # the worker never needs the submitter's path
+    ended = wait_until_ended(None, run_id)
+    assert ended["status"] == "FINISHED", run_mlrun("runs", "logs", run_id).stdout
+    tags = ended["tags"]
+    assert isinstance(tags, dict)
+    assert tags["notes"] == "dirty"
+    assert not Path(str(tags["cwd"])).is_relative_to(isolated)  # Ray's copy of the project
+    ((kind, uri, sub, recorded, dirty, snapshot),) = store_rows(
+        "SELECT source_kind, source_uri, subdirectory, commit_sha, dirty, snapshot_sha256 "
+        "FROM runs WHERE run_id = ?", run_id)  # fmt: skip
+    assert (kind, uri, sub, recorded, dirty) == ("local-git", str(project), "proj", commit, 1)
+    assert snapshot is not None
+    moved.rename(repo)
+    again = subprocess.run(mlrun_argv("reproduce", run_id, "--json"), capture_output=True,
+                           text=True, check=False)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    reproduced = json.loads(again.stdout)["run"]
+    assert reproduced["tags"]["notes"] == "dirty"
+    assert reproduced["fingerprint"] == ended["fingerprint"]
+
+
 def test_no_wait_then_cancel_ends_the_run_killed(
     project: Path, ray_config: Path, tmp_path: Path
 ) -> None:
@@ -194,7 +242,14 @@ def test_sweep_on_ray_reports_to_the_team_server_and_no_file_holds_the_token(
             assert tags["mlrun.backend"] == "ray"
             assert tags["mlrun.backend.job_id"] == f"mlrun-{run['run_id']}"
         jobs = _ray_jobs(ray_head)  # what anyone reaching the dashboard sees of every job
-        assert "MLRUN_TOKEN_TICKET" in jobs
+        leaked = re.findall(r"mlrr_[A-Za-z0-9_-]+", jobs)  # each job's token, scoped to its run
+        assert len(set(leaked)) >= 3
+        monkeypatch.setenv("MLRUN_TRACKING_TOKEN", leaked[0])
+        refused = run_mlrun("runs", "search", "--experiment-name", EXPERIMENT,
+                            "--tracking-uri", team.url)  # fmt: skip
+        assert refused.returncode != 0
+        assert "run-scoped token" in refused.stderr
+        monkeypatch.setenv("MLRUN_TRACKING_TOKEN", team.token)
         shown = run_mlrun("runs", "logs", str(recorded[0]["run_id"]), "--tracking-uri", team.url)
         assert shown.returncode == 0, shown.stderr
         assert "training x=" in shown.stdout
@@ -228,20 +283,12 @@ def test_a_run_whose_worker_ray_loses_is_marked_failed(
     ray_config.write_text(ray_config.read_text() + f"env_vars: {json.dumps(env)}\n")
     argv = mlrun_argv("run", str(project), "--env-manager", "local", "--backend", "ray",
                       "--backend-config", str(ray_config), "-P", "x=0.5")  # fmt: skip
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        while not list(markers.iterdir()):
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.2)
+    with slow_run(argv, markers) as slow:
         ((run_id, pid, child),) = store_rows("SELECT run_id, pid, child_pid FROM runs")
         # As a dead node would: the worker's mlrun gets no chance to record anything.
         os.kill(int(str(pid)), signal.SIGKILL)
         os.killpg(int(str(child)), signal.SIGKILL)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 1, err
+    assert slow.returncode == 1, slow.err
     ((status, reason),) = store_rows("SELECT status, status_reason FROM runs")
     assert status == "FAILED"
     assert str(reason).startswith(f"ray: job mlrun-{run_id} failed"), reason
@@ -256,19 +303,11 @@ def test_a_job_stopped_outside_mlrun_ends_killed_with_rays_word(
     ray_config.write_text(ray_config.read_text() + f"env_vars: {json.dumps(env)}\n")
     argv = mlrun_argv("run", str(project), "--env-manager", "local", "--backend", "ray",
                       "--backend-config", str(ray_config), "-P", "x=0.5")  # fmt: skip
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        while not list(markers.iterdir()):
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.2)
+    with slow_run(argv, markers) as slow:
         ((run_id,),) = store_rows("SELECT run_id FROM runs")
         subprocess.run([str(RAY), "job", "stop", "--address", ray_head, f"mlrun-{run_id}"],
                        check=True, capture_output=True)  # fmt: skip
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode != 0, err
+    assert slow.returncode != 0, slow.err
     ((status, why),) = store_rows("SELECT status, status_reason FROM runs")
     assert status == "KILLED", why  # the worker got Ray's SIGTERM and recorded its end
     ((ended,),) = store_rows("SELECT value FROM tags WHERE key = 'mlrun.backend.ended'")

@@ -25,6 +25,7 @@ from tests.integration.remote_checks import (
     assert_sweep_recorded,
     files_holding,
     logs_and_cancel_from_elsewhere,
+    slow_run,
     submit_slow_run,
     sweep_args,
     team_server,
@@ -166,11 +167,7 @@ def test_a_run_the_engine_loses_is_marked_failed(
     env = {**os.environ, "SLOW_FROM": "0", "MARKERS": str(markers)}
     argv = mlrun_argv("run", str(project), "--env-manager", "local", "--backend", "slurm",
                       "--backend-config", str(slurm_config), "-P", "x=0.5")  # fmt: skip
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        while not list(markers.iterdir()):
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.2)
+    with slow_run(argv, markers, env=env) as slow:
         ((run_id, pid, child),) = store_rows("SELECT run_id, pid, child_pid FROM runs")
         record = json.loads(
             (Path("mlruns/artifacts") / str(run_id) / "_mlrun/backend.json").read_text()
@@ -178,11 +175,7 @@ def test_a_run_the_engine_loses_is_marked_failed(
         # As a dead node would: the worker's mlrun gets no chance to record anything.
         os.kill(int(str(pid)), signal.SIGKILL)
         os.killpg(int(str(child)), signal.SIGKILL)  # the entry point's own process group
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 1, err
+    assert slow.returncode == 1, slow.err
     ((status, reason),) = store_rows("SELECT status, status_reason FROM runs")
     assert status == "FAILED"
     assert str(reason).startswith(f"slurm: job {record['job_id']}")
@@ -213,8 +206,8 @@ def test_sweep_on_slurm_reports_to_the_team_server_and_no_file_holds_the_token(
     # slurmctld's saved scripts and environments, slurmd's spool, every log, the store, the
     # submitter's and the worker's staging folders, the project (the job's working dir).
     assert not files_holding(team.token, tmp_path_factory.getbasetemp(), slurm.parent, project)
-    saved = slurm.parent.glob("state/hash.*/job.*/script")  # what slurmctld keeps: a ticket
-    assert any(b"MLRUN_TOKEN_TICKET" in path.read_bytes() for path in saved)
+    saved = slurm.parent.glob("state/hash.*/job.*/script")  # what slurmctld keeps: run tokens
+    assert any(b"MLRUN_TRACKING_TOKEN=mlrr_" in path.read_bytes() for path in saved)
 
 
 def test_logs_and_cancel_through_the_team_server_from_another_machine(
@@ -241,21 +234,13 @@ def test_a_job_cancelled_outside_mlrun_ends_killed_with_slurms_word(
     env = {**os.environ, "SLOW_FROM": "0", "MARKERS": str(markers)}
     argv = mlrun_argv("run", str(project), "--env-manager", "local", "--backend", "slurm",
                       "--backend-config", str(slurm_config), "-P", "x=0.5")  # fmt: skip
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        while not list(markers.iterdir()):
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.2)
+    with slow_run(argv, markers, env=env) as slow:
         ((run_id,),) = store_rows("SELECT run_id FROM runs")
         record = json.loads(
             (Path("mlruns/artifacts") / str(run_id) / "_mlrun/backend.json").read_text()
         )
         subprocess.run(["scancel", record["job_id"]], check=True)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode != 0, err
+    assert slow.returncode != 0, slow.err
     ((status, why),) = store_rows("SELECT status, status_reason FROM runs")
     assert status == "KILLED", why  # the worker got Slurm's SIGTERM and recorded its end
     ((ended,),) = store_rows("SELECT value FROM tags WHERE key = 'mlrun.backend.ended'")

@@ -6,14 +6,13 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import mlrun_argv, run_mlrun, write_project
+from tests.integration.remote_checks import slow_run
 
 pytestmark = pytest.mark.integration
 
@@ -133,17 +132,9 @@ def test_sigint_kills_running_trials_and_rerun_resumes(project: Path, tmp_path: 
     env = {**os.environ, "SLOW_FROM": "0.25", "MARKERS": str(markers)}
     argv = mlrun_argv("sweep", str(project), "--env-manager", "local", "-P", "x=0.1,0.2,0.3,0.4",
                       "-j", "2", "--metric", "loss")  # fmt: skip
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        while len(list(markers.iterdir())) < 2:  # both slow trials are running
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, err
+    with slow_run(argv, markers, count=2, env=env) as slow:  # both slow trials are running
+        slow.proc.send_signal(signal.SIGINT)
+    assert slow.returncode == 130, slow.err
     statuses = sorted(str(s) for (s,) in store_rows("SELECT status FROM runs"))
     assert statuses == ["FINISHED", "FINISHED", "KILLED", "KILLED", "KILLED"]  # + the parent
     assert not store_rows("SELECT run_id FROM runs WHERE status = 'RUNNING'")
@@ -176,6 +167,43 @@ def test_optuna_study_is_stored_with_the_sweep_and_resumes(project: Path) -> Non
     best = min(t["metrics"]["loss"] for t in more["trials"])  # type: ignore[union-attr]
     winner = next(t for t in more["trials"] if t["run_id"] == more["best_run_id"])  # type: ignore[union-attr]
     assert winner["metrics"]["loss"] == best
+
+
+OPTUNA = ("-P", "x=uniform(0,1)", "-P", "n=1", "--optuna", "--metric", "loss", "-j", "2")
+
+
+def test_optuna_resumed_after_sigint_runs_n_trials_that_ended(
+    project: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("optuna", reason="the optuna extra is not installed")
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    env = {**os.environ, "SLOW_FROM": "0", "MARKERS": str(markers)}
+    argv = mlrun_argv("sweep", str(project), "--env-manager", "local", *OPTUNA, "--n-trials", "3")
+    with slow_run(argv, markers, count=2, env=env) as slow:
+        slow.proc.send_signal(signal.SIGINT)
+    assert slow.returncode == 130, slow.err
+    killed = store_rows("SELECT run_id FROM runs WHERE status = 'KILLED'")
+    assert len(killed) == 3  # two trials and the parent
+    again = sweep(project, *OPTUNA, "--n-trials", "3")
+    trials = again["trials"]
+    assert isinstance(trials, list)
+    assert [t["status"] for t in trials] == ["FINISHED"] * 3  # the killed ones do not count
+    assert not any(t["reused"] for t in trials)
+
+
+def test_optuna_study_resumes_from_the_store_alone(project: Path) -> None:
+    pytest.importorskip("optuna", reason="the optuna extra is not installed")
+    first = sweep(project, *OPTUNA, "--n-trials", "4")
+    parent = first["parent"]
+    assert isinstance(parent, dict)
+    # As on another machine: no journal file of the first sweep, only what the store holds.
+    (Path(parent["artifact_uri"]) / "_mlrun" / "optuna.journal").unlink()
+    more = sweep(project, *OPTUNA, "--n-trials", "6")
+    trials = more["trials"]
+    assert isinstance(trials, list)
+    assert len([t for t in trials if not t["reused"]]) == 2
+    assert len(trials) == 6
 
 
 def test_example_project_sweep_shares_one_uv_environment() -> None:

@@ -3,8 +3,8 @@
 A backend submits *runs*: the job it starts is ``python -m mlrun_cli run ...`` with the run id
 and tracking URI fixed by the submitter, so the environment lock, data pins, fingerprint and
 reporting are those of any local run. Workers report to the tracking URI they are given: a
-SQLite store on one machine or a shared filesystem, or a team server (``http(s)://``), whose
-token reaches the worker through a one-time ticket (``backends/handoff.py``), never on disk.
+SQLite store on one machine or a shared filesystem, or a team server (``http(s)://``): the
+job then carries a token the server minted for its run only (``backends/tokens.py``).
 
 Which engine job runs a run is remembered twice: in a record beside the submitter's copy of the
 run's artifacts (``runs logs`` / ``runs cancel`` of a run still queued), and as the run's
@@ -23,6 +23,7 @@ from mlrun_cli.errors import UsageError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from mlrun_cli.source.local import Checkout
     from mlrun_cli.tracking.models import Run
     from mlrun_cli.tracking.store import TrackingStore
 
@@ -42,9 +43,9 @@ JOB_TAG = "mlrun.backend.job_id"
 ADDRESS_TAG = "mlrun.backend.address"
 CANCEL_TAG = "mlrun.backend.cancel_requested"
 ENDED_TAG = "mlrun.backend.ended"  # the engine's word on a job it stopped itself
-# Settings every remote backend takes: the worker's interpreter, and where the submitter hands
-# out the tracking token (backends/handoff.py).
-COMMON_KEYS = ("python", "callback_host", "callback_port")
+# Settings every remote backend takes: the worker's interpreter, and the lifetime of the run
+# token its job carries (backends/tokens.py).
+COMMON_KEYS = ("python", "token_ttl")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class Job:
     env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None  # where the engine's own output of the job goes (shared FS)
     excludes: tuple[str, ...] = ()  # paths (relative to working_dir) never uploaded
+    # The submitter's checkout, when the engine uploads working_dir: the code version the
+    # worker records (backends/submitted.py).
+    code: Checkout | None = None
 
 
 @dataclass(frozen=True)
@@ -156,10 +160,14 @@ class ConfiguredBackend:
     name = ""
     keys: tuple[str, ...] = ()
     states: ClassVar[dict[str, str]] = {}  # the engine's state names -> the protocol's
+    needs_token = True  # its jobs do not inherit this environment: they carry a run token
 
     def __init__(self, config: dict[str, Any]) -> None:
         check_keys(self.name, config, self.keys + COMMON_KEYS)
         self.config = config
+        from mlrun_cli.backends.tokens import ttl_of
+
+        ttl_of(config)  # a bad token_ttl fails before anything is submitted
 
     def worker_argv(self, argv: tuple[str, ...]) -> list[str]:
         """The job's command, with the config's ``python`` for the worker's interpreter."""

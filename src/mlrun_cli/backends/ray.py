@@ -1,21 +1,25 @@
 """The Ray backend: each run is a Ray job (Jobs API), its code snapshot the working_dir.
 
+Ray uploads the working_dir to the node: a job needs no shared filesystem. It is a staging
+folder of the project's top folder plus the code version the submitter resolved
+(``submitted.py``), which the worker records instead of what its copy (without .git) shows.
+
 The submission id is ``mlrun-<run id>``: submitting the same run again finds the job that is
 already there instead of starting a second one. Address: ``address`` in the config, else
 ``RAY_ADDRESS``, else the local dashboard (http://127.0.0.1:8265). Extra ``mlrun-cli[ray]``.
 
 Ray keeps a job's ``runtime_env`` (its ``env_vars`` included) in the job's info, which its Jobs
-API shows to anyone who reaches the dashboard, and writes it to ``runtime_env_agent.log``: no
-secret may go there, so a tracking token reaches the worker through a one-time ticket instead.
+API shows to anyone who reaches the dashboard, and writes it to ``runtime_env_agent.log``: the
+user's token never goes there; the job carries a token scoped to its run (``tokens.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import time
-from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlrun_cli.backends.base import (
     ADDRESS_TAG,
@@ -31,8 +35,12 @@ from mlrun_cli.backends.base import (
     Job,
     JobState,
 )
-from mlrun_cli.backends.handoff import SECRET_ENV
+from mlrun_cli.backends.submitted import staged
+from mlrun_cli.backends.tokens import SECRET_ENV
 from mlrun_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"
 STOP_GRACE_ENV = "RAY_JOB_STOP_WAIT_TIME_S"
@@ -48,6 +56,7 @@ class RayBackend(ConfiguredBackend):
     """A Ray cluster reached through its Jobs API."""
 
     name = "ray"
+    uploads_working_dir = True  # a job runs Ray's copy of its working_dir (submitted.py)
     keys = ("address", "num_cpus", "num_gpus", "memory", "env_vars", "pip")
     states: ClassVar[dict[str, str]] = {
         "PENDING": PENDING, "RUNNING": RUNNING, "SUCCEEDED": SUCCEEDED, "FAILED": FAILED,
@@ -60,17 +69,13 @@ class RayBackend(ConfiguredBackend):
         if secret:
             raise UsageError(
                 f"--backend-config: env_vars.{secret[0]}: Ray shows a job's env_vars to anyone "
-                "who reaches its dashboard and logs them; the tracking token reaches the "
-                "worker through a one-time ticket instead (see README, Backends)"
+                "who reaches its dashboard and logs them; the job carries a token scoped to "
+                "its run instead (see README, Backends)"
             )
         self.address = str(
             config.get("address") or os.environ.get("RAY_ADDRESS") or DEFAULT_ADDRESS
         )
         self._client: Any = None
-
-    def callback_target(self) -> str:
-        """The host workers run near (the submitter's token handoff faces it)."""
-        return urlsplit(self.address).hostname or "127.0.0.1"
 
     def worker_tags(self, run_id: str) -> tuple[tuple[str, str], ...]:
         """The job id is the submission id, known before the job exists."""
@@ -104,9 +109,20 @@ class RayBackend(ConfiguredBackend):
 
     def submit(self, job: Job) -> str:
         """Submit the run's mlrun as a job; an existing job of the same run is kept."""
+        with contextlib.ExitStack() as stack:
+            folder = job.working_dir
+            if job.code is not None:  # uploaded with the code version the submitter resolved
+                folder = stack.enter_context(staged(job.code, self._not_code(job)))
+            return self._submit(job, folder)
+
+    @staticmethod
+    def _not_code(job: Job) -> tuple[Path, ...]:
+        return tuple(job.working_dir / item for item in job.excludes)
+
+    def _submit(self, job: Job, folder: Path) -> str:
         sid = submission_id(job.run_id)
         runtime_env: dict[str, Any] = {
-            "working_dir": str(job.working_dir),
+            "working_dir": str(folder),
             "excludes": list(job.excludes),
             # Ray's supervisor reads its stop grace from the job's env: longer than mlrun's
             # own escalation (SIGINT 10 s, SIGTERM 5 s), so a stopped run records KILLED.

@@ -3,8 +3,8 @@
 The store is the source of truth: the worker's mlrun records the run (id fixed here) and ends
 it. The engine says whether the job still lives: a job that ended while its run is still
 RUNNING (cancelled outside mlrun, node died) or never started it leaves the run FAILED with the
-engine's reason. With a team server and a token, each job carries a one-time ticket for the
-token (``handoff.py``), redeemed by the worker: the submitter must run until the job started.
+engine's reason. With a team server and a token, each job carries a token the server minted
+for its run only (``tokens.py``), never the user's.
 """
 
 from __future__ import annotations
@@ -28,14 +28,13 @@ from mlrun_cli.backends.base import (
     load_config,
     write_record,
 )
-from mlrun_cli.backends.handoff import TICKET_ENV, handoff_for
+from mlrun_cli.backends.tokens import TOKEN_ENV, run_token, ttl_of
 from mlrun_cli.tracking import models
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mlrun_cli.backends.base import Backend
-    from mlrun_cli.backends.handoff import Handoff
     from mlrun_cli.execution.runner import Prepared, Reporter, RunRequest
     from mlrun_cli.source.local import Checkout
     from mlrun_cli.spec.mlproject import EntryPoint
@@ -49,16 +48,29 @@ UNREACHABLE_S = 60.0  # how long an engine may not answer before its job counts 
 GRACE_S = 10.0  # after the engine says the job ended, how long the run may take to be recorded
 
 
-def worker_source(checkout: Checkout, request: RunRequest) -> tuple[str, ...]:
-    """The URI (and ``--version``) a worker runs: the same code the submitter resolved."""
+def worker_source(checkout: Checkout, uploaded: bool = False) -> tuple[str, ...]:
+    """The URI (and ``--version``) a worker runs: the same code the submitter resolved. A git
+    remote is cloned at the commit; otherwise the worker runs the copy its engine uploaded
+    (``uploaded``: the job's working directory, ``submitted.py``) or, on a shared filesystem,
+    the submitter's folder."""
+    from mlrun_cli.backends.submitted import FLAG, project_subdir
+
     code = checkout.code
     if code.kind == "git" and code.commit:
         return (
+            "run",
             code.uri + (f"#{code.subdirectory}" if code.subdirectory else ""),
             "--version",
             code.commit,
         )
-    return (str(checkout.path),)
+    if uploaded:
+        return (FLAG, "run", project_subdir(checkout) or ".")
+    return ("run", str(checkout.path))
+
+
+def uploads_code(backend: Backend, checkout: Checkout) -> bool:
+    """Whether the job runs the copy of the project its engine uploads (Ray's working_dir)."""
+    return bool(getattr(backend, "uploads_working_dir", False)) and checkout.code.kind != "git"
 
 
 def worker_argv(
@@ -68,10 +80,12 @@ def worker_argv(
     experiment_id: str,
     store_uri: str,
     extra_tags: tuple[tuple[str, str], ...] = (),
+    uploaded: bool = False,
 ) -> tuple[str, ...]:
-    """``python -m mlrun_cli.backends.worker run ...`` (mlrun, after redeeming its ticket)."""
-    argv = [sys.executable, "-m", "mlrun_cli.backends.worker", "run",
-            *worker_source(checkout, request), "-e", request.entry_point,
+    """``python -m mlrun_cli.backends.worker [--submitted-code] run ...`` (mlrun, after taking
+    the submitted code version)."""
+    argv = [sys.executable, "-m", "mlrun_cli.backends.worker",
+            *worker_source(checkout, uploaded), "-e", request.entry_point,
             "--env-manager", request.env_manager, "--experiment-id", experiment_id,
             "--tracking-uri", store_uri, "--run-id", run_id, "--dirty", request.dirty]  # fmt: skip
     for item in request.params:
@@ -87,26 +101,24 @@ def worker_argv(
 
 @dataclass(frozen=True)
 class Target:
-    """Where a run's job goes and reports: the engine, the store, the token's handoff."""
+    """Where a run's job goes and reports: the engine, the store (and its location)."""
 
     backend: Backend
     location: StoreLocation
     store: TrackingStore
-    handoff: Handoff | None
 
-
-def handoff_of(backend: Backend, location: StoreLocation) -> Handoff | None:
-    """The token's handoff: for a team server, while this process holds a token, and a job
-    that does not inherit this environment (the local backend's does)."""
-    where = getattr(backend, "callback_target", None)
-    if location.remote is None or where is None:
-        return None
-    return handoff_for(backend.config, where())
+    def job_token(self, run_id: str, experiment_id: str) -> str | None:
+        """The run-scoped token the job carries: for a job that does not inherit this
+        environment (the local backend's does) and reports to a team server with auth."""
+        if not getattr(self.backend, "needs_token", False):
+            return None
+        return run_token(self.store, self.location, run_id, experiment_id,
+                         ttl_of(self.backend.config))  # fmt: skip
 
 
 def target(backend: Backend, location: StoreLocation, store: TrackingStore) -> Target:
     """Where a run's job goes and reports."""
-    return Target(backend, location, store, handoff_of(backend, location))
+    return Target(backend, location, store)
 
 
 def make_job(
@@ -121,17 +133,21 @@ def make_job(
     tags = getattr(to.backend, "worker_tags", None)
     extra_tags = extra_tags + (tags(run_id) if tags else ())
     location = to.location
-    argv = worker_argv(request, checkout, run_id, experiment_id, location.uri, extra_tags)
+    uploaded = uploads_code(to.backend, checkout)
+    argv = worker_argv(request, checkout, run_id, experiment_id, location.uri, extra_tags,
+                       uploaded)  # fmt: skip
+    folder = checkout.top if uploaded else checkout.path
     excludes = [".git"]
     for owned in location.owned_paths():
-        if owned.is_relative_to(checkout.path):
-            excludes.append(str(owned.relative_to(checkout.path)))
+        if owned.is_relative_to(folder):
+            excludes.append(str(owned.relative_to(folder)))
     log = to.store.location.staging_dir(run_id) / "_mlrun" / "engine.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {"MLRUN_TRACKING_URI": location.uri}
-    if to.handoff is not None:
-        env[TICKET_ENV] = to.handoff.ticket(run_id)
-    return Job(run_id, argv, checkout.path, env, log, tuple(excludes))
+    token = to.job_token(run_id, experiment_id)
+    if token is not None:
+        env[TOKEN_ENV] = token
+    return Job(run_id, argv, folder, env, log, tuple(excludes), checkout if uploaded else None)
 
 
 @dataclass(frozen=True)
@@ -262,9 +278,6 @@ def submit_run(
         submitted = submit(backend_name, config, backend, job, store)
         reporter.info(f"run {run_id} submitted to {backend_name} as job {submitted.job_id}")
         if not wait:
-            if to.handoff is not None:
-                reporter.info("waiting for the job to start and redeem its token ticket")
-                await_ticket(to.handoff, submitted)
             return None, submitted, None
         try:
             run, state = wait_for(store, submitted, on_output=on_output)
@@ -277,19 +290,6 @@ def submit_run(
         return run, submitted, state
     finally:
         store.close()
-
-
-def await_ticket(handoff: Handoff, submitted: Submitted) -> None:
-    """Until the job has redeemed its ticket (or ended): ``--no-wait`` with a token returns then,
-    since a ticket dies with the process that issued it."""
-    try:
-        while not handoff.claimed(submitted.run_id):
-            if submitted.backend.status(submitted.job_id).terminal:
-                return
-            time.sleep(POLL_S)
-    except KeyboardInterrupt:  # its ticket dies with this process: the job could never record
-        submitted.backend.cancel(submitted.job_id)
-        raise
 
 
 def remote_trial_runner(
@@ -308,7 +308,6 @@ def remote_trial_runner(
     backend = get_backend(request.backend, config)
     lock = threading.Lock()
     batch: dict[int, TrialResult | Job | Submitted] = {}
-    handoff = handoff_of(backend, context.location)  # a listener that fails, fails here
 
     def plan(index: int, params: dict[str, str], store: TrackingStore) -> TrialResult | Job:
         trial = trial_request(context, index, params)
@@ -319,7 +318,7 @@ def remote_trial_runner(
             )
             if done is not None:
                 return TrialResult(index, params, done, reused=True)
-        to = Target(backend, context.location, store, handoff)
+        to = Target(backend, context.location, store)
         return make_job(trial, prepared.checkout, to, uuid.uuid4().hex,
                         context.experiment.experiment_id, context.tags)  # fmt: skip
 

@@ -5,9 +5,9 @@ mirrors, DVC) and the store (or a tracking server every node reaches). State com
 ``squeue`` while the job is queued or running, then ``scontrol show job``.
 
 slurmctld saves a job's whole environment with the job (``StateSaveLocation/hash.N/job.N/
-environment``; slurmdbd keeps it too with ``AccountingStoreFlags=job_env``): sbatch runs
-without the tracking token and other secrets of the submitter's environment, and the worker
-gets the token through a one-time ticket (``backends/handoff.py``).
+environment``; slurmdbd keeps it too with ``AccountingStoreFlags=job_env``) and its script:
+sbatch runs without the tracking token and other secrets of the submitter's environment, and
+the script carries a token scoped to the job's run (``backends/tokens.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from mlrun_cli.backends.base import (
     Job,
     JobState,
 )
-from mlrun_cli.backends.handoff import SECRET_ENV
+from mlrun_cli.backends.tokens import SECRET_ENV
 from mlrun_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -66,14 +66,6 @@ class SlurmBackend(ConfiguredBackend):
         "NODE_FAIL": FAILED, "OUT_OF_MEMORY": FAILED, "PREEMPTED": FAILED, "BOOT_FAIL": FAILED,
         "DEADLINE": FAILED, "SUSPENDED": RUNNING, "REQUEUED": PENDING,
     }  # fmt: skip
-
-    def callback_target(self) -> str:
-        """The controller's host (the submitter's token handoff faces its network)."""
-        for line in _query([_tool("scontrol"), "show", "config"]).splitlines():
-            key, _, value = line.partition("=")
-            if key.strip().startswith("SlurmctldHost"):
-                return value.strip().split("(")[0] or "127.0.0.1"
-        return "127.0.0.1"
 
     def check(self) -> None:
         """The Slurm commands are here."""

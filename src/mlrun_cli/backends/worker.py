@@ -1,9 +1,10 @@
 """``python -m mlrun_cli.backends.worker run ...``: a backend job's command.
 
-The same ``mlrun run`` as ``python -m mlrun_cli``, after two steps only the worker needs: the
-tracking token is fetched with the job's one-time ticket (``handoff.py``), and the engine's own
-name of the job (Slurm's job id, known only once it runs) is added to the run's tags, so
-``runs logs`` / ``runs cancel`` find the job from any machine that reaches the store.
+The same ``mlrun run`` as ``python -m mlrun_cli``, after steps only the worker needs: with
+``--submitted-code`` first, the project is the copy the engine uploaded (the job's working
+directory), recorded as the code version the submitter resolved (``submitted.py``); and the
+engine's own name of the job (Slurm's job id, known only once it runs) is added to the run's
+tags, so ``runs logs`` / ``runs cancel`` find the job from any machine that reaches the store.
 """
 
 from __future__ import annotations
@@ -27,18 +28,23 @@ def engine_tags(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """Redeem the ticket, then run mlrun's CLI with the job's arguments."""
-    from mlrun_cli.backends.handoff import redeem_ticket
-    from mlrun_cli.errors import MlrunError
+    """Take the submitted code version, then run mlrun's CLI with the job's arguments."""
+    from pathlib import Path
 
+    from mlrun_cli.backends import submitted
+    from mlrun_cli.errors import MlrunError
+    from mlrun_cli.source.local import use_submitted
+
+    args = sys.argv[1:]
     try:
-        redeem_ticket()
+        if args[:1] == [submitted.FLAG]:
+            args = args[1:]
+            use_submitted(submitted.load(Path.cwd()))
     except MlrunError as exc:
         sys.stderr.write(f"error: {exc}\n")
         if exc.hint:
             sys.stderr.write(f"hint: {exc.hint}\n")
         sys.exit(int(exc.exit_code))
-    args = sys.argv[1:]
     sys.argv = [sys.argv[0], *args, *engine_tags(args)]
     runpy.run_module("mlrun_cli", run_name="__main__", alter_sys=True)
 

@@ -16,7 +16,8 @@ from mlrun_cli.tracking.stores import wire
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from mlrun_cli.server.auth import User
+    from mlrun_cli.server.auth import AuthStore, User
+    from mlrun_cli.tracking.models import Run
     from mlrun_cli.tracking.store import TrackingStore
 
     Endpoint = Callable[["Context", User | None, dict[str, Any], dict[str, str]], dict[str, Any]]
@@ -30,19 +31,57 @@ class DeniedError(MlrunError):
 
 @dataclass
 class Context:
-    """What endpoints share: the store (one connection, one request at a time)."""
+    """What endpoints share: the store (one connection, one request at a time) and its auth
+    tables (None: the server runs with --no-auth)."""
 
     store: TrackingStore
+    auth: AuthStore | None = None
 
 
 def _need(user: User | None, role: str, experiment_id: str | None) -> None:
     if user is not None and not user.may(role, experiment_id):
         where = "every experiment" if experiment_id is None else f"experiment {experiment_id}"
+        if user.run_id is not None:
+            raise DeniedError(
+                f"a run-scoped token of user {user.name!r} reaches run {user.run_id} only "
+                f"(no {role} on {where})"
+            )
         raise DeniedError(f"user {user.name!r} has no {role} role on {where}")
 
 
-def _run_experiment(ctx: Context, run_id: str) -> str:
-    return ctx.store.get_run(run_id).experiment_id
+def _check_run(user: User | None, role: str, run: Run, ended_ok: bool = False) -> None:
+    """``role`` on one run: the user's on its experiment, or a run-scoped token's own run,
+    written only while it is RUNNING (``ended_ok``: an idempotent end, retried)."""
+    from mlrun_cli.tracking import models
+
+    if user is None:
+        return
+    if user.run_id is None:
+        _need(user, role, run.experiment_id)
+        return
+    if not user.may_run(role, run.run_id, run.experiment_id):
+        raise _out_of_scope(user, role, run.run_id)
+    if role != "read" and not ended_ok and run.status != models.RUNNING:
+        raise DeniedError(f"run {run.run_id} has ended: its run-scoped token writes it no more")
+
+
+def _out_of_scope(user: User, role: str, run_id: str) -> DeniedError:
+    return DeniedError(
+        f"a run-scoped token of user {user.name!r} reaches run {user.run_id} only "
+        f"(no {role} on run {run_id})"
+    )
+
+
+def _need_run(
+    ctx: Context, user: User | None, role: str, run_id: str, ended_ok: bool = False
+) -> None:
+    _check_run(user, role, ctx.store.get_run(run_id), ended_ok)
+
+
+def _need_experiment(user: User | None, experiment_id: str) -> None:
+    """Read an experiment's record (a run-scoped token: its run's experiment)."""
+    if user is not None and not user.may_see_experiment(experiment_id):
+        _need(user, "read", experiment_id)
 
 
 def _text(body: dict[str, Any], key: str) -> str:
@@ -61,7 +100,7 @@ def list_experiments(
 
     found = search_experiments(ctx.store, str(body.get("view") or "active"),
                                str(body.get("filter") or ""))  # fmt: skip
-    visible = [e for e in found if user is None or user.may("read", e.experiment_id)]
+    visible = [e for e in found if user is None or user.may_see_experiment(e.experiment_id)]
     return {"experiments": [e.to_json() for e in visible]}
 
 
@@ -69,7 +108,7 @@ def get_experiment(
     ctx: Context, user: User | None, _: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """GET /experiments/{experiment_id}."""
-    _need(user, "read", path["experiment_id"])
+    _need_experiment(user, path["experiment_id"])
     return {"experiment": ctx.store.get_experiment(path["experiment_id"]).to_json()}
 
 
@@ -84,7 +123,7 @@ def experiment_by_name(
         found = ctx.store.get_or_create_experiment(name)
     if found is None:
         return {"experiment": None}
-    _need(user, "read", found.experiment_id)
+    _need_experiment(user, found.experiment_id)
     return {"experiment": found.to_json()}
 
 
@@ -118,7 +157,9 @@ def create_run(
 ) -> dict[str, Any]:
     """POST /runs {RunCreate}: the client picks the run id, so a retried create is a no-op."""
     spec = wire.run_create_from_json(body)
-    _need(user, "write", spec.experiment_id)
+    if user is not None and not user.may_run("write", spec.run_id, spec.experiment_id):
+        _need(user, "write", spec.experiment_id)
+        raise _out_of_scope(user, "write", spec.run_id)
     try:
         existing = ctx.store.get_run(spec.run_id)
     except NotFoundError:
@@ -135,7 +176,7 @@ def get_runs(
     ids = [str(i) for i in body.get("run_ids") or ()]
     runs = ctx.store.get_runs(ids)
     for run in runs:
-        _need(user, "read", run.experiment_id)
+        _check_run(user, "read", run)
     return {"runs": [wire.run_to_wire(r) for r in runs]}
 
 
@@ -145,7 +186,7 @@ def get_run(
     """GET /runs/{run_id} (a unique prefix of it works too, unless ``?exact=1``)."""
     run_id = path["run_id"] if body.get("exact") else ctx.store.resolve_run_id(path["run_id"])
     run = ctx.store.get_run(run_id)
-    _need(user, "read", run.experiment_id)
+    _check_run(user, "read", run)
     return {"run": wire.run_to_wire(run)}
 
 
@@ -158,7 +199,7 @@ def log_events(
     stored offset is ``start``: a retried batch is acknowledged, never applied twice.
     """
     run_id = path["run_id"]
-    _need(user, "write", _run_experiment(ctx, run_id))
+    _need_run(ctx, user, "write", run_id)
     span = body.get("range")
     events_range = None if span is None else (int(span[0]), int(span[1]))
     result = ctx.store.log_batch(run_id, wire.batch_from_json(body), events_range)
@@ -170,7 +211,7 @@ def events_offset(
 ) -> dict[str, Any]:
     """GET /runs/{run_id}/offset: how much of the events journal the server has."""
     run_id = path["run_id"]
-    _need(user, "read", _run_experiment(ctx, run_id))
+    _need_run(ctx, user, "read", run_id)
     return {"offset": ctx.store.events_offset(run_id)}
 
 
@@ -179,7 +220,7 @@ def finish_run(
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/finish {"status", "exit_code", "reason"} (idempotent)."""
     run_id = path["run_id"]
-    _need(user, "write", _run_experiment(ctx, run_id))
+    _need_run(ctx, user, "write", run_id, ended_ok=True)
     exit_code = body.get("exit_code")
     changed = ctx.store.finish_run(
         run_id, _text(body, "status"), None if exit_code is None else int(exit_code),
@@ -214,7 +255,7 @@ def metric_history(
 ) -> dict[str, Any]:
     """GET /runs/{run_id}/metrics?key=K: every point, in step order."""
     run_id = path["run_id"]
-    _need(user, "read", _run_experiment(ctx, run_id))
+    _need_run(ctx, user, "read", run_id)
     points = ctx.store.metric_history(run_id, _text(body, "key"))
     return {"metrics": [[wire.number(m.value), m.step, m.timestamp] for m in points]}
 
@@ -224,7 +265,7 @@ def delete_tag(
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/delete-tag {"key"}."""
     run_id = path["run_id"]
-    _need(user, "write", _run_experiment(ctx, run_id))
+    _need_run(ctx, user, "write", run_id)
     return {"deleted": ctx.store.delete_tag(run_id, _text(body, "key"))}
 
 
@@ -233,7 +274,7 @@ def set_run_stage(
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/stage {"stage": "active" | "deleted"}."""
     run_id = path["run_id"]
-    _need(user, "write", _run_experiment(ctx, run_id))
+    _need_run(ctx, user, "write", run_id)
     ctx.store.set_run_stage(run_id, _text(body, "stage"))
     return {}
 
@@ -243,7 +284,7 @@ def rename_run(
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/name {"name"}: the run's new name (idempotent)."""
     run_id = path["run_id"]
-    _need(user, "write", _run_experiment(ctx, run_id))
+    _need_run(ctx, user, "write", run_id)
     ctx.store.rename_run(run_id, _text(body, "name"))
     return {}
 
@@ -253,7 +294,7 @@ def set_child(
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/child {"pid", "marker"} or {"exit_code"}: the entry point's process."""
     run_id = path["run_id"]
-    _need(user, "write", _run_experiment(ctx, run_id))
+    _need_run(ctx, user, "write", run_id)
     if body.get("exit_code") is not None:
         ctx.store.set_child_exit(run_id, int(body["exit_code"]))
     else:
@@ -277,8 +318,36 @@ def running_on(
     """GET /runs/running?host=H: RUNNING runs started on a host (its reaper checks them)."""
     live = ctx.store.running_runs_on(_text(body, "host"))
     ids = {r.run_id: r.experiment_id for r in ctx.store.get_runs([r.run_id for r in live])}
-    visible = [r for r in live if user is None or user.may("write", ids.get(r.run_id))]
+    visible = [r for r in live if user is None or (r.run_id in ids and user.may_run(
+        "write", r.run_id, ids[r.run_id]))]  # fmt: skip
     return {"runs": [asdict(r) for r in visible]}
+
+
+# -- tokens -----------------------------------------------------------------------------------
+def create_run_token(
+    ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
+) -> dict[str, Any]:
+    """POST /tokens/run {"run_id", "experiment_id", "ttl_seconds"?}: a token for one run's job.
+
+    It writes that run only, while it runs, until it expires (default a week); minting needs
+    write on the experiment and a user's own token; the token is null with --no-auth.
+    """
+    run_id, experiment_id = _text(body, "run_id"), _text(body, "experiment_id")
+    if ctx.auth is None or user is None:
+        return {"token": None, "expires_at": None}
+    if user.run_id is not None:
+        raise DeniedError("a run-scoped token cannot create tokens")
+    _need(user, "write", experiment_id)
+    try:
+        existing = ctx.store.get_run(run_id)
+    except NotFoundError:
+        existing = None
+    if existing is not None and existing.experiment_id != experiment_id:
+        raise UsageError(f"run {run_id} exists in another experiment")
+    ttl = body.get("ttl_seconds")
+    token, expires = ctx.auth.create_run_token(user, run_id, experiment_id,
+                                               None if ttl is None else float(ttl))  # fmt: skip
+    return {"token": token, "expires_at": expires}
 
 
 # (method, path) -> endpoint; paths are relative to /api/v1.
@@ -302,4 +371,5 @@ ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
     ("POST", "/runs/{run_id}/stage", set_run_stage),
     ("POST", "/runs/{run_id}/name", rename_run),
     ("POST", "/runs/{run_id}/child", set_child),
+    ("POST", "/tokens/run", create_run_token),
 )

@@ -42,11 +42,6 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-def _mlrun_error(exc: MlrunError) -> JSONResponse:
-    status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 500)
-    return _error(status, type(exc).__name__, str(exc))
-
-
 class Server:
     """The backend store, the auth tables and the MLflow session of one worker process."""
 
@@ -54,7 +49,7 @@ class Server:
         self.config = config
         self.store = open_backend(config)
         self.auth = None if config.no_auth else AuthStore(self.store)
-        self.context = api_v1.Context(self.store)
+        self.context = api_v1.Context(self.store, self.auth)
         self.session = mlflow_mount.server_session(self.store)
         self.heartbeats = Heartbeats(self.store, timeout_seconds())
         self.artifacts = open_artifacts(config.artifacts_destination, self.store.artifact_root)
@@ -70,6 +65,16 @@ class Server:
             return True, None
         found = self.auth.authenticate(token_from_header(request.headers.get("authorization")))
         return found is not None, found
+
+    def public(self, exc: MlrunError) -> str:
+        """An error's message for a client: without the backend store's own location (its
+        file or database), which the client names by the server's URL instead."""
+        return str(exc).replace(f" in {self.store.label}", "")
+
+    def failure(self, exc: MlrunError) -> JSONResponse:
+        """The answer to an error: its status by class, its public message."""
+        status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 500)
+        return _error(status, type(exc).__name__, self.public(exc))
 
     # -- our API ------------------------------------------------------------------------------
     def api_route(self, method: str, path: str, endpoint: api_v1.Endpoint) -> Route:
@@ -94,7 +99,7 @@ class Server:
                     self.heartbeats.seen(run_id)  # the runner is alive (and allowed to write)
                 return JSONResponse(answer)
             except MlrunError as exc:
-                return _mlrun_error(exc)
+                return self.failure(exc)
             except (ValueError, TypeError, KeyError) as exc:
                 return _error(400, "BAD_REQUEST", f"malformed request: {type(exc).__name__}")
 
@@ -129,8 +134,8 @@ class Server:
         try:
             experiment_id = self.store.get_run(run_id).experiment_id
         except MlrunError as exc:
-            return run_id, _mlrun_error(exc)
-        if user is not None and not user.may(role, experiment_id):
+            return run_id, self.failure(exc)
+        if user is not None and not user.may_run(role, run_id, experiment_id):
             return run_id, _error(403, "DeniedError", f"user {user.name!r} has no {role} role "
                                   f"on experiment {experiment_id}")  # fmt: skip
         return run_id, None
@@ -150,7 +155,7 @@ class Server:
             else:
                 found = files.list(query.get("prefix", ""))
         except MlrunError as exc:
-            return _mlrun_error(exc)
+            return self.failure(exc)
         return JSONResponse({"files": [{"path": f.path, "size": f.size} for f in found]})
 
     async def get_artifact(self, request: Request) -> Response:
@@ -177,7 +182,7 @@ class Server:
                 return FileResponse(found, media_type="application/octet-stream")
             data = files.read_bytes(path, offset, limit)
         except MlrunError as exc:
-            return _mlrun_error(exc)
+            return self.failure(exc)
         return Response(data, media_type="application/octet-stream")
 
     async def put_artifact(self, request: Request) -> Response:
@@ -191,7 +196,7 @@ class Server:
         try:
             relative = relative_path(request.path_params["path"])
         except UsageError as exc:
-            return _mlrun_error(exc)
+            return self.failure(exc)
         files = self.run_files(run_id)
         target = files.local.folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,14 @@ Default deny: a request without a valid token is refused, and a user reaches an 
 through a role an admin granted (on that experiment, or on ``*``: every experiment). Tokens are
 high-entropy random strings stored as their sha256 (a leaked database leaks no token); they are
 shown once, when created, and never written to logs, records or errors.
+
+A **run-scoped token** (``mlrr_...``) is minted by a user's token for one run id (``POST
+/api/v1/tokens/run``) and carried by that run's backend job instead of the user's token, since
+engines show a job's environment to whoever reaches them (Ray's dashboard, slurmctld's saved
+state). It writes that run only, while the run is RUNNING (its create included, in the
+experiment it was minted for), reads that run and its experiment, and expires after its TTL;
+it never reaches other runs, searches, the MLflow paths, the UI or token creation. Its rights
+are its user's, checked at every request: taking the user's role away takes its tokens' too.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ if TYPE_CHECKING:
 ROLES = ("read", "write", "admin")
 EVERY_EXPERIMENT = "*"
 TOKEN_PREFIX = "mlrt_"  # noqa: S105 - a prefix that makes leaked tokens findable
+RUN_TOKEN_PREFIX = "mlrr_"  # noqa: S105 - a run-scoped token
+RUN_TOKEN_TTL_S = 7 * 24 * 3600  # a week: a queued Slurm job may wait days
+MAX_RUN_TOKEN_TTL_S = 30 * 24 * 3600
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
@@ -42,10 +53,13 @@ def rank(role: str) -> int:
 
 @dataclass(frozen=True)
 class User:
-    """An authenticated user and their roles: experiment id (or ``*``) -> role."""
+    """An authenticated user and their roles: experiment id (or ``*``) -> role; through a
+    run-scoped token, only that run (``run_id``, in ``run_experiment``)."""
 
     name: str
     roles: tuple[tuple[str, str], ...]
+    run_id: str | None = None
+    run_experiment: str | None = None
 
     def role_on(self, experiment_id: str | None) -> int:
         """The rank of the user's role on an experiment (None: on every experiment)."""
@@ -58,8 +72,26 @@ class User:
         return best
 
     def may(self, needed: str, experiment_id: str | None) -> bool:
-        """Whether the user holds ``needed`` (or more) on the experiment."""
-        return self.role_on(experiment_id) >= rank(needed)
+        """Whether the user holds ``needed`` (or more) on the experiment (never through a
+        run-scoped token: it reaches its run only, ``may_run``)."""
+        return self.run_id is None and self.role_on(experiment_id) >= rank(needed)
+
+    def may_run(self, needed: str, run_id: str, experiment_id: str) -> bool:
+        """Whether the user may read or write (``needed``) one run of an experiment."""
+        if self.run_id is None:
+            return self.may(needed, experiment_id)
+        return (
+            run_id == self.run_id
+            and experiment_id == self.run_experiment
+            and rank(needed) <= rank("write")
+            and self.role_on(experiment_id) >= rank(needed)
+        )
+
+    def may_see_experiment(self, experiment_id: str) -> bool:
+        """Whether the user may read an experiment's record (a run-scoped token: its run's)."""
+        if self.run_id is None:
+            return self.may("read", experiment_id)
+        return experiment_id == self.run_experiment and self.role_on(experiment_id) >= 1
 
 
 def token_from_header(authorization: str | None) -> str | None:
@@ -120,6 +152,28 @@ class AuthStore:
         )
         return token
 
+    def create_run_token(
+        self, user: User, run_id: str, experiment_id: str, ttl_s: float | None = None
+    ) -> tuple[str, int]:
+        """A token for one run, as ``user`` (who must hold write there: the caller checks),
+        and its expiry (ms since the epoch). Expired run tokens are dropped here."""
+        ttl = RUN_TOKEN_TTL_S if ttl_s is None else float(ttl_s)
+        if not 0 < ttl <= MAX_RUN_TOKEN_TTL_S:
+            raise UsageError(
+                f"ttl_seconds {ttl_s!r}: expected more than 0 and at most {MAX_RUN_TOKEN_TTL_S}"
+            )
+        now = int(time.time() * 1000)
+        token = RUN_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires = now + int(ttl * 1000)
+        with self._store.transaction() as conn:
+            conn.execute("DELETE FROM run_tokens WHERE expires_at <= ?", (now,))
+            conn.execute(
+                "INSERT INTO run_tokens (token_hash, name, run_id, experiment_id, created_at, "
+                "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (hash_token(token), user.name, run_id, experiment_id, now, expires),
+            )
+        return token, expires
+
     def users(self) -> list[User]:
         """Every user with their roles, by name."""
         rows = self._conn.execute(
@@ -138,12 +192,26 @@ class AuthStore:
         if not token:
             return None
         digest = hash_token(token)
-        row = self._conn.execute(
-            "SELECT token_hash, name FROM tokens WHERE token_hash = ?", (digest,)
-        ).fetchone()
+        scope: tuple[str, str] | None = None
+        if token.startswith(RUN_TOKEN_PREFIX):
+            row = self._conn.execute(
+                "SELECT token_hash, name, run_id, experiment_id, expires_at FROM run_tokens "
+                "WHERE token_hash = ?",
+                (digest,),
+            ).fetchone()
+            if row is None or int(row[4]) <= int(time.time() * 1000):
+                return None
+            scope = (str(row[2]), str(row[3]))
+        else:
+            row = self._conn.execute(
+                "SELECT token_hash, name FROM tokens WHERE token_hash = ?", (digest,)
+            ).fetchone()
         if row is None or not hmac.compare_digest(row[0], digest):
             return None
         roles = self._conn.execute(
             "SELECT experiment_id, role FROM user_roles WHERE name = ?", (row[1],)
         ).fetchall()
-        return User(row[1], tuple((str(t), str(r)) for t, r in roles))
+        granted = tuple((str(t), str(r)) for t, r in roles)
+        if scope is None:
+            return User(row[1], granted)
+        return User(row[1], granted, *scope)

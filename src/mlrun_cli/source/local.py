@@ -33,6 +33,9 @@ _EXCLUDED_DIRS = frozenset(
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 DIRTY_MODES = ("snapshot", "refuse", "allow")
 _PROJECT_FILES = ("MLproject", "mlproject", "python_env.yaml", "conda.yaml")
+# Folders whose code version was resolved elsewhere: a backend worker runs the copy its engine
+# uploaded (no .git), recorded as what the submitter resolved (backends/submitted.py).
+_SUBMITTED: dict[Path, Checkout] = {}
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,12 @@ class SourceRequest:
     version: str | None = None
     dirty: str = "snapshot"
     offline: bool = False
+
+
+def use_submitted(checkout: Checkout) -> None:
+    """From now on in this process, ``checkout.path`` resolves to ``checkout`` (its code
+    version as the submitter of a backend job resolved it, not as the uploaded copy looks)."""
+    _SUBMITTED[checkout.path.resolve()] = checkout
 
 
 def _git(cwd: Path, *args: str) -> str | None:
@@ -207,7 +216,8 @@ def resolve_source(
         _within(folder, target, request.uri)
         if not target.is_dir():
             raise SourceError(f"project folder {str(target)!r} does not exist")
-        return _local(target, request, not_code)
+        submitted = _SUBMITTED.get(target)
+        return submitted if submitted is not None else _local(target, request, not_code)
     # Another version of a local repository: mirror it, never touch the user's work tree.
     toplevel = _git(folder, "rev-parse", "--show-toplevel")
     if toplevel is None:

@@ -1,8 +1,9 @@
 """``--optuna``: ask-and-tell from the one controller; each trial told as soon as its run ends.
 
 The study is an Optuna journal file stored as the parent run's artifact ``_mlrun/optuna.journal``;
-a rerun of the same sweep continues the newest earlier parent's study (trials that were running
-when it stopped are told FAIL), up to ``--n-trials`` in all. Imported only on this path.
+a rerun of the same sweep continues the study, rebuilt from the sweep's trial runs in the
+tracking store wherever the journal is missing (``study_runs.py``), up to ``--n-trials`` trials
+that ended on their own (interrupted ones are run again). Imported only on this path.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from mlrun_cli.errors import NotFoundError, UsageError
+from mlrun_cli.sweep import study_runs
 
 if TYPE_CHECKING:
     from mlrun_cli.sweep.controller import SweepRequest
@@ -89,25 +91,25 @@ class OptunaSource:
                 self._path.write_bytes(store.artifacts(earlier.run_id).read_bytes(STUDY_ARTIFACT))
         direction = "minimize" if request.goal == "min" else "maximize"
         storage = _storage(optuna, str(self._path))
-        name = f"mlrun-{key}"
-        state = optuna.trial.TrialState
-        # A resumed study must not draw its first points again: the seed moves on with it.
-        done = 0
-        if earlier is not None and self._path.is_file():
-            done = len(optuna.load_study(study_name=name, storage=storage).trials)
         self._study = optuna.create_study(
-            study_name=name,
+            study_name=f"mlrun-{key}",
             storage=storage,
-            sampler=_sampler(optuna, request.sampler, request.seed + done),
+            sampler=_sampler(optuna, request.sampler, request.seed),
             direction=direction,
             load_if_exists=True,
         )
-        for trial in self._study.get_trials(deepcopy=False, states=(state.RUNNING,)):
-            self._study.tell(trial.number, state=state.FAIL)  # its sweep was stopped
-        finished = self._study.get_trials(deepcopy=False, states=(state.COMPLETE, state.FAIL))
-        self._remaining = max(0, (request.n_trials or 0) - len(finished))
-        self.total: int | None = self._remaining
         self._dists = distributions(optuna, space)
+        # The store holds the study (its trial runs): a journal copied from an earlier parent
+        # is only a head start, and one made on another machine is not needed.
+        study_runs.fail_stale(optuna, self._study)
+        study_runs.add_from_store(optuna, self._study, store, experiment_id, key, self._dists,
+                                  request.metric)  # fmt: skip
+        # A resumed study must not draw its first points again: the seed moves on with it.
+        done = len(self._study.get_trials(deepcopy=False))
+        if done:
+            self._study.sampler = _sampler(optuna, request.sampler, request.seed + done)
+        self._remaining = max(0, (request.n_trials or 0) - study_runs.counted(optuna, self._study))
+        self.total: int | None = self._remaining
         self._fixed = {d.name: d.values[0] for d in space if not d.sampled and len(d.values) == 1}
         self._metric = request.metric
         self._asked: dict[int, Any] = {}
@@ -125,12 +127,7 @@ class OptunaSource:
 
     def tell(self, index: int, result: TrialResult) -> None:
         """Tell the study how the trial went (FAIL without the metric)."""
-        trial = self._asked.pop(index)
-        value = result.metric(self._metric)
-        if value is None:
-            self._study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
-        else:
-            self._study.tell(trial, value)
+        study_runs.tell(self._optuna, self._study, self._asked.pop(index), result, self._metric)
 
     def close(self) -> None:
         """Record the study file with the parent run."""

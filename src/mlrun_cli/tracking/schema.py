@@ -241,6 +241,18 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
             "CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, value, run_id)",
         ),
     ),
+    (
+        # Run-scoped tokens (server/auth.py): minted by a user's token for one run's backend
+        # job, which carries it instead of the user's; sha256 only, with an expiry.
+        """CREATE TABLE run_tokens (
+            token_hash TEXT PRIMARY KEY,
+            name TEXT NOT NULL REFERENCES users (name),
+            run_id TEXT NOT NULL,
+            experiment_id TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

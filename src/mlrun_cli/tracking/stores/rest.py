@@ -122,8 +122,8 @@ class RestStore:
         """The server's error answer as mlrun's error class."""
         error = answer.get("error") if isinstance(answer, dict) else None
         message = str(error.get("message")) if isinstance(error, dict) else f"HTTP {status}"
-        if status == 404:
-            return NotFoundError(message)
+        if status == 404:  # the server leaves out its own store's location: name the server
+            return NotFoundError(f"{message} on the tracking server {self.uri}")
         if status == 400:
             return UsageError(message)
         if status == 401:

@@ -1,11 +1,14 @@
-"""Searches the CLI and Python callers share: filter text in, records out."""
+"""Searches the CLI and Python callers share: filter text in, records out.
+
+Its frozen values are ``Record``s (tracking/record.py), not dataclasses: startup time.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import NotFoundError, UsageError
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from mlrun_cli.tracking.models import Experiment, Run
@@ -57,8 +60,7 @@ def _fits(key: OrderKey, value: object) -> bool:
     return isinstance(value, str) if text else isinstance(value, (int, float))
 
 
-@dataclass(frozen=True)
-class RunPage:
+class RunPage(Record):
     """One page of a run search, and the token for the next one (None: no more)."""
 
     runs: list[Run]

@@ -7,6 +7,8 @@ walking an index in the requested order and stopping after one page:
 - when the first key is a metric or a param, the query is driven by that side table's
   ``(key, value, run_id)`` index: runs that have the value, in order, then (NULLs last) the
   runs that lack it, in a second query only when the first page is not full.
+
+Its frozen values are ``Record``s (tracking/record.py), not dataclasses: startup time.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import UsageError
+from mlrun_cli.tracking.record import Record
 from mlrun_cli.tracking.search import (
     ENTITY_ALIASES,
     RUN_SCHEMA,
@@ -38,8 +40,7 @@ _SIDE = {"metric": ("latest_metrics", True), "param": ("params", False), "tag": 
 DEFAULT_ORDER = "start_time DESC"
 
 
-@dataclass(frozen=True)
-class OrderKey:
+class OrderKey(Record):
     """One ``--order-by`` key."""
 
     entity: str  # attribute, metric, param, tag
@@ -140,8 +141,7 @@ def decode_token(token: str | None) -> int | Keyset:
     return tuple(values), run_id, order
 
 
-@dataclass(frozen=True)
-class RunQuery:
+class RunQuery(Record):
     """A parsed search: everything but the page (no SQL: each store compiles it)."""
 
     experiment_ids: tuple[int, ...]

@@ -106,11 +106,10 @@ def search_runs(
         return RunPage([], None)
     if keyset and position_of and (position == 0 or not isinstance(position, int)):
         # Keyset pages: the next starts after this one's last row, however deep.
-        signature = order_signature(order)
         after = None
         if not isinstance(position, int):
             values, run_id, token_order = position
-            if token_order != signature or len(values) != len(order):
+            if token_order != order_signature(order) or len(values) != len(order):
                 raise UsageError(
                     "--page-token: the token belongs to a search with another --order-by"
                 )
@@ -121,7 +120,8 @@ def search_runs(
         next_token = None
         if len(ids) > max_results:
             values, run_id = position_of(query, ids[max_results - 1])
-            next_token = encode_keyset_token(values, run_id, signature)
+            # (a digest: hashlib, ~5 ms of startup, only when there is a next page)
+            next_token = encode_keyset_token(values, run_id, order_signature(order))
         return RunPage(store.get_runs(ids[:max_results]), next_token)
     offset = position if isinstance(position, int) else 0
     ids = store.search_run_ids(query, max_results + 1, offset)

@@ -13,8 +13,6 @@ Its frozen values are ``Record``s (tracking/record.py), not dataclasses: startup
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from typing import TYPE_CHECKING
 
@@ -82,6 +80,9 @@ def parse_order_by(text: str) -> OrderKey:
 
 def encode_page_token(offset: int) -> str:
     """An opaque token for the page starting at ``offset`` (the UI's numbered pages)."""
+    import base64
+    import json
+
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
@@ -95,6 +96,9 @@ def order_signature(order: tuple[OrderKey, ...]) -> str:
 
 def encode_keyset_token(values: tuple[object, ...], run_id: str, order: str) -> str:
     """An opaque token for the page after the row with these sort values and run id."""
+    import base64
+    import json
+
     text = json.dumps({"after": list(values), "id": run_id, "o": order}, separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode()
 
@@ -113,6 +117,9 @@ def decode_token(token: str | None) -> int | Keyset:
     after."""
     if not token:
         return 0
+    import base64  # (page tokens only: a first page imports neither)
+    import json
+
     bad = UsageError(f"--page-token {token!r}: not a token mlrun gave out")
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))

@@ -27,8 +27,14 @@ print(json.dumps(sorted(m for m in sys.modules
 """
 
 
+# Standard-library modules a store command need not pay for (dataclasses imports inspect, ast,
+# dis, tokenize: ~12 ms; uuid imports platform; hashlib loads OpenSSL).
+COSTLY = ("dataclasses", "inspect", "ast", "uuid", "platform", "hashlib", "base64", "threading")
+
+
 def imported(*args: str, cwd: Path | None = None) -> set[str]:
-    argv = [sys.executable, "-c", PROBE, json.dumps(list(args)), json.dumps(HEAVY)]
+    """The heavy, COSTLY and mlrun_cli modules ``mlrun ARGS`` imported."""
+    argv = [sys.executable, "-c", PROBE, json.dumps(list(args)), json.dumps(HEAVY + COSTLY)]
     out = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=cwd)
     return set(json.loads(out.stdout.splitlines()[-1]))
 
@@ -68,6 +74,30 @@ def test_runs_search_loads_no_plotting_yaml_rich_or_ingest() -> None:
     modules = imported("experiments", "search")
     assert heavy(modules) == {"sqlite3"}
     assert "mlrun_cli.cli.runs" not in modules
+
+
+def test_search_commands_import_no_dataclasses_nor_the_training_client() -> None:
+    subprocess.run([sys.executable, "-m", "mlrun_cli", "experiments", "create", "-n", "x"],
+                   check=True, capture_output=True)  # fmt: skip
+    for args in (("experiments", "search"), ("runs", "search")):
+        modules = imported(*args)
+        assert not modules & set(COSTLY), args
+        assert "mlrun_cli.tracking.client" not in modules, args  # json, threading, ...
+    assert "json" not in imported("experiments", "search")  # a table needs no JSON
+
+
+def test_the_store_alone_imports_no_client_and_the_package_api_still_resolves() -> None:
+    probe = (
+        "import sys, mlrun_cli.tracking.sqlite; "
+        "print('mlrun_cli.tracking.client' in sys.modules, 'dataclasses' in sys.modules); "
+        "import mlrun_cli; print(mlrun_cli.log_metric.__module__, mlrun_cli.search_runs.__module__,"
+        " mlrun_cli.TrackingClientError.__name__, 'log_param' in dir(mlrun_cli))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [
+        "False", "False", "mlrun_cli.tracking.client", "mlrun_cli.api", "TrackingClientError",
+        "True",
+    ]  # fmt: skip
 
 
 def test_only_serving_imports_the_web_framework() -> None:

@@ -179,6 +179,17 @@ class DataRecord(Record):
         }
 
 
+def new_run_id() -> str:
+    """A new run id: ``uuid.uuid4().hex``, bit for bit, without importing ``uuid`` (which
+    imports ``platform``: ~4 ms of every ``mlrun run``)."""
+    import os
+
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    return raw.hex()
+
+
 class RunCreate(Record):
     """Everything known about a run when it starts (``run_id``: a new uuid4 unless given)."""
 
@@ -210,13 +221,9 @@ class RunCreate(Record):
         fingerprint: str | None = None, parent_run_id: str | None = None,
         run_id: str | None = None,
     ) -> None:  # fmt: skip
-        if run_id is None:
-            import uuid  # (with platform, ~4 ms: only commands that create runs pay it)
-
-            run_id = uuid.uuid4().hex
         self._fill(experiment_id, name, entry_point, command, code, params, tags, user, host, pid,
                    pid_start, events_path, env_lock, env_lock_hash, data, fingerprint,
-                   parent_run_id, run_id)  # fmt: skip
+                   parent_run_id, new_run_id() if run_id is None else run_id)  # fmt: skip
 
 
 class Run(Record):

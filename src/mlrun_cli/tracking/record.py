@@ -53,6 +53,12 @@ class _RecordType(type):
 
     def __new__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> _RecordType:
         if "__slots__" not in namespace:
+            if any(
+                getattr(base, "__slots__", ()) for base in bases if isinstance(base, _RecordType)
+            ):
+                raise TypeError(f"record {name}: a record extends no other record with fields")
+            if "__annotations__" not in namespace and "__annotate__" in namespace:
+                raise TypeError(f"record {name}: needs `from __future__ import annotations`")
             fields = tuple(namespace.get("__annotations__", ()))
             namespace["_defaults"] = {f: namespace.pop(f) for f in fields if f in namespace}
             namespace["__slots__"] = fields

@@ -97,3 +97,10 @@ def test_the_made_constructor_binds_as_a_dataclass_one() -> None:
         StoreLocation(db, root, "x", source="y")  # type: ignore[misc]
     with pytest.raises(TypeError, match="takes 5 arguments"):
         StoreLocation(db, root, "x", None, None, 6)  # type: ignore[call-arg]
+
+
+def test_a_record_extends_no_other_record_with_fields() -> None:
+    with pytest.raises(TypeError, match="extends no other record"):
+
+        class Longer(Param):
+            extra: str

@@ -347,13 +347,14 @@ def load_env_spec(
 
     ``strict``: a conda package that cannot be installed with pip is an error, not a warning.
     """
-    from mlrun_cli.spec.conda_env import load_conda_env
     from mlrun_cli.spec.python_env import load_python_env
 
     ref = project.env
     if ref.path is None:
         return None
     if ref.kind == "conda_env":
+        from mlrun_cli.spec.conda_env import load_conda_env  # (its 7 regexes: conda only)
+
         spec, warnings = load_conda_env(ref.path)
         if strict and warnings:
             raise UsageError(f"{warnings[0]} (refused by --strict)")

@@ -74,9 +74,13 @@ class Dialect(Record):
         with 1,000 ids (or ``IN`` 500 of them) as a scan of the whole table: a lateral
         subquery it cannot flatten keeps the lookups."""
         if self.name == "sqlite":
-            import json
+            if all(i.isascii() and i.isalnum() for i in ids):  # run ids: no json import (~3 ms)
+                array = "[" + ",".join(f'"{i}"' for i in ids) + "]"
+            else:
+                import json
 
-            return f"json_each(?) AS i JOIN {table} x ON x.{column} = i.value", json.dumps(ids)
+                array = json.dumps(ids)
+            return f"json_each(?) AS i JOIN {table} x ON x.{column} = i.value", array
         lateral = f"(SELECT * FROM {table} WHERE {column} = i.value OFFSET 0) x"
         return f"unnest(CAST(? AS TEXT[])) AS i(value) CROSS JOIN LATERAL {lateral}", ids
 

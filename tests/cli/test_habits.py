@@ -105,6 +105,42 @@ def test_line_after_every_run_and_store_in_not_found(tmp_path: Path) -> None:
     other = tmp_path / "store"
     result = run_mlrun("run", str(project), "--env-manager", "local", "--tracking-uri", str(other))
     assert f"recorded in {other} (sqlite)" in result.stderr
+    unknown = run_mlrun("experiments", "get", "-x", "9")
+    assert unknown.returncode == 2
+    assert f"error: no experiment with id 9 in {db}" in unknown.stderr
+
+
+def test_line_after_a_run_repeats_only_a_tracking_uri_given_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = write_project(tmp_path / "p", "entry_points:\n  main:\n    command: python -c pass\n")
+    store = tmp_path / "store"
+    given = run_mlrun("run", str(project), "--env-manager", "local", "--tracking-uri", str(store))
+    assert given.returncode == 0, given.stderr
+    line = given.stderr.strip().splitlines()[-1]
+    assert line.endswith(f" --tracking-uri sqlite:///{store / 'mlrun.db'}"), line
+    # From MLRUN_TRACKING_URI, still set in the user's shell: the suggestion needs no option.
+    monkeypatch.setenv("MLRUN_TRACKING_URI", str(store))
+    from_env = run_mlrun("run", str(project), "--env-manager", "local")
+    assert from_env.returncode == 0, from_env.stderr
+    line = from_env.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(rf"mlrun: recorded in {re.escape(str(store))} \(sqlite\) · mlrun runs show "
+                        r"[0-9a-f]{8}", line), line  # fmt: skip
+    shown = run_mlrun("runs", "show", line.rsplit(" ", 1)[1])
+    assert shown.returncode == 0, shown.stderr
+
+
+def test_python_version_warning_of_a_local_run_fits_80_columns(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        "python_env: python_env.yaml\nentry_points:\n  main:\n    command: python -c pass\n",
+    )
+    (project / "python_env.yaml").write_text('python: ">=3.99"\ndependencies: []\n')
+    result = run_mlrun("run", str(project), "--env-manager", "local")
+    assert result.returncode == 0, result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "asks for Python" in line)
+    assert warning.startswith("warning: python_env.yaml asks for Python >=3.99; ")
+    assert len(warning) <= 80, warning
 
 
 def test_help_has_metavars_choices_and_examples() -> None:

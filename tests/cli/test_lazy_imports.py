@@ -2,35 +2,43 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.cli.helpers import record_run
 from tests.conftest import write_project
 
 HEAVY = ("sqlite3", "yaml", "rich", "dvc", "git", "virtualenv", "psycopg", "psycopg2", "pydantic",
          "plotext", "matplotlib", "numpy", "starlette", "jinja2", "uvicorn", "playwright", "ray",
          "optuna", "fastapi", "anyio", "boto3", "s3fs", "fsspec")  # fmt: skip
 
+# Plain argv and output (no json: the probe must not import what it looks for).
 PROBE = """
-import json, sys
-args, heavy = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+import sys
+heavy, args = sys.argv[1].split(","), sys.argv[2:]
 from mlrun_cli.cli import app
 sys.argv = ["mlrun", *args]
 try:
     app.main()
 except SystemExit:
     pass
-print(json.dumps(sorted(m for m in sys.modules
-                        if m.split(".")[0] in heavy or m.startswith("mlrun_cli."))))
+print(" ".join(sorted(m for m in sys.modules
+                      if m.split(".")[0] in heavy or m.startswith("mlrun_cli."))))
 """
 
 
+# Standard-library modules a store command need not pay for (dataclasses imports inspect, ast,
+# dis, tokenize: ~12 ms; uuid imports platform; hashlib loads OpenSSL).
+COSTLY = ("dataclasses", "inspect", "ast", "uuid", "platform", "hashlib", "base64", "threading",
+          "json")  # fmt: skip
+
+
 def imported(*args: str, cwd: Path | None = None) -> set[str]:
-    argv = [sys.executable, "-c", PROBE, json.dumps(list(args)), json.dumps(HEAVY)]
+    """The heavy, COSTLY and mlrun_cli modules ``mlrun ARGS`` imported."""
+    argv = [sys.executable, "-c", PROBE, ",".join(HEAVY + COSTLY), *args]
     out = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=cwd)
-    return set(json.loads(out.stdout.splitlines()[-1]))
+    return set(out.stdout.splitlines()[-1].split())
 
 
 def heavy(modules: set[str]) -> set[str]:
@@ -68,6 +76,29 @@ def test_runs_search_loads_no_plotting_yaml_rich_or_ingest() -> None:
     modules = imported("experiments", "search")
     assert heavy(modules) == {"sqlite3"}
     assert "mlrun_cli.cli.runs" not in modules
+
+
+def test_search_commands_import_no_dataclasses_nor_the_training_client() -> None:
+    record_run("x", "first", {"alpha": "0.5"}, {"rmse": [0.7, 0.6]}, {"team": "a"})
+    for args in (("experiments", "search"), ("runs", "search")):
+        modules = imported(*args)
+        assert not modules & set(COSTLY), args
+        assert "mlrun_cli.tracking.client" not in modules, args  # json, threading, ...
+        assert "json" not in modules, args  # a table needs no JSON
+
+
+def test_the_store_alone_imports_no_client_and_the_package_api_still_resolves() -> None:
+    probe = (
+        "import sys, mlrun_cli.tracking.sqlite; "
+        "print('mlrun_cli.tracking.client' in sys.modules, 'dataclasses' in sys.modules); "
+        "import mlrun_cli; print(mlrun_cli.log_metric.__module__, mlrun_cli.search_runs.__module__,"
+        " mlrun_cli.TrackingClientError.__name__, 'log_param' in dir(mlrun_cli))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [
+        "False", "False", "mlrun_cli.tracking.client", "mlrun_cli.api", "TrackingClientError",
+        "True",
+    ]  # fmt: skip
 
 
 def test_only_serving_imports_the_web_framework() -> None:

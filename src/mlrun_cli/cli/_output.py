@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import sys
 import time
@@ -94,6 +93,8 @@ def info_status(before: str, status: str, after: str) -> None:
 
 def print_json(data: Any) -> None:
     """Machine-readable output on stdout."""
+    import json  # (only here: tables need no JSON encoder)
+
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 
 ELLIPSIS = "…"
 MIN_WIDTH = 6  # a column is not elided below this (or its natural width, if smaller)
@@ -105,18 +104,23 @@ def terminal_width(wide: bool = False) -> int | None:
     return PIPED_WIDTH
 
 
-@dataclass
 class Table:
-    """Columns of text; a cell may carry an ANSI style used only on a colour terminal."""
+    """Columns of text; a cell may carry an ANSI style used only on a colour terminal.
+    (A plain class, not a dataclass: ``dataclasses`` costs a listing ~12 ms of startup.)"""
 
-    headers: list[str]
-    right: set[int] = field(default_factory=set)
-    keep: set[int] = field(default_factory=set)  # never dropped when the table is too wide
-    fixed: set[int] = field(default_factory=set)  # never elided (ids, statuses, numbers)
-    paths: set[int] = field(default_factory=set)  # elided in the middle (start and last part)
-    middle: set[int] = field(default_factory=set)  # elided in the middle, keeping both ends
-    rows: list[list[tuple[str, str]]] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)  # filled by render()
+    def __init__(
+        self, headers: list[str], *, right: set[int] | None = None, keep: set[int] | None = None,
+        fixed: set[int] | None = None, paths: set[int] | None = None,
+        middle: set[int] | None = None,
+    ) -> None:  # fmt: skip
+        self.headers = headers
+        self.right = right or set()
+        self.keep = keep or set()  # never dropped when the table is too wide
+        self.fixed = fixed or set()  # never elided (ids, statuses, numbers)
+        self.paths = paths or set()  # elided in the middle (start and last part)
+        self.middle = middle or set()  # elided in the middle, keeping both ends
+        self.rows: list[list[tuple[str, str]]] = []
+        self.dropped: list[str] = []  # filled by render()
 
     def add_row(self, *cells: str | tuple[str, str]) -> None:
         """Add a row; a cell is text or (text, ANSI style code such as '32')."""

@@ -3,7 +3,6 @@ fast path (``_fast.py``) both call :func:`run_and_report`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlrun_cli.cli._output import (
@@ -15,11 +14,12 @@ from mlrun_cli.cli._output import (
     info_status,
     print_json,
 )
+from mlrun_cli.tracking.record import Record
 
 
-@dataclass(frozen=True)
-class RunArgs:
-    """``mlrun run``'s arguments, as typed (the defaults are the command's)."""
+class RunArgs(Record):
+    """``mlrun run``'s arguments, as typed (the defaults are the command's). A record (a
+    frozen dataclass made by hand, tracking/record.py): one dataclass less to create."""
 
     uri: str
     entry_point: str = "main"
@@ -157,8 +157,9 @@ def recorded_line(tracking_uri: str | None, run_id: str) -> str:
     from mlrun_cli.tracking.store import resolve_location
 
     location = resolve_location(tracking_uri)
-    # The next command must find the same store: name it unless it is the default.
-    where = "" if location.source == "default" else f" --tracking-uri {location.shown_uri}"
+    # The next command must find the same store: name it when --tracking-uri chose it (one
+    # from MLRUN_TRACKING_URI is still set in the user's shell, as is the default).
+    where = f" --tracking-uri {location.shown_uri}" if location.source == "--tracking-uri" else ""
     return f"recorded in {store_place(location)} · mlrun runs show {run_id[:8]}{where}"
 
 

@@ -1,14 +1,17 @@
 """The bodies of ``runs search`` and ``experiments search``, without typer: the typer commands
-and the fast path (``_fast.py``) both call these, so their output and errors are the same."""
+and the fast path (``_fast.py``) both call these, so their output and errors are the same.
+
+Its frozen values are ``Record``s (tracking/record.py), not dataclasses: startup time.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlrun_cli.cli._args import open_cli_store, view_name
 from mlrun_cli.cli._columns import all_columns, cell, display, varying_columns
 from mlrun_cli.cli._output import STATUS_STYLES, format_time, info, print_json
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from mlrun_cli.tracking.models import Run
@@ -25,8 +28,7 @@ def check_format(output: str) -> str:
     return output
 
 
-@dataclass(frozen=True)
-class Query:
+class Query(Record):
     """What ``runs search`` / ``runs list`` asked for."""
 
     names: list[str]

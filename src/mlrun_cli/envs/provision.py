@@ -50,6 +50,7 @@ class ProgressReporter(Protocol):
 
 
 TOP_LEVEL_SHOWN = 12
+LINE_WIDTH = 80  # a terminal's columns that progress lines fit in
 MIN_PYTHON = (3, 8)
 
 
@@ -184,7 +185,10 @@ def _unpinned_python(source: str, interpreter: Interpreter, wanted: str | None) 
             f'mlrun ({interpreter.path}); pin one with python: "{interpreter.version}"'
         )
     if wanted != interpreter.version and not wanted[:1].isdigit():
-        return f"{label} asks for Python {wanted}: using {interpreter.version} ({interpreter.path})"
+        line = f"{label} asks for Python {wanted}: using {interpreter.version}"
+        # The interpreter's path where the line still fits 80 columns (after "mlrun: ").
+        where = f" ({interpreter.path})"
+        return line + where if len("mlrun: " + line + where) <= LINE_WIDTH else line
     return None
 
 

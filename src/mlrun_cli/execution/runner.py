@@ -248,7 +248,7 @@ def prepare(
     if spec is not None and wanted and not env.isolated and not matches(env.python_version, wanted):
         reporter.warn(
             f"{Path(spec.source).name} asks for Python {wanted}; "
-            f"--env-manager local runs Python {env.python_version}"
+            f"--env-manager local has {env.python_version}"
         )
     return Prepared(checkout, project, bound, env, lease, data, inputs)
 
@@ -347,13 +347,14 @@ def load_env_spec(
 
     ``strict``: a conda package that cannot be installed with pip is an error, not a warning.
     """
-    from mlrun_cli.spec.conda_env import load_conda_env
     from mlrun_cli.spec.python_env import load_python_env
 
     ref = project.env
     if ref.path is None:
         return None
     if ref.kind == "conda_env":
+        from mlrun_cli.spec.conda_env import load_conda_env  # (its 7 regexes: conda only)
+
         spec, warnings = load_conda_env(ref.path)
         if strict and warnings:
             raise UsageError(f"{warnings[0]} (refused by --strict)")
@@ -458,13 +459,11 @@ def run_spec(
     extra_tags: tuple[tuple[str, str], ...] = (),
 ) -> models.RunCreate:
     """The record a new run starts with."""
-    import uuid
-
     from mlrun_cli.tracking.ingest import process_start_marker
-    from mlrun_cli.tracking.models import Param, RunCreate
+    from mlrun_cli.tracking.models import Param, RunCreate, new_run_id
     from mlrun_cli.tracking.names import generate_run_name
 
-    run_id = request.run_id or uuid.uuid4().hex
+    run_id = request.run_id or new_run_id()
     env = prepared.env
     # A sweep's trial names its parent (the grouping run); a nested mlrun run inherits it.
     parent = dict(extra_tags).get("mlrun.parent_run_id") or inherited_parent(store)

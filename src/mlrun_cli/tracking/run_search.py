@@ -7,17 +7,17 @@ walking an index in the requested order and stopping after one page:
 - when the first key is a metric or a param, the query is driven by that side table's
   ``(key, value, run_id)`` index: runs that have the value, in order, then (NULLs last) the
   runs that lack it, in a second query only when the first page is not full.
+
+Its frozen values are ``Record``s (tracking/record.py), not dataclasses: startup time.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import UsageError
+from mlrun_cli.tracking.record import Record
 from mlrun_cli.tracking.search import (
     ENTITY_ALIASES,
     RUN_SCHEMA,
@@ -38,8 +38,7 @@ _SIDE = {"metric": ("latest_metrics", True), "param": ("params", False), "tag": 
 DEFAULT_ORDER = "start_time DESC"
 
 
-@dataclass(frozen=True)
-class OrderKey:
+class OrderKey(Record):
     """One ``--order-by`` key."""
 
     entity: str  # attribute, metric, param, tag
@@ -81,6 +80,9 @@ def parse_order_by(text: str) -> OrderKey:
 
 def encode_page_token(offset: int) -> str:
     """An opaque token for the page starting at ``offset`` (the UI's numbered pages)."""
+    import base64
+    import json
+
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
@@ -94,6 +96,9 @@ def order_signature(order: tuple[OrderKey, ...]) -> str:
 
 def encode_keyset_token(values: tuple[object, ...], run_id: str, order: str) -> str:
     """An opaque token for the page after the row with these sort values and run id."""
+    import base64
+    import json
+
     text = json.dumps({"after": list(values), "id": run_id, "o": order}, separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode()
 
@@ -112,6 +117,9 @@ def decode_token(token: str | None) -> int | Keyset:
     after."""
     if not token:
         return 0
+    import base64  # (page tokens only: a first page imports neither)
+    import json
+
     bad = UsageError(f"--page-token {token!r}: not a token mlrun gave out")
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
@@ -140,8 +148,7 @@ def decode_token(token: str | None) -> int | Keyset:
     return tuple(values), run_id, order
 
 
-@dataclass(frozen=True)
-class RunQuery:
+class RunQuery(Record):
     """A parsed search: everything but the page (no SQL: each store compiles it)."""
 
     experiment_ids: tuple[int, ...]

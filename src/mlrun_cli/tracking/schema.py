@@ -6,25 +6,24 @@ PostgreSQL in the table ``mlrun_schema_version``, migrated by ``mlrun server db 
 (``Dialect.ddl``) makes INTEGER 64-bit, TEXT bytewise-ordered and ``INTEGER PRIMARY KEY`` an
 identity column on PostgreSQL; where the spellings must differ, give a ``PerDialect``.
 Never edit a released migration: append one.
+
+Its frozen values are ``Record``s (tracking/record.py), not dataclasses: startup time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from mlrun_cli.tracking.record import Record
 from mlrun_cli.tracking.sql.dialect import POSTGRESQL
 
 
-@dataclass(frozen=True)
-class PerDialect:
+class PerDialect(Record):
     """One migration statement spelled per dialect (``None``: nothing to do there)."""
 
     sqlite: str | None
     postgresql: str | None
 
 
-@dataclass(frozen=True)
-class DataStep:
+class DataStep(Record):
     """A migration step written in Python (``module:function(conn)``): data SQL cannot move."""
 
     function: str

@@ -21,15 +21,17 @@ Semantics, shared by the SQL compiler and the in-memory ``search_eval.evaluate``
 * Metrics compare their latest value; a NaN latest value matches no comparison (not even ``!=``).
 * LIKE / ILIKE: ``%`` is any run of characters, ``_`` any one character and ``\\`` makes the next
   character literal. LIKE is case-sensitive; ILIKE folds ASCII letters only.
+
+Its frozen values are ``Record``s (tracking/record.py), not dataclasses: startup time.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from mlrun_cli.errors import UsageError
+from mlrun_cli.tracking.record import Record
 from mlrun_cli.tracking.sql.dialect import SQLITE, Dialect
 
 if TYPE_CHECKING:
@@ -59,8 +61,7 @@ class FilterError(UsageError):
         self.position = position
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(Record):
     entity: str  # "metric" | "param" | "tag" | "attribute"
     key: str
     op: str  # "=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN", "IS [NOT] NULL"
@@ -68,28 +69,24 @@ class Comparison:
     position: int  # offset of the key in the filter text
 
 
-@dataclass(frozen=True)
-class And:
+class And(Record):
     left: Expr
     right: Expr
 
 
-@dataclass(frozen=True)
-class Or:
+class Or(Record):
     left: Expr
     right: Expr
 
 
-@dataclass(frozen=True)
-class Not:
+class Not(Record):
     operand: Expr
 
 
 Expr: TypeAlias = Comparison | And | Or | Not
 
 
-@dataclass(frozen=True)
-class SideTable:
+class SideTable(Record):
     """A key/value table hanging off the base table: ``table(<id_column>, key, value[, nan])``."""
 
     table: str
@@ -98,8 +95,7 @@ class SideTable:
     nan_column: str | None = None
 
 
-@dataclass(frozen=True)
-class Schema:
+class Schema(Record):
     """What a filter may mention, and where it lives in SQL. Only these names reach SQL text."""
 
     noun: str  # "runs" / "experiments", for messages
@@ -187,8 +183,7 @@ _STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL", "IS NOT NU
 _NUMBER_ATTRIBUTE_OPS = (*_NUMBER_OPS, "IN", "NOT IN", "IS NULL", "IS NOT NULL")
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(Record):
     kind: str  # "key" | "quoted" | "kw" | "op" | "str" | "num" | "punct" | "end"
     text: str
     pos: int

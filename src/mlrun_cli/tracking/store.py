@@ -1,14 +1,17 @@
-"""The TrackingStore protocol and the function that opens one from a tracking URI."""
+"""The TrackingStore protocol and the function that opens one from a tracking URI.
+
+Its frozen values are ``Record``s (tracking/record.py), not dataclasses: startup time.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mlrun_cli import paths
 from mlrun_cli.errors import StoreError
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -77,8 +80,7 @@ class TrackingStore(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class StoreLocation:
+class StoreLocation(Record):
     """Where a tracking URI points, and which setting chose it (for messages)."""
 
     db_path: Path

@@ -4,13 +4,16 @@ The store, the filter compiler and the run search write SQL once, with ``?`` pla
 SQLite's spelling; a Dialect turns that into what its database accepts. Differences handled:
 placeholders, pattern matching (SQLite's GLOB vs PostgreSQL's LIKE with backslash escapes),
 the derived ``artifact_uri`` attribute, a join order hint, transactions and column types.
+
+Its frozen values are ``Record``s (tracking/record.py), not dataclasses: startup time.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from mlrun_cli.tracking.record import Record
 
 ARTIFACT_URI_SQL = "mlrun_artifact_uri(r.run_id)"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -34,8 +37,7 @@ class Connection(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class Dialect:
+class Dialect(Record):
     """How one database spells the store's SQL."""
 
     name: str  # "sqlite" | "postgresql"
@@ -72,9 +74,13 @@ class Dialect:
         with 1,000 ids (or ``IN`` 500 of them) as a scan of the whole table: a lateral
         subquery it cannot flatten keeps the lookups."""
         if self.name == "sqlite":
-            import json
+            if all(i.isascii() and i.isalnum() for i in ids):  # run ids: no json import (~3 ms)
+                array = "[" + ",".join(f'"{i}"' for i in ids) + "]"
+            else:
+                import json
 
-            return f"json_each(?) AS i JOIN {table} x ON x.{column} = i.value", json.dumps(ids)
+                array = json.dumps(ids)
+            return f"json_each(?) AS i JOIN {table} x ON x.{column} = i.value", array
         lateral = f"(SELECT * FROM {table} WHERE {column} = i.value OFFSET 0) x"
         return f"unnest(CAST(? AS TEXT[])) AS i(value) CROSS JOIN LATERAL {lateral}", ids
 

@@ -120,12 +120,12 @@ class SqlExperiments:
         if not re.fullmatch(r"[0-9]+", experiment_id):
             raise NotFoundError(f"experiment id {experiment_id!r}: expected a number")
         if int(experiment_id) > INT64_MAX:
-            raise NotFoundError(f"no experiment with id {experiment_id}")
+            raise NotFoundError(f"no experiment with id {experiment_id} in {self.label}")
         row = self._conn.execute(
             f"{self._EXPERIMENT_SELECT} WHERE e.experiment_id = ?", (int(experiment_id),)
         ).fetchone()
         if row is None:
-            raise NotFoundError(f"no experiment with id {experiment_id}")
+            raise NotFoundError(f"no experiment with id {experiment_id} in {self.label}")
         return self._experiments_from_rows([row])[0]
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:

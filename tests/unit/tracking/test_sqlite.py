@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sqlite3
@@ -178,3 +179,19 @@ def test_reap_orphans_marks_dead_runs_failed_and_ingests_their_events(
     assert run.metrics["m"].value == 1.5
     assert store.get_run(alive).status == "RUNNING"
     assert store.get_run(elsewhere).status == "RUNNING"
+
+
+def test_loaded_runs_are_whole_records(store: SqlStore) -> None:
+    """Runs are loaded without their dataclasses' ``__init__`` (speed): each record must
+    still carry every field, and equal the one its constructor builds."""
+    run_id = new_run(store, tags=(("team", "a"),))
+    store.log_batch(run_id, EventBatch(metrics=(Metric("nan", math.nan, 0, 1),
+                                                Metric("r2", 0.5, 3, 7))))  # fmt: skip
+    run = store.get_runs([run_id])[0]
+    records = [run, run.code, *run.params, *run.metrics.values()]
+    for record in records:
+        names = {f.name for f in dataclasses.fields(record)}  # type: ignore[arg-type]
+        assert set(vars(record)) == names
+        assert type(record)(**vars(record)) == record or record is run.metrics["nan"]
+    assert run.metrics["r2"] == Metric("r2", 0.5, 3, 7)
+    assert run.tags == {"team": "a"}

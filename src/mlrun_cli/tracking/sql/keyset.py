@@ -159,7 +159,7 @@ def _sorted(
         f"SELECT r.run_id FROM runs r {joins} WHERE {where} "
         f"ORDER BY {', '.join([*terms, 'r.run_id ASC'])} LIMIT ?"
     )
-    return [str(row[0]) for row in conn.execute(sql, [*join_args, *args, limit])]
+    return [str(row[0]) for row in conn.execute(sql, [*join_args, *args, limit]).fetchall()]
 
 
 _NOT_NULL = {"start_time", "run_id", "run_name", "status", "lifecycle_stage", "user_id",

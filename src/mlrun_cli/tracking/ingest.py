@@ -7,21 +7,20 @@ exactly once even if mlrun is killed half-way and a later command finishes the j
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import os
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrun_cli.tracking import client
+from mlrun_cli.tracking.bulk import collector_paused
 from mlrun_cli.tracking.models import Artifact, EventBatch, Metric, Param, checked_metric
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from mlrun_cli.tracking.models import LiveRun
     from mlrun_cli.tracking.store import TrackingStore
@@ -176,21 +175,6 @@ def _parse_lines(chunk: bytes) -> ParsedEvents:
     return parsed
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused: parsing 100,000 points allocates ~300,000
-    objects (none of them cyclic) and the collector's passes over them cost ~30% of the
-    ingest. Re-enabled only if it was on (nested or concurrent ingests leave it as found,
-    or at worst on)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def ingest_available(
     store: TrackingStore, run_id: str, events_path: Path, *, final: bool = False
 ) -> list[str]:
@@ -214,7 +198,7 @@ def ingest_available(
             if end < 0:
                 break
             chunk = chunk[: end + 1]
-            with _collector_paused():
+            with collector_paused():
                 parsed = parse_events(chunk)
                 applied = store.log_batch(run_id, parsed.batch(), (offset, offset + len(chunk)))
             if applied is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mlrun_cli.tracking.bulk import collector_paused
 from mlrun_cli.tracking.models import (
     Artifact,
     CodeVersion,
@@ -125,9 +126,16 @@ def runs_from_rows(
 ) -> dict[str, Run]:
     """Run records for rows of RUN_COLUMNS, with params, tags, latest metrics, artifacts:
     one query per side table for all the rows."""
-    runs: dict[str, Run] = {}
     if not rows:
-        return runs
+        return {}
+    with collector_paused():
+        return _runs(conn, dialect, rows, artifact_root)
+
+
+def _runs(
+    conn: Connection, dialect: Dialect, rows: Sequence[tuple[Any, ...]], artifact_root: Path
+) -> dict[str, Run]:
+    runs: dict[str, Run] = {}
     root = str(artifact_root)
     ids = [str(row[0]) for row in rows]
     params, tags, metrics = (

@@ -46,9 +46,26 @@ def median_s(action: Callable[[], object], repeat: int) -> float:
 
 
 def store_bytes(store: SqlStore, location: str) -> int:
+    """The store's bytes: its files (SQLite), or every table with its indexes and TOAST
+    (PostgreSQL, pg_total_relation_size: the database's own catalogs left out)."""
     if store.dialect.name == "postgresql":
-        return int(store._conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+        return int(store._conn.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+        ).fetchone()[0])  # fmt: skip
     return sum(p.stat().st_size for p in Path(location).glob("mlrun.db*"))
+
+
+def largest_relations(store: SqlStore, runs: int) -> str:
+    """PostgreSQL: the relations that hold most of a run's bytes (what to shrink next)."""
+    if store.dialect.name != "postgresql":
+        return ""
+    rows = store._conn.execute(
+        "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+        "ORDER BY 2 DESC LIMIT 8"
+    ).fetchall()
+    return "  " + ", ".join(f"{name} {size / runs:.0f}" for name, size in rows) + " (bytes/run)"
 
 
 def main() -> int:
@@ -107,6 +124,8 @@ def measure(location: str, repeat: int) -> int:
     }  # fmt: skip
     print(f"{store.dialect.name} store, {runs} runs: {store_bytes(store, location) / runs:.0f} "
           "bytes per run")  # fmt: skip
+    if detail := largest_relations(store, runs):
+        print(detail)
     for name, value in figures.items():
         print(f"  {name}: {value:.4f}")
     store.close()

@@ -72,6 +72,9 @@ def test_a_run_from_the_cli_and_every_read_command(
         found = run_json("runs", "search", "--experiment-name", "team", "--filter",
                          "metrics.loss < 0.1")  # fmt: skip
         assert [r["run_id"] for r in found["runs"]] == [run_id]  # type: ignore[index]
+        # No experiment named: the server resolves every active one in the search itself.
+        everywhere = run_json("runs", "search", "--filter", "metrics.loss < 0.1")
+        assert [r["run_id"] for r in everywhere["runs"]] == [run_id]  # type: ignore[index]
         shown = run_json("runs", "show", run_id[:8])
         assert shown["params"] == {"alpha": "0.5", "n": "25.0"}
         assert sorted(a["path"] for a in shown["artifacts"]) == ["_mlrun/output.log",  # type: ignore[attr-defined]

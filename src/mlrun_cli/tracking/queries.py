@@ -39,10 +39,16 @@ def find_experiment(
 
 
 def experiment_ids_for(store: TrackingStore, names: list[str], ids: list[str]) -> list[str]:
-    """Experiment ids from names and ids; none given means every active experiment."""
+    """Experiment ids from names and ids; none given means every active experiment.
+
+    A team server (a store that runs searches itself) is sent no ids for that: it resolves
+    every active experiment the user may read in the search's own request, one round trip
+    less for ``runs search``."""
     resolved = [find_experiment(store, None, name).experiment_id for name in names]
     resolved += [store.get_experiment(i).experiment_id for i in ids]
     if not names and not ids:
+        if getattr(store, "search_runs_page", None) is not None:
+            return []
         resolved = [e.experiment_id for e in store.search_experiments("active")]
     return list(dict.fromkeys(resolved))
 

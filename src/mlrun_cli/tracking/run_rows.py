@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from mlrun_cli.tracking.bulk import collector_paused
 from mlrun_cli.tracking.models import (
     Artifact,
     CodeVersion,
@@ -14,6 +14,7 @@ from mlrun_cli.tracking.models import (
     Metric,
     Param,
     Run,
+    checked_metric,
 )
 
 if TYPE_CHECKING:
@@ -44,17 +45,63 @@ def _opt_int(value: object) -> int | None:
     return None if value is None else int(str(value))
 
 
+def _rows(
+    conn: Connection, dialect: Dialect, columns: str, table: str, ids: list[str], **how: str
+) -> list[Any]:
+    """``columns`` of ``table``'s rows for ``ids`` (matched on ``how["on"]``, default
+    run_id), in ``how["order"]``: one query, one fetch (not one guarded call per row)."""
+    source, arg = dialect.rows_of(table, how.get("on", "run_id"), ids)
+    order = f" ORDER BY {how['order']}" if "order" in how else ""
+    rows: list[Any] = conn.execute(f"SELECT {columns} FROM {source}{order}", (arg,)).fetchall()
+    return rows
+
+
+def _params(conn: Connection, dialect: Dialect, ids: list[str]) -> dict[str, list[Param]]:
+    params: dict[str, list[Param]] = {}
+    rows = _rows(conn, dialect, "x.run_id, x.key, x.value, x.type", "params", ids,
+                 order="x.run_id, x.key")  # fmt: skip
+    for run_id, key, value, kind in rows:
+        param = Param(key, value, kind)
+        if run_id in params:
+            params[run_id].append(param)
+        else:
+            params[run_id] = [param]
+    return params
+
+
+def _tags(conn: Connection, dialect: Dialect, ids: list[str]) -> dict[str, dict[str, str]]:
+    tags: dict[str, dict[str, str]] = {}
+    for run_id, key, value in _rows(conn, dialect, "x.run_id, x.key, x.value", "tags", ids):
+        if run_id in tags:
+            tags[run_id][key] = value
+        else:
+            tags[run_id] = {key: value}
+    return tags
+
+
+def _metrics(conn: Connection, dialect: Dialect, ids: list[str]) -> dict[str, dict[str, Metric]]:
+    metrics: dict[str, dict[str, Metric]] = {}
+    nan = math.nan
+    # NaN is stored as value NULL (with is_nan = 1): the value alone says it.
+    rows = _rows(conn, dialect, "x.run_id, x.key, x.value, x.step, x.timestamp",
+                 "latest_metrics", ids)  # fmt: skip
+    for run_id, key, value, step, stamp in rows:
+        metric = checked_metric(key, nan if value is None else value, step, stamp)
+        if run_id in metrics:
+            metrics[run_id][key] = metric
+        else:
+            metrics[run_id] = {key: metric}
+    return metrics
+
+
 def _grouped(
     conn: Connection, dialect: Dialect, columns: str, table: str, ids: list[str], **how: str
 ) -> dict[str, list[tuple[Any, ...]]]:
-    """``columns`` of ``table``'s rows for ``ids`` (matched on ``how["on"]``, default run_id),
-    grouped by the first column, in ``how["order"]``."""
-    source, arg = dialect.rows_of(table, how.get("on", "run_id"), ids)
-    order = f" ORDER BY {how['order']}" if "order" in how else ""
-    grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    # fetchall: one guarded call per query, not one per row (a page of 1,000 runs is ~15,000)
-    for row in conn.execute(f"SELECT {columns} FROM {source}{order}", (arg,)).fetchall():
-        grouped[row[0]].append(row[1:])
+    """``columns`` of ``table``'s rows for ``ids`` grouped by the first column (the side
+    tables most runs have no rows in)."""
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    for row in _rows(conn, dialect, columns, table, ids, **how):
+        grouped.setdefault(row[0], []).append(row[1:])
     return grouped
 
 
@@ -63,16 +110,23 @@ def runs_from_rows(
 ) -> dict[str, Run]:
     """Run records for rows of RUN_COLUMNS, with params, tags, latest metrics, artifacts:
     one query per side table for all the rows."""
-    runs: dict[str, Run] = {}
     if not rows:
-        return runs
+        return {}
+    with collector_paused():
+        return _runs(conn, dialect, rows, artifact_root)
+
+
+def _runs(
+    conn: Connection, dialect: Dialect, rows: Sequence[tuple[Any, ...]], artifact_root: Path
+) -> dict[str, Run]:
+    runs: dict[str, Run] = {}
     root = str(artifact_root)
     ids = [str(row[0]) for row in rows]
-    params = _grouped(conn, dialect, "x.run_id, x.key, x.value, x.type", "params", ids,
-                      order="x.run_id, x.key")  # fmt: skip
-    tags = _grouped(conn, dialect, "x.run_id, x.key, x.value", "tags", ids)
-    metrics = _grouped(conn, dialect, "x.run_id, x.key, x.value, x.is_nan, x.step, x.timestamp",
-                       "latest_metrics", ids)  # fmt: skip
+    params, tags, metrics = (
+        _params(conn, dialect, ids),
+        _tags(conn, dialect, ids),
+        _metrics(conn, dialect, ids),
+    )
     artifacts = _grouped(conn, dialect, "x.run_id, x.path, x.size, x.sha256", "artifacts", ids,
                          order="x.run_id, x.path")  # fmt: skip
     lock_hashes = sorted({str(row[19]) for row in rows if row[19] is not None})
@@ -88,48 +142,29 @@ def runs_from_rows(
         if with_data
         else {}
     )  # fmt: skip
-    nan = math.nan
     for row in rows:
         run_id = str(row[0])
         lock_hash = row[19]
+        code = CodeVersion(
+            kind=row[13], uri=row[14], commit=row[15],
+            dirty=None if row[16] is None else bool(row[16]), content_hash=row[17],
+            subdirectory=row[18], version=row[20], snapshot_sha256=row[21],
+        )  # fmt: skip
+        found = artifacts.get(run_id)
         runs[run_id] = Run(
-            run_id=run_id,
-            experiment_id=str(row[1]),
-            name=row[2],
-            status=row[3],
-            start_time=row[4],
-            end_time=row[5],
-            user=row[6],
-            host=row[7],
-            entry_point=row[8],
-            command=row[9],
-            exit_code=row[10],
-            status_reason=row[11],
-            lifecycle_stage=row[12],
-            code=CodeVersion(
-                kind=row[13],
-                uri=row[14],
-                commit=row[15],
-                dirty=None if row[16] is None else bool(row[16]),
-                content_hash=row[17],
-                subdirectory=row[18],
-                version=row[20],
-                snapshot_sha256=row[21],
-            ),
-            params=tuple(Param(k, v, t) for k, v, t in params.get(run_id, ())),
-            tags=dict(tags.get(run_id, ())),
-            metrics={
-                k: Metric(k, nan if n or v is None else v, s, t)
-                for k, v, n, s, t in metrics.get(run_id, ())
-            },
-            artifacts=tuple(Artifact(p, n, h) for p, n, h in artifacts.get(run_id, ())),
+            run_id=run_id, experiment_id=str(row[1]), name=row[2], status=row[3],
+            start_time=row[4], end_time=row[5], user=row[6], host=row[7],
+            entry_point=row[8], command=row[9], exit_code=row[10],
+            status_reason=row[11], lifecycle_stage=row[12], code=code,
+            params=tuple(params.get(run_id, ())), tags=tags.get(run_id) or {},
+            metrics=metrics.get(run_id) or {},
+            artifacts=tuple(Artifact(p, n, h) for p, n, h in found) if found else (),
             artifact_uri=f"{root}/{run_id}",  # str(artifact_root / run_id), 2 us less
             env_lock_hash=lock_hash,
             env_lock=locks[lock_hash][0][0] if lock_hash in locks else None,
-            data=_data_record(row, pins.get(run_id, [])),
-            fingerprint=row[27],
-            parent_run_id=row[28],
-        )
+            data=_data_record(row, pins.get(run_id, [])) if row[22] is not None else None,
+            fingerprint=row[27], parent_run_id=row[28],
+        )  # fmt: skip
     return runs
 
 

@@ -162,6 +162,22 @@ def _present(alias: str, entity: str) -> str:
     return f"{alias}.value IS NOT NULL" + (f" AND {alias}.is_nan = 0" if nan else "")
 
 
+# Attributes every run has: where NULLs sort does not change their order.
+NOT_NULL_ATTRIBUTES = frozenset({"start_time", "run_id", "run_name", "status",
+                                 "lifecycle_stage", "user_id", "experiment_id"})  # fmt: skip
+
+
+def _nulls(item: OrderKey, dialect: Dialect) -> str:
+    """NULLS LAST (MLflow's order), or for a column without NULLs the placement that walks
+    its index in either direction: SQLite sorts NULLs first, PostgreSQL last, so a DESC
+    walk yields NULLS LAST on SQLite and NULLS FIRST on PostgreSQL (which, asked for NULLS
+    LAST, sorted all 100,000 runs for the default ``start_time DESC`` page)."""
+    if item.key not in NOT_NULL_ATTRIBUTES:
+        return "NULLS LAST"
+    nulls_first = dialect.name == "postgresql"
+    return "NULLS FIRST" if nulls_first == item.descending else "NULLS LAST"
+
+
 def _order_sql(
     order: tuple[OrderKey, ...], skip_first_join: bool, dialect: Dialect
 ) -> tuple[str, list[str], list[object]]:
@@ -173,8 +189,7 @@ def _order_sql(
         direction = "DESC" if item.descending else "ASC"
         if item.entity == "attribute":
             column = dialect.column(RUN_SCHEMA.attributes[item.key][0])
-            # NULLS LAST (SQLite 3.30+, PostgreSQL) keeps a DESC walk on the column's index.
-            terms.append(f"{column} {direction} NULLS LAST")
+            terms.append(f"{column} {direction} {_nulls(item, dialect)}")
             continue
         alias = f"o{index}"
         if not (skip_first_join and index == 0):

@@ -72,3 +72,43 @@ def test_a_chunk_of_valid_lines_parses_as_line_by_line() -> None:
     assert _parse_whole(b'{"t":"tag","k":"a","v":"1"},{"t":"tag","k":"b","v":"2"}\n') is None
     assert _parse_whole(b'{"t":"metric","k":"m",\n"v":1,"s":0,"ts":5}\n') is None
     assert _parse_whole(b'{"t":"metric","k":"bad key!","v":1,"s":0,"ts":5}\n') is None
+
+
+def test_client_lines_take_the_fast_path_as_the_checked_one() -> None:
+    """The client's own metric lines are built inline; a value, step or timestamp that is
+    not its shape (or out of range) takes the validating path, with the same result."""
+    chunk = (
+        b'{"t":"metric","k":"a","v":0.5,"s":1,"ts":2}\n'
+        b'{"t":"metric","k":"a","v":0.25,"s":2,"ts":3}\n'
+        b'{"t":"metric","k":"a","v":3,"s":3,"ts":4}\n'
+        b'{"t":"metric","k":"b","v":1.5,"s":-1,"ts":5}\n'
+    )
+    expected = [("a", 0.5, 1, 2), ("a", 0.25, 2, 3), ("a", 3.0, 3, 4), ("b", 1.5, -1, 5)]
+    parsed = parse_events(chunk)
+    assert [(m.key, m.value, m.step, m.timestamp) for m in parsed.metrics] == expected
+    assert parsed.metrics == [m for line in chunk.splitlines()
+                              for m in parse_events(line + b"\n").metrics]  # fmt: skip
+    huge_step = b'{"t":"metric","k":"a","v":0.5,"s":1,"ts":2}\n{"t":"metric","k":"a","v":0.5,'
+    assert parse_events(huge_step + b'"s":99999999999999999999,"ts":2}\n').bad_lines == 1
+
+
+def test_live_ingest_follows_a_burst_before_its_interval(tmp_path: Path) -> None:
+    import threading
+
+    from mlrun_cli.tracking.ingest import LiveIngester
+
+    store = open_store(str(tmp_path / "s"))
+    run_id = store.create_run(RunCreate("0", "r", "main", "x", CodeVersion("local", "/p"))).run_id
+    events = tmp_path / "e.jsonl"
+    line = b'{"t":"metric","k":"a","v":0.5,"s":1,"ts":2}\n'
+    events.write_bytes(line * (LiveIngester.BURST_BYTES // len(line) + 1))
+    # An interval no test waits for: only the burst rule can ingest before stop().
+    ingester = LiveIngester(lambda: open_store(str(tmp_path / "s")), run_id, events,
+                            print, interval=3600)  # fmt: skip
+    ingester.start()
+    waited = threading.Event()
+    for _ in range(3000):  # up to a minute on a starved machine; a failure never hangs
+        if store.events_offset(run_id) or waited.wait(0.02):
+            break
+    ingester.stop()
+    assert store.events_offset(run_id) == events.stat().st_size

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -178,3 +180,42 @@ def test_reap_orphans_marks_dead_runs_failed_and_ingests_their_events(
     assert run.metrics["m"].value == 1.5
     assert store.get_run(alive).status == "RUNNING"
     assert store.get_run(elsewhere).status == "RUNNING"
+
+
+def test_loaded_runs_are_whole_records(store: SqlStore) -> None:
+    """Runs are loaded through fast paths (``checked_metric``): each record must still carry
+    every field, and equal the one its constructor builds."""
+    run_id = new_run(store, tags=(("team", "a"),))
+    store.log_batch(run_id, EventBatch(metrics=(Metric("nan", math.nan, 0, 1),
+                                                Metric("r2", 0.5, 3, 7))))  # fmt: skip
+    run = store.get_runs([run_id])[0]
+    records = [run, run.code, *run.params, *run.metrics.values()]
+    for record in records:
+        names = {f.name for f in dataclasses.fields(record)}  # type: ignore[arg-type]
+        values = {name: getattr(record, name) for name in names}
+        assert type(record)(**values) == record or record is run.metrics["nan"]
+    assert run.metrics["r2"] == Metric("r2", 0.5, 3, 7)
+    assert run.tags == {"team": "a"}
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_an_order_by_start_time_walks_its_index(store: SqlStore, descending: bool) -> None:
+    """Both directions on both dialects: the NULLS placement of a column without NULLs is
+    the one its index yields (PostgreSQL sorted every run for ``start_time DESC NULLS
+    LAST``)."""
+    from mlrun_cli.tracking.run_search import RunQuery, page_sql, parse_order_by
+
+    direction = "DESC" if descending else "ASC"
+    query = RunQuery((0,), "active", None, (parse_order_by(f"start_time {direction}"),))
+    sql, args = page_sql(query, store.dialect)[0]
+    conn = store._conn
+    if store.dialect.name == "postgresql":
+        conn.execute("SET enable_seqscan = off")
+        conn.execute("SET enable_sort = off")  # an incremental sort of ties stays allowed
+        plan = [row[0] for row in conn.execute(f"EXPLAIN {sql} LIMIT 10", args).fetchall()]
+    else:
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", args).fetchall()]
+    # Only the ties (same start time) are sorted: an incremental sort, the right part.
+    whole_sorts = [line for line in plan if re.match(r"\s*(->\s+)?Sort\s+\(", line)
+                   or "TEMP B-TREE FOR ORDER BY" in line]  # fmt: skip
+    assert not whole_sorts, plan

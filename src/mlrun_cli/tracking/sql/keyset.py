@@ -20,7 +20,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlrun_cli.tracking.record import Record
-from mlrun_cli.tracking.run_search import _SIDE, RunQuery, _base, _order_sql, _present
+from mlrun_cli.tracking.run_search import (
+    _SIDE,
+    NOT_NULL_ATTRIBUTES,
+    RunQuery,
+    _base,
+    _order_sql,
+    _present,
+)
 from mlrun_cli.tracking.search import RUN_SCHEMA
 
 if TYPE_CHECKING:
@@ -64,7 +71,7 @@ def page_ids(
 def position(conn: Connection, dialect: Dialect, query: RunQuery, run_id: str) -> After:
     """The sort values of one run in the search's order (for the next page's token)."""
     joins, terms, join_args = _order_sql(query.order, skip_first_join=False, dialect=dialect)
-    values = [term.rsplit(" ", 3)[0] for term in terms]  # drop "ASC|DESC NULLS LAST"
+    values = [term.rsplit(" ", 3)[0] for term in terms]  # drop "ASC|DESC NULLS LAST|FIRST"
     if not values:
         return After((), run_id)
     row = conn.execute(
@@ -159,15 +166,11 @@ def _sorted(
         f"SELECT r.run_id FROM runs r {joins} WHERE {where} "
         f"ORDER BY {', '.join([*terms, 'r.run_id ASC'])} LIMIT ?"
     )
-    return [str(row[0]) for row in conn.execute(sql, [*join_args, *args, limit])]
-
-
-_NOT_NULL = {"start_time", "run_id", "run_name", "status", "lifecycle_stage", "user_id",
-             "experiment_id"}  # fmt: skip
+    return [str(row[0]) for row in conn.execute(sql, [*join_args, *args, limit]).fetchall()]
 
 
 def _nullable(attribute: str) -> bool:
-    return attribute not in _NOT_NULL
+    return attribute not in NOT_NULL_ATTRIBUTES
 
 
 def _walk(

@@ -124,7 +124,9 @@ class SqlStore(SqlExperiments):
         sql, args = statements[0]
         ids = [
             str(row[0])
-            for row in self._conn.execute(f"{sql} LIMIT ? OFFSET ?", [*args, limit, offset])
+            for row in self._conn.execute(
+                f"{sql} LIMIT ? OFFSET ?", [*args, limit, offset]
+            ).fetchall()
         ]
         if len(statements) == 1 or len(ids) == limit:
             return ids
@@ -136,7 +138,7 @@ class SqlStore(SqlExperiments):
         rest_offset = max(0, offset - int(having_total))
         rows = self._conn.execute(
             f"{lacking} LIMIT ? OFFSET ?", [*lacking_args, limit - len(ids), rest_offset]
-        )
+        ).fetchall()
         return ids + [str(row[0]) for row in rows]
 
     def search_run_ids_after(

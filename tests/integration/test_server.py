@@ -223,6 +223,29 @@ def test_a_run_whose_runner_went_silent_is_failed_by_heartbeat_timeout(
         assert server.call("GET", f"/api/v1/runs/{external_id}")[1]["run"]["status"] == "RUNNING"
 
 
+def test_a_silent_run_with_a_live_runner_is_not_failed_by_heartbeat_timeout(
+    isolated: Path,
+    backend: Backend,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A child that logs nothing for longer than the server's timeout: its runner is alive
+    and says so (the server would otherwise fail the run as if its host had died)."""
+    project = isolated / "quiet"
+    project.mkdir()
+    (project / "MLproject").write_text(
+        "name: q\nentry_points:\n  main:\n    command: python -c 'import time; time.sleep(5)'\n"
+    )
+    monkeypatch.setenv("MLRUN_SERVER_HEARTBEAT_TIMEOUT", "2")
+    monkeypatch.setenv("MLRUN_TRACKING_HEARTBEAT_SECONDS", "0.3")
+    with running_server(backend, "--no-auth") as server:
+        result = run_mlrun("run", str(project), "--env-manager", "local", "--json",
+                           "--tracking-uri", server.url)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        run_id = json.loads(result.stdout)["run_id"]
+        run = server.call("GET", f"/api/v1/runs/{run_id}")[1]["run"]
+        assert (run["status"], run["status_reason"]) == ("FINISHED", None)
+
+
 def test_a_port_in_use_is_one_error_line(
     open_server: ServerProcess,
     backend: Backend,

@@ -212,6 +212,26 @@ def ingest_available(
     return warnings
 
 
+HEARTBEAT_ENV = "MLRUN_TRACKING_HEARTBEAT_SECONDS"
+DEFAULT_HEARTBEAT_S = 15.0
+
+
+def heartbeat_seconds() -> float:
+    """How long a runner may go without calling its team server before it calls only to say
+    it is alive (``MLRUN_TRACKING_HEARTBEAT_SECONDS``, default 15; the server's
+    ``MLRUN_SERVER_HEARTBEAT_TIMEOUT`` must be well above it)."""
+    from mlrun_cli.errors import UsageError
+
+    text = os.environ.get(HEARTBEAT_ENV) or ""
+    try:
+        value = float(text) if text else DEFAULT_HEARTBEAT_S
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise UsageError(f"{HEARTBEAT_ENV}={text!r}: expected a positive number of seconds")
+    return value
+
+
 class LiveIngester:
     """A background thread ingesting events while the child runs: what it logged every
     ``interval`` seconds, and a burst (``BURST_BYTES`` more) as soon as a poll sees it.
@@ -253,13 +273,23 @@ class LiveIngester:
         store: TrackingStore | None = None
         seen, since = 0, time.monotonic()
         poll = min(self.POLL_S, self._interval)
+        beat: float | None = heartbeat_seconds()
         try:
             while not self._stop.wait(poll):
+                now = time.monotonic()
+                if beat is not None and now - since >= beat:
+                    # A team server fails a run whose runner is silent (a dead host): a child
+                    # that logs nothing for a while still has a live runner, which says so.
+                    store = store or self._open_store()
+                    if store.location.remote is None:
+                        beat = None  # a local store sees the runner's process instead
+                    else:
+                        store.events_offset(self._run_id)
+                    since = now
                 try:
                     size = self._events_path.stat().st_size
                 except FileNotFoundError:
                     continue
-                now = time.monotonic()
                 if size == seen or (
                     size - seen < self.BURST_BYTES and now - since < self._interval
                 ):

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 
+import pytest
+
+from mlrun_cli.errors import UsageError
 from mlrun_cli.tracking.models import (
     Artifact,
     CodeVersion,
@@ -39,3 +43,25 @@ def test_batches_carry_nan_and_infinity() -> None:
         wire.batch_to_json(EventBatch(metrics=(Metric("m", math.nan, 0, 0),)))
     )
     assert math.isnan(nan.metrics[0].value)
+
+
+@pytest.mark.parametrize(
+    ("batch", "named"),
+    [
+        ({"metrics": [["", 1.0, 0, 1]]}, "metric key must be a non-empty string"),
+        ({"metrics": [["a b\n", 1.0, 0, 1]]}, "metric key 'a b\\n'"),
+        ({"metrics": [["m", "1.5", 0, 1]]}, "metric 'm': expected a number"),
+        ({"metrics": [["m", 1.0, 2**70, 1]]}, "step 1180591620717411303424 is out of range"),
+        ({"metrics": [["m", 1.0, 0, -5]]}, "timestamp -5 is out of range"),
+        ({"params": [["p", "x" * 6001, None]]}, "param 'p': value longer than 6000"),
+        ({"tags": [["../t", "v"]]}, "tag key '../t'"),
+        ({"artifacts": [["../../etc/passwd", 3, "h"]]}, "'.' and '..' are not allowed"),
+        ({"artifacts": [["a.txt", -1, "h"]]}, "size -1 is not a byte count"),
+        ({"metrics": [["m", 1.0]]}, "event batch: not enough values"),
+    ],
+)
+def test_a_batch_from_a_client_is_checked_as_the_client_checks(
+    batch: dict[str, object], named: str
+) -> None:
+    with pytest.raises(UsageError, match=re.escape(named)):
+        wire.batch_from_json(batch)

@@ -29,7 +29,7 @@ PARAMS_ENV = "MLRUN_PARAMS"
 MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
-_KEY_RE = re.compile(r"^[\w\-. /]+$")
+_KEY_RE = re.compile(r"[\w\-. /]+")  # fullmatch: "$" would let a final newline in
 
 
 class TrackingClientError(ValueError):
@@ -42,7 +42,7 @@ def validate_key(kind: str, key: object) -> str:
         raise TrackingClientError(f"{kind} key must be a non-empty string; got {key!r}")
     if len(key) > MAX_KEY_LENGTH:
         raise TrackingClientError(f"{kind} key {key[:40]!r}...: longer than {MAX_KEY_LENGTH}")
-    if not _KEY_RE.match(key) or any(part == ".." for part in key.split("/")):
+    if not _KEY_RE.fullmatch(key) or any(part == ".." for part in key.split("/")):
         raise TrackingClientError(
             f"{kind} key {key!r}: expected letters, digits, '_', '-', '.', ' ' or '/'"
         )

@@ -90,7 +90,13 @@ class RestStore:
                 conn = self._connection()
                 conn.request(method, self._base + path, body=body, headers=self._headers)
                 response = conn.getresponse()
-                return response.status, response.read()
+                answer = response.read()
+                # 503: the server is up but its database or destination is not (a PostgreSQL
+                # restart): every write is idempotent, so ask again until the deadline.
+                if response.status != 503 or time.monotonic() + delay > deadline:
+                    return response.status, answer
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
             except _RETRIED as exc:
                 self.close()
                 if time.monotonic() + delay > deadline:

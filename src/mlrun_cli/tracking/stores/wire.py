@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, fields
 from typing import Any
 
+from mlrun_cli.errors import UsageError
 from mlrun_cli.tracking.models import (
     Artifact,
     CodeVersion,
@@ -108,18 +109,56 @@ def batch_to_json(batch: EventBatch) -> dict[str, Any]:
 
 
 def batch_from_json(data: dict[str, Any]) -> EventBatch:
-    """The inverse of :func:`batch_to_json`."""
-    return EventBatch(
-        params=tuple(Param(str(k), str(v), t) for k, v, t in data.get("params") or ()),
-        metrics=tuple(
-            checked_metric(str(k), to_float(v), int(s), int(t))
-            for k, v, s, t in data.get("metrics") or ()
-        ),
-        tags=tuple((str(k), str(v)) for k, v in data.get("tags") or ()),
-        artifacts=tuple(
-            Artifact(str(p), int(n), str(h)) for p, n, h in data.get("artifacts") or ()
-        ),
-    )
+    """The inverse of :func:`batch_to_json`, for a batch a client sent: every key, value,
+    step, timestamp and path checked as the training-code client checks them (the server
+    trusts no client); UsageError naming the first bad one."""
+    from mlrun_cli.artifacts.run import relative_path
+    from mlrun_cli.tracking import client
+
+    keys: set[str] = set()
+
+    def key_of(kind: str, key: object) -> str:
+        if type(key) is str and key in keys:
+            return key
+        keys.add(client.validate_key(kind, key))
+        return str(key)
+
+    def value_of(key: str, value: object) -> float:
+        if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+            return float(value)  # how JSON carries them (number())
+        return client.metric_value(key, value)
+
+    params: list[Param] = []
+    metrics: list[Metric] = []
+    tags: list[tuple[str, str]] = []
+    artifacts: list[Artifact] = []
+    try:
+        for raw, value, kind in data.get("params") or ():
+            key = key_of("param", raw)
+            text = client.text_value("param", key, value, client.MAX_PARAM_VALUE_LENGTH)
+            declared = None if kind is None else client.text_value("param type", key, kind, 64)
+            params.append(Param(key, text, declared))
+        for raw, value, step, stamp in data.get("metrics") or ():
+            key = key_of("metric", raw)
+            metrics.append(checked_metric(key, value_of(key, value), client.step_value(step),
+                                          client.timestamp_ms(stamp)))  # fmt: skip
+        for raw, value in data.get("tags") or ():
+            key = key_of("tag", raw)
+            tags.append((key, client.text_value("tag", key, value, client.MAX_TAG_VALUE_LENGTH)))
+        for path, size, digest in data.get("artifacts") or ():
+            relative = relative_path(client.unicode_text("artifact path", str(path)))
+            digest_text = client.unicode_text("artifact hash", str(digest))
+            artifacts.append(Artifact(relative, _size(path, size), digest_text))
+    except (ValueError, TypeError) as exc:  # a wrong shape, or the client's own checks
+        raise UsageError(f"event batch: {exc}") from None
+    return EventBatch(params=tuple(params), metrics=tuple(metrics), tags=tuple(tags),
+                      artifacts=tuple(artifacts))  # fmt: skip
+
+
+def _size(path: object, size: object) -> int:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ValueError(f"artifact {path!r}: size {size!r} is not a byte count")
+    return size
 
 
 def experiment_from_json(data: dict[str, Any]) -> Experiment:

@@ -8,7 +8,7 @@ import http.client
 import json
 import os
 import subprocess
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -206,3 +206,142 @@ def test_runs_logs_and_reproduce_verify_from_a_machine_that_staged_nothing(
         assert checks["score"]["match"]
         assert checks["model.zip"]["match"]
         assert "zip timestamps aside" in checks["model.zip"]["reproduced"]
+
+
+def _raw(
+    server: ServerProcess, method: str, path: str, body: bytes | None = None
+) -> tuple[int, Any]:
+    """One request with raw bytes; (status, parsed JSON or the bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request(method, path, body=body)
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    try:
+        return response.status, json.loads(raw)
+    except ValueError:
+        return response.status, raw
+
+
+def test_writes_never_follow_a_symlink_out_of_the_run(isolated: Path, backend: Backend) -> None:
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        run_id, other_id = _new_run(store), _new_run(store)
+        store.close()
+        folder, theirs = backend.artifacts / run_id, backend.artifacts / other_id
+        folder.mkdir(parents=True, exist_ok=True)
+        theirs.mkdir(parents=True, exist_ok=True)
+        (theirs / "model.txt").write_text("theirs")
+        outside = isolated / "outside"
+        (folder / "ldir").symlink_to(outside)  # dangling: a write would create it
+        (folder / "other").symlink_to(f"../{other_id}")
+        for path in ("ldir/secret.txt", "other/model.txt"):
+            status, answer = _raw(server, "PUT", f"/api/v1/runs/{run_id}/artifacts/{path}", b"x")
+            assert status == 400, answer
+            assert "leads out of the run's folder" in answer["error"]["message"]
+            status, answer = _raw(server, "PUT", f"/api/2.0/mlflow-artifacts/artifacts/"
+                                  f"{run_id}/{path}", b"x")  # fmt: skip
+            assert status == 400, answer
+        assert not outside.exists()
+        assert (theirs / "model.txt").read_text() == "theirs"
+        assert not (folder / "_mlrun").exists()  # refused before anything was received
+
+
+def test_bad_names_and_ranges_get_one_error(isolated: Path, backend: Backend) -> None:
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        run_id = _new_run(store)
+        store.close()
+        base = f"/api/v1/runs/{run_id}/artifacts"
+        assert _raw(server, "PUT", f"{base}/model.txt", b"weights")[0] == 200
+        assert _raw(server, "PUT", f"{base}/sub/a.txt", b"a")[0] == 200
+        long = "x" * 300
+        for path in (f"{base}/{long}", f"{base}?prefix={long}", f"{base}?path={long}",
+                     f"/api/2.0/mlflow-artifacts/artifacts?path={run_id}/{long}"):  # fmt: skip
+            status, answer = _raw(server, "GET", path)
+            assert status == 400, (path, answer)
+            message = answer["error"]["message"] if "error" in answer else answer["message"]
+            assert "at most 255 bytes" in message
+        huge = "99999999999999999999"
+        assert _raw(server, "GET", f"{base}/model.txt?limit={huge}")[0] == 400
+        assert _raw(server, "GET", f"{base}/model.txt?offset={huge}")[0] == 400
+        assert _raw(server, "GET", f"{base}/model.txt?limit=9223372036854775807") == (
+            200, b"weights")  # fmt: skip
+        assert _raw(server, "GET", f"{base}/model.txt?offset=9223372036854775807") == (200, b"")
+        for path, expected in (("sub", "is a folder"), ("model.txt/x", "is a file"),
+                               (long, "at most 255 bytes")):  # fmt: skip
+            status, answer = _raw(server, "PUT", f"{base}/{path}", b"new")
+            assert status == 400, answer
+            assert expected in answer["error"]["message"]
+            assert "Traceback" not in json.dumps(answer)
+        folder = backend.artifacts / run_id
+        assert sorted(p.name for p in folder.iterdir()) == ["_mlrun", "model.txt", "sub"]
+        assert not list((folder / "_mlrun" / ".partial").iterdir())
+        assert (folder / "model.txt").read_text() == "weights"
+        if _ui_installed():
+            for kind in ("files", "raw"):
+                status = _raw_get(server, f"/ui/runs/{run_id}/{kind}/{long}")
+                assert status == 404, kind
+
+
+def _ui_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("jinja2") is not None
+
+
+def test_a_finished_runs_files_are_not_replaced(isolated: Path, backend: Backend) -> None:
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        run_id = _new_run(store)
+        base = f"/api/v1/runs/{run_id}/artifacts"
+        mlflow = f"/api/2.0/mlflow-artifacts/artifacts/{run_id}"
+        assert _raw(server, "PUT", f"{base}/model.txt", b"v1")[0] == 200
+        assert _raw(server, "PUT", f"{base}/model.txt", b"v2")[0] == 200  # RUNNING: replaced
+        assert _raw(server, "PUT", f"{mlflow}/plot.png", b"p1")[0] == 200
+        assert _raw(server, "PUT", f"{mlflow}/plot.png", b"p2")[0] == 200
+        assert store.finish_run(run_id, "FINISHED", 0)
+        status, answer = _raw(server, "PUT", f"{base}/model.txt", b"forged")
+        assert status == 409, answer
+        assert "FINISHED" in answer["error"]["message"]
+        status, answer = _raw(server, "PUT", f"{base}/_mlrun/output.log", b"first")
+        assert status == 200, answer  # a file it did not have yet: the runner's last upload
+        assert _raw(server, "PUT", f"{base}/_mlrun/output.log", b"forged")[0] == 409
+        assert _raw(server, "PUT", f"{base}/model.txt", b"v2")[0] == 200  # a retry
+        status, answer = _raw(server, "PUT", f"{mlflow}/plot.png", b"forged")
+        assert status == 400, answer
+        assert "FINISHED" in answer["message"]
+        assert _raw(server, "PUT", f"{mlflow}/plot.png", b"p2")[0] == 200
+        assert _raw(server, "GET", f"{base}/model.txt") == (200, b"v2")
+        assert _raw(server, "GET", f"{base}/_mlrun/output.log") == (200, b"first")
+        assert _raw(server, "GET", f"{mlflow}/plot.png") == (200, b"p2")
+        forged = isolated / "forged.txt"
+        forged.write_text("forged")
+        with pytest.raises(StoreError, match="not replaced"):
+            store.artifacts(run_id).put("model.txt", forged)
+        store.close()
+
+
+def test_every_staged_name_is_uploaded_and_outside_links_are_named(
+    isolated: Path, backend: Backend, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        run_id = _new_run(store)
+        staged = store.location.staging_dir(run_id)
+        staged.mkdir(parents=True)
+        (staged / ".w.upload").write_bytes(b"logged")  # looks like a partial: is not one
+        (staged / ".m.bin.download").write_bytes(b"logged too")
+        (staged / "model.bin").write_bytes(b"weights")
+        (staged / "alias.bin").symlink_to("model.bin")  # inside: its bytes are uploaded
+        elsewhere = isolated / "data.csv"
+        elsewhere.write_text("a,b\n")
+        (staged / "data.csv").symlink_to(elsewhere)  # outside: named, not uploaded
+        assert store.finish_run(run_id, "FINISHED", 0)
+        listed = {a.path: a.size for a in store.artifacts(run_id)._remote(prefix="")}
+        store.close()
+        assert listed == {".w.upload": 6, ".m.bin.download": 10, "model.bin": 7, "alias.bin": 7}
+        err = capsys.readouterr().err
+        assert "'data.csv' is a symlink leading out of the run's artifact folder" in err

@@ -345,3 +345,35 @@ def test_every_staged_name_is_uploaded_and_outside_links_are_named(
         assert listed == {".w.upload": 6, ".m.bin.download": 10, "model.bin": 7, "alias.bin": 7}
         err = capsys.readouterr().err
         assert "'data.csv' is a symlink leading out of the run's artifact folder" in err
+
+
+def test_runs_logs_says_why_there_is_no_output(isolated: Path, backend: Backend) -> None:
+    from tests.server.process import free_port
+
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        experiment = store.get_or_create_experiment("logs")
+        spec = RunCreate(experiment.experiment_id, "r", "main", "c", CodeVersion("local", "/p"),
+                         host="gpu-box-7")  # fmt: skip
+        run_id = store.create_run(spec).run_id
+
+        def logs(*args: str, uri: str = server.url) -> subprocess.CompletedProcess[str]:
+            env = {**os.environ, "MLRUN_HOME": str(isolated / "reader"),
+                   "MLRUN_TRACKING_RETRY_SECONDS": "0"}  # fmt: skip
+            argv = mlrun_argv("runs", "logs", *args, "--tracking-uri", uri)
+            return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
+                                  check=False)  # fmt: skip
+
+        shown = logs(run_id)
+        assert (shown.returncode, shown.stdout) == (0, "")
+        assert shown.stderr.strip() == (f"mlrun: run {run_id[:8]}'s output is uploaded when it "
+                                        "finishes; it is still RUNNING on gpu-box-7")  # fmt: skip
+        assert store.finish_run(run_id, "FAILED", 1)
+        shown = logs(run_id, "--follow")
+        assert (shown.returncode, shown.stdout) == (0, "")
+        assert f"run {run_id[:8]} has no output log (FAILED" in shown.stderr
+        store.close()
+    gone = logs(run_id, uri=f"http://127.0.0.1:{free_port()}")
+    assert gone.returncode != 0
+    assert "unreachable" in gone.stderr
+    assert "mlrun sync" not in gone.stderr

@@ -347,7 +347,9 @@ def test_every_staged_name_is_uploaded_and_outside_links_are_named(
         assert "'data.csv' is a symlink leading out of the run's artifact folder" in err
 
 
-def test_runs_logs_says_why_there_is_no_output(isolated: Path, backend: Backend) -> None:
+def test_runs_logs_says_why_there_is_no_output_and_show_names_the_server(
+    isolated: Path, backend: Backend
+) -> None:
     from tests.server.process import free_port
 
     with running_server(backend, "--no-auth") as server:
@@ -373,6 +375,13 @@ def test_runs_logs_says_why_there_is_no_output(isolated: Path, backend: Backend)
         assert (shown.returncode, shown.stdout) == (0, "")
         assert f"run {run_id[:8]} has no output log (FAILED" in shown.stderr
         store.close()
+        env = {**os.environ, "MLRUN_HOME": str(isolated / "reader")}
+        argv = mlrun_argv("runs", "show", run_id, "--tracking-uri", server.url)
+        show = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
+                              check=True)  # fmt: skip
+        line = next(x for x in show.stdout.splitlines() if x.startswith("artifacts:"))
+        assert line.split()[-1] == f"{server.url}/api/v1/runs/{run_id}/artifacts"
+        assert str(backend.root) not in show.stdout  # the server's own folder
     gone = logs(run_id, uri=f"http://127.0.0.1:{free_port()}")
     assert gone.returncode != 0
     assert "unreachable" in gone.stderr

@@ -137,7 +137,7 @@ _PARTIAL_PARENT = PARTIAL_DIR.rsplit("/", 1)[0]
 def _holds_more_than_partials(folder: str) -> bool:
     """Whether ``_mlrun`` holds anything but the partials' folder (else it is not shown)."""
     try:
-        return any(name != PARTIAL_DIR.rsplit("/", 1)[1] for name in os.listdir(folder))
+        return any(p.name != PARTIAL_DIR.rsplit("/", 1)[1] for p in Path(folder).iterdir())
     except OSError:
         return False
 

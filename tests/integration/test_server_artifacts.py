@@ -4,17 +4,18 @@ readers (``runs logs``, ``reproduce --verify``) on a machine that staged nothing
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
 import subprocess
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from mlrun_cli.artifacts.run import ArtifactInfo
 from mlrun_cli.errors import NotFoundError, StoreError, UsageError
-from mlrun_cli.tracking.models import CodeVersion, RunCreate
+from mlrun_cli.tracking.models import Artifact, CodeVersion, EventBatch, RunCreate
 from mlrun_cli.tracking.stores.rest import RestStore
 from tests.conftest import mlrun_argv, sh
 from tests.integration.test_server import add_user
@@ -85,11 +86,12 @@ def test_files_staged_here_then_read_from_another_machine(
             remote.read_bytes("absent.txt")
         source = isolated / "notes.txt"
         source.write_text("hello")
-        remote.put("notes/notes.txt", source)
-        remote.put("notes/notes.txt", source)  # a retried upload is the same file
-        assert remote.read_bytes("notes/notes.txt") == b"hello"
-        assert (backend.artifacts / run_id / "notes" / "notes.txt").read_text() == "hello"
-        assert not other.location.staging_dir(run_id).exists()  # put goes to the server
+        running = _new_run(other)  # (an ended run receives only the files it recorded)
+        other.artifacts(running).put("notes/notes.txt", source)
+        other.artifacts(running).put("notes/notes.txt", source)  # a retry: the same file
+        assert other.artifacts(running).read_bytes("notes/notes.txt") == b"hello"
+        assert (backend.artifacts / running / "notes" / "notes.txt").read_text() == "hello"
+        assert not other.location.staging_dir(running).exists()  # put goes to the server
         for bad in ("../x", "/etc/passwd", "a\\b"):
             with pytest.raises(UsageError):
                 remote.read_bytes(bad)
@@ -206,3 +208,188 @@ def test_runs_logs_and_reproduce_verify_from_a_machine_that_staged_nothing(
         assert checks["score"]["match"]
         assert checks["model.zip"]["match"]
         assert "zip timestamps aside" in checks["model.zip"]["reproduced"]
+
+
+def _raw(
+    server: ServerProcess, method: str, path: str, body: bytes | None = None
+) -> tuple[int, Any]:
+    """One request with raw bytes; (status, parsed JSON or the bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request(method, path, body=body)
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    try:
+        return response.status, json.loads(raw)
+    except ValueError:
+        return response.status, raw
+
+
+def test_writes_never_follow_a_symlink_out_of_the_run(isolated: Path, backend: Backend) -> None:
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        run_id, other_id = _new_run(store), _new_run(store)
+        store.close()
+        folder, theirs = backend.artifacts / run_id, backend.artifacts / other_id
+        folder.mkdir(parents=True, exist_ok=True)
+        theirs.mkdir(parents=True, exist_ok=True)
+        (theirs / "model.txt").write_text("theirs")
+        outside = isolated / "outside"
+        (folder / "ldir").symlink_to(outside)  # dangling: a write would create it
+        (folder / "other").symlink_to(f"../{other_id}")
+        for path in ("ldir/secret.txt", "other/model.txt"):
+            status, answer = _raw(server, "PUT", f"/api/v1/runs/{run_id}/artifacts/{path}", b"x")
+            assert status == 400, answer
+            assert "leads out of the run's folder" in answer["error"]["message"]
+            status, answer = _raw(server, "PUT", f"/api/2.0/mlflow-artifacts/artifacts/"
+                                  f"{run_id}/{path}", b"x")  # fmt: skip
+            assert status == 400, answer
+        assert not outside.exists()
+        assert (theirs / "model.txt").read_text() == "theirs"
+        assert not (folder / "_mlrun").exists()  # refused before anything was received
+
+
+def test_bad_names_and_ranges_get_one_error(isolated: Path, backend: Backend) -> None:
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        run_id = _new_run(store)
+        store.close()
+        base = f"/api/v1/runs/{run_id}/artifacts"
+        assert _raw(server, "PUT", f"{base}/model.txt", b"weights")[0] == 200
+        assert _raw(server, "PUT", f"{base}/sub/a.txt", b"a")[0] == 200
+        long = "x" * 300
+        for path in (f"{base}/{long}", f"{base}?prefix={long}", f"{base}?path={long}",
+                     f"/api/2.0/mlflow-artifacts/artifacts?path={run_id}/{long}"):  # fmt: skip
+            status, answer = _raw(server, "GET", path)
+            assert status == 400, (path, answer)
+            message = answer["error"]["message"] if "error" in answer else answer["message"]
+            assert "at most 255 bytes" in message
+        huge = "99999999999999999999"
+        assert _raw(server, "GET", f"{base}/model.txt?limit={huge}")[0] == 400
+        assert _raw(server, "GET", f"{base}/model.txt?offset={huge}")[0] == 400
+        assert _raw(server, "GET", f"{base}/model.txt?limit=9223372036854775807") == (
+            200, b"weights")  # fmt: skip
+        assert _raw(server, "GET", f"{base}/model.txt?offset=9223372036854775807") == (200, b"")
+        for path, expected in (("sub", "is a folder"), ("model.txt/x", "is a file"),
+                               (long, "at most 255 bytes")):  # fmt: skip
+            status, answer = _raw(server, "PUT", f"{base}/{path}", b"new")
+            assert status == 400, answer
+            assert expected in answer["error"]["message"]
+            assert "Traceback" not in json.dumps(answer)
+        folder = backend.artifacts / run_id
+        assert sorted(p.name for p in folder.iterdir()) == ["_mlrun", "model.txt", "sub"]
+        assert not list((folder / "_mlrun" / ".partial").iterdir())
+        assert (folder / "model.txt").read_text() == "weights"
+        if _ui_installed():
+            for kind in ("files", "raw"):
+                status = _raw_get(server, f"/ui/runs/{run_id}/{kind}/{long}")
+                assert status == 404, kind
+
+
+def _ui_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("jinja2") is not None
+
+
+def test_a_finished_runs_files_are_not_replaced(isolated: Path, backend: Backend) -> None:
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        run_id = _new_run(store)
+        base = f"/api/v1/runs/{run_id}/artifacts"
+        mlflow = f"/api/2.0/mlflow-artifacts/artifacts/{run_id}"
+        assert _raw(server, "PUT", f"{base}/model.txt", b"v1")[0] == 200
+        assert _raw(server, "PUT", f"{base}/model.txt", b"v2")[0] == 200  # RUNNING: replaced
+        assert _raw(server, "PUT", f"{mlflow}/plot.png", b"p1")[0] == 200
+        assert _raw(server, "PUT", f"{mlflow}/plot.png", b"p2")[0] == 200
+        first = hashlib.sha256(b"first").hexdigest()
+        store.log_batch(run_id, EventBatch(artifacts=(Artifact("_mlrun/output.log", 5, first),)))
+        assert store.finish_run(run_id, "FINISHED", 0)
+        status, answer = _raw(server, "PUT", f"{base}/model.txt", b"forged")
+        assert status == 409, answer
+        assert "FINISHED" in answer["error"]["message"]
+        status, answer = _raw(server, "PUT", f"{base}/_mlrun/output.log", b"first")
+        assert status == 200, answer  # a file it recorded and did not have yet: an upload late
+        assert _raw(server, "PUT", f"{base}/_mlrun/output.log", b"forged")[0] == 409
+        status, answer = _raw(server, "PUT", f"{base}/new.bin", b"unrecorded")
+        assert status == 409, answer  # an ended run receives no file it did not record
+        assert "only the files it recorded" in answer["error"]["message"]
+        assert _raw(server, "PUT", f"{base}/model.txt", b"v2")[0] == 200  # a retry
+        status, answer = _raw(server, "PUT", f"{mlflow}/plot.png", b"forged")
+        assert status == 400, answer
+        assert "FINISHED" in answer["message"]
+        assert _raw(server, "PUT", f"{mlflow}/plot.png", b"p2")[0] == 200
+        assert _raw(server, "GET", f"{base}/model.txt") == (200, b"v2")
+        assert _raw(server, "GET", f"{base}/_mlrun/output.log") == (200, b"first")
+        assert _raw(server, "GET", f"{mlflow}/plot.png") == (200, b"p2")
+        forged = isolated / "forged.txt"
+        forged.write_text("forged")
+        with pytest.raises(StoreError, match="not replaced"):
+            store.artifacts(run_id).put("model.txt", forged)
+        store.close()
+
+
+def test_every_staged_name_is_uploaded_and_outside_links_are_named(
+    isolated: Path, backend: Backend, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        run_id = _new_run(store)
+        staged = store.location.staging_dir(run_id)
+        staged.mkdir(parents=True)
+        (staged / ".w.upload").write_bytes(b"logged")  # looks like a partial: is not one
+        (staged / ".m.bin.download").write_bytes(b"logged too")
+        (staged / "model.bin").write_bytes(b"weights")
+        (staged / "alias.bin").symlink_to("model.bin")  # inside: its bytes are uploaded
+        elsewhere = isolated / "data.csv"
+        elsewhere.write_text("a,b\n")
+        (staged / "data.csv").symlink_to(elsewhere)  # outside: named, not uploaded
+        assert store.finish_run(run_id, "FINISHED", 0)
+        listed = {a.path: a.size for a in store.artifacts(run_id)._remote(prefix="")}
+        store.close()
+        assert listed == {".w.upload": 6, ".m.bin.download": 10, "model.bin": 7, "alias.bin": 7}
+        err = capsys.readouterr().err
+        assert "'data.csv' is a symlink leading out of the run's artifact folder" in err
+
+
+def test_runs_logs_says_why_there_is_no_output_and_show_names_the_server(
+    isolated: Path, backend: Backend
+) -> None:
+    from tests.server.process import free_port
+
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        experiment = store.get_or_create_experiment("logs")
+        spec = RunCreate(experiment.experiment_id, "r", "main", "c", CodeVersion("local", "/p"),
+                         host="gpu-box-7")  # fmt: skip
+        run_id = store.create_run(spec).run_id
+
+        def logs(*args: str, uri: str = server.url) -> subprocess.CompletedProcess[str]:
+            env = {**os.environ, "MLRUN_HOME": str(isolated / "reader"),
+                   "MLRUN_TRACKING_RETRY_SECONDS": "0"}  # fmt: skip
+            argv = mlrun_argv("runs", "logs", *args, "--tracking-uri", uri)
+            return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
+                                  check=False)  # fmt: skip
+
+        shown = logs(run_id)
+        assert (shown.returncode, shown.stdout) == (0, "")
+        assert shown.stderr.strip() == (f"mlrun: run {run_id[:8]}'s output is uploaded when it "
+                                        "finishes; it is still RUNNING on gpu-box-7")  # fmt: skip
+        assert store.finish_run(run_id, "FAILED", 1)
+        shown = logs(run_id, "--follow")
+        assert (shown.returncode, shown.stdout) == (0, "")
+        assert f"run {run_id[:8]} has no output log (FAILED" in shown.stderr
+        store.close()
+        env = {**os.environ, "MLRUN_HOME": str(isolated / "reader")}
+        argv = mlrun_argv("runs", "show", run_id, "--tracking-uri", server.url)
+        show = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
+                              check=True)  # fmt: skip
+        line = next(x for x in show.stdout.splitlines() if x.startswith("artifacts:"))
+        assert line.split()[-1] == f"{server.url}/api/v1/runs/{run_id}/artifacts"
+        assert str(backend.root) not in show.stdout  # the server's own folder
+    gone = logs(run_id, uri=f"http://127.0.0.1:{free_port()}")
+    assert gone.returncode != 0
+    assert "unreachable" in gone.stderr
+    assert "mlrun sync" not in gone.stderr

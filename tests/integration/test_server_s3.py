@@ -75,3 +75,70 @@ def test_artifacts_go_to_s3_through_the_server(
         shutil.rmtree(received, ignore_errors=True)
         status, raw = server.call("GET", f"/ui/runs/{run_id}/raw/model.txt")
         assert (status, raw) == (200, "weights")
+
+
+def test_first_reads_of_a_file_only_s3_has(
+    isolated: Path,
+    backend: Backend,
+    s3_server: str,  # noqa: F811
+) -> None:
+    """Parallel first reads with two workers each download into a partial of their own; a
+    partial a killed server left behind is neither listed nor served; a symlink out of the
+    run's folder gets nothing written through it, even by a read."""
+    import concurrent.futures
+    import urllib.error
+
+    import boto3
+
+    from mlrun_cli.server.config import ServerConfig, store_location
+    from mlrun_cli.tracking.models import CodeVersion, RunCreate
+    from mlrun_cli.tracking.stores.rest import RestStore
+
+    client = boto3.client("s3", endpoint_url=s3_server)
+    client.create_bucket(Bucket="first-reads")
+    destination = "s3://first-reads/mlrun"
+    received = store_location(ServerConfig(backend.uri, destination)).artifact_root
+    big = os.urandom(1 << 20) * 24
+    args = ("--no-auth", "--artifacts-destination", destination, "--workers", "2")
+    with running_server(backend, *args) as server:
+        store = RestStore(server.url)
+        experiment = store.get_or_create_experiment("s3")
+        run_id = store.create_run(RunCreate(experiment.experiment_id, "r", "main", "c",
+                                            CodeVersion("local", "/p"))).run_id  # fmt: skip
+        store.close()
+        client.put_object(Bucket="first-reads", Key=f"mlrun/{run_id}/m60.bin", Body=big)
+        client.put_object(Bucket="first-reads", Key=f"mlrun/{run_id}/ldir/s.txt", Body=b"s")
+        url = f"{server.url}/api/v1/runs/{run_id}/artifacts/m60.bin"
+
+        def read(_: int) -> tuple[int, bytes]:
+            try:
+                with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310
+                    return response.status, response.read()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read()
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(read, range(4)))
+        assert [status for status, _ in answers] == [200] * 4, [a[1][:300] for a in answers]
+        assert all(data == big for _, data in answers)
+        folder = received / run_id
+        # A download the server was killed in the middle of.
+        (folder / "_mlrun" / ".partial" / "0123abcd").write_bytes(big[:1000])
+        status, listed = server.call("GET", f"/api/v1/runs/{run_id}/artifacts")
+        assert status == 200
+        assert [f["path"] for f in listed["files"]] == ["ldir/s.txt", "m60.bin"]
+        status, _ = server.call("GET", f"/api/v1/runs/{run_id}/artifacts/_mlrun/.partial/0123abcd")
+        assert status == 404
+        status, listed = server.call("GET", "/api/2.0/mlflow-artifacts/artifacts?path="
+                                      f"{run_id}/_mlrun")  # fmt: skip
+        assert listed == {}
+        # A read of a file only S3 has, through a symlink out of the folder, writes nothing.
+        outside = isolated / "outside"
+        (folder / "ldir").symlink_to(outside)
+        assert server.call("GET", f"/api/v1/runs/{run_id}/artifacts/ldir/s.txt")[0] == 404
+        assert not outside.exists()
+        # ?path= asks S3 for the size; nothing is downloaded.
+        (folder / "m60.bin").unlink()
+        status, one = server.call("GET", f"/api/v1/runs/{run_id}/artifacts?path=m60.bin")
+        assert (status, one) == (200, {"files": [{"path": "m60.bin", "size": len(big)}]})
+        assert not (folder / "m60.bin").exists()

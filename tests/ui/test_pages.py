@@ -379,3 +379,25 @@ def test_experiment_stats_are_the_same_through_the_protocol_alone(tmp_path: Path
     assert fast[built.experiment_id].runs == 2  # deleted runs are not counted
     assert fast["0"].runs == 0
     assert fast["0"].last_activity is None
+
+
+def test_a_download_of_a_growing_file_stops_at_its_declared_size(built: Built) -> None:
+    """The raw download declares the size it saw; bytes appended meanwhile are not sent
+    (uvicorn refuses a body longer than its Content-Length)."""
+    from mlrun_cli.ui import pages_run
+    from mlrun_cli.ui.app import Ui
+    from tests.ui.stores import add_artifact
+
+    store = built.open()
+    run_id = built.run_ids[0]
+    add_artifact(store, run_id, "growing.log", b"a" * (pages_run.DOWNLOAD_CHUNK + 10))
+    target = store.location.staging_dir(run_id) / "growing.log"
+    store.close()
+    declared = target.stat().st_size
+    body = pages_run._chunks(Ui(built.open), run_id, "growing.log", declared)
+    first = next(body)
+    with target.open("ab") as out:
+        out.write(b"b" * 5000)  # still being written
+    sent = first + b"".join(body)
+    assert len(sent) == declared
+    assert sent == b"a" * declared

@@ -9,15 +9,23 @@ from mlrun_cli.errors import UsageError
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from mlrun_cli.artifacts.run import ArtifactInfo
+    from mlrun_cli.artifacts.run import ArtifactEntry, ArtifactInfo
 
 
 class ArtifactStore(Protocol):
     """Bytes of runs' files, keyed by run id and the path inside the run."""
 
+    remote: bool  # False: the destination is the server's receiving folder itself
+
     def put(self, run_id: str, relative: str, source: Path) -> None: ...
-    def fetch(self, run_id: str, relative: str, target: Path) -> bool: ...
-    def list(self, run_id: str) -> list[ArtifactInfo]: ...
+    def fetch(self, run_id: str, relative: str, target: Path, partial: Path) -> bool:
+        """Download the file into ``target`` (received as ``partial``, then renamed) if the
+        destination has it."""
+        ...
+
+    def entries(self, run_id: str, prefix: str = "") -> list[ArtifactEntry]: ...
+    def list(self, run_id: str, prefix: str = "") -> list[ArtifactInfo]: ...
+    def size(self, run_id: str, relative: str) -> int | None: ...
 
 
 def open_artifacts(destination: str, local_root: Path) -> ArtifactStore:

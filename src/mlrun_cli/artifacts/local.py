@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlrun_cli.artifacts.run import ArtifactInfo, FolderArtifacts
+from mlrun_cli.artifacts.run import ArtifactEntry, ArtifactInfo, FolderArtifacts
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -13,16 +13,27 @@ if TYPE_CHECKING:
 class LocalArtifacts:
     """Nothing to copy: files already are where they belong."""
 
+    remote = False
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def put(self, run_id: str, relative: str, source: Path) -> None:
         """Already in place."""
 
-    def fetch(self, run_id: str, relative: str, target: Path) -> bool:
+    def fetch(self, run_id: str, relative: str, target: Path, partial: Path) -> bool:
         """Whether the file exists (it is never elsewhere)."""
-        return target.is_file()
+        return FolderArtifacts(run_id, self.root / run_id).file(relative) is not None
 
-    def list(self, run_id: str) -> list[ArtifactInfo]:
-        """The run's files, relative to its folder."""
-        return FolderArtifacts(run_id, self.root / run_id).list()
+    def entries(self, run_id: str, prefix: str = "") -> list[ArtifactEntry]:
+        """One level of the run's folder ``prefix``."""
+        return FolderArtifacts(run_id, self.root / run_id).entries(prefix)
+
+    def list(self, run_id: str, prefix: str = "") -> list[ArtifactInfo]:
+        """The run's files under ``prefix``, relative to its folder."""
+        return FolderArtifacts(run_id, self.root / run_id).list(prefix)
+
+    def size(self, run_id: str, relative: str) -> int | None:
+        """The file's size, or None."""
+        found = FolderArtifacts(run_id, self.root / run_id).info(relative)
+        return None if found is None else found.size

@@ -137,6 +137,13 @@ def show_run(
     """``runs show``: the run's description, or its JSON."""
     store = open_cli_store(tracking_uri)
     run = store.get_run(store.resolve_run_id(one_run_id(run_id, run_id_option)))
+    if store.uri.startswith(("http://", "https://")):
+        import dataclasses
+        from urllib.parse import quote
+
+        # The server's own folder means nothing here: its files are read through its URL.
+        served = f"{store.uri.rstrip('/')}/api/v1/runs/{quote(run.run_id, safe='')}/artifacts"
+        run = dataclasses.replace(run, artifact_uri=served)
     if json_output:
         print_json(run.to_json())
         return

@@ -94,6 +94,17 @@ def logs_command(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Print a run's output, here or from its Ray or Slurm job."""
+    from mlrun_cli.errors import StoreError
+
+    try:
+        _print_logs(one_run_id(run_id, run_id_option), follow=follow, tracking_uri=tracking_uri)
+    except StoreError as exc:
+        if exc.hint and "mlrun sync" in exc.hint:
+            exc.hint = None  # `mlrun sync` uploads events: nothing a reader of logs can do
+        raise
+
+
+def _print_logs(wanted: str, *, follow: bool, tracking_uri: str | None) -> None:
     from mlrun_cli.backends.base import get_backend
     from mlrun_cli.backends.remote import Submitted, wait_for
     from mlrun_cli.errors import NotFoundError
@@ -101,14 +112,14 @@ def logs_command(
 
     store = open_cli_store(tracking_uri)
     try:
-        found, record = _find(store, one_run_id(run_id, run_id_option))
+        found, record = _find(store, wanted)
         if record is not None and follow:
             # The engine's log of the job, until the run ends; a lost run is marked FAILED.
             backend = get_backend(record[0], record[2])
             wait_for(store, Submitted(found, record[1], backend), on_output=_write)
             return
         files = store.artifacts(found)  # here, or through a team server from anywhere
-        shown = 0
+        shown, told = 0, False
         while True:
             running = _status(store, found, queued=record is not None) == models.RUNNING
             try:
@@ -117,6 +128,9 @@ def logs_command(
                 chunk = b""
                 if record is not None:
                     chunk = get_backend(record[0], record[2]).logs(record[1]).encode()[shown:]
+                elif not told:
+                    told = True
+                    _no_log_yet(store, found, running=running)
             sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
             shown += len(chunk)
@@ -125,6 +139,22 @@ def logs_command(
             time.sleep(0.5)
     finally:
         store.close()
+
+
+def _no_log_yet(store: TrackingStore, run_id: str, *, running: bool) -> None:
+    """Say why a run shows no output (one line on stderr): the log of a run on another
+    machine reaches the team server when it finishes; a finished one may have none."""
+    from mlrun_cli._system import hostname
+    from mlrun_cli.cli._output import message
+
+    run = store.get_run(run_id)
+    if running and run.host == hostname():
+        message(f"mlrun: run {run_id[:8]} has printed nothing yet (RUNNING)")
+    elif running:
+        message(f"mlrun: run {run_id[:8]}'s output is uploaded when it finishes; it is still "
+                f"RUNNING on {run.host or 'another machine'}")  # fmt: skip
+    else:
+        message(f"mlrun: run {run_id[:8]} has no output log ({run.status}, nothing recorded)")
 
 
 def _write(text: str) -> None:

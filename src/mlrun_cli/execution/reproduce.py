@@ -13,7 +13,7 @@ import hashlib
 import math
 import shlex
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import ExitCode, SourceError, UsageError
@@ -217,14 +217,26 @@ def compare_children(
 
 def _same_content(store: TrackingStore, first: Run, second: Run) -> Callable[[str], str | None]:
     """``equivalent`` over the two runs' files, read through the store (from a team server
-    they are copied into a temporary folder first)."""
+    they are copied into a temporary folder first, and only when ``equivalent`` may accept
+    them: an MLmodel file, or two zip archives by their first bytes)."""
     import tempfile
 
     from mlrun_cli.artifacts.run import local_file
+    from mlrun_cli.errors import NotFoundError
 
     old, new = store.artifacts(first.run_id), store.artifacts(second.run_id)
 
+    def may_be_equivalent(path: str) -> bool:
+        if PurePosixPath(path).name == "MLmodel":
+            return True
+        try:
+            return old.read_bytes(path, 0, 4) == new.read_bytes(path, 0, 4) == b"PK\x03\x04"
+        except NotFoundError:
+            return False
+
     def same(path: str) -> str | None:
+        if not may_be_equivalent(path):
+            return None
         with tempfile.TemporaryDirectory(prefix="mlrun-verify-") as tmp:
             before = local_file(old, path, Path(tmp) / "original")
             after = local_file(new, path, Path(tmp) / "reproduced")

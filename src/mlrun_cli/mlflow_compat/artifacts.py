@@ -6,17 +6,17 @@ what mlrun's own API writes, ``StoreLocation.staging_dir``), the team server's i
 folder (server/app.py sends each file on to the destination). Listings go through the store
 (``TrackingStore.artifacts``); downloads are served from that folder (the server fetches a
 file it lacks from its destination first). Each file is recorded with its size and
-sha256, exactly as the files mlrun's own API logs. An upload is written to a temporary file
-and renamed, so a retried PUT replaces, never duplicates.
+sha256, exactly as the files mlrun's own API logs. An upload is written to a partial file
+(``_mlrun/.partial/``, artifacts/run.py) and renamed, so a retried PUT replaces, never duplicates.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
 from typing import TYPE_CHECKING, Any
 
-from mlrun_cli.artifacts.run import UPLOAD_SUFFIX
+from mlrun_cli.artifacts.run import FolderArtifacts
+from mlrun_cli.errors import UsageError
 from mlrun_cli.mlflow_compat.protocol import (
     ARTIFACTS_API,
     MlflowError,
@@ -38,55 +38,62 @@ _CHUNK = 1 << 20
 def split_path(text: str) -> tuple[str, str]:
     """``run_id/a/b`` -> (run_id, ``a/b``); refuses anything that could leave the run's folder."""
     from mlrun_cli.artifacts.run import relative_path
-    from mlrun_cli.errors import UsageError
 
     try:
         clean = relative_path(text.strip("/"), folder=True)
-    except UsageError:
-        raise invalid(
-            f"artifact path {text!r}: '.', '..' and backslashes are not allowed"
-        ) from None
+    except UsageError as exc:
+        raise invalid(str(exc)) from None
     if not clean:
         raise invalid("artifact path: expected <run_id>/<path>")
     run_id, _, relative = clean.partition("/")
     return run_id, relative
 
 
-def _run_folder(session: Session, run_id: str, *, write: bool = False) -> Path:
+def _run_files(session: Session, run_id: str, *, write: bool = False) -> FolderArtifacts:
     from mlrun_cli.mlflow_compat.handlers import get_run, own_run
 
     get_run(session, run_id)
     if write:
         own_run(session, run_id)
-    return session.store.location.staging_dir(run_id)
+    return FolderArtifacts(run_id, session.store.location.staging_dir(run_id))
 
 
 def _upload(session: Session, request: Request, run_id: str, relative: str) -> Response:
-    """Stream the body into a temporary file in its folder without the session's lock (other
-    requests, a training loop's metrics, go on meanwhile); take it only to move the file into
-    place and record its size and sha256, so the record always describes the file."""
-    from mlrun_cli.tracking.client import RESERVED_ARTIFACT_DIR
+    """Stream the body into a partial file of the run's folder without the session's lock
+    (other requests, a training loop's metrics, go on meanwhile); take it only to move the
+    file into place and record its size and sha256, so the record always describes the file.
+
+    The rules of ``PUT /api/v1/runs/{id}/artifacts/...`` (server/app.py): never through a
+    symlink out of the run's folder; a run that is not RUNNING any more gets only files it
+    lacks, or the same bytes again."""
+    from mlrun_cli.artifacts.run import check_replace
+    from mlrun_cli.mlflow_compat.handlers import get_run
+    from mlrun_cli.tracking.client import RESERVED_ARTIFACT_DIR, file_sha256
 
     if not relative:
         raise invalid("artifact path: expected <run_id>/<path>, got no file name")
     if relative.split("/", 1)[0] == RESERVED_ARTIFACT_DIR:
         raise invalid(f"artifact path {relative!r}: '{RESERVED_ARTIFACT_DIR}/' is mlrun's own")
-    with session.lock:
-        target = _run_folder(session, run_id, write=True) / relative
-    if target.is_dir():
-        raise invalid(f"artifact path {relative!r} is a directory")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Unique per request: two uploads of one path never write into the same file.
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}{UPLOAD_SUFFIX}")
     try:
-        size, digest = _receive(request, tmp)
         with session.lock:
-            tmp.replace(target)
-            session.store.log_batch(
-                run_id, EventBatch(artifacts=(Artifact(relative, size, digest),))
-            )
-    finally:
-        tmp.unlink(missing_ok=True)
+            files = _run_files(session, run_id, write=True)
+            target = files.writable(relative)
+        partial = files.partial()
+        try:
+            size, digest = _receive(request, partial)
+            with session.lock:
+                existing = files.file(relative)
+                if existing is None or file_sha256(existing) != digest:
+                    check_replace(relative, get_run(session, run_id).status,
+                                  replacing=existing is not None)  # fmt: skip
+                    files.place(partial, target)
+                session.store.log_batch(
+                    run_id, EventBatch(artifacts=(Artifact(relative, size, digest),))
+                )
+        finally:
+            partial.unlink(missing_ok=True)
+    except UsageError as exc:
+        raise invalid(str(exc)) from None
     return Response(200, {})
 
 
@@ -120,19 +127,17 @@ def _listing(session: Session, fields: dict[str, Any]) -> Response:
         return Response(200, {"files": []})
     run_id, relative = split_path(path)
     get_run(session, run_id)
-    found = session.store.artifacts(run_id).list(relative)
+    try:
+        found = session.store.artifacts(run_id).entries(relative)
+    except UsageError as exc:
+        raise invalid(str(exc)) from None
     if not found:
         return Response(200, {})
-    depth = len(relative.split("/")) if relative else 0
-    entries: dict[str, int | None] = {}  # name -> size (None: a folder)
-    for item in found:
-        parts = item.path.split("/")
-        entries[parts[depth]] = item.size if len(parts) == depth + 1 else None
     files = []
-    for name, size in sorted(entries.items()):
-        entry: dict[str, Any] = {"path": name, "is_dir": size is None}
-        if size is not None:
-            entry["file_size"] = size
+    for item in found:
+        entry: dict[str, Any] = {"path": item.name, "is_dir": item.size is None}
+        if item.size is not None:
+            entry["file_size"] = item.size
         files.append(entry)
     return Response(200, {"files": files})
 
@@ -154,8 +159,11 @@ def handle(session: Session, request: Request) -> Response:
 
 def _read(session: Session, request: Request, run_id: str, relative: str, tail: str) -> Response:
     if request.method == "GET":
-        target = _run_folder(session, run_id) / relative
-        if not relative or not target.is_file():
+        try:
+            target = _run_files(session, run_id).file(relative) if relative else None
+        except UsageError:
+            target = None
+        if target is None:
             raise missing(f"artifact {tail.strip('/')!r} does not exist")
         return Response(200, file=target)
     session.unknown[f"{request.method} {PREFIX}/..."] += 1

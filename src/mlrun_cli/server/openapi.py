@@ -35,9 +35,18 @@ _FILES = (
      "folder are refused."), ("offset", "limit"), _BYTES),
     ("PUT", "/runs/{run_id}/artifacts/{path}", "put_artifact",
      "Store a file of the run (write role); the body is its bytes.",
-     ("A PUT replaces the file: a retried upload is the same file. It is recorded by the run's "
-     "events (POST /runs/{run_id}/events), not by this call."), (), _BYTES),
+     ("A RUNNING run's file is replaced (a retried upload is the same file); a run that is not "
+     "RUNNING only receives files it lacks, or the same bytes again (409 otherwise). Paths "
+     "through a symlink out of the run's folder, onto a folder, under a file or with a name "
+     "over 255 bytes are refused (400). It is recorded by the run's events "
+     "(POST /runs/{run_id}/events), not by this call."), (), _BYTES),
 )  # fmt: skip
+_WHOLE = {"type": "integer", "minimum": 0, "maximum": (1 << 63) - 1}
+_QUERY_TYPES = {"offset": _WHOLE, "limit": _WHOLE}
+_FILE_STATUSES = {
+    "409": "the run is not RUNNING and has this file with other bytes",
+    "503": "the artifact destination (S3) failed",
+}
 
 
 def _responses(answer: str) -> dict[str, Any]:
@@ -66,10 +75,16 @@ def _file_operations() -> dict[str, dict[str, Any]]:
             "summary": summary,
             "description": description,
             "parameters": _path_parameters(path)
-            + [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
-               for q in query],
+            + [{"name": q, "in": "query", "required": False,
+                "schema": _QUERY_TYPES.get(q, {"type": "string"})} for q in query],
             "responses": _responses("application/json" if method == "PUT" else kind),
         }  # fmt: skip
+        for code, text in _FILE_STATUSES.items():
+            if code != "409" or method == "PUT":
+                operation["responses"][code] = {
+                    "description": text,
+                    "content": {"application/json": {"schema": _ERROR}},
+                }
         if method == "PUT":
             operation["requestBody"] = {
                 "required": True,

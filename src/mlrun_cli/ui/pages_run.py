@@ -173,8 +173,12 @@ def artifact_raw(ui: Ui, request: Request) -> Response:
 
 
 def _chunks(ui: Ui, run_id: str, path: str, size: int) -> Iterator[bytes]:
-    """The file's bytes a chunk at a time (a store of its own: the page's is closed)."""
+    """The file's first ``size`` bytes (its declared Content-Length: a file still growing
+    sends no more), a chunk at a time (a store of its own: the page's is closed)."""
     with ui.store() as store:
         files = store.artifacts(run_id)
         for offset in range(0, size, DOWNLOAD_CHUNK):
-            yield files.read_bytes(path, offset, DOWNLOAD_CHUNK)
+            chunk = files.read_bytes(path, offset, min(DOWNLOAD_CHUNK, size - offset))
+            if not chunk:
+                return  # shrunk meanwhile: the client sees a short body, not a crash
+            yield chunk

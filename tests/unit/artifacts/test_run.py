@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mlrun_cli.artifacts.run import ArtifactInfo, FolderArtifacts, exists, relative_path
+from mlrun_cli.artifacts.run import (
+    ArtifactEntry,
+    ArtifactInfo,
+    FolderArtifacts,
+    exists,
+    relative_path,
+)
 from mlrun_cli.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -20,7 +26,8 @@ def files(tmp_path: Path) -> FolderArtifacts:
     (folder / "_mlrun").mkdir(parents=True)
     (folder / "model.txt").write_bytes(b"weights")
     (folder / "_mlrun" / "output.log").write_bytes(b"line 1\nline 2\n")
-    (folder / "_mlrun" / ".output.log.upload").write_bytes(b"partial")
+    (folder / "_mlrun" / ".partial").mkdir()
+    (folder / "_mlrun" / ".partial" / "0f1e2d").write_bytes(b"partial")  # being received
     return FolderArtifacts("r1", folder)
 
 
@@ -38,6 +45,66 @@ def test_list_reads_and_sizes(files: FolderArtifacts) -> None:
     assert files.read_bytes("_mlrun/output.log", offset=7, limit=4) == b"line"
     with pytest.raises(NotFoundError, match=r"run r1 has no artifact 'absent\.txt'"):
         files.read_bytes("absent.txt")
+    assert files.info("_mlrun/.partial/0f1e2d") is None
+    assert files.read_bytes("model.txt", offset=99999999999999999999) == b""
+    assert files.read_bytes("model.txt", 2, limit=99999999999999999999) == b"ights"
+    assert files.entries() == [ArtifactEntry("_mlrun", None), ArtifactEntry("model.txt", 7)]
+    assert files.entries("_mlrun") == [ArtifactEntry("output.log", 14)]
+
+
+def test_names_that_look_like_partials_are_ordinary_files(files: FolderArtifacts) -> None:
+    (files.folder / ".w.upload").write_bytes(b"logged")
+    (files.folder / ".m.bin.download").write_bytes(b"logged")
+    assert [a.path for a in files.list()] == [
+        ".m.bin.download",
+        ".w.upload",
+        "_mlrun/output.log",
+        "model.txt",
+    ]
+    assert files.read_bytes(".w.upload") == b"logged"
+
+
+def test_stale_partials_are_swept(files: FolderArtifacts) -> None:
+    import os
+
+    stale = files.folder / "_mlrun" / ".partial" / "0f1e2d"
+    os.utime(stale, (1, 1))
+    fresh = files.partial()
+    fresh.write_bytes(b"x")
+    assert not stale.exists()
+    assert fresh.parent == stale.parent
+    assert files.partial() != fresh  # a name of its own each time
+
+
+def test_writes_stay_inside_the_run(files: FolderArtifacts, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    other = tmp_path / "artifacts" / "r2"
+    other.mkdir()
+    (other / "model.txt").write_text("theirs")
+    (files.folder / "ldir").symlink_to(outside)  # dangling
+    (files.folder / "other").symlink_to("../r2")
+    (files.folder / "sub").mkdir()
+    source = tmp_path / "new.txt"
+    source.write_text("mine")
+    for bad in ("ldir/secret.txt", "other/model.txt"):
+        with pytest.raises(UsageError, match="leads out of the run's folder"):
+            files.put(bad, source)
+    with pytest.raises(UsageError, match="is a folder"):
+        files.put("sub", source)
+    with pytest.raises(UsageError, match=r"'model\.txt' is a file"):
+        files.put("model.txt/x", source)
+    with pytest.raises(UsageError, match="mlrun's own"):
+        files.put("_mlrun/.partial/x", source)
+    with pytest.raises(UsageError, match="at most 255 bytes"):
+        files.put("x" * 300, source)
+    assert not outside.exists()
+    assert (other / "model.txt").read_text() == "theirs"
+    assert list((files.folder / "_mlrun" / ".partial").iterdir()) == [
+        files.folder / "_mlrun" / ".partial" / "0f1e2d"
+    ]
+    (files.folder / "alias.txt").symlink_to("model.txt")  # inside: written through
+    files.put("alias.txt", source)
+    assert files.read_bytes("model.txt") == b"mine"
 
 
 def test_a_run_without_a_folder_has_no_files(tmp_path: Path) -> None:
@@ -82,6 +149,15 @@ def test_symlinks_resolving_outside_the_folder_are_not_files(
     with pytest.raises(NotFoundError):
         files.read_bytes("leak.txt")
     assert files.read_bytes("inside.txt") == b"weights"
+
+
+def test_long_names_are_refused_and_listing_skips_nothing_else(files: FolderArtifacts) -> None:
+    for bad in ("x" * 300, "a/" + "é" * 200):
+        with pytest.raises(UsageError, match="at most 255 bytes"):
+            relative_path(bad)
+        with pytest.raises(UsageError):
+            files.list(bad)
+    assert relative_path("x" * 255) == "x" * 255
 
 
 def test_clean_paths() -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mlrun_cli.artifacts.run import ArtifactInfo, FolderArtifacts
+from mlrun_cli.artifacts.run import PARTIAL_DIR, ArtifactEntry, ArtifactInfo, FolderArtifacts
 from mlrun_cli.artifacts.served import ServedArtifacts
 from mlrun_cli.errors import NotFoundError, UsageError
 
@@ -20,22 +20,32 @@ if TYPE_CHECKING:
 class FolderDestination:
     """An ArtifactStore over another folder (``root/<run_id>/<path>``)."""
 
+    remote = True
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def put(self, run_id: str, relative: str, source: Path) -> None:
         FolderArtifacts(run_id, self.root / run_id).put(relative, source)
 
-    def fetch(self, run_id: str, relative: str, target: Path) -> bool:
+    def fetch(self, run_id: str, relative: str, target: Path, partial: Path) -> bool:
         found = FolderArtifacts(run_id, self.root / run_id).file(relative)
         if found is None:
             return False
+        shutil.copyfile(found, partial)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(found, target)
+        partial.replace(target)
         return True
 
-    def list(self, run_id: str) -> list[ArtifactInfo]:
-        return FolderArtifacts(run_id, self.root / run_id).list()
+    def entries(self, run_id: str, prefix: str = "") -> list[ArtifactEntry]:
+        return FolderArtifacts(run_id, self.root / run_id).entries(prefix)
+
+    def list(self, run_id: str, prefix: str = "") -> list[ArtifactInfo]:
+        return FolderArtifacts(run_id, self.root / run_id).list(prefix)
+
+    def size(self, run_id: str, relative: str) -> int | None:
+        found = FolderArtifacts(run_id, self.root / run_id).info(relative)
+        return None if found is None else found.size
 
 
 def test_received_files_go_on_and_missing_ones_come_back(tmp_path: Path) -> None:
@@ -50,6 +60,10 @@ def test_received_files_go_on_and_missing_ones_come_back(tmp_path: Path) -> None
     assert files.list() == [ArtifactInfo("model/model.txt", 7)]
     assert files.list("other") == []
     assert not received.exists()  # listing downloads nothing
+    assert files.info("model/model.txt") == ArtifactInfo("model/model.txt", 7)
+    assert not (received / "model").exists()  # nor does asking for a size
+    assert files.entries() == [ArtifactEntry("model", None)]
+    assert files.entries("model") == [ArtifactEntry("model.txt", 7)]
     assert files.read_bytes("model/model.txt", 2, 3) == b"igh"
     assert (received / "model" / "model.txt").is_file()  # fetched once, then local
     assert files.info("absent.txt") is None
@@ -57,3 +71,38 @@ def test_received_files_go_on_and_missing_ones_come_back(tmp_path: Path) -> None
         files.read_bytes("absent.txt")
     with pytest.raises(UsageError):
         files.info("../r2/model.txt")
+
+
+def test_a_fetch_never_writes_through_a_symlink_out_of_the_run(tmp_path: Path) -> None:
+    destination = FolderDestination(tmp_path / "s3")
+    source = tmp_path / "model.txt"
+    source.write_bytes(b"weights")
+    destination.put("r1", "ldir/secret.txt", source)
+    destination.put("r1", "other/x.txt", source)
+    received = tmp_path / "received" / "r1"
+    received.mkdir(parents=True)
+    outside = tmp_path / "outside"
+    (received / "ldir").symlink_to(outside)  # dangling: a fetch would create it
+    (tmp_path / "received" / "r2").mkdir()
+    (received / "other").symlink_to("../r2")
+    files = ServedArtifacts("r1", received, destination)
+    assert files.file("ldir/secret.txt") is None
+    assert files.file("other/x.txt") is None
+    assert files.info("ldir/secret.txt") is None
+    with pytest.raises(NotFoundError):
+        files.read_bytes("other/x.txt")
+    assert not outside.exists()
+    assert list((tmp_path / "received" / "r2").iterdir()) == []
+    assert not (received / PARTIAL_DIR).exists()  # nothing fetched, nothing half-written
+
+
+def test_a_local_destination_is_listed_once(tmp_path: Path) -> None:
+    from mlrun_cli.artifacts.local import LocalArtifacts
+
+    root = tmp_path / "artifacts"
+    (root / "r1" / "a").mkdir(parents=True)
+    (root / "r1" / "a" / "m.txt").write_text("m")
+    files = ServedArtifacts("r1", root / "r1", LocalArtifacts(root))
+    assert files.list("a") == [ArtifactInfo("a/m.txt", 1)]
+    assert files.file("b/absent.txt") is None
+    assert not (root / "r1" / "b").exists()

@@ -124,3 +124,37 @@ def test_child_runs_are_compared_by_name_then_start_order(tmp_path: Path) -> Non
         ("child run", "lost", "present", "-", False),
     ]
     assert _logged_nothing(store, store.get_run(_stored_run(store, "empty")))
+
+
+class _Counting:
+    """A run's files that count the bytes handed out (as a team server would send them)."""
+
+    def __init__(self, inner: object, sent: list[int]) -> None:
+        self.inner, self.sent = inner, sent
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def read_bytes(self, path: str, offset: int = 0, limit: int | None = None) -> bytes:
+        data: bytes = self.inner.read_bytes(path, offset, limit)  # type: ignore[attr-defined]
+        self.sent.append(len(data))
+        return data
+
+
+def test_files_that_cannot_be_equivalent_are_not_copied(tmp_path: Path) -> None:
+    from mlrun_cli.execution.reproduce import _same_content
+
+    store = open_store(str(tmp_path / "mlruns"))
+    spec = RunCreate("0", "r", "main", "c", CodeVersion("local", "/p"))
+    first, second = store.create_run(spec), store.create_run(RunCreate("0", "r2", "main", "c",
+                                                                        CodeVersion("local", "/p")))  # fmt: skip
+    for run, byte in ((first, b"a"), (second, b"b")):
+        folder = store.location.staging_dir(run.run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "weights.bin").write_bytes(byte * (1 << 20))
+    sent: list[int] = []
+    real = store.artifacts
+    store.artifacts = lambda run_id: _Counting(real(run_id), sent)  # type: ignore[method-assign]
+    assert _same_content(store, first, second)("weights.bin") is None
+    assert sum(sent) <= 8  # the first bytes of each, not the whole files
+    store.close()

@@ -143,7 +143,7 @@ def test_uploads_plain_chunked_and_streamed(endpoint: LoopbackEndpoint) -> None:
     assert (folder / "chunked.txt").read_bytes() == b"abcd"
     sizes = {a.path: a.size for a in endpoint.session.store.get_run(run_id).artifacts}
     assert sizes == {"small.txt": 5, "chunked.txt": 4, "dir/big.bin": len(big)}
-    assert not list(folder.rglob("*.upload"))
+    assert not list((folder / "_mlrun" / ".partial").iterdir())  # no partial left behind
 
 
 def test_garbage_closes_only_that_connection(endpoint: LoopbackEndpoint) -> None:
@@ -191,10 +191,11 @@ def test_a_streamed_upload_does_not_hold_up_other_requests(endpoint: LoopbackEnd
     sender.start()
     try:
         folder = endpoint.session.store.location.staging_dir(run_id) / "big"
+        partials = folder.parent / "_mlrun" / ".partial"
         conn = _connect(endpoint)
         # Wait (a condition, not a time) until the upload streams into its temporary file.
         for _ in range(6000):
-            if folder.is_dir() and list(folder.glob(".weights.bin.*.upload")):
+            if partials.is_dir() and list(partials.iterdir()):
                 break
             time.sleep(0.01)
         else:
@@ -221,6 +222,7 @@ def test_a_streamed_upload_does_not_hold_up_other_requests(endpoint: LoopbackEnd
     assert artifact.sha256 == hashlib.sha256(body).hexdigest()
     assert (folder / "weights.bin").read_bytes() == body
     assert [p.name for p in folder.iterdir()] == ["weights.bin"]
+    assert not list(partials.iterdir())
 
 
 def _raw_exchange(endpoint: LoopbackEndpoint, head: str, body: bytes) -> bytes:

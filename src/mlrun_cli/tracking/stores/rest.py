@@ -278,11 +278,26 @@ class RestStore:
         return ProxiedArtifacts(self, run_id, self.location.staging_dir(run_id))
 
     def upload_artifacts(self, run_id: str) -> int:
-        """Upload the run's staged files (each PUT replaces the file); return how many."""
+        """Upload every file the run staged (each PUT replaces the file); return how many.
+
+        Every name is uploaded, whatever it looks like (only ``_mlrun/.partial/``, files
+        being received, is not a file of the run). A symlink the run left in its folder is
+        uploaded as its target's bytes when that is inside the folder; one that leads out of
+        it is left out with a warning on stderr (uploading files from elsewhere on this machine
+        is not what a run's folder is for)."""
+        import sys
+
+        from mlrun_cli.artifacts.staged import outside_links
+
         files = self.artifacts(run_id)
         staged = files.staged.list()
         for item in staged:
             files.put(item.path, files.staged.folder / item.path)
+        for link in outside_links(files.staged.folder):
+            sys.stderr.write(
+                f"warning: run {run_id}: artifact {link!r} is a symlink leading out of the "
+                "run's artifact folder: not uploaded (copy the file there instead)\n"
+            )
         return len(staged)
 
 

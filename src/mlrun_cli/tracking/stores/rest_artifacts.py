@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
-from mlrun_cli.artifacts.run import ArtifactInfo, FolderArtifacts, relative_path
+from mlrun_cli.artifacts.run import (
+    ArtifactEntry,
+    ArtifactInfo,
+    FolderArtifacts,
+    one_level,
+    relative_path,
+)
 from mlrun_cli.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -38,6 +44,11 @@ class ProxiedArtifacts:
     def _remote(self, **query: str) -> list[ArtifactInfo]:
         answer = self._store.call("GET", self._path("", **query))
         return [ArtifactInfo(str(f["path"]), int(f["size"])) for f in answer["files"]]
+
+    def entries(self, prefix: str = "") -> list[ArtifactEntry]:
+        """One level of the folder ``prefix`` (from the listing under it)."""
+        top = relative_path(prefix, folder=True)
+        return one_level(self.list(top), top)
 
     def list(self, prefix: str = "") -> list[ArtifactInfo]:
         """The server's files under ``prefix``, and the ones staged here."""

@@ -13,7 +13,6 @@ Installing it with ``--no-deps`` reproduces the environment without any resoluti
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,6 +75,8 @@ def freeze_output_to_lock(output: str, options: tuple[str, ...] = ()) -> EnvLock
 
 def freeze(python: Path, options: tuple[str, ...] = ()) -> EnvLock:
     """The lock of the environment whose interpreter is ``python``."""
+    import subprocess
+
     out = subprocess.run(
         [str(python), "-I", "-c", FREEZE_SCRIPT], capture_output=True, text=True, check=False
     )

@@ -127,12 +127,12 @@ def _within(root: Path, project: Path, shown: str) -> None:
 
 
 def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> Checkout:
-    from mlrun_cli.source.snapshot import changed_paths, make_snapshot
-
     head = _git(folder, "rev-parse", "--show-toplevel", "HEAD")
     if head is None:
         digest = content_hash(folder, not_code)
         return Checkout(folder, CodeVersion("local", str(folder), content_hash=digest), root=folder)
+    from mlrun_cli.source.snapshot import changed_paths, make_snapshot
+
     toplevel_text, commit = head.rstrip("\n").rsplit("\n", 1)  # the path may hold spaces
     toplevel = Path(toplevel_text).resolve()
     subdir = folder.relative_to(toplevel).as_posix()

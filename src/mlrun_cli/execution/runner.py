@@ -153,10 +153,17 @@ def child_environment(
 
 def shell_argv(command: str) -> tuple[str, ...]:
     """Run the rendered command through bash (as MLflow does), or sh where bash is missing."""
-    import shutil
+    return (_find_on_path("bash") or "/bin/sh", "-c", command)
 
-    shell = shutil.which("bash") or "/bin/sh"
-    return (shell, "-c", command)
+
+def _find_on_path(name: str) -> str | None:
+    """The first executable ``name`` on PATH (shutil.which's answer, without importing shutil
+    and its compression modules on every run)."""
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = Path(folder or os.curdir) / name
+        if os.access(candidate, os.X_OK) and not candidate.is_dir():
+            return str(candidate)
+    return None
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ Installing it with ``--no-deps`` reproduces the environment without any resoluti
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import EnvError
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,8 +37,7 @@ for name in sorted(seen):
 """
 
 
-@dataclass(frozen=True)
-class EnvLock:
+class EnvLock(Record):
     """A parsed lock."""
 
     python: str

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from mlrun_cli._system import current_user, hostname
 from mlrun_cli.errors import ExitCode, Terminated, UsageError
 from mlrun_cli.tracking import models
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -72,8 +73,7 @@ class RunRequest:
     echo: bool = True  # False: the entry point's output goes to the run's log only
 
 
-@dataclass(frozen=True)
-class RunResult:
+class RunResult(Record):
     """The finished run and the exit code mlrun should end with."""
 
     run: Run
@@ -166,8 +166,7 @@ def _find_on_path(name: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(Record):
     """The outcome of every step that can fail before a run exists."""
 
     checkout: Checkout

@@ -18,6 +18,7 @@ from mlrun_cli.errors import SourceError, UsageError
 from mlrun_cli.source.ignore import IgnoreRules
 from mlrun_cli.source.uri import parse_uri
 from mlrun_cli.tracking.models import CodeVersion
+from mlrun_cli.tracking.record import Record
 
 # Never part of a project's code: VCS data, caches, virtualenvs and mlrun's own store.
 if TYPE_CHECKING:
@@ -38,8 +39,7 @@ _PROJECT_FILES = ("MLproject", "mlproject", "python_env.yaml", "conda.yaml")
 _SUBMITTED: dict[Path, Checkout] = {}
 
 
-@dataclass(frozen=True)
-class Checkout:
+class Checkout(Record):
     """A project folder ready to run, the code version it holds, and any dirty snapshot."""
 
     path: Path

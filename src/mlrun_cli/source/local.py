@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import SourceError, UsageError
-from mlrun_cli.source.ignore import IgnoreRules
 from mlrun_cli.source.uri import parse_uri
 from mlrun_cli.tracking.models import CodeVersion
 from mlrun_cli.tracking.record import Record
@@ -83,6 +82,8 @@ def _git(cwd: Path, *args: str) -> str | None:
 
 def content_hash(directory: Path, exclude: tuple[Path, ...] = ()) -> str:
     """sha256 over sorted (relative path, file sha256) pairs, honouring ``.mlrunignore``."""
+    from mlrun_cli.source.ignore import IgnoreRules  # (a plain folder's: git checkouts need none)
+
     entries: list[tuple[str, str]] = []
     skipped = {path.resolve() for path in exclude}
     rules = IgnoreRules.for_folder(directory)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.cli.helpers import record_run
 from tests.conftest import write_project
@@ -34,9 +38,9 @@ COSTLY = ("dataclasses", "inspect", "ast", "uuid", "platform", "hashlib", "base6
           "json")  # fmt: skip
 
 
-def imported(*args: str, cwd: Path | None = None) -> set[str]:
-    """The heavy, COSTLY and mlrun_cli modules ``mlrun ARGS`` imported."""
-    argv = [sys.executable, "-c", PROBE, ",".join(HEAVY + COSTLY), *args]
+def imported(*args: str, cwd: Path | None = None, also: tuple[str, ...] = ()) -> set[str]:
+    """The heavy, COSTLY (and ``also``'s) and mlrun_cli modules ``mlrun ARGS`` imported."""
+    argv = [sys.executable, "-c", PROBE, ",".join(HEAVY + COSTLY + also), *args]
     out = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=cwd)
     return set(out.stdout.splitlines()[-1].split())
 
@@ -140,3 +144,53 @@ def test_a_grid_sweep_imports_neither_optuna_nor_ray(tmp_path: Path) -> None:
     assert not {"optuna", "ray"} & heavy(modules)
     assert "mlrun_cli.backends.remote" not in modules
     assert "mlrun_cli.sweep.controller" not in imported("runs", "search")
+
+
+# What a warm local run of a plain project or a clean git checkout never needs.
+NOT_ON_A_LOCAL_RUN = (
+    "mlrun_cli.envs.provision",  # building, caching, locking envs (uv, virtualenv)
+    "mlrun_cli.envs.cache",
+    "mlrun_cli.envs.interpreters",
+    "mlrun_cli.envs.requirements",
+    "mlrun_cli.envs.builder_process",
+    "mlrun_cli.data.pins",  # DVC: no .dvc/ here
+    "mlrun_cli.data.step",
+    "mlrun_cli.data.inputs",  # no path parameters
+    "mlrun_cli.source.git",  # git URLs and other versions
+    "mlrun_cli.source.archive",  # zip archives
+    "mlrun_cli.spec.python_env",  # no env file
+    "mlrun_cli.spec.conda_env",
+    "mlrun_cli.mlflow_compat.loopback",  # only when MLflow is installed in the env
+)
+# Standard-library modules it need not pay for: the package metadata (the local env's lock is
+# cached), shutil (its compression modules), tempfile (a dirty snapshot's), difflib (typo hints).
+STDLIB_NOT_ON_A_LOCAL_RUN = ("email", "csv", "zipfile", "shutil", "tempfile", "difflib")
+
+
+@pytest.mark.parametrize("layout", ["plain", "git"])
+def test_a_warm_local_run_imports_no_env_building_dvc_or_other_source_code(
+    tmp_path: Path, layout: str
+) -> None:
+    project = write_project(tmp_path / "p", "entry_points:\n  main:\n    command: python -c pass\n")
+    cwd = tmp_path / "work"
+    if layout == "git":
+        (project / ".gitignore").write_text("mlruns/\n")
+        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}  # fmt: skip
+        for argv in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "init"]):
+            subprocess.run(["git", *argv], cwd=project, env=env, check=True, capture_output=True)
+        cwd = project  # ./mlruns inside the repository, ignored by it
+    args = ("run", str(project), "--env-manager", "local")
+    for _ in range(2):  # warm: the MLproject parse and the local env's lock are cached
+        imported(*args, cwd=cwd)
+    modules = imported(*args, cwd=cwd, also=STDLIB_NOT_ON_A_LOCAL_RUN)
+    # The local env is this interpreter: the endpoint starts only if it has MLflow.
+    has_mlflow = importlib.util.find_spec("mlflow") is not None
+    unexpected = set(NOT_ON_A_LOCAL_RUN) - (
+        {"mlrun_cli.mlflow_compat.loopback"} if has_mlflow else set()
+    )
+    assert not modules & unexpected, layout
+    assert not {m.split(".")[0] for m in modules} & set(STDLIB_NOT_ON_A_LOCAL_RUN), layout
+    if layout == "git":
+        assert "mlrun_cli.source.stray" in modules  # the stray-file scan still runs
+        assert "mlrun_cli.source.ignore" not in modules  # git ignores: no .mlrunignore rules

@@ -109,17 +109,6 @@ class GitRevisionReader:
         return self._git("show", f"{self._commit()}:{path}")
 
 
-def find_dvc_root(project: Path, top: Path) -> Path | None:
-    """The folder with ``.dvc/`` at or above the project, not above ``top`` (the repository)."""
-    current = project
-    while True:
-        if (current / ".dvc").is_dir():
-            return current
-        if current in (top, current.parent):
-            return None
-        current = current.parent
-
-
 def _entry(item: object, where: str, source: str, base: str, *, is_output: bool) -> Pin:
     if not isinstance(item, dict):
         raise DataError(f"{source}: {where}: expected a mapping with 'path' and 'md5'")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlrun_cli import paths
+from mlrun_cli.data import find_dvc_root
 from mlrun_cli.data.config import read_config
 from mlrun_cli.data.hashing import HashState
 from mlrun_cli.data.objects import ObjectStore
@@ -21,7 +22,6 @@ from mlrun_cli.data.pins import (
     WorkTreeReader,
     check_pins,
     data_fingerprint,
-    find_dvc_root,
     read_pins,
 )
 from mlrun_cli.errors import DataError

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from mlrun_cli.errors import UsageError
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,8 +20,7 @@ DEFAULT_ENV_MANAGER = "uv"
 ENV_MANAGERS = ("local", "uv", "virtualenv")
 
 
-@dataclass(frozen=True)
-class Env:
+class Env(Record):
     """An environment ready to run commands: its interpreter, the PATH entry, its lock."""
 
     manager: str

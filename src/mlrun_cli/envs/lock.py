@@ -13,11 +13,10 @@ Installing it with ``--no-deps`` reproduces the environment without any resoluti
 from __future__ import annotations
 
 import hashlib
-import subprocess
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import EnvError
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,8 +37,7 @@ for name in sorted(seen):
 """
 
 
-@dataclass(frozen=True)
-class EnvLock:
+class EnvLock(Record):
     """A parsed lock."""
 
     python: str
@@ -76,6 +74,8 @@ def freeze_output_to_lock(output: str, options: tuple[str, ...] = ()) -> EnvLock
 
 def freeze(python: Path, options: tuple[str, ...] = ()) -> EnvLock:
     """The lock of the environment whose interpreter is ``python``."""
+    import subprocess
+
     out = subprocess.run(
         [str(python), "-I", "-c", FREEZE_SCRIPT], capture_output=True, text=True, check=False
     )

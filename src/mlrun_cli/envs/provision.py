@@ -7,23 +7,19 @@ holds while the env is in use, so ``mlrun env prune`` never removes it under a r
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlrun_cli import paths
-from mlrun_cli._files import write_text_atomic
 from mlrun_cli.envs import bytecode, cache
 from mlrun_cli.envs.base import LOCAL, Env, get_builder, venv_python
 from mlrun_cli.envs.builder_process import stop_stale_builders
 from mlrun_cli.envs.client_dir import install_client
-from mlrun_cli.envs.interpreters import Interpreter, current, find_interpreter
-from mlrun_cli.envs.lock import FREEZE_SCRIPT, EnvLock, freeze, freeze_output_to_lock, parse_lock
+from mlrun_cli.envs.interpreters import Interpreter, find_interpreter
+from mlrun_cli.envs.local import local_env as local_env  # noqa: PLC0414 - re-exported
+from mlrun_cli.envs.lock import EnvLock, freeze, parse_lock
 from mlrun_cli.envs.logged import BuildLog
 from mlrun_cli.envs.progress import InstallProgress
 from mlrun_cli.envs.requirements import normalise, resolve_spec
@@ -52,33 +48,6 @@ class ProgressReporter(Protocol):
 TOP_LEVEL_SHOWN = 12
 LINE_WIDTH = 80  # a terminal's columns that progress lines fit in
 MIN_PYTHON = (3, 8)
-
-
-def local_env() -> tuple[Env, None]:
-    """No isolation: the interpreter running mlrun, with the lock of what it has installed."""
-    interpreter = current()
-    # The very executable running mlrun (a virtualenv's, with its packages), not its base.
-    python = Path(sys.executable)
-    env = Env(LOCAL, python, python.parent, interpreter.version, _local_lock())
-    return env, None
-
-
-def _local_lock() -> EnvLock:
-    """Freeze the running interpreter's packages, cached until a sys.path folder changes
-    (listing a large site-packages costs ~100 ms; its folder's mtime moves on any install)."""
-    stamp = [(entry, Path(entry).stat().st_mtime_ns) for entry in sys.path if Path(entry).is_dir()]
-    key = hashlib.sha256(repr((sys.executable, stamp)).encode()).hexdigest()[:16]
-    cached = paths.cache_dir() / "local-locks" / f"{key}.txt"
-    try:
-        return parse_lock(cached.read_text(), str(cached))
-    except (OSError, EnvError):
-        pass
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        exec(FREEZE_SCRIPT, {})  # noqa: S102 - our own constant script, also run in child envs
-    lock = freeze_output_to_lock(buffer.getvalue())
-    write_text_atomic(cached, lock.text)
-    return lock
 
 
 def _requirements_file(root: Path, name: str, lines: tuple[str, ...]) -> Path:

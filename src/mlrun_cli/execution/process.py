@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from mlrun_cli.errors import Terminated
 from mlrun_cli.execution.relay import Relay
 from mlrun_cli.execution.relay import start as start_relay
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,8 +53,7 @@ class Request:
     timeouts: tuple[float, float] = field(default=(INTERRUPT_TIMEOUT_S, TERMINATE_TIMEOUT_S))
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Record):
     """How the child ended. ``exit_code`` is negative when a signal killed it."""
 
     exit_code: int

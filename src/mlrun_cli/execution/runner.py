@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import threading
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from mlrun_cli._system import current_user, hostname
 from mlrun_cli.errors import ExitCode, Terminated, UsageError
 from mlrun_cli.tracking import models
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -73,8 +73,7 @@ class RunRequest:
     echo: bool = True  # False: the entry point's output goes to the run's log only
 
 
-@dataclass(frozen=True)
-class RunResult:
+class RunResult(Record):
     """The finished run and the exit code mlrun should end with."""
 
     run: Run
@@ -154,12 +153,20 @@ def child_environment(
 
 def shell_argv(command: str) -> tuple[str, ...]:
     """Run the rendered command through bash (as MLflow does), or sh where bash is missing."""
-    shell = shutil.which("bash") or "/bin/sh"
-    return (shell, "-c", command)
+    return (_find_on_path("bash") or "/bin/sh", "-c", command)
 
 
-@dataclass(frozen=True)
-class Prepared:
+def _find_on_path(name: str) -> str | None:
+    """The first executable ``name`` on PATH (shutil.which's answer, without importing shutil
+    and its compression modules on every run)."""
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = Path(folder or os.curdir) / name
+        if os.access(candidate, os.X_OK) and not candidate.is_dir():
+            return str(candidate)
+    return None
+
+
+class Prepared(Record):
     """The outcome of every step that can fail before a run exists."""
 
     checkout: Checkout
@@ -196,8 +203,6 @@ def prepare(
     type checks of all its trials).
     """
     from mlrun_cli.envs.base import check_env_manager
-    from mlrun_cli.envs.interpreters import matches
-    from mlrun_cli.envs.provision import provision
     from mlrun_cli.source.local import SourceRequest, resolve_source
     from mlrun_cli.spec.mlproject import load_project
     from mlrun_cli.spec.params import bind_params, parse_cli_params
@@ -237,20 +242,37 @@ def prepare(
             bound = bind_params(entry_point, {**given, **inputs.local_values()},
                                 user_cwd=request.cwd, project_dir=checkout.path)  # fmt: skip
         spec = load_env_spec(project, reporter, strict=request.strict)
-        env, lease = provision(
-            request.env_manager, spec, checkout.path, reporter, request.python_downloads
-        )
+        env, lease = _provision(request, spec, checkout.path, reporter)
     except BaseException:
         if inputs is not None:
             inputs.cleanup()
         raise
     wanted = spec.python if spec is not None else None
-    if spec is not None and wanted and not env.isolated and not matches(env.python_version, wanted):
+    if spec is not None and wanted and not env.isolated and not _matches(env, wanted):
         reporter.warn(
             f"{Path(spec.source).name} asks for Python {wanted}; "
             f"--env-manager local has {env.python_version}"
         )
     return Prepared(checkout, project, bound, env, lease, data, inputs)
+
+
+def _provision(
+    request: RunRequest, spec: PythonEnvSpec | None, project_dir: Path, reporter: Reporter
+) -> tuple[Env, Lease | None]:
+    """The run's environment. ``--env-manager local`` imports none of the env building code."""
+    if request.env_manager == "local":
+        from mlrun_cli.envs.local import local_env
+
+        return local_env()
+    from mlrun_cli.envs.provision import provision
+
+    return provision(request.env_manager, spec, project_dir, reporter, request.python_downloads)
+
+
+def _matches(env: Env, wanted: str) -> bool:
+    from mlrun_cli.envs.interpreters import matches
+
+    return matches(env.python_version, wanted)
 
 
 def refuse_outside_code(checkout: Checkout, project: Project, command: str) -> None:
@@ -312,7 +334,7 @@ def resolve_path_params(
 
 def _pin_data(request: RunRequest, checkout: Checkout, reporter: Reporter) -> DataPin | None:
     """The data step: DVC pins verified and restored (None for projects without DVC)."""
-    from mlrun_cli.data.pins import find_dvc_root
+    from mlrun_cli.data import find_dvc_root
 
     if find_dvc_root(checkout.path, checkout.top) is None:
         if request.data_version is not None:
@@ -347,11 +369,9 @@ def load_env_spec(
 
     ``strict``: a conda package that cannot be installed with pip is an error, not a warning.
     """
-    from mlrun_cli.spec.python_env import load_python_env
-
     ref = project.env
     if ref.path is None:
-        return None
+        return None  # (no env file: the spec modules are not imported)
     if ref.kind == "conda_env":
         from mlrun_cli.spec.conda_env import load_conda_env  # (its 7 regexes: conda only)
 
@@ -361,6 +381,8 @@ def load_env_spec(
         for message in warnings:
             reporter.warn(message)
         return spec
+    from mlrun_cli.spec.python_env import load_python_env
+
     return load_python_env(ref.path)
 
 

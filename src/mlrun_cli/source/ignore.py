@@ -7,8 +7,9 @@ Supported: blank lines and ``#`` comments, ``*`` / ``?`` / ``[...]`` / ``**`` gl
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -16,8 +17,7 @@ if TYPE_CHECKING:
 IGNORE_FILE = ".mlrunignore"
 
 
-@dataclass(frozen=True)
-class _Rule:
+class _Rule(Record):
     regex: re.Pattern[str]
     negate: bool
     dir_only: bool

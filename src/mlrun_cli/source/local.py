@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import SourceError, UsageError
-from mlrun_cli.source.ignore import IgnoreRules
 from mlrun_cli.source.uri import parse_uri
 from mlrun_cli.tracking.models import CodeVersion
+from mlrun_cli.tracking.record import Record
 
 # Never part of a project's code: VCS data, caches, virtualenvs and mlrun's own store.
 if TYPE_CHECKING:
@@ -38,8 +38,7 @@ _PROJECT_FILES = ("MLproject", "mlproject", "python_env.yaml", "conda.yaml")
 _SUBMITTED: dict[Path, Checkout] = {}
 
 
-@dataclass(frozen=True)
-class Checkout:
+class Checkout(Record):
     """A project folder ready to run, the code version it holds, and any dirty snapshot."""
 
     path: Path
@@ -83,6 +82,8 @@ def _git(cwd: Path, *args: str) -> str | None:
 
 def content_hash(directory: Path, exclude: tuple[Path, ...] = ()) -> str:
     """sha256 over sorted (relative path, file sha256) pairs, honouring ``.mlrunignore``."""
+    from mlrun_cli.source.ignore import IgnoreRules  # (a plain folder's: git checkouts need none)
+
     entries: list[tuple[str, str]] = []
     skipped = {path.resolve() for path in exclude}
     rules = IgnoreRules.for_folder(directory)
@@ -127,12 +128,12 @@ def _within(root: Path, project: Path, shown: str) -> None:
 
 
 def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> Checkout:
-    from mlrun_cli.source.snapshot import changed_paths, make_snapshot
-
     head = _git(folder, "rev-parse", "--show-toplevel", "HEAD")
     if head is None:
         digest = content_hash(folder, not_code)
         return Checkout(folder, CodeVersion("local", str(folder), content_hash=digest), root=folder)
+    from mlrun_cli.source.snapshot import changed_paths, make_snapshot
+
     toplevel_text, commit = head.rstrip("\n").rsplit("\n", 1)  # the path may hold spaces
     toplevel = Path(toplevel_text).resolve()
     subdir = folder.relative_to(toplevel).as_posix()

@@ -8,9 +8,7 @@ gives back the exact tree. The user's own index is never modified.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from mlrun_cli.errors import SourceError
@@ -72,6 +70,9 @@ def changed_paths(repo: Path, not_code: tuple[Path, ...] = ()) -> list[str]:
 
 def make_snapshot(repo: Path, not_code: tuple[Path, ...] = ()) -> bytes:
     """The binary patch that turns HEAD into the working tree (tracked and untracked files)."""
+    import shutil  # (with tempfile: only for a dirty tree, not on every run of a git project)
+    import tempfile
+
     git_dir = Path(_git(repo, ["rev-parse", "--absolute-git-dir"]).decode().strip())
     with tempfile.TemporaryDirectory(prefix="mlrun-snapshot-") as tmp:
         index = Path(tmp) / "index"

@@ -10,18 +10,17 @@ git@host:org/repo.git      file:///srv/repos/repo.git     (scp-like; a bare repo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from mlrun_cli.errors import UsageError
+from mlrun_cli.tracking.record import Record
 
 _SCP_LIKE = re.compile(r"^(?P<user>[\w.\-]+@)?(?P<host>[\w.\-]+):(?P<path>[^/\\][^:]*)$")
 _REMOTE_SCHEMES = ("https", "http", "ssh", "git", "git+ssh", "git+https")
 
 
-@dataclass(frozen=True)
-class ProjectUri:
+class ProjectUri(Record):
     """A parsed URI: where the project is and which kind of source reads it."""
 
     kind: str  # "local" (a folder), "git" (a repository to mirror) or "zip" (an archive)

@@ -7,7 +7,6 @@ optional ``default`` (required when absent), and whose ``command`` is a ``{param
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +90,8 @@ class Project:
             interpreter = "python" if name.endswith(".py") else shell
             return EntryPoint(name, f"{interpreter} {_quote(name)}", (), is_script=True)
         declared = sorted(self.entry_points)
+        import difflib  # (only for a typo's hint)
+
         hint = difflib.get_close_matches(name, declared, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         listing = ", ".join(declared) if declared else "none declared"
@@ -150,6 +151,8 @@ def _unknown_keys(node: Node, body: dict[str, object], known: tuple[str, ...]) -
     warnings = []
     for key in body:
         if key not in known:
+            import difflib  # (only for a typo's hint)
+
             match = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {match[0]!r}?)" if match else ""
             warnings.append(f"{node.file}: {node.child(key).path}: unknown key ignored{hint}")
@@ -190,6 +193,8 @@ def _entry_point(node: Node, name: str, warnings: list[str]) -> EntryPoint:
     body = node.expect_mapping("a mapping with 'command' and optional 'parameters'")
     warnings.extend(_unknown_keys(node, body, _ENTRY_POINT_KEYS))
     if body.get("command") is None:
+        import difflib  # (only for a typo's hint)
+
         typo = difflib.get_close_matches("command", [k for k in body if k != "command"], n=1)
         if typo:
             raise node.child("command").error(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import shlex
@@ -147,6 +146,8 @@ def bind_params(
         extras.append(BoundParam(name, value, None))
         if entry_point.is_script:
             continue
+        import difflib  # (only for a typo's hint)
+
         match = difflib.get_close_matches(name, declared, n=1)
         hint = f" (did you mean {match[0]!r}?)" if match else ""
         message = f"parameter {name!r} is not declared by entry point {entry_point.name!r}{hint}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -45,6 +44,8 @@ def load_python_env(path: Path) -> PythonEnvSpec:
     unknown = [key for key in body if key not in _KEYS]
     if unknown:
         # MLflow refuses unknown keys here too; say which key was probably meant.
+        import difflib  # (only for a typo's hint)
+
         match = difflib.get_close_matches(unknown[0], _KEYS, n=1)
         hint = f" (did you mean {match[0]!r}?)" if match else ""
         raise root.child(unknown[0]).error(f"unknown key{hint}; expected one of {', '.join(_KEYS)}")

@@ -14,7 +14,7 @@ from mlrun_cli.errors import MlrunError, NotFoundError, UsageError
 from mlrun_cli.tracking.stores import wire
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from mlrun_cli.server.auth import AuthStore, User
     from mlrun_cli.tracking.models import Run
@@ -82,6 +82,13 @@ def _need_experiment(user: User | None, experiment_id: str) -> None:
     """Read an experiment's record (a run-scoped token: its run's experiment)."""
     if user is not None and not user.may_see_experiment(experiment_id):
         _need(user, "read", experiment_id)
+
+
+def path_run_id(path: Mapping[str, Any]) -> str:
+    """The ``{run_id}`` of a request's path, checked (never a path: ``..``, ``a/b``)."""
+    from mlrun_cli.tracking.models import check_run_id
+
+    return check_run_id(str(path["run_id"]))
 
 
 def _text(body: dict[str, Any], key: str) -> str:
@@ -184,7 +191,7 @@ def get_run(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """GET /runs/{run_id} (a unique prefix of it works too, unless ``?exact=1``)."""
-    run_id = path["run_id"] if body.get("exact") else ctx.store.resolve_run_id(path["run_id"])
+    run_id = path_run_id(path) if body.get("exact") else ctx.store.resolve_run_id(path_run_id(path))
     run = ctx.store.get_run(run_id)
     _check_run(user, "read", run)
     return {"run": wire.run_to_wire(run)}
@@ -198,7 +205,7 @@ def log_events(
     With a range (byte offsets in the runner's events journal) the batch applies only if the
     stored offset is ``start``: a retried batch is acknowledged, never applied twice.
     """
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id)
     span = body.get("range")
     events_range = None if span is None else (int(span[0]), int(span[1]))
@@ -210,7 +217,7 @@ def events_offset(
     ctx: Context, user: User | None, _: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """GET /runs/{run_id}/offset: how much of the events journal the server has."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "read", run_id)
     return {"offset": ctx.store.events_offset(run_id)}
 
@@ -219,7 +226,7 @@ def finish_run(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/finish {"status", "exit_code", "reason"} (idempotent)."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id, ended_ok=True)
     exit_code = body.get("exit_code")
     changed = ctx.store.finish_run(
@@ -254,7 +261,7 @@ def metric_history(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """GET /runs/{run_id}/metrics?key=K: every point, in step order."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "read", run_id)
     points = ctx.store.metric_history(run_id, _text(body, "key"))
     return {"metrics": [[wire.number(m.value), m.step, m.timestamp] for m in points]}
@@ -264,7 +271,7 @@ def delete_tag(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/delete-tag {"key"}."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id)
     return {"deleted": ctx.store.delete_tag(run_id, _text(body, "key"))}
 
@@ -273,7 +280,7 @@ def set_run_stage(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/stage {"stage": "active" | "deleted"}."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id)
     ctx.store.set_run_stage(run_id, _text(body, "stage"))
     return {}
@@ -283,7 +290,7 @@ def rename_run(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/name {"name"}: the run's new name (idempotent)."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id)
     ctx.store.rename_run(run_id, _text(body, "name"))
     return {}
@@ -293,7 +300,7 @@ def set_child(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/child {"pid", "marker"} or {"exit_code"}: the entry point's process."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id)
     if body.get("exit_code") is not None:
         ctx.store.set_child_exit(run_id, int(body["exit_code"]))
@@ -332,7 +339,9 @@ def create_run_token(
     It writes that run only, while it runs, until it expires (default a week); minting needs
     write on the experiment and a user's own token; the token is null with --no-auth.
     """
-    run_id, experiment_id = _text(body, "run_id"), _text(body, "experiment_id")
+    from mlrun_cli.tracking.models import check_run_id
+
+    run_id, experiment_id = check_run_id(_text(body, "run_id")), _text(body, "experiment_id")
     if ctx.auth is None or user is None:
         return {"token": None, "expires_at": None}
     if user.run_id is not None:

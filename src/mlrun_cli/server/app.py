@@ -132,6 +132,7 @@ class Server:
         if not allowed:
             return run_id, _error(401, "UNAUTHENTICATED", "missing or wrong token")
         try:
+            api_v1.path_run_id(request.path_params)  # never a path: "..", "a/b"
             experiment_id = self.store.get_run(run_id).experiment_id
         except MlrunError as exc:
             return run_id, self.failure(exc)

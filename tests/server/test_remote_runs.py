@@ -1,0 +1,78 @@
+"""What a client (a write token, or a backend job's run-scoped token) may not do to remote runs:
+give a run id that is a path, create its run with content other than the one it was minted
+for (a real server over SQLite, then PostgreSQL)."""
+
+from __future__ import annotations
+
+import http.client
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from mlrun_cli.tracking.models import CodeVersion, RunCreate, check_run_id
+from mlrun_cli.tracking.stores import wire
+from tests.integration.test_server import add_user
+from tests.server.process import running_server
+
+if TYPE_CHECKING:
+    from tests.server.backends import Backend
+    from tests.server.process import ServerProcess
+
+
+def _spec(experiment_id: str, run_id: str, **fields: Any) -> dict[str, Any]:
+    return wire.run_create_to_json(RunCreate(
+        experiment_id=experiment_id, name="r", entry_point="main", command="python x.py",
+        code=CodeVersion("local", "/p", content_hash="h"), run_id=run_id, **fields,
+    ))  # fmt: skip
+
+
+def _raw(server: ServerProcess, method: str, path: str, token: str, body: bytes = b"") -> int:
+    """One request with its path sent as written (``%2E%2E`` stays encoded: curl --path-as-is)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request(method, path, body, {"Authorization": f"Bearer {token}"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("bad", ["", ".", "..", "a/b", "a\\b", "a\x00b", "x" * 65, "é"])
+def test_a_run_id_that_could_be_a_path_is_refused(bad: str) -> None:
+    from mlrun_cli.errors import UsageError
+
+    with pytest.raises(UsageError, match="run id"):
+        check_run_id(bad)
+
+
+def test_run_ids_mlrun_mlflow_and_tests_give_are_kept() -> None:
+    for good in ("0123456789abcdef" * 2, "r", "mlrun-x", "run_1", "A" * 64):
+        assert check_run_id(good) == good
+
+
+def test_no_run_id_a_client_gives_is_a_path(backend: Backend) -> None:
+    token = add_user(backend, "ana", "write")
+    with running_server(backend) as server:
+        status, made = server.call("POST", "/api/v1/experiments", {"name": "e"}, token)
+        assert status == 200, made
+        experiment = made["experiment"]["experiment_id"]
+        for bad in ("..", "a/b", "a\\b", ""):
+            status, answer = server.call("POST", "/api/v1/runs", _spec(experiment, bad), token)
+            assert status == 400, answer
+            assert "run_id" in answer["error"]["message"]
+        status, answer = server.call(
+            "POST", "/api/v1/runs", _spec(experiment, "p" * 32, parent_run_id="../x"), token
+        )
+        assert status == 400, answer
+        status, answer = server.call("POST", "/api/v1/tokens/run",
+                                     {"run_id": "../../x", "experiment_id": experiment}, token)  # fmt: skip
+        assert status == 400, answer
+        assert _raw(server, "PUT", "/api/v1/runs/%2E%2E/artifacts/pwned.txt", token, b"x") == 400
+        assert _raw(server, "PUT", "/api/v1/runs/a%2Fb/artifacts/pwned.txt", token, b"x") in (
+            400, 404)  # fmt: skip
+        assert _raw(server, "GET", "/api/v1/runs/%2E%2E/artifacts", token) == 400
+        for endpoint in ("offset", "metrics?key=m"):
+            assert _raw(server, "GET", f"/api/v1/runs/%2E%2E/{endpoint}", token) == 400
+        status, answer = server.call("POST", "/api/v1/runs/%2E%2E/finish",
+                                     {"status": "FAILED"}, token)  # fmt: skip
+        assert status == 400, answer
+    assert not list(backend.root.rglob("pwned.txt"))

@@ -76,3 +76,76 @@ def test_no_run_id_a_client_gives_is_a_path(backend: Backend) -> None:
                                      {"status": "FAILED"}, token)  # fmt: skip
         assert status == 400, answer
     assert not list(backend.root.rglob("pwned.txt"))
+
+
+def _spec_with(experiment: str, run_id: str, **changes: Any) -> dict[str, Any]:
+    from mlrun_cli.tracking.models import Param
+
+    spec = _spec(experiment, run_id, params=(Param("lr", "0.1"), Param("data", "d.csv", "path")),
+                 parent_run_id="a" * 32, user="admin")  # fmt: skip
+    spec["code"] = {**spec["code"], "kind": "git", "commit": "c" * 40}
+    return {**spec, **changes}
+
+
+def test_a_run_token_creates_only_the_run_it_was_minted_for_as_its_user(
+    backend: Backend,
+) -> None:
+    token = add_user(backend, "ana", "write")
+    with running_server(backend) as server:
+        experiment = server.call("POST", "/api/v1/experiments", {"name": "e"}, token)[1]
+        experiment = experiment["experiment"]["experiment_id"]
+        run_id = "r" * 32
+        pin = {"entry_point": "main", "parent_run_id": "a" * 32, "commit": "c" * 40,
+               "params": {"lr": "0.1", "data": "/home/ana/d.csv"}}  # fmt: skip
+        status, made = server.call("POST", "/api/v1/tokens/run",
+                                   {"run_id": run_id, "experiment_id": experiment, "pin": pin},
+                                   token)  # fmt: skip
+        assert status == 200, made
+        run_token = made["token"]
+        forged = _spec_with(experiment, run_id)
+        forged_params = [{"key": "lr", "value": "9", "type": None},
+                         {"key": "data", "value": "d.csv", "type": "path"}]  # fmt: skip
+        for changes, what in (
+            ({"params": forged_params}, "parameter 'lr'"),
+            ({"params": forged_params[1:]}, "parameter 'lr'"),
+            ({"entry_point": "other"}, "entry point"),
+            ({"parent_run_id": "b" * 32}, "parent run"),
+            ({"code": {**forged["code"], "commit": "d" * 40}}, "commit"),
+        ):
+            status, answer = server.call(
+                "POST", "/api/v1/runs", _spec_with(experiment, run_id, **changes), run_token
+            )
+            assert status == 403, answer
+            assert what in answer["error"]["message"]
+        status, answer = server.call("POST", "/api/v1/runs", forged, run_token)
+        assert status == 200, answer
+        assert answer["run"]["user"] == "ana"  # not the "admin" it claimed
+        status, answer = server.call("POST", "/api/v1/runs", _spec(experiment, "u" * 32,
+                                                                    user="root"), token)  # fmt: skip
+        assert status == 200, answer
+        assert answer["run"]["user"] == "ana"
+        status, answer = server.call("POST", "/api/v1/tokens/run",
+                                     {"run_id": "s" * 32, "experiment_id": experiment,
+                                      "pin": {"params": {"lr": 1}}}, token)  # fmt: skip
+        assert status == 400, answer
+
+
+def test_a_finished_run_whose_job_failed_is_never_reused(backend: Backend) -> None:
+    token = add_user(backend, "ana", "write")
+    with running_server(backend) as server:
+        experiment = server.call("POST", "/api/v1/experiments", {"name": "e"}, token)[1]
+        experiment = experiment["experiment"]["experiment_id"]
+        query = {"experiment_id": experiment, "fingerprint": "fp2:x"}
+        for run_id in ("a" * 32, "b" * 32):
+            spec = _spec(experiment, run_id, fingerprint="fp2:x")
+            assert server.call("POST", "/api/v1/runs", spec, token)[0] == 200
+            finished = server.call("POST", f"/api/v1/runs/{run_id}/finish",
+                                   {"status": "FINISHED", "exit_code": 0}, token)  # fmt: skip
+            assert finished[0] == 200
+        found = server.call("POST", "/api/v1/runs/find-finished", query, token)[1]["run"]
+        assert found is not None
+        tagged = server.call("POST", f"/api/v1/runs/{found['run_id']}/events",
+                             {"tags": [["mlrun.backend.ended", "ended by someone else"]]}, token)  # fmt: skip
+        assert tagged[0] == 200, tagged
+        again = server.call("POST", "/api/v1/runs/find-finished", query, token)[1]["run"]
+        assert again is None or again["run_id"] != found["run_id"]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mlrun_cli.backends.base import (
     ENDED_TAG,
     FAILED,
+    PENDING,
     UNREACHABLE,
     Job,
     JobState,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 POLL_S = 0.5
 UNREACHABLE_S = 60.0  # how long an engine may not answer before its job counts as lost
+FORGED_REASON = "its job could not record it: the run was ended by someone else using its token"
 GRACE_S = 10.0  # after the engine says the job ended, how long the run may take to be recorded
 
 
@@ -107,13 +109,29 @@ class Target:
     location: StoreLocation
     store: TrackingStore
 
-    def job_token(self, run_id: str, experiment_id: str) -> str | None:
+    def job_token(
+        self, run_id: str, experiment_id: str, pin: dict[str, Any] | None = None
+    ) -> str | None:
         """The run-scoped token the job carries: for a job that does not inherit this
-        environment (the local backend's does) and reports to a team server with auth."""
+        environment (the local backend's does) and reports to a team server with auth;
+        ``pin``: what its run's create must match."""
         if not getattr(self.backend, "needs_token", False):
             return None
         return run_token(self.store, self.location, run_id, experiment_id,
-                         ttl_of(self.backend.config))  # fmt: skip
+                         ttl_of(self.backend.config), pin)  # fmt: skip
+
+
+def job_pin(
+    request: RunRequest, checkout: Checkout, extra_tags: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    """What the submitter knows of the run its job will create: the server refuses a create by
+    the job's token that differs (someone who took the token from the engine's dashboard)."""
+    from mlrun_cli.sweep.parent import PARENT_TAG
+
+    code = checkout.code
+    params = dict(item.partition("=")[::2] for item in request.params)
+    return {"entry_point": request.entry_point, "parent_run_id": dict(extra_tags).get(PARENT_TAG),
+            "commit": code.commit if code.kind == "git" else None, "params": params}  # fmt: skip
 
 
 def target(backend: Backend, location: StoreLocation, store: TrackingStore) -> Target:
@@ -144,7 +162,7 @@ def make_job(
     log = to.store.location.staging_dir(run_id) / "_mlrun" / "engine.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {"MLRUN_TRACKING_URI": location.uri}
-    token = to.job_token(run_id, experiment_id)
+    token = to.job_token(run_id, experiment_id, job_pin(request, checkout, extra_tags))
     if token is not None:
         env[TOKEN_ENV] = token
     return Job(run_id, argv, folder, env, log, tuple(excludes), checkout if uploaded else None)
@@ -205,9 +223,7 @@ def wait_for(
                 on_output(text[shown:])
                 shown = len(text)
         if run is not None and run.status != models.RUNNING:
-            if run.status == models.KILLED and not (cancelled or cancel_asked(store, run)):
-                state = _engine_word(store, submitted, state)
-            return run, state
+            return _ended(store, submitted, run, state, cancelled)
         if stop is not None and stop.is_set() and not cancelled:
             backend.cancel(job_id)
             cancelled = True
@@ -222,6 +238,38 @@ def wait_for(
                     return store.get_run(run.run_id), state
                 return None, JobState(state.state, reason)
         time.sleep(POLL_S)
+
+
+def _ended(
+    store: TrackingStore, submitted: Submitted, run: Run, state: JobState, cancelled: bool
+) -> tuple[Run | None, JobState]:
+    """A run that has ended, with the engine's word on it."""
+    if run.status == models.KILLED and not (cancelled or cancel_asked(store, run)):
+        return run, _engine_word(store, submitted, state)
+    if run.status == models.FINISHED and getattr(submitted.backend, "needs_token", False):
+        return _not_forged(store, submitted, run, state)
+    return run, state
+
+
+def _not_forged(
+    store: TrackingStore, submitted: Submitted, run: Run, state: JobState
+) -> tuple[Run | None, JobState]:
+    """A run ended FINISHED: its job's too, or someone else ended it with the job's token.
+
+    Its job then fails ("run has ended"): the run gets ``mlrun.backend.ended`` (set with the
+    user's token, after its end: the run token writes it no more), so no ``--reuse`` picks it
+    (``server/api_v1.py find_finished``), and no run is returned. A job still PENDING has not
+    run its worker, so it is waited for as long as it takes; a running one for ``GRACE_S``.
+    """
+    deadline = time.monotonic() + GRACE_S
+    while not state.terminal and (state.state == PENDING or time.monotonic() < deadline):
+        time.sleep(POLL_S)
+        state = submitted.backend.status(submitted.job_id)
+    if state.state != FAILED:
+        return run, state
+    reason = FORGED_REASON + " (" + _engine_reason(submitted.backend, submitted.job_id, state) + ")"
+    store.log_batch(run.run_id, models.EventBatch(tags=((ENDED_TAG, reason),)))
+    return None, JobState(FAILED, reason)
 
 
 def _engine_reason(backend: Backend, job_id: str, state: JobState) -> str:

@@ -41,16 +41,18 @@ def ttl_of(config: dict[str, Any]) -> float | None:
 
 def run_token(
     store: TrackingStore, location: StoreLocation, run_id: str, experiment_id: str,
-    ttl: float | None = None,
+    ttl: float | None = None, pin: dict[str, Any] | None = None,
 ) -> str | None:  # fmt: skip
     """A token for the job of ``run_id`` (None: no team server, no token here, or the server
-    runs without auth)."""
+    runs without auth); ``pin``: what the run's create must match (``server/tokens.py``)."""
     call = getattr(store, "call", None)
     if location.remote is None or call is None or not os.environ.get(TOKEN_ENV):
         return None
     body: dict[str, Any] = {"run_id": run_id, "experiment_id": experiment_id}
     if ttl is not None:
         body["ttl_seconds"] = ttl
+    if pin is not None:
+        body["pin"] = pin
     answer = call("POST", "/tokens/run", body)
     token = answer.get("token") if isinstance(answer, dict) else None
     return str(token) if token else None

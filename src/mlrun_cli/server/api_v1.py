@@ -162,11 +162,23 @@ def update_experiment(
 def create_run(
     ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
 ) -> dict[str, Any]:
-    """POST /runs {RunCreate}: the client picks the run id, so a retried create is a no-op."""
+    """POST /runs {RunCreate}: the client picks the run id, so a retried create is a no-op.
+
+    The run's ``user`` is the authenticated one; a run token's create must match what its
+    submitter pinned when minting it (``server/tokens.py``)."""
+    from mlrun_cli.server.tokens import differences
+
+    if user is not None:
+        body = {**body, "user": user.name}
     spec = wire.run_create_from_json(body)
     if user is not None and not user.may_run("write", spec.run_id, spec.experiment_id):
         _need(user, "write", spec.experiment_id)
         raise _out_of_scope(user, "write", spec.run_id)
+    if user is not None and user.run_pin is not None:
+        differ = differences(user.run_pin, spec)
+        if differ:
+            raise DeniedError(f"run {spec.run_id}: its {', '.join(differ)} differ(s) from what "
+                              "its run-scoped token was minted for")  # fmt: skip
     try:
         existing = ctx.store.get_run(spec.run_id)
     except NotFoundError:
@@ -312,10 +324,17 @@ def set_child(
 def find_finished(
     ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
 ) -> dict[str, Any]:
-    """POST /runs/find-finished {"experiment_id", "fingerprint"}: a run to reuse, or null."""
+    """POST /runs/find-finished {"experiment_id", "fingerprint"}: a run to reuse, or null.
+
+    Never one tagged ``mlrun.backend.ended``: its engine job did not succeed (a FINISHED one:
+    someone else ended it with its job's token, and its submitter said so)."""
+    from mlrun_cli.backends.base import ENDED_TAG
+
     experiment_id = _text(body, "experiment_id")
     _need(user, "read", experiment_id)
     found = ctx.store.find_finished_run(experiment_id, _text(body, "fingerprint"))
+    if found is not None and ENDED_TAG in found.tags:
+        found = None
     return {"run": None if found is None else wire.run_to_wire(found)}
 
 
@@ -334,11 +353,15 @@ def running_on(
 def create_run_token(
     ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
 ) -> dict[str, Any]:
-    """POST /tokens/run {"run_id", "experiment_id", "ttl_seconds"?}: a token for one run's job.
+    """POST /tokens/run {"run_id", "experiment_id", "ttl_seconds"?, "pin"?}: a token for one
+    run's job.
 
     It writes that run only, while it runs, until it expires (default a week); minting needs
-    write on the experiment and a user's own token; the token is null with --no-auth.
+    write on the experiment and a user's own token; the token is null with --no-auth. ``pin``
+    ({"entry_point", "parent_run_id", "commit", "params": {name: value}}): what the run's
+    create by that token must match (``server/tokens.py``).
     """
+    from mlrun_cli.server.tokens import canonical_pin
     from mlrun_cli.tracking.models import check_run_id
 
     run_id, experiment_id = check_run_id(_text(body, "run_id")), _text(body, "experiment_id")
@@ -354,8 +377,8 @@ def create_run_token(
     if existing is not None and existing.experiment_id != experiment_id:
         raise UsageError(f"run {run_id} exists in another experiment")
     ttl = body.get("ttl_seconds")
-    token, expires = ctx.auth.create_run_token(user, run_id, experiment_id,
-                                               None if ttl is None else float(ttl))  # fmt: skip
+    ttl_s, pinned = None if ttl is None else float(ttl), canonical_pin(body.get("pin"))
+    token, expires = ctx.auth.create_run_token(user, run_id, experiment_id, ttl_s, pinned)
     return {"token": token, "expires_at": expires}
 
 

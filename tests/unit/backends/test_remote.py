@@ -111,3 +111,49 @@ def test_a_queued_job_without_a_run_yet_counts_as_running_for_its_logs(
     assert _status(store, "0" * 32, queued=True) == RUNNING
     with pytest.raises(NotFoundError):
         _status(store, "0" * 32, queued=False)
+
+
+def test_a_job_pins_its_entry_point_parent_commit_and_values() -> None:
+    from pathlib import Path
+
+    from mlrun_cli.backends.remote import job_pin
+    from mlrun_cli.execution.runner import RunRequest
+    from mlrun_cli.source.local import Checkout
+    from mlrun_cli.tracking.models import CodeVersion
+
+    request = RunRequest(uri=".", entry_point="train", params=("lr=0.1", "eq=a=b"))
+    git = CodeVersion("git", "https://h/r.git", commit="c" * 40)
+    checkout = Checkout(path=Path("/p"), code=git)
+    assert job_pin(request, checkout, (("mlrun.parent_run_id", "p" * 32),)) == {
+        "entry_point": "train", "parent_run_id": "p" * 32, "commit": "c" * 40,
+        "params": {"lr": "0.1", "eq": "a=b"},
+    }  # fmt: skip
+    local = Checkout(path=Path("/p"), code=CodeVersion("local", "/p"))
+    assert job_pin(request, local, ())["commit"] is None
+
+
+class TokenEngine(SilentEngine):
+    """An engine whose jobs carry a run token (Ray, Slurm)."""
+
+    needs_token = True
+
+
+def test_a_run_someone_else_finished_with_its_token_is_not_the_jobs(store: SqliteStore) -> None:
+    from mlrun_cli.backends.base import ENDED_TAG, FAILED, PENDING, SUCCEEDED
+
+    forged = new_run(store)
+    store.finish_run(forged, "FINISHED", 0)  # while its job waits in the queue
+    engine = TokenEngine([JobState(PENDING)] * 30 + [JobState(FAILED, "exit 2")])
+    run, state = remote.wait_for(store, remote.Submitted(forged, "j", engine))  # type: ignore[arg-type]
+    assert run is None
+    assert state.state == FAILED
+    assert state.reason is not None
+    assert state.reason.startswith(remote.FORGED_REASON)
+    assert ENDED_TAG in store.get_run(forged).tags
+    own = new_run(store)
+    store.finish_run(own, "FINISHED", 0)
+    engine = TokenEngine([JobState(RUNNING), JobState(SUCCEEDED)])
+    run, state = remote.wait_for(store, remote.Submitted(own, "k", engine))  # type: ignore[arg-type]
+    assert run is not None
+    assert run.status == "FINISHED"
+    assert ENDED_TAG not in store.get_run(own).tags

@@ -187,6 +187,32 @@ def test_a_local_project_runs_from_rays_copy_recorded_as_the_submitters_code(
     assert reproduced["fingerprint"] == ended["fingerprint"]
 
 
+CFG = """\
+import pathlib, mlrun_cli
+mlrun_cli.set_tag("value", pathlib.Path("cfg/value.txt").read_text().strip())
+"""
+
+
+def test_a_tracked_file_a_gitignore_matches_reaches_ray_as_the_commit_has_it(
+    isolated: Path, ray_config: Path
+) -> None:
+    repo = isolated / "repo"
+    project = write_project(repo / "sub", "entry_points:\n  main:\n    command: python cfg.py\n",
+                            {"cfg.py": CFG, "cfg/value.txt": "7\n"})  # fmt: skip
+    (repo / ".gitignore").write_text("sub/cfg/\n")
+    sh(repo, "git", "init", "-q", "-b", "main")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "add", "-f", "sub/cfg/value.txt")
+    sh(repo, "git", "commit", "-qm", "v1")
+    result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "ray",
+                       "--backend-config", str(ray_config), "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = json.loads(result.stdout)
+    assert run["status"] == "FINISHED"
+    assert run["tags"]["value"] == "7"
+    assert run["source"]["dirty"] is False
+
+
 def test_no_wait_then_cancel_ends_the_run_killed(
     project: Path, ray_config: Path, tmp_path: Path
 ) -> None:

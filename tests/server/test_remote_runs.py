@@ -149,3 +149,30 @@ def test_a_finished_run_whose_job_failed_is_never_reused(backend: Backend) -> No
         assert tagged[0] == 200, tagged
         again = server.call("POST", "/api/v1/runs/find-finished", query, token)[1]["run"]
         assert again is None or again["run_id"] != found["run_id"]
+
+
+def test_a_run_token_is_told_what_it_reaches_and_never_learns_another_runs_id(
+    backend: Backend,
+) -> None:
+    token = add_user(backend, "alice", "write")
+    with running_server(backend) as server:
+        experiment = server.call("POST", "/api/v1/experiments", {"name": "e"}, token)[1]
+        experiment = experiment["experiment"]["experiment_id"]
+        other = "0abc" + "1" * 28
+        assert server.call("POST", "/api/v1/runs", _spec(experiment, other), token)[0] == 200
+        mine = server.call("POST", "/api/v1/tokens/run",
+                           {"run_id": "f" * 32, "experiment_id": experiment}, token)[1]  # fmt: skip
+        status, answer = server.call("GET", "/api/v1/runs/0abc", token=mine["token"])
+        assert status == 403, answer
+        message = answer["error"]["message"]
+        assert "a run-scoped token reaches its own run only" in message
+        assert other not in message
+        status, answer = server.call("GET", f"/api/v1/runs/{other}/artifacts", token=mine["token"])
+        assert status == 403, answer
+        assert "a run-scoped token reaches its own run only" in answer["error"]["message"]
+        expired = server.call("POST", "/api/v1/tokens/run",
+                              {"run_id": "e" * 32, "experiment_id": experiment,
+                               "ttl_seconds": 0.001}, token)[1]  # fmt: skip
+        status, answer = server.call("GET", f"/api/v1/runs/{'e' * 32}", token=expired["token"])
+        assert status == 401, answer
+        assert "run-scoped token expired" in answer["error"]["message"]

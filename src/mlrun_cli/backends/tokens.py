@@ -23,6 +23,7 @@ TOKEN_ENV = "MLRUN_TRACKING_TOKEN"  # noqa: S105 - a variable name
 # Never passed to an engine from the submitter's environment or a backend config.
 SECRET_ENV = (TOKEN_ENV, "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD")
 TTL_KEY = "token_ttl"  # backend config: the run token's lifetime, in seconds
+MAX_TTL_S = 30 * 24 * 3600  # the server's limit (server/auth.py MAX_RUN_TOKEN_TTL_S)
 
 
 def ttl_of(config: dict[str, Any]) -> float | None:
@@ -34,8 +35,11 @@ def ttl_of(config: dict[str, Any]) -> float | None:
         ttl = float(value)
     except (TypeError, ValueError):
         ttl = 0.0
-    if ttl <= 0:
-        raise UsageError(f"--backend-config: {TTL_KEY} {value!r}: expected a number of seconds")
+    if not 0 < ttl <= MAX_TTL_S:
+        raise UsageError(
+            f"--backend-config: {TTL_KEY} {value!r}: expected a number of seconds, more than 0 "
+            f"and at most {MAX_TTL_S} (30 days)"
+        )
     return ttl
 
 

@@ -38,15 +38,32 @@ class Context:
     auth: AuthStore | None = None
 
 
+RUN_SCOPED = "a run-scoped token reaches its own run only"
+
+
 def _need(user: User | None, role: str, experiment_id: str | None) -> None:
     if user is not None and not user.may(role, experiment_id):
         where = "every experiment" if experiment_id is None else f"experiment {experiment_id}"
         if user.run_id is not None:
-            raise DeniedError(
-                f"a run-scoped token of user {user.name!r} reaches run {user.run_id} only "
-                f"(no {role} on {where})"
-            )
+            raise DeniedError(f"{RUN_SCOPED} (run {user.run_id}; no {role} on {where})")
         raise DeniedError(f"user {user.name!r} has no {role} role on {where}")
+
+
+def unauthenticated(authorization: str | None) -> str:
+    """The 401 message: a run-scoped token the server does not know has expired (or was never
+    minted here)."""
+    from mlrun_cli.server.auth import RUN_TOKEN_PREFIX, token_from_header
+
+    if (token_from_header(authorization) or "").startswith(RUN_TOKEN_PREFIX):
+        return "run-scoped token expired or unknown (its lifetime: token_ttl)"
+    return "missing or wrong token (Authorization: Bearer, from MLRUN_TRACKING_TOKEN)"
+
+
+def denied(user: User, role: str, experiment_id: str) -> DeniedError:
+    """Why ``user`` lacks ``role`` on a run of an experiment (a run token: not its run)."""
+    if user.run_id is not None:
+        return _out_of_scope(user, role, "")
+    return DeniedError(f"user {user.name!r} has no {role} role on experiment {experiment_id}")
 
 
 def _check_run(user: User | None, role: str, run: Run, ended_ok: bool = False) -> None:
@@ -66,10 +83,9 @@ def _check_run(user: User | None, role: str, run: Run, ended_ok: bool = False) -
 
 
 def _out_of_scope(user: User, role: str, run_id: str) -> DeniedError:
-    return DeniedError(
-        f"a run-scoped token of user {user.name!r} reaches run {user.run_id} only "
-        f"(no {role} on run {run_id})"
-    )
+    """Refused to a run-scoped token: the other run is not named (a prefix's full id)."""
+    del run_id
+    return DeniedError(f"{RUN_SCOPED} (run {user.run_id}; no {role} on another run)")
 
 
 def _need_run(
@@ -203,7 +219,12 @@ def get_run(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """GET /runs/{run_id} (a unique prefix of it works too, unless ``?exact=1``)."""
-    run_id = path_run_id(path) if body.get("exact") else ctx.store.resolve_run_id(path_run_id(path))
+    given = path_run_id(path)
+    if user is not None and user.run_id is not None:  # its own run, never another's full id
+        if not user.run_id.startswith(given) or (body.get("exact") and given != user.run_id):
+            raise _out_of_scope(user, "read", given)
+        given = user.run_id
+    run_id = given if body.get("exact") else ctx.store.resolve_run_id(given)
     run = ctx.store.get_run(run_id)
     _check_run(user, "read", run)
     return {"run": wire.run_to_wire(run)}

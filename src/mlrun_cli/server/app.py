@@ -81,8 +81,8 @@ class Server:
         async def serve(request: Request) -> Response:
             allowed, user = self.user(request)
             if not allowed:
-                return _error(401, "UNAUTHENTICATED", "missing or wrong token (Authorization: "
-                              "Bearer, from MLRUN_TRACKING_TOKEN)")  # fmt: skip
+                return _error(401, "UNAUTHENTICATED", api_v1.unauthenticated(
+                    request.headers.get("authorization")))  # fmt: skip
             body: dict[str, Any] = dict(request.query_params)
             if method == "POST":
                 try:
@@ -137,8 +137,7 @@ class Server:
         except MlrunError as exc:
             return run_id, self.failure(exc)
         if user is not None and not user.may_run(role, run_id, experiment_id):
-            return run_id, _error(403, "DeniedError", f"user {user.name!r} has no {role} role "
-                                  f"on experiment {experiment_id}")  # fmt: skip
+            return run_id, self.failure(api_v1.denied(user, role, experiment_id))
         return run_id, None
 
     async def list_artifacts(self, request: Request) -> Response:

@@ -315,7 +315,7 @@ def submit_run(
     config = load_config(config_path)
     backend = preflight(backend_name, config_path)
     location = resolve_location(request.tracking_uri)
-    checkout, params = check_locally(request, reporter, location.owned_paths())
+    checkout, params = check_locally(request, reporter, location.owned_paths(), backend)
     request = replace(request, params=params)
     store = open_location(location)
     try:
@@ -410,10 +410,12 @@ def remote_trial_runner(
 
 
 def check_locally(
-    request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...]
-) -> tuple[Checkout, tuple[str, ...]]:
+    request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...],
+    backend: Backend | None = None,
+) -> tuple[Checkout, tuple[str, ...]]:  # fmt: skip
     """Source, spec and parameter checks before submitting (a bad -P never reaches a cluster);
-    the checkout, and the ``-P`` items to hand the worker."""
+    the checkout, and the ``-P`` items to hand the worker (``path`` values inside the code a
+    ``backend`` uploads: relative to the uploaded folder, the worker's own)."""
     from mlrun_cli.source.local import SourceRequest, resolve_source
     from mlrun_cli.spec.mlproject import load_project
     from mlrun_cli.spec.params import bind_params, parse_cli_params
@@ -429,17 +431,28 @@ def check_locally(
                         strict=request.strict, check_paths=False)  # fmt: skip
     for message in bound.warnings:
         reporter.warn(message)
-    return checkout, absolute_paths(request.params, entry_point, bound.as_dict())
+    inside = checkout.top if backend is not None and uploads_code(backend, checkout) else None
+    return checkout, absolute_paths(request.params, entry_point, bound.as_dict(), inside)
 
 
 def absolute_paths(
-    items: tuple[str, ...], entry_point: EntryPoint, bound: dict[str, str]
-) -> tuple[str, ...]:
+    items: tuple[str, ...], entry_point: EntryPoint, bound: dict[str, str],
+    inside: Path | None = None,
+) -> tuple[str, ...]:  # fmt: skip
     """``-P`` items with each ``path`` value as bound here (absolute, against the user's
-    folder): the worker's own folder is another one."""
+    folder): the worker's own folder is another one. A path in ``inside`` (the folder the
+    engine uploads, the worker's working directory) goes relative to it: the worker finds it
+    in its copy, no shared filesystem needed; one outside keeps the submitter's absolute path
+    (the worker needs it at the same place)."""
     paths = {p.name for p in entry_point.parameters if p.type == "path"}
     out = []
     for item in items:
         name = item.partition("=")[0]
-        out.append(f"{name}={bound[name]}" if name in paths and name in bound else item)
+        if name not in paths or name not in bound:
+            out.append(item)
+            continue
+        value = bound[name]
+        if inside is not None and "://" not in value and Path(value).is_relative_to(inside):
+            value = Path(value).relative_to(inside).as_posix() or "."
+        out.append(f"{name}={value}")
     return tuple(out)

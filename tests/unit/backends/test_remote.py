@@ -157,3 +157,20 @@ def test_a_run_someone_else_finished_with_its_token_is_not_the_jobs(store: Sqlit
     assert run is not None
     assert run.status == "FINISHED"
     assert ENDED_TAG not in store.get_run(own).tags
+
+
+def test_path_params_inside_the_uploaded_folder_go_relative_to_it(tmp_path: Path) -> None:
+    """Ray's worker runs in its copy of the uploaded folder: a path inside it goes relative
+    (found in the copy, no shared filesystem); one outside keeps the submitter's path."""
+    from mlrun_cli.backends.remote import absolute_paths
+    from mlrun_cli.spec.mlproject import EntryPoint, ParameterSpec
+
+    entry = EntryPoint("main", "python t.py {a} {b} {c}", (ParameterSpec("a", "path"),
+                       ParameterSpec("b", "path"), ParameterSpec("c", "float")))  # fmt: skip
+    top = tmp_path / "repo"
+    bound = {"a": str(top / "proj" / "notes.txt"), "b": "/elsewhere/d.csv", "c": "1"}
+    items = ("a=notes.txt", "b=/elsewhere/d.csv", "c=1")
+    assert absolute_paths(items, entry, bound, top) == (
+        "a=proj/notes.txt", "b=/elsewhere/d.csv", "c=1",
+    )  # fmt: skip
+    assert absolute_paths(items, entry, bound)[0] == f"a={top / 'proj' / 'notes.txt'}"

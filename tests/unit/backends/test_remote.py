@@ -1,4 +1,5 @@
-"""Following a job whose engine stops answering (a Ray head or Slurm controller down)."""
+"""Following a job (an engine that stops answering, a run someone else ended) and what a
+job is handed (its pin, its path parameters)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlrun_cli.backends import remote
+from mlrun_cli.backends import follow, remote
 from mlrun_cli.backends.base import RUNNING, UNREACHABLE, JobState
 from mlrun_cli.tracking.sqlite import SqliteStore
 from mlrun_cli.tracking.store import open_store
@@ -34,7 +35,7 @@ class SilentEngine:
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SqliteStore:
     for name, seconds in (("UNREACHABLE_S", 0.2), ("GRACE_S", 0.1), ("POLL_S", 0.01)):
-        monkeypatch.setattr(remote, name, seconds)
+        monkeypatch.setattr(follow, name, seconds)
     opened = open_store(str(tmp_path / "store"))
     assert isinstance(opened, SqliteStore)
     return opened
@@ -148,7 +149,7 @@ def test_a_run_someone_else_finished_with_its_token_is_not_the_jobs(store: Sqlit
     assert run is None
     assert state.state == FAILED
     assert state.reason is not None
-    assert state.reason.startswith(remote.FORGED_REASON)
+    assert state.reason.startswith(follow.FORGED_REASON)
     assert ENDED_TAG in store.get_run(forged).tags
     own = new_run(store)
     store.finish_run(own, "FINISHED", 0)

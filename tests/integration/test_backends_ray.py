@@ -6,8 +6,8 @@ signalling that group (never ``ray stop``, which stops every Ray process of the 
 
 from __future__ import annotations
 
-import json
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -186,6 +186,64 @@ def test_a_local_project_runs_from_rays_copy_recorded_as_the_submitters_code(
     reproduced = json.loads(again.stdout)["run"]
     assert reproduced["tags"]["notes"] == "dirty"
     assert reproduced["fingerprint"] == ended["fingerprint"]
+
+
+NOTES = """\
+import pathlib, sys, mlrun_cli
+mlrun_cli.set_tag("arg", sys.argv[1])
+mlrun_cli.set_tag("notes", pathlib.Path(sys.argv[1]).read_text().strip())
+"""
+
+
+def test_a_path_param_inside_the_project_is_found_in_rays_copy(
+    isolated: Path, ray_config: Path
+) -> None:
+    mlproject = ("entry_points:\n  main:\n    parameters:\n      notes: {type: path}\n"
+                 "    command: python notes.py {notes}\n")  # fmt: skip
+    project = write_project(isolated / "plain" / "proj", mlproject,
+                            {"notes.py": NOTES, "notes.txt": "mine\n"})  # fmt: skip
+    result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "ray",
+                       "--backend-config", str(ray_config), "--no-wait", "--json",
+                       "--experiment-name", EXPERIMENT, "-P", "notes=plain/proj/notes.txt")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run_id = str(json.loads(result.stdout)["run_id"])
+    moved = project.rename(isolated / "plain" / "moved")  # the submitter's path is gone
+    try:
+        ended = wait_until_ended(None, run_id)
+    finally:
+        moved.rename(project)
+    assert ended["status"] == "FINISHED", run_mlrun("runs", "logs", run_id).stdout
+    tags = ended["tags"]
+    assert isinstance(tags, dict)
+    assert tags["notes"] == "mine"
+    assert not str(tags["arg"]).startswith(str(isolated))
+    assert ended["params"] == {"notes": "notes.txt"}
+
+
+CFG = """\
+import pathlib, mlrun_cli
+mlrun_cli.set_tag("value", pathlib.Path("cfg/value.txt").read_text().strip())
+"""
+
+
+def test_a_tracked_file_a_gitignore_matches_reaches_ray_as_the_commit_has_it(
+    isolated: Path, ray_config: Path
+) -> None:
+    repo = isolated / "repo"
+    project = write_project(repo / "sub", "entry_points:\n  main:\n    command: python cfg.py\n",
+                            {"cfg.py": CFG, "cfg/value.txt": "7\n"})  # fmt: skip
+    (repo / ".gitignore").write_text("sub/cfg/\n")
+    sh(repo, "git", "init", "-q", "-b", "main")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "add", "-f", "sub/cfg/value.txt")
+    sh(repo, "git", "commit", "-qm", "v1")
+    result = run_mlrun("run", str(project), "--env-manager", "local", "--backend", "ray",
+                       "--backend-config", str(ray_config), "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = json.loads(result.stdout)
+    assert run["status"] == "FINISHED"
+    assert run["tags"]["value"] == "7"
+    assert run["source"]["dirty"] is False
 
 
 def test_no_wait_then_cancel_ends_the_run_killed(

@@ -117,6 +117,20 @@ def test_bad_values_are_refused_before_anything_runs(project: Path) -> None:
     assert "use int(low,high)" in bad.stderr
 
 
+def test_an_unreachable_server_fails_the_sweep_with_a_hint_that_fits(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.server.process import free_port
+
+    monkeypatch.setenv("MLRUN_TRACKING_RETRY_SECONDS", "0.5")
+    result = run_mlrun("sweep", str(project), "--env-manager", "local", "-P", "x=0.1,0.2",
+                       "--tracking-uri", f"http://127.0.0.1:{free_port()}")  # fmt: skip
+    assert result.returncode != 0
+    assert "is unreachable" in result.stderr
+    assert "nothing was started or recorded" in result.stderr
+    assert "mlrun sync" not in result.stderr
+
+
 def test_random_sweep_is_seeded(project: Path) -> None:
     first = sweep(project, "-P", "x=uniform(0,1)", "-P", "n=int(1,3)", "--random", "3", "-j", "2")
     trials = first["trials"]

@@ -11,25 +11,32 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrun_cli.backends.base import (
-    ENDED_TAG,
-    FAILED,
-    UNREACHABLE,
-    Job,
-    JobState,
-    cancel_asked,
-    get_backend,
-    load_config,
-    write_record,
-)
+from mlrun_cli.backends.base import Job, JobState, get_backend, load_config, write_record
+from mlrun_cli.backends.follow import Submitted, wait_for
 from mlrun_cli.backends.tokens import TOKEN_ENV, run_token, ttl_of
-from mlrun_cli.tracking import models
+
+__all__ = [  # wait_for and Submitted: from follow.py, where cli/remote.py finds them
+    "Submitted",
+    "Target",
+    "absolute_paths",
+    "check_locally",
+    "job_pin",
+    "make_job",
+    "preflight",
+    "remote_trial_runner",
+    "submit",
+    "submit_run",
+    "target",
+    "uploads_code",
+    "wait_for",
+    "worker_argv",
+    "worker_source",
+]
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,10 +49,6 @@ if TYPE_CHECKING:
     from mlrun_cli.sweep.trials import TrialContext, TrialResult
     from mlrun_cli.tracking.models import Run
     from mlrun_cli.tracking.store import StoreLocation, TrackingStore
-
-POLL_S = 0.5
-UNREACHABLE_S = 60.0  # how long an engine may not answer before its job counts as lost
-GRACE_S = 10.0  # after the engine says the job ended, how long the run may take to be recorded
 
 
 def worker_source(checkout: Checkout, uploaded: bool = False) -> tuple[str, ...]:
@@ -107,13 +110,29 @@ class Target:
     location: StoreLocation
     store: TrackingStore
 
-    def job_token(self, run_id: str, experiment_id: str) -> str | None:
+    def job_token(
+        self, run_id: str, experiment_id: str, pin: dict[str, Any] | None = None
+    ) -> str | None:
         """The run-scoped token the job carries: for a job that does not inherit this
-        environment (the local backend's does) and reports to a team server with auth."""
+        environment (the local backend's does) and reports to a team server with auth;
+        ``pin``: what its run's create must match."""
         if not getattr(self.backend, "needs_token", False):
             return None
         return run_token(self.store, self.location, run_id, experiment_id,
-                         ttl_of(self.backend.config))  # fmt: skip
+                         ttl_of(self.backend.config), pin)  # fmt: skip
+
+
+def job_pin(
+    request: RunRequest, checkout: Checkout, extra_tags: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    """What the submitter knows of the run its job will create: the server refuses a create by
+    the job's token that differs (someone who took the token from the engine's dashboard)."""
+    from mlrun_cli.sweep.parent import PARENT_TAG
+
+    code = checkout.code
+    params = dict(item.partition("=")[::2] for item in request.params)
+    return {"entry_point": request.entry_point, "parent_run_id": dict(extra_tags).get(PARENT_TAG),
+            "commit": code.commit if code.kind == "git" else None, "params": params}  # fmt: skip
 
 
 def target(backend: Backend, location: StoreLocation, store: TrackingStore) -> Target:
@@ -144,19 +163,10 @@ def make_job(
     log = to.store.location.staging_dir(run_id) / "_mlrun" / "engine.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {"MLRUN_TRACKING_URI": location.uri}
-    token = to.job_token(run_id, experiment_id)
+    token = to.job_token(run_id, experiment_id, job_pin(request, checkout, extra_tags))
     if token is not None:
         env[TOKEN_ENV] = token
     return Job(run_id, argv, folder, env, log, tuple(excludes), checkout if uploaded else None)
-
-
-@dataclass(frozen=True)
-class Submitted:
-    """A run handed to an engine."""
-
-    run_id: str
-    job_id: str
-    backend: Backend
 
 
 def submit(
@@ -167,80 +177,6 @@ def submit(
     job_id = backend.submit(job)
     write_record(artifact_dir, backend_name, job_id, config)
     return Submitted(job.run_id, job_id, backend)
-
-
-def _run_or_none(store: TrackingStore, run_id: str) -> Run | None:
-    from mlrun_cli.errors import NotFoundError
-
-    try:
-        return store.get_run(run_id)
-    except NotFoundError:
-        return None
-
-
-def wait_for(
-    store: TrackingStore,
-    submitted: Submitted,
-    stop: threading.Event | None = None,
-    on_output: Callable[[str], None] | None = None,
-) -> tuple[Run | None, JobState]:
-    """Follow the job until its run has ended; reconcile a run the engine lost."""
-    backend, job_id = submitted.backend, submitted.job_id
-    shown = 0
-    ended_at: float | None = None
-    lost_at: float | None = None
-    cancelled = False
-    while True:
-        run = _run_or_none(store, submitted.run_id)
-        state = backend.status(job_id)
-        if state.state == UNREACHABLE:  # a head that stays down has lost the job
-            lost_at = lost_at or time.monotonic()
-            if time.monotonic() - lost_at > UNREACHABLE_S:
-                state = JobState(FAILED, state.reason)
-        else:
-            lost_at = None
-        if on_output is not None:
-            text = backend.logs(job_id) if lost_at is None else ""
-            if len(text) > shown:
-                on_output(text[shown:])
-                shown = len(text)
-        if run is not None and run.status != models.RUNNING:
-            if run.status == models.KILLED and not (cancelled or cancel_asked(store, run)):
-                state = _engine_word(store, submitted, state)
-            return run, state
-        if stop is not None and stop.is_set() and not cancelled:
-            backend.cancel(job_id)
-            cancelled = True
-        if state.terminal:
-            ended_at = ended_at or time.monotonic()
-            if time.monotonic() - ended_at > GRACE_S:
-                reason = _engine_reason(backend, job_id, state)
-                if run is not None:
-                    asked = cancel_asked(store, run)
-                    status = models.KILLED if cancelled or asked else models.FAILED
-                    store.finish_run(run.run_id, status, None, reason)
-                    return store.get_run(run.run_id), state
-                return None, JobState(state.state, reason)
-        time.sleep(POLL_S)
-
-
-def _engine_reason(backend: Backend, job_id: str, state: JobState) -> str:
-    detail = f": {state.reason}" if state.reason else ""
-    return f"{backend.name}: job {job_id} {state.state.lower()}{detail}"
-
-
-def _engine_word(store: TrackingStore, submitted: Submitted, state: JobState) -> JobState:
-    """A run that its worker ended KILLED though nobody asked mlrun to: the engine stopped it
-    (``scancel``, ``ray job stop``, a time limit). Its reason goes on the run as the tag
-    ``mlrun.backend.ended`` (the run's own end, recorded by the worker, stays as it is)."""
-    deadline = time.monotonic() + GRACE_S
-    while not state.terminal and time.monotonic() < deadline:
-        time.sleep(POLL_S)
-        state = submitted.backend.status(submitted.job_id)
-    if state.terminal:
-        reason = _engine_reason(submitted.backend, submitted.job_id, state)
-        store.log_batch(submitted.run_id, models.EventBatch(tags=((ENDED_TAG, reason),)))
-    return state
 
 
 def preflight(backend_name: str, config_path: str | None) -> Backend:
@@ -267,7 +203,7 @@ def submit_run(
     config = load_config(config_path)
     backend = preflight(backend_name, config_path)
     location = resolve_location(request.tracking_uri)
-    checkout, params = check_locally(request, reporter, location.owned_paths())
+    checkout, params = check_locally(request, reporter, location.owned_paths(), backend)
     request = replace(request, params=params)
     store = open_location(location)
     try:
@@ -362,10 +298,12 @@ def remote_trial_runner(
 
 
 def check_locally(
-    request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...]
-) -> tuple[Checkout, tuple[str, ...]]:
+    request: RunRequest, reporter: Reporter, not_code: tuple[Path, ...],
+    backend: Backend | None = None,
+) -> tuple[Checkout, tuple[str, ...]]:  # fmt: skip
     """Source, spec and parameter checks before submitting (a bad -P never reaches a cluster);
-    the checkout, and the ``-P`` items to hand the worker."""
+    the checkout, and the ``-P`` items to hand the worker (``path`` values inside the code a
+    ``backend`` uploads: relative to the uploaded folder, the worker's own)."""
     from mlrun_cli.source.local import SourceRequest, resolve_source
     from mlrun_cli.spec.mlproject import load_project
     from mlrun_cli.spec.params import bind_params, parse_cli_params
@@ -381,17 +319,28 @@ def check_locally(
                         strict=request.strict, check_paths=False)  # fmt: skip
     for message in bound.warnings:
         reporter.warn(message)
-    return checkout, absolute_paths(request.params, entry_point, bound.as_dict())
+    inside = checkout.top if backend is not None and uploads_code(backend, checkout) else None
+    return checkout, absolute_paths(request.params, entry_point, bound.as_dict(), inside)
 
 
 def absolute_paths(
-    items: tuple[str, ...], entry_point: EntryPoint, bound: dict[str, str]
-) -> tuple[str, ...]:
+    items: tuple[str, ...], entry_point: EntryPoint, bound: dict[str, str],
+    inside: Path | None = None,
+) -> tuple[str, ...]:  # fmt: skip
     """``-P`` items with each ``path`` value as bound here (absolute, against the user's
-    folder): the worker's own folder is another one."""
+    folder): the worker's own folder is another one. A path in ``inside`` (the folder the
+    engine uploads, the worker's working directory) goes relative to it: the worker finds it
+    in its copy, no shared filesystem needed; one outside keeps the submitter's absolute path
+    (the worker needs it at the same place)."""
     paths = {p.name for p in entry_point.parameters if p.type == "path"}
     out = []
     for item in items:
         name = item.partition("=")[0]
-        out.append(f"{name}={bound[name]}" if name in paths and name in bound else item)
+        if name not in paths or name not in bound:
+            out.append(item)
+            continue
+        value = bound[name]
+        if inside is not None and "://" not in value and Path(value).is_relative_to(inside):
+            value = Path(value).relative_to(inside).as_posix() or "."
+        out.append(f"{name}={value}")
     return tuple(out)

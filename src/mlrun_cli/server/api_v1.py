@@ -14,7 +14,7 @@ from mlrun_cli.errors import MlrunError, NotFoundError, UsageError
 from mlrun_cli.tracking.stores import wire
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from mlrun_cli.server.auth import AuthStore, User
     from mlrun_cli.tracking.models import Run
@@ -38,15 +38,32 @@ class Context:
     auth: AuthStore | None = None
 
 
+RUN_SCOPED = "a run-scoped token reaches its own run only"
+
+
 def _need(user: User | None, role: str, experiment_id: str | None) -> None:
     if user is not None and not user.may(role, experiment_id):
         where = "every experiment" if experiment_id is None else f"experiment {experiment_id}"
         if user.run_id is not None:
-            raise DeniedError(
-                f"a run-scoped token of user {user.name!r} reaches run {user.run_id} only "
-                f"(no {role} on {where})"
-            )
+            raise DeniedError(f"{RUN_SCOPED} (run {user.run_id}; no {role} on {where})")
         raise DeniedError(f"user {user.name!r} has no {role} role on {where}")
+
+
+def unauthenticated(authorization: str | None) -> str:
+    """The 401 message: a run-scoped token the server does not know has expired (or was never
+    minted here)."""
+    from mlrun_cli.server.auth import RUN_TOKEN_PREFIX, token_from_header
+
+    if (token_from_header(authorization) or "").startswith(RUN_TOKEN_PREFIX):
+        return "run-scoped token expired or unknown (its lifetime: token_ttl)"
+    return "missing or wrong token (Authorization: Bearer, from MLRUN_TRACKING_TOKEN)"
+
+
+def denied(user: User, role: str, experiment_id: str) -> DeniedError:
+    """Why ``user`` lacks ``role`` on a run of an experiment (a run token: not its run)."""
+    if user.run_id is not None:
+        return _out_of_scope(user, role, "")
+    return DeniedError(f"user {user.name!r} has no {role} role on experiment {experiment_id}")
 
 
 def _check_run(user: User | None, role: str, run: Run, ended_ok: bool = False) -> None:
@@ -66,10 +83,9 @@ def _check_run(user: User | None, role: str, run: Run, ended_ok: bool = False) -
 
 
 def _out_of_scope(user: User, role: str, run_id: str) -> DeniedError:
-    return DeniedError(
-        f"a run-scoped token of user {user.name!r} reaches run {user.run_id} only "
-        f"(no {role} on run {run_id})"
-    )
+    """Refused to a run-scoped token: the other run is not named (a prefix's full id)."""
+    del run_id
+    return DeniedError(f"{RUN_SCOPED} (run {user.run_id}; no {role} on another run)")
 
 
 def _need_run(
@@ -82,6 +98,13 @@ def _need_experiment(user: User | None, experiment_id: str) -> None:
     """Read an experiment's record (a run-scoped token: its run's experiment)."""
     if user is not None and not user.may_see_experiment(experiment_id):
         _need(user, "read", experiment_id)
+
+
+def path_run_id(path: Mapping[str, Any]) -> str:
+    """The ``{run_id}`` of a request's path, checked (never a path: ``..``, ``a/b``)."""
+    from mlrun_cli.tracking.models import check_run_id
+
+    return check_run_id(str(path["run_id"]))
 
 
 def _text(body: dict[str, Any], key: str) -> str:
@@ -155,11 +178,23 @@ def update_experiment(
 def create_run(
     ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
 ) -> dict[str, Any]:
-    """POST /runs {RunCreate}: the client picks the run id, so a retried create is a no-op."""
+    """POST /runs {RunCreate}: the client picks the run id, so a retried create is a no-op.
+
+    The run's ``user`` is the authenticated one; a run token's create must match what its
+    submitter pinned when minting it (``server/tokens.py``)."""
+    from mlrun_cli.server.tokens import differences
+
+    if user is not None:
+        body = {**body, "user": user.name}
     spec = wire.run_create_from_json(body)
     if user is not None and not user.may_run("write", spec.run_id, spec.experiment_id):
         _need(user, "write", spec.experiment_id)
         raise _out_of_scope(user, "write", spec.run_id)
+    if user is not None and user.run_pin is not None:
+        differ = differences(user.run_pin, spec)
+        if differ:
+            raise DeniedError(f"run {spec.run_id}: its {', '.join(differ)} differ(s) from what "
+                              "its run-scoped token was minted for")  # fmt: skip
     try:
         existing = ctx.store.get_run(spec.run_id)
     except NotFoundError:
@@ -184,7 +219,12 @@ def get_run(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """GET /runs/{run_id} (a unique prefix of it works too, unless ``?exact=1``)."""
-    run_id = path["run_id"] if body.get("exact") else ctx.store.resolve_run_id(path["run_id"])
+    given = path_run_id(path)
+    if user is not None and user.run_id is not None:  # its own run, never another's full id
+        if not user.run_id.startswith(given) or (body.get("exact") and given != user.run_id):
+            raise _out_of_scope(user, "read", given)
+        given = user.run_id
+    run_id = given if body.get("exact") else ctx.store.resolve_run_id(given)
     run = ctx.store.get_run(run_id)
     _check_run(user, "read", run)
     return {"run": wire.run_to_wire(run)}
@@ -198,7 +238,7 @@ def log_events(
     With a range (byte offsets in the runner's events journal) the batch applies only if the
     stored offset is ``start``: a retried batch is acknowledged, never applied twice.
     """
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id)
     span = body.get("range")
     events_range = None if span is None else (int(span[0]), int(span[1]))
@@ -210,7 +250,7 @@ def events_offset(
     ctx: Context, user: User | None, _: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """GET /runs/{run_id}/offset: how much of the events journal the server has."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "read", run_id)
     return {"offset": ctx.store.events_offset(run_id)}
 
@@ -219,7 +259,7 @@ def finish_run(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/finish {"status", "exit_code", "reason"} (idempotent)."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id, ended_ok=True)
     exit_code = body.get("exit_code")
     changed = ctx.store.finish_run(
@@ -254,7 +294,7 @@ def metric_history(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """GET /runs/{run_id}/metrics?key=K: every point, in step order."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "read", run_id)
     points = ctx.store.metric_history(run_id, _text(body, "key"))
     return {"metrics": [[wire.number(m.value), m.step, m.timestamp] for m in points]}
@@ -264,7 +304,7 @@ def delete_tag(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/delete-tag {"key"}."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id)
     return {"deleted": ctx.store.delete_tag(run_id, _text(body, "key"))}
 
@@ -273,7 +313,7 @@ def set_run_stage(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/stage {"stage": "active" | "deleted"}."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id)
     ctx.store.set_run_stage(run_id, _text(body, "stage"))
     return {}
@@ -283,7 +323,7 @@ def rename_run(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/name {"name"}: the run's new name (idempotent)."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id)
     ctx.store.rename_run(run_id, _text(body, "name"))
     return {}
@@ -293,7 +333,7 @@ def set_child(
     ctx: Context, user: User | None, body: dict[str, Any], path: dict[str, str]
 ) -> dict[str, Any]:
     """POST /runs/{run_id}/child {"pid", "marker"} or {"exit_code"}: the entry point's process."""
-    run_id = path["run_id"]
+    run_id = path_run_id(path)
     _need_run(ctx, user, "write", run_id)
     if body.get("exit_code") is not None:
         ctx.store.set_child_exit(run_id, int(body["exit_code"]))
@@ -305,10 +345,17 @@ def set_child(
 def find_finished(
     ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
 ) -> dict[str, Any]:
-    """POST /runs/find-finished {"experiment_id", "fingerprint"}: a run to reuse, or null."""
+    """POST /runs/find-finished {"experiment_id", "fingerprint"}: a run to reuse, or null.
+
+    Never one tagged ``mlrun.backend.ended``: its engine job did not succeed (a FINISHED one:
+    someone else ended it with its job's token, and its submitter said so)."""
+    from mlrun_cli.backends.base import ENDED_TAG
+
     experiment_id = _text(body, "experiment_id")
     _need(user, "read", experiment_id)
     found = ctx.store.find_finished_run(experiment_id, _text(body, "fingerprint"))
+    if found is not None and ENDED_TAG in found.tags:
+        found = None
     return {"run": None if found is None else wire.run_to_wire(found)}
 
 
@@ -327,12 +374,18 @@ def running_on(
 def create_run_token(
     ctx: Context, user: User | None, body: dict[str, Any], _: dict[str, str]
 ) -> dict[str, Any]:
-    """POST /tokens/run {"run_id", "experiment_id", "ttl_seconds"?}: a token for one run's job.
+    """POST /tokens/run {"run_id", "experiment_id", "ttl_seconds"?, "pin"?}: a token for one
+    run's job.
 
     It writes that run only, while it runs, until it expires (default a week); minting needs
-    write on the experiment and a user's own token; the token is null with --no-auth.
+    write on the experiment and a user's own token; the token is null with --no-auth. ``pin``
+    ({"entry_point", "parent_run_id", "commit", "params": {name: value}}): what the run's
+    create by that token must match (``server/tokens.py``).
     """
-    run_id, experiment_id = _text(body, "run_id"), _text(body, "experiment_id")
+    from mlrun_cli.server.tokens import canonical_pin
+    from mlrun_cli.tracking.models import check_run_id
+
+    run_id, experiment_id = check_run_id(_text(body, "run_id")), _text(body, "experiment_id")
     if ctx.auth is None or user is None:
         return {"token": None, "expires_at": None}
     if user.run_id is not None:
@@ -345,8 +398,8 @@ def create_run_token(
     if existing is not None and existing.experiment_id != experiment_id:
         raise UsageError(f"run {run_id} exists in another experiment")
     ttl = body.get("ttl_seconds")
-    token, expires = ctx.auth.create_run_token(user, run_id, experiment_id,
-                                               None if ttl is None else float(ttl))  # fmt: skip
+    ttl_s, pinned = None if ttl is None else float(ttl), canonical_pin(body.get("pin"))
+    token, expires = ctx.auth.create_run_token(user, run_id, experiment_id, ttl_s, pinned)
     return {"token": token, "expires_at": expires}
 
 

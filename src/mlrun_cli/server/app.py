@@ -86,8 +86,8 @@ class Server:
         async def serve(request: Request) -> Response:
             allowed, user = self.user(request)
             if not allowed:
-                return _error(401, "UNAUTHENTICATED", "missing or wrong token (Authorization: "
-                              "Bearer, from MLRUN_TRACKING_TOKEN)")  # fmt: skip
+                return _error(401, "UNAUTHENTICATED", api_v1.unauthenticated(
+                    request.headers.get("authorization")))  # fmt: skip
             body: dict[str, Any] = dict(request.query_params)
             if method == "POST":
                 try:
@@ -142,12 +142,12 @@ class Server:
         if not allowed:
             return run_id, None, _error(401, "UNAUTHENTICATED", "missing or wrong token")
         try:
+            api_v1.path_run_id(request.path_params)  # never a path: "..", "a/b"
             run = self.store.get_run(run_id)
         except MlrunError as exc:
             return run_id, None, self.failure(exc)
         if user is not None and not user.may_run(role, run_id, run.experiment_id):
-            return run_id, None, _error(403, "DeniedError", f"user {user.name!r} has no {role} "
-                                        f"role on experiment {run.experiment_id}")  # fmt: skip
+            return run_id, None, self.failure(api_v1.denied(user, role, run.experiment_id))
         return run_id, run, None
 
     async def list_artifacts(self, request: Request) -> Response:

@@ -60,6 +60,7 @@ class User:
     roles: tuple[tuple[str, str], ...]
     run_id: str | None = None
     run_experiment: str | None = None
+    run_pin: str | None = None  # what the submitter pinned at mint (canonical JSON)
 
     def role_on(self, experiment_id: str | None) -> int:
         """The rank of the user's role on an experiment (None: on every experiment)."""
@@ -153,10 +154,12 @@ class AuthStore:
         return token
 
     def create_run_token(
-        self, user: User, run_id: str, experiment_id: str, ttl_s: float | None = None
-    ) -> tuple[str, int]:
+        self, user: User, run_id: str, experiment_id: str, ttl_s: float | None = None,
+        pinned: str | None = None,
+    ) -> tuple[str, int]:  # fmt: skip
         """A token for one run, as ``user`` (who must hold write there: the caller checks),
-        and its expiry (ms since the epoch). Expired run tokens are dropped here."""
+        and its expiry (ms since the epoch); ``pinned``: what its run's create must match.
+        Expired run tokens are dropped here."""
         ttl = RUN_TOKEN_TTL_S if ttl_s is None else float(ttl_s)
         if not 0 < ttl <= MAX_RUN_TOKEN_TTL_S:
             raise UsageError(
@@ -169,8 +172,8 @@ class AuthStore:
             conn.execute("DELETE FROM run_tokens WHERE expires_at <= ?", (now,))
             conn.execute(
                 "INSERT INTO run_tokens (token_hash, name, run_id, experiment_id, created_at, "
-                "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (hash_token(token), user.name, run_id, experiment_id, now, expires),
+                "expires_at, pinned) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (hash_token(token), user.name, run_id, experiment_id, now, expires, pinned),
             )
         return token, expires
 
@@ -192,16 +195,16 @@ class AuthStore:
         if not token:
             return None
         digest = hash_token(token)
-        scope: tuple[str, str] | None = None
+        scope: tuple[str, str, str | None] | None = None
         if token.startswith(RUN_TOKEN_PREFIX):
             row = self._conn.execute(
-                "SELECT token_hash, name, run_id, experiment_id, expires_at FROM run_tokens "
-                "WHERE token_hash = ?",
+                "SELECT token_hash, name, run_id, experiment_id, expires_at, pinned "
+                "FROM run_tokens WHERE token_hash = ?",
                 (digest,),
             ).fetchone()
             if row is None or int(row[4]) <= int(time.time() * 1000):
                 return None
-            scope = (str(row[2]), str(row[3]))
+            scope = (str(row[2]), str(row[3]), None if row[5] is None else str(row[5]))
         else:
             row = self._conn.execute(
                 "SELECT token_hash, name FROM tokens WHERE token_hash = ?", (digest,)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from mlrun_cli.spec.mlproject import EntryPoint
     from mlrun_cli.sweep.expand import Dimension
     from mlrun_cli.sweep.trials import TrialContext
-    from mlrun_cli.tracking.models import Run
+    from mlrun_cli.tracking.models import Experiment, Run
     from mlrun_cli.tracking.store import TrackingStore
 
 GOALS = ("min", "max")
@@ -192,6 +192,20 @@ def _items(params: dict[str, str]) -> tuple[str, ...]:
     return tuple(f"{k}={v}" for k, v in params.items())
 
 
+def _first_contact(call: Callable[[], Experiment]) -> Experiment:
+    """The sweep's first call to its store; a store it cannot reach: nothing has started."""
+    from mlrun_cli.errors import StoreError
+
+    try:
+        return call()
+    except StoreError as exc:
+        raise StoreError(
+            exc.message,
+            hint="nothing was started or recorded: run the sweep again once the tracking "
+            "server answers (or check --tracking-uri)",
+        ) from None
+
+
 def _definition(request: SweepRequest) -> dict[str, object]:
     return {
         "params": sorted(request.run.params),
@@ -223,9 +237,11 @@ def _run_prepared(
     assert isinstance(location, StoreLocation)  # noqa: S101 - see above
     store = open_location(location)
     try:
-        reap_orphans(store, hostname())
         run = request.run
-        experiment = resolve_experiment(store, run.experiment_name, run.experiment_id)
+        experiment = _first_contact(
+            lambda: resolve_experiment(store, run.experiment_name, run.experiment_id)
+        )  # before the reaper: an unreachable server fails the sweep after one retry round
+        reap_orphans(store, hostname())
         key = sweep_key(run, prepared, _definition(request))
         kind = "optuna" if request.optuna else "random" if request.random else "grid"
         described = [(d.name, _describe(run.params, d.name)) for d in space]

@@ -179,6 +179,27 @@ class DataRecord(Record):
         }
 
 
+RUN_ID_CHARS = "letters, digits, '-' and '_'"
+MAX_RUN_ID = 64
+
+
+def check_run_id(text: str, what: str = "run id") -> str:
+    """``text`` if it is a run id a client may give: 1 to 64 letters, digits, ``-`` and ``_``
+    (mlrun's and MLflow's 32 hex digits among them); never a path (``/``, ``\\``, ``.``, NUL),
+    since the server keeps a run's files under ``artifact_root / run_id``."""
+    if (
+        not isinstance(text, str)
+        or not 0 < len(text) <= MAX_RUN_ID
+        or not text.isascii()
+        or not text.replace("-", "").replace("_", "").isalnum()
+    ):
+        from mlrun_cli.errors import UsageError
+
+        shown = repr(text[:80]) if isinstance(text, str) else type(text).__name__
+        raise UsageError(f"{what} {shown}: expected 1 to {MAX_RUN_ID} {RUN_ID_CHARS}")
+    return text
+
+
 def new_run_id() -> str:
     """A new run id: ``uuid.uuid4().hex``, bit for bit, without importing ``uuid`` (which
     imports ``platform``: ~4 ms of every ``mlrun run``)."""

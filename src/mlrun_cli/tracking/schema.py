@@ -252,6 +252,11 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
             expires_at BIGINT NOT NULL
         )""",
     ),
+    (
+        # What a run token's submitter pinned at mint (canonical JSON: entry point, parent,
+        # commit, -P values; server/api_v1.py): its run's create must match it.
+        "ALTER TABLE run_tokens ADD COLUMN pinned TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

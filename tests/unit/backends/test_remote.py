@@ -1,4 +1,5 @@
-"""Following a job whose engine stops answering (a Ray head or Slurm controller down)."""
+"""Following a job (an engine that stops answering, a run someone else ended) and what a
+job is handed (its pin, its path parameters)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlrun_cli.backends import remote
+from mlrun_cli.backends import follow, remote
 from mlrun_cli.backends.base import RUNNING, UNREACHABLE, JobState
 from mlrun_cli.tracking.sqlite import SqliteStore
 from mlrun_cli.tracking.store import open_store
@@ -34,7 +35,7 @@ class SilentEngine:
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SqliteStore:
     for name, seconds in (("UNREACHABLE_S", 0.2), ("GRACE_S", 0.1), ("POLL_S", 0.01)):
-        monkeypatch.setattr(remote, name, seconds)
+        monkeypatch.setattr(follow, name, seconds)
     opened = open_store(str(tmp_path / "store"))
     assert isinstance(opened, SqliteStore)
     return opened
@@ -111,3 +112,66 @@ def test_a_queued_job_without_a_run_yet_counts_as_running_for_its_logs(
     assert _status(store, "0" * 32, queued=True) == RUNNING
     with pytest.raises(NotFoundError):
         _status(store, "0" * 32, queued=False)
+
+
+def test_a_job_pins_its_entry_point_parent_commit_and_values() -> None:
+    from pathlib import Path
+
+    from mlrun_cli.backends.remote import job_pin
+    from mlrun_cli.execution.runner import RunRequest
+    from mlrun_cli.source.local import Checkout
+    from mlrun_cli.tracking.models import CodeVersion
+
+    request = RunRequest(uri=".", entry_point="train", params=("lr=0.1", "eq=a=b"))
+    git = CodeVersion("git", "https://h/r.git", commit="c" * 40)
+    checkout = Checkout(path=Path("/p"), code=git)
+    assert job_pin(request, checkout, (("mlrun.parent_run_id", "p" * 32),)) == {
+        "entry_point": "train", "parent_run_id": "p" * 32, "commit": "c" * 40,
+        "params": {"lr": "0.1", "eq": "a=b"},
+    }  # fmt: skip
+    local = Checkout(path=Path("/p"), code=CodeVersion("local", "/p"))
+    assert job_pin(request, local, ())["commit"] is None
+
+
+class TokenEngine(SilentEngine):
+    """An engine whose jobs carry a run token (Ray, Slurm)."""
+
+    needs_token = True
+
+
+def test_a_run_someone_else_finished_with_its_token_is_not_the_jobs(store: SqliteStore) -> None:
+    from mlrun_cli.backends.base import ENDED_TAG, FAILED, PENDING, SUCCEEDED
+
+    forged = new_run(store)
+    store.finish_run(forged, "FINISHED", 0)  # while its job waits in the queue
+    engine = TokenEngine([JobState(PENDING)] * 30 + [JobState(FAILED, "exit 2")])
+    run, state = remote.wait_for(store, remote.Submitted(forged, "j", engine))  # type: ignore[arg-type]
+    assert run is None
+    assert state.state == FAILED
+    assert state.reason is not None
+    assert state.reason.startswith(follow.FORGED_REASON)
+    assert ENDED_TAG in store.get_run(forged).tags
+    own = new_run(store)
+    store.finish_run(own, "FINISHED", 0)
+    engine = TokenEngine([JobState(RUNNING), JobState(SUCCEEDED)])
+    run, state = remote.wait_for(store, remote.Submitted(own, "k", engine))  # type: ignore[arg-type]
+    assert run is not None
+    assert run.status == "FINISHED"
+    assert ENDED_TAG not in store.get_run(own).tags
+
+
+def test_path_params_inside_the_uploaded_folder_go_relative_to_it(tmp_path: Path) -> None:
+    """Ray's worker runs in its copy of the uploaded folder: a path inside it goes relative
+    (found in the copy, no shared filesystem); one outside keeps the submitter's path."""
+    from mlrun_cli.backends.remote import absolute_paths
+    from mlrun_cli.spec.mlproject import EntryPoint, ParameterSpec
+
+    entry = EntryPoint("main", "python t.py {a} {b} {c}", (ParameterSpec("a", "path"),
+                       ParameterSpec("b", "path"), ParameterSpec("c", "float")))  # fmt: skip
+    top = tmp_path / "repo"
+    bound = {"a": str(top / "proj" / "notes.txt"), "b": "/elsewhere/d.csv", "c": "1"}
+    items = ("a=notes.txt", "b=/elsewhere/d.csv", "c=1")
+    assert absolute_paths(items, entry, bound, top) == (
+        "a=proj/notes.txt", "b=/elsewhere/d.csv", "c=1",
+    )  # fmt: skip
+    assert absolute_paths(items, entry, bound)[0] == f"a={top / 'proj' / 'notes.txt'}"

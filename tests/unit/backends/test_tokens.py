@@ -42,8 +42,20 @@ def test_a_token_is_minted_for_a_team_server_with_a_user_token(
 def test_token_ttl_is_checked_with_the_config() -> None:
     assert ttl_of({}) is None
     assert ttl_of({"token_ttl": "3600"}) == 3600
-    for bad in (0, -1, "soon"):
+    for bad in (0, -1, "soon", 99999999):
         with pytest.raises(UsageError, match="token_ttl"):
             get_backend("slurm", {"token_ttl": bad})
     with pytest.raises(UsageError, match="unknown ray setting 'callback_host'"):
         get_backend("ray", {"callback_host": "h"})
+
+
+def test_an_expired_run_token_is_told_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlrun_cli.tracking.stores.rest import RestStore
+
+    monkeypatch.setenv("MLRUN_TRACKING_TOKEN", "mlrr_x")
+    store = RestStore("http://127.0.0.1:9")
+    error = store._error(401, {"error": {"message": "run-scoped token expired or unknown"}})
+    assert "token_ttl" in str(getattr(error, "hint", ""))
+    monkeypatch.setenv("MLRUN_TRACKING_TOKEN", "mlrt_x")
+    error = RestStore("http://127.0.0.1:9")._error(401, {})
+    assert "mlrun server tokens create" in str(getattr(error, "hint", ""))

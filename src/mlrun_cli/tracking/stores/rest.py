@@ -133,10 +133,11 @@ class RestStore:
         if status == 400:
             return UsageError(message)
         if status == 401:
-            return StoreError(
-                f"tracking server {self.uri}: {message}",
-                hint=f"set {TOKEN_ENV} to a token from `mlrun server tokens create`",
-            )
+            run_token = self._headers.get("Authorization", "").startswith("Bearer mlrr_")
+            hint = ("this job's run-scoped token has expired: its lifetime is the backend "
+                    "config's token_ttl (default a week)") if run_token else (
+                    f"set {TOKEN_ENV} to a token from `mlrun server tokens create`")  # fmt: skip
+            return StoreError(f"tracking server {self.uri}: {message}", hint=hint)
         return StoreError(f"tracking server {self.uri}: {message}")
 
     def close(self) -> None:

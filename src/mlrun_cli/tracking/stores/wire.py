@@ -22,6 +22,7 @@ from mlrun_cli.tracking.models import (
     Param,
     Run,
     RunCreate,
+    check_run_id,
     checked_metric,
 )
 
@@ -44,6 +45,9 @@ def run_create_to_json(spec: RunCreate) -> dict[str, Any]:
 def run_create_from_json(data: dict[str, Any]) -> RunCreate:
     """The inverse of :func:`run_create_to_json` (unknown keys refused by the dataclass)."""
     fields = dict(data)
+    for key in ("run_id", "parent_run_id"):
+        if fields.get(key) is not None:
+            check_run_id(fields[key], key)
     fields["code"] = CodeVersion(**fields["code"])
     fields["params"] = tuple(Param(**p) for p in fields.get("params") or ())
     fields["tags"] = tuple((str(k), str(v)) for k, v in fields.get("tags") or ())

@@ -111,7 +111,7 @@ class Table:
     def __init__(
         self, headers: list[str], *, right: set[int] | None = None, keep: set[int] | None = None,
         fixed: set[int] | None = None, paths: set[int] | None = None,
-        middle: set[int] | None = None,
+        middle: set[int] | None = None, floor: dict[int, int] | None = None,
     ) -> None:  # fmt: skip
         self.headers = headers
         self.right = right or set()
@@ -119,6 +119,7 @@ class Table:
         self.fixed = fixed or set()  # never elided (ids, statuses, numbers)
         self.paths = paths or set()  # elided in the middle (start and last part)
         self.middle = middle or set()  # elided in the middle, keeping both ends
+        self.floor = floor or {}  # a column's own minimum width (instead of its header's)
         self.rows: list[list[tuple[str, str]]] = []
         self.dropped: list[str] = []  # filled by render()
 
@@ -141,6 +142,8 @@ class Table:
             n if i in self.fixed else min(n, max(MIN_WIDTH, min(width_of(h), MAX_HEADER)))
             for i, (n, h) in enumerate(zip(natural, self.headers, strict=True))
         ]
+        for index, least in self.floor.items():
+            minimum[index] = min(natural[index], least)
 
         def total(columns: list[int], widths: list[int]) -> int:
             return sum(widths[i] for i in columns) + GAP * (len(columns) - 1)

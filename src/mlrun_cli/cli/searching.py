@@ -129,6 +129,7 @@ def _print_table(found: list[Run], columns: list[str] | None, named: list[str], 
     right = {i for i, c in enumerate(columns) if c.startswith("metrics.")}
     fixed = right | {i for i, c in enumerate(columns) if c in FIXED}
     table = Table(list(columns), right=right, keep=keep, fixed=fixed)
+    table.drop_order = drop_order(columns)
     for run in found:
         table.add_row(*(_styled_cell(run, column) for column in columns))
     print_table(table, wide=wide)
@@ -137,6 +138,17 @@ def _print_table(found: list[Run], columns: list[str] | None, named: list[str], 
 
         pairs = [f"{c}={display(found[0], c) or '-'}" for c in same]
         info(same_note(pairs, terminal_width(wide) or PIPED_WIDTH))
+
+
+def drop_order(columns: list[str]) -> list[int]:
+    """The columns most wanted first: the others in order, then params and metrics taken in
+    turn (a wide sweep's params do not push out every metric)."""
+    params = [i for i, c in enumerate(columns) if c.startswith("params.")]
+    metrics = [i for i, c in enumerate(columns) if c.startswith("metrics.")]
+    order = [i for i in range(len(columns)) if i not in params and i not in metrics]
+    for index in range(max(len(params), len(metrics))):
+        order += [group[index] for group in (metrics, params) if index < len(group)]
+    return order
 
 
 def same_note(pairs: list[str], width: int) -> str:

@@ -221,9 +221,14 @@ def compare_command(
         ]
         print_json({"run_ids": [r.run_id for r in runs], "rows": table})
         return
+    charts = None
+    if plot:  # an unknown metric fails before the table is printed
+        from mlrun_cli.cli.metrics import charts_for
+
+        charts = charts_for(store, runs, plot, "step")
     diff = only_diff or (not show_all and sys.stdout.isatty())
     print_comparison(runs, rows, only_diff=diff, wide=wide)
-    if plot:
-        from mlrun_cli.cli.metrics import draw_curves
+    if charts:
+        from mlrun_cli.cli.metrics import draw_charts
 
-        draw_curves(store, runs, plot, "step", None)
+        draw_charts(charts, None)

@@ -82,3 +82,21 @@ def test_long_and_cjk_names_fit_every_legend(
     assert "Glyph" not in err
     assert "Glyph" not in capfd.readouterr().err
     assert png.stat().st_size > 5000
+
+
+def test_runs_show_fits_80(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlrun_cli.cli.describe import wrapped
+
+    tag = "a long note " * 12 + "x" * 100
+    run = record_run("e", LONG, {"p_" + "k" * 90: "v" * 120}, {"m": [1.0]}, {"note": tag})
+    record_run("e", "实验🚀测试" * 12, {}, {})
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = mlrun("runs", "show", run)
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "x" * 60 in out.replace("\n", "").replace(" ", "")  # wrapped, not lost
+    text = wrapped("实验🚀测试" * 12, 30, "name: ", "      ")
+    from mlrun_cli.cli._table import width_of
+
+    assert max(width_of(line) for line in text.splitlines()) <= 30
+    assert text.replace("\n", "").replace(" ", "") == "name:" + "实验🚀测试" * 12

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import mlrun_cli
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -20,7 +18,7 @@ def test_readme_names_the_real_usage() -> None:
 
 def test_another_shells_script(tmp_path: Path) -> None:
     env = {**os.environ, "_MLRUN_COMPLETE": "source_zsh", "HOME": str(tmp_path)}
-    env["PYTHONPATH"] = str(Path(mlrun_cli.__file__).parents[1])
+    env["PYTHONPATH"] = str(ROOT / "src")
     done = subprocess.run(
         [sys.executable, "-m", "mlrun_cli"], env=env, capture_output=True, text=True, check=False
     )

@@ -52,3 +52,13 @@ def test_notes_fit_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert code == 0, err
     assert "plotting loss" in err
     assert max(len(line) for line in err.splitlines()) <= 80
+
+
+def test_unknown_experiment_name_names_the_store() -> None:
+    record_run("e", "any", {}, {})
+    code, _, err = mlrun("experiments", "get", "-x", "9")
+    assert code == 2
+    store = err.split(" in ", 1)[1].strip()
+    code, _, err = mlrun("experiments", "get", "-n", "nope")
+    assert code == 2
+    assert f"error: no experiment named 'nope' in {store}" in err

@@ -62,3 +62,16 @@ def test_dropped_note_fits() -> None:
     table.add_row("x", "1", "2")
     first, *_ = table.render(colour=False, width=20).splitlines()
     assert len(first) <= 20
+
+
+def test_run_names_keep_16_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = {f"extra_param_{k}": str(k) for k in range(8)}
+    record_run("e", "run_" + "n" * 86, names, {"loss": [0.5]})
+    record_run("e", "other_" + "n" * 84, {k: v + "1" for k, v in names.items()}, {"loss": [0.4]})
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = mlrun("runs", "search")
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "run_nnnnnnnnnnnn" in lines[2] or "run_nnnnnnnnnnnn" in lines[1]
+    assert "metrics.loss" in lines[0]  # metrics get their turn before more params

@@ -108,6 +108,7 @@ def _print_csv(runs: list[Run], columns: list[str]) -> None:
         writer.writerow([cell(run, column, exact=True) for column in columns])
 
 
+NAME_FLOOR = 16
 FIXED = ("run_id", "status", "start_time", "end_time", "exit_code", "dirty", "experiment_id")
 
 
@@ -128,7 +129,9 @@ def _print_table(found: list[Run], columns: list[str] | None, named: list[str], 
     keep = {i for i, c in enumerate(columns) if c in named}
     right = {i for i, c in enumerate(columns) if c.startswith("metrics.")}
     fixed = right | {i for i, c in enumerate(columns) if c in FIXED}
-    table = Table(list(columns), right=right, keep=keep, fixed=fixed)
+    # A run's name is how people know it: cut to 16 at least before more columns go.
+    floor = {i: NAME_FLOOR for i, c in enumerate(columns) if c == "run_name"}
+    table = Table(list(columns), right=right, keep=keep, fixed=fixed, floor=floor)
     table.drop_order = drop_order(columns)
     for run in found:
         table.add_row(*(_styled_cell(run, column) for column in columns))

@@ -125,3 +125,17 @@ def test_sweep_shares_run_options_and_their_completion() -> None:
                  "--backend-config FILE", "-v, --version REV", "--run-name NAME"):  # fmt: skip
         assert line in run_help
         assert line in sweep_help
+
+
+def test_after_run_hint_repeats_the_typed_uri_quoted(tmp_path: Path) -> None:
+    import shlex
+
+    from mlrun_cli.cli.running import recorded_line
+
+    spaced = tmp_path / "r12 store6"
+    line = recorded_line(str(spaced), "0666ebd1" * 4)
+    assert line.endswith(f"mlrun runs show 0666ebd1 --tracking-uri {shlex.quote(str(spaced))}")
+    assert shlex.split(line.rsplit(" · ", 1)[1])[-1] == str(spaced)  # pasteable
+    (tmp_path / "x").mkdir()
+    typed = f"sqlite:///{tmp_path}/x/../y/mlrun.db"
+    assert recorded_line(typed, "ab" * 16).endswith(f"--tracking-uri {typed}")

@@ -118,7 +118,7 @@ def test_line_after_a_run_repeats_only_a_tracking_uri_given_on_the_command_line(
     given = run_mlrun("run", str(project), "--env-manager", "local", "--tracking-uri", str(store))
     assert given.returncode == 0, given.stderr
     line = given.stderr.strip().splitlines()[-1]
-    assert line.endswith(f" --tracking-uri sqlite:///{store / 'mlrun.db'}"), line
+    assert line.endswith(f" --tracking-uri {store}"), line  # as typed
     # From MLRUN_TRACKING_URI, still set in the user's shell: the suggestion needs no option.
     monkeypatch.setenv("MLRUN_TRACKING_URI", str(store))
     from_env = run_mlrun("run", str(project), "--env-manager", "local")
@@ -181,8 +181,8 @@ def test_completion(two_runs: list[str], tmp_path: Path) -> None:
     assert complete("mlrun run . --env-manager ") == ["uv", "virtualenv", "local"]
     assert complete("mlrun run . --dirty r") == ["refuse"]
     assert complete("mlrun runs search --format c") == ["csv"]
-    env = {**os.environ}
-    shown = subprocess.run([*mlrun_argv("--show-completion", "bash")], env=env,
+    env = {**os.environ, "_MLRUN_COMPLETE": "source_bash"}  # as the README says; no detection
+    shown = subprocess.run([*mlrun_argv()], env=env,
                            capture_output=True, text=True, check=False)  # fmt: skip
     assert "_MLRUN_COMPLETE" in shown.stdout
 

@@ -67,7 +67,7 @@ def test_metric_for_several_runs(pair: list[str]) -> None:
     assert out.splitlines()[0] == "step,value,timestamp"
     code, _, err = mlrun("runs", "metric", *pair, "nope")
     assert code == 2
-    assert "has no metric 'nope'" in err
+    assert "none of the 2 runs has a metric 'nope'" in err
 
 
 def test_terminal_chart_has_axes_title_and_legend(

@@ -117,7 +117,7 @@ def test_compare(runs: list[str]) -> None:
     assert not lines["params.seed"].startswith("*")
     _, out, _ = mlrun("runs", "compare", runs[0], runs[2], "--json")
     rows = {row["field"]: row for row in json.loads(out)["rows"]}
-    assert rows["metrics.rmse"]["values"] == ["0.7", "0.6"]
+    assert rows["metrics.rmse"]["values"] == [0.7, 0.6]
     assert rows["metrics.rmse"]["differs"] is True
     assert rows["metrics.rmse"]["deltas"][0] == {"change": 0.0, "percent": 0.0}
     assert rows["metrics.rmse"]["deltas"][1]["percent"] == pytest.approx(-14.2857, rel=1e-4)

@@ -60,7 +60,7 @@ def test_columns_setting_and_wide(sweep: list[str], monkeypatch: pytest.MonkeyPa
     _, out, err = mlrun("runs", "search")
     assert max(len(line) for line in lines_of(out)) <= 50
     assert "more column(s): " in err
-    assert err.rstrip().endswith("(--wide)")
+    assert err.rstrip().endswith("(--wide, --columns)")
     _, wide, err = mlrun("runs", "search", "--wide")
     assert max(len(line) for line in lines_of(wide)) > 80
     assert "more column(s)" not in err

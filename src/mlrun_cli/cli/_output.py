@@ -62,6 +62,14 @@ def info(text: str) -> None:
         message(f"{_styled('mlrun:', '2')} {clean(text)}")
 
 
+def note(text: str) -> None:
+    """An ``info`` line fitted to the terminal's width (cut in its middle): a remark about the
+    output, such as which runs were left out, never wraps."""
+    from mlrun_cli.cli._table import PIPED_WIDTH, elide_middle, printable, terminal_width
+
+    info(elide_middle(printable(text), (terminal_width() or PIPED_WIDTH) - len("mlrun: ")))
+
+
 def error(text: str) -> None:
     """An error line on stderr (the same look for click's usage errors and mlrun's own)."""
     message(f"{_styled('error:', '1;31')} {clean(text)}")

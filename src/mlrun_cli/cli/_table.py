@@ -111,7 +111,7 @@ class Table:
     def __init__(
         self, headers: list[str], *, right: set[int] | None = None, keep: set[int] | None = None,
         fixed: set[int] | None = None, paths: set[int] | None = None,
-        middle: set[int] | None = None,
+        middle: set[int] | None = None, floor: dict[int, int] | None = None,
     ) -> None:  # fmt: skip
         self.headers = headers
         self.right = right or set()
@@ -119,6 +119,8 @@ class Table:
         self.fixed = fixed or set()  # never elided (ids, statuses, numbers)
         self.paths = paths or set()  # elided in the middle (start and last part)
         self.middle = middle or set()  # elided in the middle, keeping both ends
+        self.floor = floor or {}  # a column's own minimum width (instead of its header's)
+        self.drop_order: list[int] | None = None  # most wanted first (default: left to right)
         self.rows: list[list[tuple[str, str]]] = []
         self.dropped: list[str] = []  # filled by render()
 
@@ -129,25 +131,38 @@ class Table:
 
     def _fit(self, width: int | None) -> tuple[list[int], list[int]]:
         """The columns shown and their widths."""
-        natural = [width_of(h) for h in self.headers]
+        cells = [0] * len(self.headers)
         for row in self.rows:
             for index, (text, _) in enumerate(row):
-                natural[index] = max(natural[index], width_of(text))
+                cells[index] = max(cells[index], width_of(text))
+        natural = [max(c, width_of(h)) for c, h in zip(cells, self.headers, strict=True)]
         shown = list(range(len(self.headers)))
         if width is None:
             return shown, natural
-        # Headers stay readable (up to MAX_HEADER): a column is dropped before its name is cut.
+        # Headers stay readable (up to MAX_HEADER): a column is dropped before its name is cut
+        # further; values of a ``fixed`` column are never cut (its header may be, in the middle).
+        header_room = [min(width_of(h), MAX_HEADER) for h in self.headers]
         minimum = [
-            n if i in self.fixed else min(n, max(MIN_WIDTH, min(width_of(h), MAX_HEADER)))
-            for i, (n, h) in enumerate(zip(natural, self.headers, strict=True))
-        ]
+            max(cells[i], min(natural[i], header_room[i])) if i in self.fixed
+            else min(natural[i], max(MIN_WIDTH, header_room[i]))
+            for i in range(len(self.headers))
+        ]  # fmt: skip
+        for index, least in self.floor.items():
+            minimum[index] = min(natural[index], least)
 
         def total(columns: list[int], widths: list[int]) -> int:
             return sum(widths[i] for i in columns) + GAP * (len(columns) - 1)
 
-        droppable = [i for i in shown if i not in self.keep and i != 0]
+        order = self.drop_order or list(range(len(self.headers)))
+        droppable = [i for i in order if i not in self.keep and i != 0]
         while total(shown, minimum) > width and droppable:
             shown.remove(droppable.pop())
+        if total(shown, minimum) > width:  # only kept columns left: their headers give way too
+            minimum = [
+                max(cells[i] if i in self.fixed else 0, min(natural[i], MIN_WIDTH))
+                if i in self.keep else minimum[i]
+                for i in range(len(self.headers))
+            ]  # fmt: skip
         widths = list(natural)
         while total(shown, widths) > width:
             # A column elided in its middle (the key naming a row) gives way last.
@@ -164,12 +179,12 @@ class Table:
         shown, widths = self._fit(width)
         self.dropped = [self.headers[i] for i in range(len(self.headers)) if i not in shown]
 
-        def line(cells: list[tuple[str, str]]) -> str:
+        def line(cells: list[tuple[str, str]], header: bool = False) -> str:
             parts = []
             for index in shown:
                 text, style = cells[index]
                 width = widths[index]
-                if index in self.middle:
+                if index in self.middle or header:  # headers: both ends tell them apart
                     text = elide_middle(text, width)
                 elif index in self.paths:
                     text = elide_path(text, width)
@@ -180,7 +195,7 @@ class Table:
                 parts.append(f"\033[{style}m{padded}\033[0m" if colour and style else padded)
             return (" " * GAP).join(parts).rstrip()
 
-        header = line([(printable(h), "1") for h in self.headers])
+        header = line([(printable(h), "1") for h in self.headers], header=True)
         return "\n".join([header, *(line(row) for row in self.rows)])
 
 
@@ -197,11 +212,11 @@ def print_table(table: Table, *, wide: bool = False) -> None:
 
 
 def dropped_note(dropped: list[str], width: int) -> str:
-    """``3 more column(s): a, b, … (--wide)``, within ``width`` (``--columns`` picks some);
-    at least the first name, however narrow."""
-    head, tail = f"{len(dropped)} more column(s): ", " (--wide)"
+    """``3 more column(s): a, b, … (--wide, --columns)``, within ``width``; at
+    least the first name (cut in its middle), however narrow."""
+    head, tail = f"{len(dropped)} more column(s): ", " (--wide, --columns)"
     room = width - len("mlrun: ") - len(head) - len(tail)
-    shown = [dropped[0]]
+    shown = [elide_middle(dropped[0], max(room - (3 if len(dropped) > 1 else 0), 3))]
     for name in dropped[1:]:
         if len(", ".join([*shown, name, "…"])) > room:
             break

@@ -83,12 +83,37 @@ def _json_deltas(runs: list[Run], key: str) -> list[dict[str, float | None] | No
     return out
 
 
+def json_values(runs: list[Run], field: str, values: list[str]) -> list[object]:
+    """A row's values for ``--json``: the stored float of a metric, the whole text of anything
+    else, None where a run has no such value."""
+    if field.startswith("metrics."):
+        metrics = [run.metrics.get(field[8:]) for run in runs]
+        return [None if metric is None else metric.value for metric in metrics]
+    if field.startswith("params."):
+        present = [{p.key for p in run.params} for run in runs]
+        return [v if field[7:] in keys else None for v, keys in zip(values, present, strict=True)]
+    if field.startswith("package "):
+        name = field[8:]
+        return [dict(run.environment["packages"]).get(name) for run in runs]
+    return [value or None for value in values]
+
+
+FIELD_FLOOR = 20  # the field column is cut (in its middle) to this before runs are dropped
+
+
 def print_comparison(runs: list[Run], rows: list[Row], *, only_diff: bool, wide: bool) -> None:
     """A table with one column per run; differing rows are marked ``*`` (and coloured)."""
-    from mlrun_cli.cli._table import Table, print_table
+    from mlrun_cli.cli._table import GAP, Table, elide_middle, print_table, terminal_width, width_of
 
-    # Field names are never elided: metrics.train_loss and metrics.train_rmse must stay apart.
-    table = Table(["", "field", *(display(run, "run_id") for run in runs)], keep={1}, fixed={1})
+    # Field names are cut in the middle (metrics.train_loss / metrics.train_rmse stay apart),
+    # to FIELD_FLOOR, before run columns are dropped; the first run's column always stays.
+    table = Table(["", "field", *(display(run, "run_id") for run in runs)], keep={1, 2},
+                  middle={1}, floor={1: FIELD_FLOOR})  # fmt: skip
+    width = terminal_width(wide)
+    kept = [row for row in rows if not (only_diff and not row[2])]
+    field_width = min(max((width_of(f) for f, _, _ in kept), default=5), FIELD_FLOOR)
+    budget = None if width is None else (width - 1 - field_width - GAP * (len(runs) + 1))
+    room = None if budget is None else max(budget // len(runs), 8)
     hidden = 0
     for field, values, differs in rows:
         if only_diff and not differs:
@@ -99,9 +124,18 @@ def print_comparison(runs: list[Run], rows: list[Row], *, only_diff: bool, wide:
         if field.startswith("metrics.") and differs:
             texts = [
                 texts[0],
-                *(_with_delta(runs, field, i, t) for i, t in enumerate(texts[1:], 1)),
+                *(_with_delta(runs, field, i, t, room) for i, t in enumerate(texts[1:], 1)),
             ]
         table.add_row("*" if differs else "", field, *((text or "-", style) for text in texts))
+    if width is not None and table.rows:
+        # The field column takes what the runs' values leave (not less than FIELD_FLOOR):
+        # values are shown whole where they fit, field names are cut in their middle.
+        used = sum(
+            max(8, *(width_of(row[i][0]) for row in table.rows)) for i in range(2, len(runs) + 2)
+        )
+        room_for_field = max(FIELD_FLOOR, width - 1 - GAP * (len(runs) + 1) - used)
+        for row in table.rows:
+            row[1] = (elide_middle(row[1][0], room_for_field), row[1][1])
     print_table(table, wide=wide)
     if hidden:
         info(f"{hidden} identical row(s) hidden (--all shows them)")
@@ -112,15 +146,25 @@ def _shown(field: str, value: str) -> str:
     return short_hash(value) if field in hashes else value
 
 
-def _with_delta(runs: list[Run], field: str, index: int, text: str) -> str:
+def _with_delta(runs: list[Run], field: str, index: int, text: str, room: int | None) -> str:
+    """The value with its change against the first run, in ``room`` columns: the change and
+    percent, else the percent alone (several runs), else the change alone, else the value alone
+    (a number is never cut mid-way)."""
     key = field.removeprefix("metrics.")
     base, metric = runs[0].metrics.get(key), runs[index].metrics.get(key)
     if base is None or metric is None:
         return text
     delta = delta_text(base.value, metric.value)
-    if delta and len(runs) > 2 and "%" in delta:
-        delta = delta.rsplit(" ", 1)[1]  # several columns at 80: the percent alone (JSON: both)
-    return f"{text} ({delta})" if delta else text
+    if not delta:
+        return text
+    change, _, percent = delta.partition(" ")
+    forms = [delta] if len(runs) <= 2 or not percent else []
+    forms += [form for form in (percent, change) if form]
+    for form in forms:
+        shown = f"{text} ({form})"
+        if room is None or len(shown) <= room:
+            return shown
+    return text
 
 
 @handle_errors
@@ -171,15 +215,20 @@ def compare_command(
     rows = compare_rows(runs)
     if json_output:
         table = [
-            {"field": f, "values": v, "differs": d}
+            {"field": f, "values": json_values(runs, f, v), "differs": d}
             | ({"deltas": _json_deltas(runs, f[8:])} if f.startswith("metrics.") else {})
             for f, v, d in rows
         ]
         print_json({"run_ids": [r.run_id for r in runs], "rows": table})
         return
+    charts = None
+    if plot:  # an unknown metric fails before the table is printed
+        from mlrun_cli.cli.metrics import charts_for
+
+        charts = charts_for(store, runs, plot, "step")
     diff = only_diff or (not show_all and sys.stdout.isatty())
     print_comparison(runs, rows, only_diff=diff, wide=wide)
-    if plot:
-        from mlrun_cli.cli.metrics import draw_curves
+    if charts:
+        from mlrun_cli.cli.metrics import draw_charts
 
-        draw_curves(store, runs, plot, "step", None)
+        draw_charts(charts, None)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from mlrun_cli.cli._args import one_run_id, open_cli_store
 from mlrun_cli.cli._columns import short_hash
 from mlrun_cli.cli._output import echo, format_number, format_time, print_json
-from mlrun_cli.cli._table import PIPED_WIDTH, terminal_width, width_of
+from mlrun_cli.cli._table import PIPED_WIDTH, elide_middle, terminal_width, width_of
 
 if TYPE_CHECKING:
     from mlrun_cli.tracking.models import Run
@@ -67,20 +67,50 @@ def _place(location: str) -> str:
     return location
 
 
+def wrapped(text: str, width: int, first: str, rest: str) -> str:
+    """``text`` after ``first``, broken between words (a word longer than a line is broken
+    too) into lines of ``width`` columns at most (East Asian wide characters count two), the
+    continuation lines after ``rest``."""
+    lines: list[str] = []
+    line, fresh = first, True
+    for given in text.split(" "):
+        word = given
+        joined = line + ("" if fresh else " ") + word
+        if width_of(joined) <= width:
+            line, fresh = joined, False
+            continue
+        if not fresh:
+            lines.append(line)
+            line = rest
+        while width_of(line + word) > width and word:
+            head = _cut(word, width - width_of(line))
+            lines.append(line + head)
+            word, line = word[len(head) :], rest
+        line, fresh = line + word, False
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def _cut(word: str, width: int) -> str:
+    """The longest start of ``word`` within ``width`` columns (one character at least)."""
+    out, used = "", 0
+    for char in word:
+        used += width_of(char)
+        if used > width and out:
+            break
+        out += char
+    return out
+
+
 def fitted(label: str, value: str, width: int) -> str:
     """``label: value`` within ``width``: a long fingerprint shortened as tables show hashes
     (``--json`` has it whole), other values broken between words under the value's column."""
-    indent = LABEL + 1
     line = f"{label + ':':<{LABEL}} {value}"
     if width_of(line) <= width:
         return line
     if label == "fingerprint":
         return f"{label + ':':<{LABEL}} {short_hash(value)}…"
-    import textwrap
-
-    parts = textwrap.wrap(value, max(width - indent, 20), break_long_words=False,
-                          break_on_hyphens=False) or [value]  # fmt: skip
-    return f"{label + ':':<{LABEL}} " + ("\n" + " " * indent).join(parts)
+    return wrapped(value, width, f"{label + ':':<{LABEL}} ", " " * (LABEL + 1))
 
 
 def describe_run(run: Run, experiment_name: str) -> str:
@@ -126,7 +156,15 @@ def describe_run(run: Run, experiment_name: str) -> str:
     ):
         if items:
             out.append(f"{title}:")
-            out.extend(f"  {printable(key)} = {printable(value)}" for key, value in items)
+            out.extend(
+                wrapped(
+                    printable(value),
+                    width,
+                    f"  {elide_middle(printable(key), max(width // 2, 10))} = ",
+                    "      ",
+                )
+                for key, value in items
+            )
     return "\n".join(out)
 
 

@@ -29,15 +29,28 @@ if TYPE_CHECKING:
     from mlrun_cli.tracking.store import TrackingStore
 
 
-def histories(store: TrackingStore, runs: list[Run], key: str) -> list[list[Metric]]:
-    """Each run's history of ``key``; a run without it is an error naming what it has."""
-    found = []
+def histories(store: TrackingStore, runs: list[Run], key: str) -> list[tuple[Run, list[Metric]]]:
+    """The runs that logged ``key``, each with its history; the others are named on stderr
+    (an error, naming what they have, only when none logged it)."""
+    from mlrun_cli.cli._output import note
+
+    found, missing = [], []
     for run in runs:
         history = store.metric_history(run.run_id, key)
-        if not history:
-            known = ", ".join(sorted(run.metrics)) or "none"
-            raise NotFoundError(f"run {run.run_id} has no metric {key!r}; it has: {known}")
-        found.append(history)
+        if history:
+            found.append((run, history))
+        else:
+            missing.append(run)
+    if not found:
+        known = ", ".join(sorted({k for run in runs for k in run.metrics})) or "none"
+        if len(runs) == 1:
+            raise NotFoundError(f"run {runs[0].run_id} has no metric {key!r}; it has: {known}")
+        raise NotFoundError(
+            f"none of the {len(runs)} runs has a metric {key!r}; they have: {known}"
+        )
+    if missing:
+        ids = ", ".join(run.run_id[:8] for run in missing)
+        note(f"no metric {key!r} in run(s) {ids}: left out")
     return found
 
 
@@ -64,11 +77,11 @@ def metric_command(
     output = check_format(output)
     store = open_cli_store(tracking_uri)
     runs = store.get_runs(distinct_run_ids(store, ids))
-    found = histories(store, runs, key)
+    pairs = histories(store, runs, key)
     if len(runs) == 1:
-        _print_one(runs[0].run_id, key, found[0], output, wide)
+        _print_one(runs[0].run_id, key, pairs[0][1], output, wide)
     else:
-        _print_many(runs, key, found, output, wide)
+        _print_many([run for run, _ in pairs], key, [h for _, h in pairs], output, wide)
 
 
 def _print_one(run_id: str, key: str, history: list[Metric], output: str, wide: bool) -> None:
@@ -125,9 +138,9 @@ def charts_for(store: TrackingStore, runs: list[Run], keys: list[str], x_axis: s
     if x_axis not in ("step", "time"):
         raise UsageError(f"--x: expected step or time; got {x_axis!r}")
     charts = []
-    for key in keys:
+    for key in dict.fromkeys(keys):  # --metric loss --metric loss: one chart
         series = []
-        for run, history in zip(runs, histories(store, runs, key), strict=True):
+        for run, history in histories(store, runs, key):
             ordered = sorted(history, key=lambda m: (m.step, m.timestamp))
             if x_axis == "time":
                 ordered = sorted(history, key=lambda m: m.timestamp)
@@ -147,13 +160,17 @@ def draw_curves(
     store: TrackingStore, runs: list[Run], keys: list[str], x_axis: str, target: Path | None
 ) -> None:
     """The charts on stdout (fitted to the terminal) or written to ``target``."""
+    draw_charts(charts_for(store, runs, keys, x_axis), target)
+
+
+def draw_charts(charts: list[Chart], target: Path | None) -> None:
+    """Charts made by ``charts_for`` on stdout (fitted to the terminal) or in ``target``."""
     import os
 
     from mlrun_cli.cli._output import info
     from mlrun_cli.cli._table import terminal_width
     from mlrun_cli.cli.plot import terminal_chart, write_chart_file
 
-    charts = charts_for(store, runs, keys, x_axis)
     if target is not None:
         write_chart_file(charts, target)
         info(f"wrote {target}")
@@ -168,7 +185,7 @@ def draw_curves(
 
 def _default_metric(store: TrackingStore, runs: list[Run]) -> list[str]:
     """The metric with the longest history (a curve, not a final value), named on stderr."""
-    from mlrun_cli.cli._output import info
+    from mlrun_cli.cli._output import note
 
     keys = sorted({key for run in runs for key in run.metrics})
     if not keys:
@@ -180,7 +197,7 @@ def _default_metric(store: TrackingStore, runs: list[Run]) -> list[str]:
     chosen = max(keys, key=lambda key: (points[key], -keys.index(key)))
     others = [key for key in keys if key != chosen]
     if others:
-        info(f"plotting {chosen} (--metric picks another: {', '.join(others)})")
+        note(f"plotting {chosen} (--metric picks another: {', '.join(others)})")
     return [chosen]
 
 

@@ -17,6 +17,26 @@ if TYPE_CHECKING:
 MARKERS = ("•", "+", "x", "o", "*", "#", "@", "%", "&", "=", "~", "^", "$", "?", "!", ":")
 TERMINAL_COLOURS = (12, 208, 10, 9, 13, 14, 11, 129, 39, 202, 46, 199, 226, 33, 166, 250)
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+LEGEND_WIDTH = 40  # a legend name longer than this is cut in its middle (PNG and SVG)
+
+
+def segments(xs: tuple[float, ...], ys: tuple[float, ...]) -> list[list[tuple[float, float]]]:
+    """The curve's runs of finite points: a NaN or infinity breaks the line (every drawing
+    does the same: terminal, SVG, PNG)."""
+    out: list[list[tuple[float, float]]] = [[]]
+    for x, y in zip(xs, ys, strict=True):
+        if math.isfinite(y):
+            out[-1].append((x, y))
+        elif out[-1]:
+            out.append([])
+    return [part for part in out if part]
+
+
+def legend_name(label: str, width: int = LEGEND_WIDTH) -> str:
+    """A run's name for a legend, cut in its middle to ``width`` columns."""
+    from mlrun_cli.cli._table import elide_middle, printable
+
+    return elide_middle(printable(label), max(width, 3))
 
 
 @dataclass(frozen=True)
@@ -47,17 +67,16 @@ def terminal_chart(chart: Chart, width: int, height: int, colour: bool) -> str:
     plt.theme("pro" if colour else "clear")
     legend = []
     for index, series in enumerate(chart.series):
-        finite = [(x, y) for x, y in zip(series.xs, series.ys, strict=True) if math.isfinite(y)]
         code = TERMINAL_COLOURS[index % len(TERMINAL_COLOURS)]
         marker = MARKERS[index % len(MARKERS)]
-        if finite:
-            xs, ys = zip(*finite, strict=True)
+        for part in segments(series.xs, series.ys):
+            xs, ys = zip(*part, strict=True)
             if colour:
                 plt.plot(list(xs), list(ys), marker="braille", color=code)
             else:
                 plt.plot(list(xs), list(ys), marker=marker)
         sample = f"\033[38;5;{code}m━━\033[0m" if colour else marker * 2
-        legend.append(f"  {sample} {series.label}")
+        legend.append(f"  {sample} {legend_name(series.label, width - 5)}")
     plt.title(chart.key)
     plt.xlabel(chart.x_label)
     text: str = plt.build()
@@ -174,20 +193,22 @@ def svg(chart: Chart, width: int = 800, height: int = 450, y: int = 0) -> str:
                f"{html.escape(chart.x_label)}</text>")  # fmt: skip
     for index, series in enumerate(chart.series):
         colour = PALETTE[index % len(PALETTE)]
-        coords = " ".join(
-            f"{px(x):.1f},{py(y):.1f}"
-            for x, y in zip(series.xs, series.ys, strict=True)
-            if math.isfinite(y)
-        )
         label = html.escape(series.label)
-        out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.8" '
-                   f'points="{coords}"><title>{label}</title></polyline>')  # fmt: skip
+        for part in segments(series.xs, series.ys):
+            if len(part) == 1:  # a lone point: a dot, not an invisible one-point line
+                ((at_x, at_y),) = part
+                out.append(f'<circle cx="{px(at_x):.1f}" cy="{py(at_y):.1f}" r="3" fill="{colour}">'
+                           f"<title>{label}</title></circle>")  # fmt: skip
+                continue
+            coords = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in part)
+            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.8" '
+                       f'points="{coords}"><title>{label}</title></polyline>')  # fmt: skip
         legend_y = top + 16 + 16 * index
         out.append(f'<line x1="{left + plot_w - 190}" y1="{legend_y - 4}" '
                    f'x2="{left + plot_w - 170}" y2="{legend_y - 4}" stroke="{colour}" '
                    'stroke-width="3"/>')  # fmt: skip
         out.append(f'<text x="{left + plot_w - 165}" y="{legend_y}">'
-                   f"{html.escape(series.label)}</text>")  # fmt: skip
+                   f"{html.escape(legend_name(series.label, 22))}</text>")  # fmt: skip
     out.append("</svg>")
     return "\n".join(out)
 
@@ -200,17 +221,27 @@ def _png(charts: list[Chart], target: Path) -> None:
             "--output .png needs matplotlib: pip install 'mlrun-cli[plot]' "
             "(or write .svg / .html, which need nothing)"
         ) from None
+    import warnings
+
     mpl.use("Agg")
     from matplotlib import pyplot
 
     figure, axes = pyplot.subplots(len(charts), 1, figsize=(8, 4.5 * len(charts)), squeeze=False)
-    for chart, ax in zip(charts, axes[:, 0], strict=True):
-        for series in chart.series:
-            ax.plot(series.xs, series.ys, label=series.label)
-        ax.set_title(chart.key)
-        ax.set_xlabel(chart.x_label)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    figure.tight_layout()
-    figure.savefig(target, dpi=100)
+    with warnings.catch_warnings():
+        # Names in scripts the default font lacks (CJK, emoji) show as boxes: no warning each.
+        warnings.filterwarnings("ignore", message=".*[Gg]lyph.*missing")
+        warnings.filterwarnings("ignore", message=".*missing from (current )?font")
+        for chart, ax in zip(charts, axes[:, 0], strict=True):
+            for series in chart.series:
+                # NaN breaks the line (as in the terminal and the SVG); a marker shows lone points.
+                ys = [y if math.isfinite(y) else math.nan for y in series.ys]
+                lone = any(len(part) == 1 for part in segments(series.xs, series.ys))
+                ax.plot(series.xs, ys, label=legend_name(series.label),
+                        marker="o" if lone else None, markersize=4)  # fmt: skip
+            ax.set_title(chart.key)
+            ax.set_xlabel(chart.x_label)
+            ax.grid(alpha=0.3)
+            ax.legend()
+        figure.tight_layout()
+        figure.savefig(target, dpi=100)
     pyplot.close(figure)

@@ -121,7 +121,12 @@ def _print_checks(result: object, tracking_uri: str | None) -> None:
 
     assert isinstance(result, ReproduceResult)  # noqa: S101 - typed loosely to keep imports lazy
     run = result.run
-    info_status(f"run {run.run_id} ", run.status, f" reproduces {result.original.run_id}")
+    from mlrun_cli.cli._table import PIPED_WIDTH, terminal_width
+
+    new, old = run.run_id, result.original.run_id
+    if len(f"mlrun: run {new} {run.status} reproduces {old}") > (terminal_width() or PIPED_WIDTH):
+        new, old = new[:8], old[:8]  # prefixes as tables show them (commands accept them)
+    info_status(f"run {new} ", run.status, f" reproduces {old}")
     if result.nothing_to_compare:
         warn(
             f"nothing to compare: run {result.original.run_id} and its child runs logged no "

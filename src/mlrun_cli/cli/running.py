@@ -154,12 +154,16 @@ def _tag(item: str) -> tuple[str, str]:
 def recorded_line(tracking_uri: str | None, run_id: str) -> str:
     """Where the run went and what to type next: ``recorded in ./mlruns (sqlite) · mlrun runs
     show 0666ebd1``."""
+    import shlex
+
     from mlrun_cli.tracking.store import resolve_location
 
     location = resolve_location(tracking_uri)
     # The next command must find the same store: name it when --tracking-uri chose it (one
     # from MLRUN_TRACKING_URI is still set in the user's shell, as is the default).
-    where = f" --tracking-uri {location.shown_uri}" if location.source == "--tracking-uri" else ""
+    # As typed (not the rewritten URI), quoted for the shell.
+    typed = shlex.quote(tracking_uri or location.shown_uri)
+    where = f" --tracking-uri {typed}" if location.source == "--tracking-uri" else ""
     return f"recorded in {store_place(location)} · mlrun runs show {run_id[:8]}{where}"
 
 

@@ -108,6 +108,7 @@ def _print_csv(runs: list[Run], columns: list[str]) -> None:
         writer.writerow([cell(run, column, exact=True) for column in columns])
 
 
+NAME_FLOOR = 16
 FIXED = ("run_id", "status", "start_time", "end_time", "exit_code", "dirty", "experiment_id")
 
 
@@ -128,7 +129,10 @@ def _print_table(found: list[Run], columns: list[str] | None, named: list[str], 
     keep = {i for i, c in enumerate(columns) if c in named}
     right = {i for i, c in enumerate(columns) if c.startswith("metrics.")}
     fixed = right | {i for i, c in enumerate(columns) if c in FIXED}
-    table = Table(list(columns), right=right, keep=keep, fixed=fixed)
+    # A run's name is how people know it: cut to 16 at least before more columns go.
+    floor = {i: NAME_FLOOR for i, c in enumerate(columns) if c == "run_name"}
+    table = Table(list(columns), right=right, keep=keep, fixed=fixed, floor=floor)
+    table.drop_order = drop_order(columns)
     for run in found:
         table.add_row(*(_styled_cell(run, column) for column in columns))
     print_table(table, wide=wide)
@@ -137,6 +141,17 @@ def _print_table(found: list[Run], columns: list[str] | None, named: list[str], 
 
         pairs = [f"{c}={display(found[0], c) or '-'}" for c in same]
         info(same_note(pairs, terminal_width(wide) or PIPED_WIDTH))
+
+
+def drop_order(columns: list[str]) -> list[int]:
+    """The columns most wanted first: the others in order, then params and metrics taken in
+    turn (a wide sweep's params do not push out every metric)."""
+    params = [i for i, c in enumerate(columns) if c.startswith("params.")]
+    metrics = [i for i, c in enumerate(columns) if c.startswith("metrics.")]
+    order = [i for i in range(len(columns)) if i not in params and i not in metrics]
+    for index in range(max(len(params), len(metrics))):
+        order += [group[index] for group in (metrics, params) if index < len(group)]
+    return order
 
 
 def same_note(pairs: list[str], width: int) -> str:

@@ -34,7 +34,8 @@ def find_experiment(
     assert name is not None  # noqa: S101 - checked above
     experiment = store.get_experiment_by_name(name)
     if experiment is None:
-        raise NotFoundError(f"no experiment named {name!r}")
+        where = getattr(store, "label", None)  # the store, as the id form names it
+        raise NotFoundError(f"no experiment named {name!r}" + (f" in {where}" if where else ""))
     return experiment
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from mlrun_cli.artifacts.local import LocalArtifacts
 from mlrun_cli.artifacts.run import PARTIAL_DIR, ArtifactEntry, ArtifactInfo, FolderArtifacts
 from mlrun_cli.artifacts.served import ServedArtifacts
 from mlrun_cli.errors import NotFoundError, UsageError
@@ -17,13 +18,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-class FolderDestination:
-    """An ArtifactStore over another folder (``root/<run_id>/<path>``)."""
+class FolderDestination(LocalArtifacts):
+    """An ArtifactStore over another folder (``root/<run_id>/<path>``): the local destination
+    (listings, sizes), but remote, so files are sent there and fetched back."""
 
     remote = True
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
 
     def put(self, run_id: str, relative: str, source: Path) -> None:
         FolderArtifacts(run_id, self.root / run_id).put(relative, source)
@@ -36,16 +35,6 @@ class FolderDestination:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial.replace(target)
         return True
-
-    def entries(self, run_id: str, prefix: str = "") -> list[ArtifactEntry]:
-        return FolderArtifacts(run_id, self.root / run_id).entries(prefix)
-
-    def list(self, run_id: str, prefix: str = "") -> list[ArtifactInfo]:
-        return FolderArtifacts(run_id, self.root / run_id).list(prefix)
-
-    def size(self, run_id: str, relative: str) -> int | None:
-        found = FolderArtifacts(run_id, self.root / run_id).info(relative)
-        return None if found is None else found.size
 
 
 def test_received_files_go_on_and_missing_ones_come_back(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ HEAVY = ("sqlite3", "yaml", "rich", "dvc", "git", "virtualenv", "psycopg", "psyc
 # Plain argv and output (no json: the probe must not import what it looks for).
 PROBE = """
 import sys
+before = set(sys.modules)  # what the interpreter's own startup (site, .pth files) brought
 heavy, args = sys.argv[1].split(","), sys.argv[2:]
 from mlrun_cli.cli import app
 sys.argv = ["mlrun", *args]
@@ -27,7 +28,7 @@ try:
     app.main()
 except SystemExit:
     pass
-print(" ".join(sorted(m for m in sys.modules
+print(" ".join(sorted(m for m in set(sys.modules) - before
                       if m.split(".")[0] in heavy or m.startswith("mlrun_cli."))))
 """
 

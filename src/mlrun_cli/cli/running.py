@@ -162,7 +162,11 @@ def recorded_line(tracking_uri: str | None, run_id: str) -> str:
     # The next command must find the same store: name it when --tracking-uri chose it (one
     # from MLRUN_TRACKING_URI is still set in the user's shell, as is the default).
     # As typed (not the rewritten URI), quoted for the shell.
-    typed = shlex.quote(tracking_uri or location.shown_uri)
+    import re
+
+    # As typed, but never a password (postgresql://user:secret@host/db -> user:***@).
+    shown = re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", tracking_uri or location.shown_uri)
+    typed = shlex.quote(shown)
     where = f" --tracking-uri {typed}" if location.source == "--tracking-uri" else ""
     return f"recorded in {store_place(location)} · mlrun runs show {run_id[:8]}{where}"
 

@@ -139,3 +139,10 @@ def test_after_run_hint_repeats_the_typed_uri_quoted(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
     typed = f"sqlite:///{tmp_path}/x/../y/mlrun.db"
     assert recorded_line(typed, "ab" * 16).endswith(f"--tracking-uri {typed}")
+
+
+def test_a_url_or_path_longer_than_the_line_stays_whole_to_be_copied() -> None:
+    url = "http://127.0.0.1:5000/api/v1/runs/" + "ab" * 16 + "/artifacts"
+    assert fitted("artifacts", url, 60).splitlines() == [f"artifacts:   {url}"]
+    lines = fitted("source", f"{url} [git]", 60).splitlines()
+    assert lines == [f"source:      {url}", "             [git]"]

@@ -50,7 +50,7 @@ def test_run_reproduce_runs_and_experiments_on_postgresql(
     ran = run_mlrun("run", str(project), "--env-manager", "local", "-P", "x=0.4",
                     "--experiment-name", "wine", "--tracking-uri", uri, cwd=project)  # fmt: skip
     assert ran.returncode == 0, ran.stderr
-    assert f"--tracking-uri {shown}" in ran.stderr
+    assert f"--tracking-uri '{shown}'" in ran.stderr  # quoted: ``*`` is a shell glob
     outputs = ran.stdout + ran.stderr
     found = run_mlrun(
         "runs", "search", "--experiment-name", "wine", "--json", "--tracking-uri", uri

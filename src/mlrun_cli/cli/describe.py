@@ -69,7 +69,8 @@ def _place(location: str) -> str:
 
 def wrapped(text: str, width: int, first: str, rest: str) -> str:
     """``text`` after ``first``, broken between words (a word longer than a line is broken
-    too) into lines of ``width`` columns at most (East Asian wide characters count two), the
+    too, but a URL or path is not: it stays whole on its own line so it can be copied) into
+    lines of ``width`` columns at most (East Asian wide characters count two), the
     continuation lines after ``rest``."""
     lines: list[str] = []
     line, fresh = first, True
@@ -82,7 +83,7 @@ def wrapped(text: str, width: int, first: str, rest: str) -> str:
         if not fresh:
             lines.append(line)
             line = rest
-        while width_of(line + word) > width and word:
+        while width_of(line + word) > width and word and "/" not in word:
             head = _cut(word, width - width_of(line))
             lines.append(line + head)
             word, line = word[len(head) :], rest

@@ -43,11 +43,19 @@ def experiment_run_stats(
         return stats
     from mlrun_cli.tracking.run_search import DEFAULT_ORDER, RunQuery, parse_order_by
 
-    order = (parse_order_by(DEFAULT_ORDER),)
+    by_start = (parse_order_by(DEFAULT_ORDER),)
+    by_end = (parse_order_by("end_time DESC"),)
     for experiment_id in experiment_ids:
-        query = RunQuery((int(experiment_id),), "active", None, order)
+        query = RunQuery((int(experiment_id),), "active", None, by_start)
         ids = store.search_run_ids(query, 10_000_000, 0)
-        newest = store.get_runs(ids[:1])
-        last = max(newest[0].start_time, newest[0].end_time or 0) if newest else None
-        stats[experiment_id] = RunStats(len(ids), last)
+        # The newest start and the newest end may be different runs (one started earlier ran
+        # longer), as the grouped query's MAX(start_time), MAX(end_time) sees them.
+        ended = store.search_run_ids(RunQuery(query.experiment_ids, "active", None, by_end), 1, 0)
+        times = [
+            t
+            for run in store.get_runs([*ids[:1], *ended])
+            for t in (run.start_time, run.end_time)
+            if t
+        ]
+        stats[experiment_id] = RunStats(len(ids), max(times) if times else None)
     return stats

@@ -66,7 +66,23 @@ def test_pages(runs: list[str]) -> None:
             break
     assert seen == ["r0", "r1", "r2"]
     _, _, err = mlrun("runs", "search", "--max-results", "1")
-    assert "more runs: --page-token" in err
+    assert "more runs:" in err
+    assert "--page-token" in err
+
+
+def test_a_page_token_too_long_for_the_line_gets_a_line_of_its_own(runs: list[str]) -> None:
+    _, out, _ = mlrun("runs", "search", "--max-results", "1", "--json", "--order-by", "run_name")
+    token = json.loads(out)["next_page_token"]
+    args = ("runs", "search", "--max-results", "1", "--order-by", "run_name")
+    _, _, err = mlrun(*args)
+    lines = err.splitlines()[-2:]
+    assert lines == [
+        "mlrun: more runs: pass --page-token with this token (one word):",
+        f"mlrun: {token}",
+    ]
+    assert all(len(line) <= 80 for line in lines[:1])
+    _, _, err = mlrun(*args, "--wide")
+    assert err.splitlines()[-1] == f"mlrun: more runs: --page-token {token}"
 
 
 def test_bad_filter_and_order(runs: list[str]) -> None:

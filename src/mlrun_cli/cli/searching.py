@@ -70,7 +70,20 @@ def print_runs(
         named = named_columns(query.filter_text, query.order_by)
         _print_table(page.runs, chosen, named, wide)
         if page.next_page_token:
-            info(f"more runs: --page-token {page.next_page_token}")
+            more_footer("runs", page.next_page_token, wide)
+
+
+def more_footer(noun: str, token: str, wide: bool) -> None:
+    """``more runs: --page-token TOKEN``, or, when that does not fit the terminal, the token
+    alone on the next line: never broken, so it can be copied whole."""
+    from mlrun_cli.cli._table import PIPED_WIDTH, terminal_width
+
+    line = f"more {noun}: --page-token {token}"
+    if len(f"mlrun: {line}") <= (terminal_width(wide) or PIPED_WIDTH) or wide:
+        info(line)
+        return
+    info(f"more {noun}: pass --page-token with this token (one word):")
+    info(token)
 
 
 def named_columns(filter_text: str, order_by: list[str]) -> list[str]:
@@ -210,7 +223,7 @@ def search_experiments_command(
         )
     print_table(table, wide=wide)
     if next_token:
-        info(f"more experiments: --page-token {next_token}")
+        more_footer("experiments", next_token, wide)
 
 
 def _experiment_token(experiment_id: int) -> str:

@@ -203,3 +203,19 @@ def test_json_outputs_match_the_documented_schemas(project: Path) -> None:
     )
     reproduced = run_mlrun("reproduce", run["run_id"], "--verify", "--json")
     check(json.loads(reproduced.stdout), "reproduce.schema.json")
+
+
+def test_the_reproduce_line_names_runs_by_prefix_when_full_ids_do_not_fit(project: Path) -> None:
+    import re
+
+    original = run_json(str(project))["run_id"]
+    for columns, width in (("80", 8), ("200", 32)):
+        env = {**os.environ, "COLUMNS": columns}
+        result = subprocess.run(mlrun_argv("reproduce", original, "--verify"),
+                                capture_output=True, text=True, env=env, check=False)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        line = next(x for x in result.stderr.splitlines() if " reproduces " in x)
+        shown = re.fullmatch(r"mlrun: run ([0-9a-f]+) FINISHED reproduces ([0-9a-f]+)", line)
+        assert shown, line
+        assert (len(shown[1]), shown[2]) == (width, original[:width])
+        assert len(line) <= int(columns)

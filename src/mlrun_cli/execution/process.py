@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +39,7 @@ TREE_SIGNAL_S = 0.5  # an entry point killed by SIGINT/SIGTERM: how long mlrun's
 LINGER_S = 5.0  # how long the job's other processes may go on logging after the entry point
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(Record):
     """What to run: argv, where, with which environment, and where to tee the output."""
 
     argv: tuple[str, ...]
@@ -50,7 +48,7 @@ class Request:
     log_path: Path | None = None
     stdout_to_stderr: bool = False
     echo: bool = True  # False: the output goes to the log only (a sweep's parallel trials)
-    timeouts: tuple[float, float] = field(default=(INTERRUPT_TIMEOUT_S, TERMINATE_TIMEOUT_S))
+    timeouts: tuple[float, float] = (INTERRUPT_TIMEOUT_S, TERMINATE_TIMEOUT_S)
 
 
 class Outcome(Record):

@@ -11,14 +11,13 @@ import json
 import os
 import signal
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlrun_cli._system import current_user, hostname
 from mlrun_cli.errors import ExitCode, Terminated, UsageError
 from mlrun_cli.tracking import models
-from mlrun_cli.tracking.record import Record
+from mlrun_cli.tracking.record import Record, set_field
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -46,8 +45,7 @@ class Reporter(Protocol):
     def progress(self, title: str) -> AbstractContextManager[Callable[[str], None]]: ...
 
 
-@dataclass(frozen=True)
-class RunRequest:
+class RunRequest(Record):
     """Everything ``mlrun run`` was asked to do, already split into plain values."""
 
     uri: str
@@ -67,10 +65,15 @@ class RunRequest:
     reuse: bool = False
     python_downloads: bool = False
     stdout_to_stderr: bool = False
-    cwd: Path = field(default_factory=Path.cwd)
+    cwd: Path = Path()  # the current folder (made absolute when the request is made)
     run_id: str | None = None  # given by a backend that submitted the run (its job's name)
     tags: tuple[tuple[str, str], ...] = ()  # set by the submitter (a sweep's trial tags)
     echo: bool = True  # False: the entry point's output goes to the run's log only
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.cwd == Path():
+            set_field(self, "cwd", Path.cwd())
 
 
 class RunResult(Record):

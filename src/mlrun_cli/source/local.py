@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,8 +52,7 @@ class Checkout(Record):
         return self.root or self.path
 
 
-@dataclass(frozen=True)
-class SourceRequest:
+class SourceRequest(Record):
     """What ``mlrun run`` was asked to run."""
 
     uri: str
@@ -151,6 +149,8 @@ def _local(folder: Path, request: SourceRequest, not_code: tuple[Path, ...]) -> 
             hint="commit or stash them, or use --dirty snapshot to record them with the run",
         )
     patch = make_snapshot(toplevel, not_code)
+    from dataclasses import replace  # (a dirty checkout only)
+
     snapshot_code = replace(code, snapshot_sha256=hashlib.sha256(patch).hexdigest())
     return Checkout(folder, snapshot_code, patch, root=toplevel)
 
@@ -274,4 +274,6 @@ def restore_source(code: CodeVersion, patch: bytes | None, offline: bool = False
         restored = Checkout(folder, code, root=folder)
     else:
         raise UsageError(f"cannot reproduce a run of kind {code.kind!r} (not run by mlrun run)")
+    from dataclasses import replace  # (reproduce only)
+
     return replace(restored, code=code)

@@ -8,13 +8,13 @@ optional ``default`` (required when absent), and whose ``command`` is a ``{param
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlrun_cli.errors import UsageError
 from mlrun_cli.spec._yaml import Node, describe, load_yaml
 from mlrun_cli.spec.template import parse_template, unsafe_placeholders
 from mlrun_cli.spec.values import PARAM_TYPES, convert
+from mlrun_cli.tracking.record import Record
 
 MLPROJECT = "MLproject"
 PYTHON_ENV_FILE = "python_env.yaml"
@@ -24,8 +24,7 @@ _ENTRY_POINT_KEYS = ("parameters", "command")
 _PARAMETER_KEYS = ("type", "default")
 
 
-@dataclass(frozen=True)
-class ParameterSpec:
+class ParameterSpec(Record):
     """A declared entry-point parameter. ``default`` is canonical text, or None if required."""
 
     name: str
@@ -38,8 +37,7 @@ class ParameterSpec:
         return self.default is None
 
 
-@dataclass(frozen=True)
-class EntryPoint:
+class EntryPoint(Record):
     """A command template and its declared parameters (in declaration order)."""
 
     name: str
@@ -52,8 +50,7 @@ class EntryPoint:
         return next((p for p in self.parameters if p.name == name), None)
 
 
-@dataclass(frozen=True)
-class EnvRef:
+class EnvRef(Record):
     """Which environment file a project uses: ``python_env``, ``conda_env``, ``docker`` or none."""
 
     kind: str
@@ -61,8 +58,7 @@ class EnvRef:
     docker_image: str | None = None
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(Record):
     """A loaded project: its folder, entry points, environment reference and load warnings."""
 
     directory: Path
@@ -70,7 +66,7 @@ class Project:
     entry_points: dict[str, EntryPoint]
     env: EnvRef
     mlproject_path: Path | None = None
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
 
     def entry_point(self, name: str) -> EntryPoint:
         """The named entry point; an undeclared ``*.py`` / ``*.sh`` file runs as a script."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
@@ -13,6 +12,7 @@ from urllib.parse import unquote, urlparse
 from mlrun_cli.errors import UsageError
 from mlrun_cli.spec.template import parse_template, render
 from mlrun_cli.spec.values import convert
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -22,8 +22,7 @@ if TYPE_CHECKING:
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
-@dataclass(frozen=True)
-class BoundParam:
+class BoundParam(Record):
     """A parameter value after validation: canonical, unquoted text."""
 
     name: str
@@ -31,8 +30,7 @@ class BoundParam:
     type: str | None  # None: not declared by the entry point (passed as --name value)
 
 
-@dataclass(frozen=True)
-class BoundParams:
+class BoundParams(Record):
     """The entry point's parameters bound to values, and the command they render."""
 
     params: tuple[BoundParam, ...]

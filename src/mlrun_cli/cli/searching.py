@@ -79,7 +79,7 @@ def more_footer(noun: str, token: str, wide: bool) -> None:
     from mlrun_cli.cli._table import PIPED_WIDTH, terminal_width
 
     line = f"more {noun}: --page-token {token}"
-    if len(f"mlrun: {line}") <= (terminal_width(wide) or PIPED_WIDTH) or wide:
+    if wide or len(f"mlrun: {line}") <= (terminal_width() or PIPED_WIDTH):
         info(line)
         return
     info(f"more {noun}: pass --page-token with this token (one word):")

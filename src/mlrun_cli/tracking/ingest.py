@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mlrun_cli.tracking import client
 from mlrun_cli.tracking.bulk import collector_paused
 from mlrun_cli.tracking.models import Artifact, EventBatch, Metric, Param, checked_metric
+from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,9 +42,7 @@ class ParsedEvents:
         self.bad_lines = 0
         self.first_problem: str | None = None
 
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"ParsedEvents({shown})"
+    __repr__ = Record.__repr__  # its fields in slot order, as a record shows them
 
     def batch(self) -> EventBatch:
         """Freeze into an EventBatch for the store."""

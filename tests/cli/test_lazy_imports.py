@@ -165,8 +165,10 @@ NOT_ON_A_LOCAL_RUN = (
 )
 # Standard-library modules it need not pay for: the package metadata (the local env's lock is
 # cached), shutil (its compression modules), tempfile (a dirty snapshot's), difflib (typo hints),
-# dataclasses and inspect (~14 ms: the run's values are records).
+# dataclasses and inspect (~14 ms: the run's values are records), hashlib (~6 ms loading
+# OpenSSL: small inputs are hashed by CPython's own sha256).
 STDLIB_NOT_ON_A_LOCAL_RUN = (
+    "hashlib",
     "email",
     "csv",
     "zipfile",

@@ -25,14 +25,13 @@ def local_env() -> tuple[Env, None]:
 def local_lock() -> EnvLock:
     """Freeze the running interpreter's packages, cached until a sys.path folder changes
     (listing a large site-packages costs ~100 ms; its folder's mtime moves on any install)."""
-    import hashlib
-
     from mlrun_cli import paths
+    from mlrun_cli._sha import hexdigest
     from mlrun_cli.envs.lock import parse_lock
     from mlrun_cli.errors import EnvError
 
     stamp = [(entry, Path(entry).stat().st_mtime_ns) for entry in sys.path if Path(entry).is_dir()]
-    key = hashlib.sha256(repr((sys.executable, stamp)).encode()).hexdigest()[:16]
+    key = hexdigest(repr((sys.executable, stamp)).encode())[:16]
     cached = paths.cache_dir() / "local-locks" / f"{key}.txt"
     try:
         return parse_lock(cached.read_text(), str(cached))

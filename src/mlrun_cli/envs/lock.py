@@ -12,7 +12,6 @@ Installing it with ``--no-deps`` reproduces the environment without any resoluti
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import EnvError
@@ -61,7 +60,9 @@ class EnvLock(Record):
     @property
     def sha256(self) -> str:
         """The lock's identity."""
-        return hashlib.sha256(self.text.encode()).hexdigest()
+        from mlrun_cli._sha import hexdigest
+
+        return hexdigest(self.text.encode())
 
 
 def freeze_output_to_lock(output: str, options: tuple[str, ...] = ()) -> EnvLock:

@@ -17,9 +17,10 @@ old and new fingerprints never collide.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING
+
+from mlrun_cli._sha import hexdigest
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -54,7 +55,7 @@ def fingerprint(
         "inputs": sorted([name, md5] for name, md5 in inputs),
     }
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
-    return f"fp{FINGERPRINT_VERSION}:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return f"fp{FINGERPRINT_VERSION}:" + hexdigest(canonical.encode())
 
 
 def _snapshot_identity(code: CodeVersion) -> str | None:

@@ -53,11 +53,10 @@ def load_yaml(path: Path, label: str) -> object:
 
 
 def _cache_file(data: bytes) -> Path:
-    import hashlib
-
+    from mlrun_cli._sha import hexdigest
     from mlrun_cli.paths import cache_dir
 
-    digest = hashlib.sha256(data).hexdigest()
+    digest = hexdigest(data)
     return cache_dir() / "specs" / f"{_CACHE_FORMAT}-{digest}.json"
 
 

@@ -134,13 +134,9 @@ def step_value(step: object) -> int:
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes, streamed."""
-    import hashlib
+    from mlrun_cli._sha import file_hexdigest
 
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_hexdigest(path)
 
 
 class _Sink(Protocol):

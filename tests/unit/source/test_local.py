@@ -61,3 +61,23 @@ def test_missing_or_file_paths_are_source_errors(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("")
     with pytest.raises(SourceError, match="expected a folder; got a file"):
         local_checkout(str(tmp_path / "f"))
+
+
+def test_git_is_asked_only_where_a_repository_may_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlrun_cli.source import local
+
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    monkeypatch.delenv("GIT_WORK_TREE", raising=False)
+    plain = tmp_path / "plain" / "deep"
+    plain.mkdir(parents=True)
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    git(repo, "init", "-q")
+    (tmp_path / "link").symlink_to(repo / "sub")
+    assert not local._may_be_git(plain)
+    assert local._may_be_git(repo / "sub")
+    assert local._may_be_git(tmp_path / "link")  # git discovers from the real path
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    assert local._may_be_git(plain)  # GIT_DIR names the repository: git decides

@@ -190,8 +190,44 @@ def test_a_key_column_gives_way_last() -> None:
                   middle={1})  # fmt: skip
     for key in ("training_mean_squared_error", "training_root_mean_squared_error"):
         table.add_row("metric", key, "0.012345678901234567", "0.012345678901234567", "yes")
-    keys = [line.split()[1] for line in table.render(colour=False, width=80).splitlines()[1:]]
-    assert keys == ["training_mean_squared_error", "training_root_mean_squared_error"]
+    lines = table.render(colour=False, width=80).splitlines()[1:]
+    assert len({line.split()[1] for line in lines}) == 2
+    assert all(line.count("0.012345678901234567") == 2 for line in lines)  # numbers whole
     narrow = [line.split()[1] for line in table.render(colour=False, width=60).splitlines()[1:]]
     assert len(set(narrow)) == 2
     assert all(k.startswith("training_") and k.endswith("_error") for k in narrow)
+
+
+def test_numbers_are_never_cut_their_column_goes_first() -> None:
+    table = Table(["field", "a", "b", "c"], keep={0, 1})
+    table.add_row("metrics.loss", "0.0689655", "0.142857", "0.0689655")
+    table.add_row("commit", "f2d4eb229cb2", "f2d4eb229cb2", "abcdefabcdef")
+    text = table.render(colour=False, width=36)
+    assert text.splitlines()[1].split()[1:] == ["0.0689655", "0.142857"]  # whole; c dropped
+    assert table.dropped
+    assert max(len(line) for line in text.splitlines()) <= 36
+
+
+def test_compare_of_six_runs_at_80_columns_cuts_no_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = [record_run("six", f"r{i}", {"alpha": str(i)}, {"loss": [1 / (i + 14.5)]})
+           for i in range(6)]  # fmt: skip
+    monkeypatch.setenv("COLUMNS", "80")
+    _, out, err = mlrun("runs", "compare", *ids, "--all")
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    loss = next(line for line in lines if "metrics.loss" in line)
+    assert "…" not in loss.split("metrics.loss", 1)[1]
+    assert "more column(s)" in err or len(loss.split()) == 8
+
+
+def test_artifact_uris_keep_their_distinct_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [record_run("uris", f"r{i}", {}, {"loss": [0.5]}) for i in range(2)]
+    monkeypatch.setenv("COLUMNS", "40")
+    _, out, _ = mlrun("runs", "search", "--experiment-name", "uris", "--columns",
+                      "run_id,artifact_uri")  # fmt: skip
+    rows = out.splitlines()[1:]
+    assert len({row.split()[1] for row in rows}) == 2, out
+    by_id = {i[:8]: i for i in ids}
+    assert all(by_id[row.split()[0]].endswith(row.split()[1].lstrip("…")) for row in rows), out

@@ -375,8 +375,8 @@ def test_runs_logs_says_why_there_is_no_output_and_show_names_the_server(
 
         shown = logs(run_id)
         assert (shown.returncode, shown.stdout) == (0, "")
-        assert shown.stderr.strip() == (f"mlrun: run {run_id[:8]}'s output is uploaded when it "
-                                        "finishes; it is still RUNNING on gpu-box-7")  # fmt: skip
+        assert shown.stderr.strip() == (f"mlrun: run {run_id[:8]} has printed nothing yet "
+                                        "(RUNNING on gpu-box-7)")  # fmt: skip
         assert store.finish_run(run_id, "FAILED", 1)
         shown = logs(run_id, "--follow")
         assert (shown.returncode, shown.stdout) == (0, "")

@@ -192,3 +192,17 @@ def test_a_postgresql_restart_under_a_running_server_loses_nothing(
         run_id = json.loads(out)["run_id"]
         assert [p[1] for p in _points(server, run_id, "tick")] == list(range(40))
         assert server.call("GET", f"/api/v1/runs/{run_id}")[1]["run"]["status"] == "FINISHED"
+
+
+def test_a_runs_files_are_served_right_after_a_postgresql_restart(
+    postgres_backend: Backend,
+) -> None:
+    """The run-file endpoints reconnect as the others do: the first request after the
+    database restarted is answered, not a 503."""
+    assert postgres_backend.postgres is not None
+    with running_server(postgres_backend, "--no-auth") as server:
+        _, created = server.call("POST", "/api/2.0/mlflow/runs/create", {"experiment_id": "0"})
+        run_id = created["run"]["info"]["run_id"]
+        postgres_backend.postgres.restart()
+        status, answer = server.call("GET", f"/api/v1/runs/{run_id}/artifacts")
+        assert (status, answer) == (200, {"files": []})

@@ -15,16 +15,15 @@ MLflow's endpoint refuse it), so every other name is an ordinary artifact.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
+from mlrun_cli.artifacts.writes import sweep_partials, written_error
 from mlrun_cli.errors import NotFoundError, StoreError, UsageError
 
 PARTIAL_DIR = "_mlrun/.partial"  # files being received: never listed, read or uploaded
-PARTIAL_MAX_AGE = 24 * 3600.0  # a partial this old is a receiver that died: swept
 COPY_CHUNK = 4 << 20
 NAME_MAX = 255  # bytes per path part, as most filesystems allow
 PATH_MAX = 4000  # bytes of a whole path inside a run
@@ -350,51 +349,3 @@ class FolderArtifacts:
             partial.unlink(missing_ok=True)
             raise written_error(relative_path(path), exc) from None
         self.place(partial, target)
-
-
-def written_error(relative: str, exc: OSError) -> UsageError | StoreError:
-    """A failed write as one message that names the artifact, not this machine's paths: the
-    path's fault (a name too long, a file in the way) or the machine's (a full disk)."""
-    import errno
-
-    if exc.errno in (errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.EEXIST):
-        return UsageError(f"artifact path {relative!r}: {os.strerror(exc.errno).lower()}")
-    reason = os.strerror(exc.errno).lower() if exc.errno else type(exc).__name__
-    return StoreError(f"artifact {relative!r} could not be written: {reason}")
-
-
-def sweep_partials(folder: Path, max_age: float = PARTIAL_MAX_AGE) -> None:
-    """Remove the files in ``folder`` (a run's ``_mlrun/.partial``) older than ``max_age``."""
-    import time
-
-    cutoff = time.time() - max_age
-    try:
-        with os.scandir(folder) as scan:
-            for entry in scan:
-                with contextlib.suppress(OSError):
-                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                        Path(entry.path).unlink()
-    except OSError:
-        return
-
-
-class ReplaceRefusedError(UsageError):
-    """A write that would change a finished run's file (a server answers 409)."""
-
-
-def check_replace(relative: str, status: str, *, replacing: bool) -> None:
-    """Refuse to change the file ``relative`` of a run that is not RUNNING any more: what it
-    recorded (each file's sha256) stays true. A file it does not have yet is welcome (the
-    runner uploads right before finishing; ``mlrun sync`` after a lost connection)."""
-    if replacing and status != "RUNNING":
-        raise ReplaceRefusedError(
-            f"artifact {relative!r}: the run is {status} and already has this file with "
-            "other bytes; a finished run's files are not replaced"
-        )
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    from mlrun_cli.tracking.client import file_sha256 as digest
-
-    return digest(path)

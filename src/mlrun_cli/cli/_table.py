@@ -2,8 +2,8 @@
 rich.table costs ~30 ms, a sixth of the budget for a listing command (see README, Performance).
 
 Fitting: long cells are elided with ``…`` (widest column first, down to a minimum; paths in the
-middle), then columns are dropped from the right (never the ones marked ``keep``) and named in
-a footer.
+middle; a number never: its column is dropped first), then columns are dropped from the right
+(never the ones marked ``keep``) and named in a footer.
 Control characters in values (ESC, newlines) are shown escaped, never sent to the terminal.
 """
 
@@ -42,6 +42,17 @@ def width_of(text: str) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def is_number(text: str) -> bool:
+    """Whether a cell is a number (``0.0689655``, ``-3``, ``1e-05``): shown whole or not at all."""
+    if not text or len(text) > 32 or text[-1:] not in "0123456789.":
+        return False
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def elide(text: str, width: int, *, keep_end: bool = False) -> str:
@@ -112,6 +123,7 @@ class Table:
         self, headers: list[str], *, right: set[int] | None = None, keep: set[int] | None = None,
         fixed: set[int] | None = None, paths: set[int] | None = None,
         middle: set[int] | None = None, floor: dict[int, int] | None = None,
+        ends: set[int] | None = None,
     ) -> None:  # fmt: skip
         self.headers = headers
         self.right = right or set()
@@ -119,6 +131,7 @@ class Table:
         self.fixed = fixed or set()  # never elided (ids, statuses, numbers)
         self.paths = paths or set()  # elided in the middle (start and last part)
         self.middle = middle or set()  # elided in the middle, keeping both ends
+        self.ends = ends or set()  # elided at the start (what differs is at the end)
         self.floor = floor or {}  # a column's own minimum width (instead of its header's)
         self.drop_order: list[int] | None = None  # most wanted first (default: left to right)
         self.rows: list[list[tuple[str, str]]] = []
@@ -132,9 +145,12 @@ class Table:
     def _fit(self, width: int | None) -> tuple[list[int], list[int]]:
         """The columns shown and their widths."""
         cells = [0] * len(self.headers)
+        numbers = [0] * len(self.headers)  # the widest number of each column: never cut
         for row in self.rows:
             for index, (text, _) in enumerate(row):
                 cells[index] = max(cells[index], width_of(text))
+                if is_number(text):
+                    numbers[index] = max(numbers[index], len(text))
         natural = [max(c, width_of(h)) for c, h in zip(cells, self.headers, strict=True)]
         shown = list(range(len(self.headers)))
         if width is None:
@@ -149,6 +165,7 @@ class Table:
         ]  # fmt: skip
         for index, least in self.floor.items():
             minimum[index] = min(natural[index], least)
+        minimum = [max(m, n) for m, n in zip(minimum, numbers, strict=True)]
 
         def total(columns: list[int], widths: list[int]) -> int:
             return sum(widths[i] for i in columns) + GAP * (len(columns) - 1)
@@ -159,7 +176,7 @@ class Table:
             shown.remove(droppable.pop())
         if total(shown, minimum) > width:  # only kept columns left: their headers give way too
             minimum = [
-                max(cells[i] if i in self.fixed else 0, min(natural[i], MIN_WIDTH))
+                max(cells[i] if i in self.fixed else numbers[i], min(natural[i], MIN_WIDTH))
                 if i in self.keep else minimum[i]
                 for i in range(len(self.headers))
             ]  # fmt: skip
@@ -188,6 +205,8 @@ class Table:
                     text = elide_middle(text, width)
                 elif index in self.paths:
                     text = elide_path(text, width)
+                elif index in self.ends:
+                    text = elide(text, width, keep_end=True)
                 else:
                     text = elide(text, width)
                 pad = " " * (widths[index] - width_of(text))

@@ -142,8 +142,9 @@ def _print_logs(wanted: str, *, follow: bool, tracking_uri: str | None) -> None:
 
 
 def _no_log_yet(store: TrackingStore, run_id: str, *, running: bool) -> None:
-    """Say why a run shows no output (one line on stderr): the log of a run on another
-    machine reaches the team server when it finishes; a finished one may have none."""
+    """Say why a run shows no output (one line on stderr): a RUNNING one has printed nothing
+    yet (a run on another machine sends its log to the team server every second); a finished
+    one may have none."""
     from mlrun_cli._system import hostname
     from mlrun_cli.cli._output import message
 
@@ -151,8 +152,8 @@ def _no_log_yet(store: TrackingStore, run_id: str, *, running: bool) -> None:
     if running and run.host == hostname():
         message(f"mlrun: run {run_id[:8]} has printed nothing yet (RUNNING)")
     elif running:
-        message(f"mlrun: run {run_id[:8]}'s output is uploaded when it finishes; it is still "
-                f"RUNNING on {run.host or 'another machine'}")  # fmt: skip
+        message(f"mlrun: run {run_id[:8]} has printed nothing yet (RUNNING on "
+                f"{run.host or 'another machine'})")  # fmt: skip
     else:
         message(f"mlrun: run {run_id[:8]} has no output log ({run.status}, nothing recorded)")
 

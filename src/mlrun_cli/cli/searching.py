@@ -142,9 +142,11 @@ def _print_table(found: list[Run], columns: list[str] | None, named: list[str], 
     keep = {i for i, c in enumerate(columns) if c in named}
     right = {i for i, c in enumerate(columns) if c.startswith("metrics.")}
     fixed = right | {i for i, c in enumerate(columns) if c in FIXED}
+    # Every run's artifact_uri starts alike and ends in "/artifacts": its end tells them apart.
+    ends = {i for i, c in enumerate(columns) if c == "artifact_uri"}
     # A run's name is how people know it: cut to 16 at least before more columns go.
     floor = {i: NAME_FLOOR for i, c in enumerate(columns) if c == "run_name"}
-    table = Table(list(columns), right=right, keep=keep, fixed=fixed, floor=floor)
+    table = Table(list(columns), right=right, keep=keep, fixed=fixed, ends=ends, floor=floor)
     table.drop_order = drop_order(columns)
     for run in found:
         table.add_row(*(_styled_cell(run, column) for column in columns))

@@ -574,7 +574,10 @@ def _supervise(
                                 prepared.bound.as_dict())  # fmt: skip
         if mlflow is not None:
             mlflow.child_environment(env)
-        ingester = LiveIngester(lambda: open_store(store.uri), run.run_id, events, reporter.warn)
+        ingester = LiveIngester(
+            lambda: open_store(store.uri), run.run_id, events, reporter.warn,
+            log_path=log_path if store.location.remote is not None else None,
+        )  # fmt: skip
 
         def exited(code: int) -> None:
             late.child_exited(code)

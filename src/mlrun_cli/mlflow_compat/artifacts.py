@@ -66,7 +66,7 @@ def _upload(session: Session, request: Request, run_id: str, relative: str) -> R
     The rules of ``PUT /api/v1/runs/{id}/artifacts/...`` (server/app.py): never through a
     symlink out of the run's folder; a run that is not RUNNING any more gets only files it
     lacks, or the same bytes again."""
-    from mlrun_cli.artifacts.run import check_replace
+    from mlrun_cli.artifacts.writes import check_replace
     from mlrun_cli.mlflow_compat.handlers import get_run
     from mlrun_cli.tracking.client import RESERVED_ARTIFACT_DIR, file_sha256
 

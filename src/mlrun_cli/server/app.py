@@ -13,38 +13,31 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from mlrun_cli import __version__
 from mlrun_cli.artifacts.base import open_artifacts
-from mlrun_cli.artifacts.run import ReplaceRefusedError, written_error
 from mlrun_cli.errors import MlrunError, NotFoundError, StoreError, UsageError
 from mlrun_cli.server import api_v1, mlflow_mount
 from mlrun_cli.server.auth import AuthStore, token_from_header
 from mlrun_cli.server.config import ServerConfig, open_backend
 from mlrun_cli.server.heartbeat import Heartbeats, timeout_seconds
+from mlrun_cli.server.run_files import RunFiles
+from mlrun_cli.server.run_files import error as _error
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
-    from pathlib import Path
 
-    from mlrun_cli.artifacts.run import ArtifactInfo
     from mlrun_cli.artifacts.served import ServedArtifacts
     from mlrun_cli.mlflow_compat.protocol import Request as MlflowRequest
     from mlrun_cli.mlflow_compat.protocol import Response as MlflowResponse
     from mlrun_cli.mlflow_compat.session import Session
     from mlrun_cli.server.auth import User
-    from mlrun_cli.tracking.models import Run
     from mlrun_cli.tracking.store import TrackingStore
 
 _STATUS = ((api_v1.DeniedError, 403), (NotFoundError, 404), (UsageError, 400), (StoreError, 503))
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
 class Server:
@@ -130,102 +123,6 @@ class Server:
 
         return ServedArtifacts(run_id, self.store.artifact_root / run_id, self.artifacts)
 
-    def _run_access(self, request: Request, role: str) -> tuple[str, Response | None]:
-        """(run id, None) when the request's user has ``role`` on the run; else the error."""
-        run_id, _, denied = self._run_of(request, role)
-        return run_id, denied
-
-    def _run_of(self, request: Request, role: str) -> tuple[str, Run | None, Response | None]:
-        """(run id, run, None) when the request's user has ``role`` on the run; else the error."""
-        allowed, user = self.user(request)
-        run_id = str(request.path_params["run_id"])
-        if not allowed:
-            return run_id, None, _error(401, "UNAUTHENTICATED", "missing or wrong token")
-        try:
-            api_v1.path_run_id(request.path_params)  # never a path: "..", "a/b"
-            run = self.store.get_run(run_id)
-        except MlrunError as exc:
-            return run_id, None, self.failure(exc)
-        if user is not None and not user.may_run(role, run_id, run.experiment_id):
-            return run_id, None, self.failure(api_v1.denied(user, role, run.experiment_id))
-        return run_id, run, None
-
-    async def list_artifacts(self, request: Request) -> Response:
-        """GET /api/v1/runs/{run_id}/artifacts?prefix=FOLDER (or ?path=FILE, that one file):
-        ``{"files": [{"path", "size"}]}``, sorted by path. The folder is walked in a thread:
-        a big run's listing does not hold up other requests."""
-        run_id, denied = self._run_access(request, "read")
-        if denied is not None:
-            return denied
-        query = request.query_params
-        files = self.run_files(run_id)
-
-        def listing() -> list[ArtifactInfo]:
-            if "path" in query:
-                one = files.info(query["path"])
-                return [] if one is None else [one]
-            return files.list(query.get("prefix", ""))
-
-        try:
-            found = await run_in_threadpool(listing)
-        except MlrunError as exc:
-            return self.failure(exc)
-        return JSONResponse({"files": [{"path": f.path, "size": f.size} for f in found]})
-
-    async def get_artifact(self, request: Request) -> Response:
-        """GET /api/v1/runs/{run_id}/artifacts/{path}?offset=N&limit=N: the file's bytes
-        (from byte ``offset``, at most ``limit`` of them)."""
-        run_id, denied = self._run_access(request, "read")
-        if denied is not None:
-            return denied
-        try:
-            offset = _whole(request.query_params.get("offset")) or 0
-            limit = _whole(request.query_params.get("limit"))
-        except ValueError:
-            return _error(400, "BAD_REQUEST", "offset and limit: expected whole numbers "
-                          f"from 0 to {MAX_OFFSET}")  # fmt: skip
-        path = request.path_params["path"]
-        files = self.run_files(run_id)
-
-        def found_file() -> Path:
-            found = files.file(path)
-            if found is None:
-                raise NotFoundError(f"run {run_id} has no artifact {path!r}")
-            return found
-
-        try:
-            found = await run_in_threadpool(found_file)
-            if offset == 0 and limit is None:
-                return FileResponse(found, media_type="application/octet-stream")
-            data = await run_in_threadpool(files.read_bytes, path, offset, limit)
-        except MlrunError as exc:
-            return self.failure(exc)
-        return Response(data, media_type="application/octet-stream")
-
-    async def put_artifact(self, request: Request) -> Response:
-        """PUT /api/v1/runs/{run_id}/artifacts/{path}: a staged file of our client's run
-        (recorded by its events; this stores the bytes). Received beside, then renamed.
-
-        A RUNNING run's files may be replaced; a finished run's only receive files they do not
-        have yet (the runner uploads right before finishing, ``mlrun sync`` after a lost
-        connection) or the same bytes again (a retry): what was recorded stays true."""
-        from mlrun_cli.artifacts.run import relative_path
-
-        run_id, run, denied = self._run_of(request, "write")
-        if denied is not None or run is None:
-            return denied or _error(404, "NotFoundError", f"no run {run_id}")
-        try:
-            relative = relative_path(request.path_params["path"])
-            data = await request.body()
-            files = self.run_files(run_id)
-            await run_in_threadpool(_receive_put, files, relative, data, run)
-        except MlrunError as exc:
-            status = 409 if isinstance(exc, ReplaceRefusedError) else None
-            if status is not None:
-                return _error(status, "CONFLICT", self.public(exc))
-            return self.failure(exc)
-        return JSONResponse({})
-
     # -- MLflow's API -------------------------------------------------------------------------
     async def mlflow(self, request: Request) -> Response:
         from mlrun_cli.mlflow_compat.handlers import handle
@@ -283,50 +180,6 @@ class Server:
         except MlrunError as exc:
             return error_response(MlflowError("INTERNAL_ERROR", str(exc)))
         return answer
-
-
-MAX_OFFSET = (1 << 63) - 1
-
-
-def _whole(text: str | None) -> int | None:
-    """A query's offset or limit: None when absent; ValueError unless 0..MAX_OFFSET."""
-    if text in (None, ""):
-        return None
-    value = int(text)
-    if not 0 <= value <= MAX_OFFSET:
-        raise ValueError(text)
-    return value
-
-
-def _receive_put(files: ServedArtifacts, relative: str, data: bytes, run: Run) -> None:
-    """Write a PUT's body as the run's file ``relative`` (see ``Server.put_artifact``)."""
-    import hashlib
-
-    from mlrun_cli.artifacts.run import ReplaceRefusedError, check_replace, file_sha256
-
-    target = files.local.writable(relative)
-    existing = files.file(relative)  # the destination's too, when the folder lacks it
-    digest = hashlib.sha256(data).hexdigest()
-    if existing is not None and file_sha256(existing) == digest:
-        files.send(relative)  # a retry: the destination may be what failed the first time
-        return
-    check_replace(relative, run.status, replacing=existing is not None)
-    recorded = {artifact.path: artifact.sha256 for artifact in run.artifacts}
-    if run.status != "RUNNING" and recorded.get(relative) != digest:
-        # After its end a run receives only what it recorded (a token that outlived its run,
-        # a run-scoped one above all, cannot add files to it).
-        raise ReplaceRefusedError(
-            f"artifact {relative!r}: the run is {run.status}; an ended run receives only the "
-            "files it recorded, with the bytes it recorded"
-        )
-    partial = files.local.partial()
-    try:
-        partial.write_bytes(data)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise written_error(relative, exc) from None
-    files.local.place(partial, target)
-    files.send(relative)
 
 
 def _guarded_ui(server: Server) -> Any:
@@ -388,9 +241,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi, methods=["GET"]),
-        Route("/api/v1/runs/{run_id}/artifacts", server.list_artifacts, methods=["GET"]),
-        Route("/api/v1/runs/{run_id}/artifacts/{path:path}", server.get_artifact, methods=["GET"]),
-        Route("/api/v1/runs/{run_id}/artifacts/{path:path}", server.put_artifact, methods=["PUT"]),
+        *RunFiles(server).routes(),
         *(server.api_route(m, p, e) for m, p, e in api_v1.ROUTES),
         *(
             Route(prefix + "{rest:path}", server.mlflow, methods=methods)

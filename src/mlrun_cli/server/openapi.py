@@ -22,7 +22,7 @@ _ERROR = {
 _STATUSES = {"400": "bad request", "401": "no or wrong token", "403": "role missing",
              "404": "no such record"}  # fmt: skip
 _BYTES = "application/octet-stream"
-# A run's files (server/app.py answers them: bytes in or out, not JSON bodies):
+# A run's files (server/run_files.py answers them: bytes in or out, not JSON bodies):
 # (method, path, operation id, summary, description, query parameters, request or answer type).
 _FILES = (
     ("GET", "/runs/{run_id}/artifacts", "list_artifacts",
@@ -39,7 +39,11 @@ _FILES = (
      "RUNNING only receives files it lacks, or the same bytes again (409 otherwise). Paths "
      "through a symlink out of the run's folder, onto a folder, under a file or with a name "
      "over 255 bytes are refused (400). It is recorded by the run's events "
-     "(POST /runs/{run_id}/events), not by this call."), (), _BYTES),
+     "(POST /runs/{run_id}/events), not by this call. offset=N (a RUNNING run only): the "
+     "bytes from N of a growing file (the output log), appended; bytes it already has are "
+     "compared, not written twice; an offset past its end answers 409 with error.size, "
+     "where to send from. Answers {\"size\": N}, the file's size now; counts as a "
+     "heartbeat."), ("offset",), _BYTES),
 )  # fmt: skip
 _WHOLE = {"type": "integer", "minimum": 0, "maximum": (1 << 63) - 1}
 _QUERY_TYPES = {"offset": _WHOLE, "limit": _WHOLE}

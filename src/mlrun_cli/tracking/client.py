@@ -134,9 +134,13 @@ def step_value(step: object) -> int:
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes, streamed."""
-    from mlrun_cli._sha import file_hexdigest
+    import hashlib  # (this module is copied into run envs alone: nothing else of mlrun's)
 
-    return file_hexdigest(path)
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class _Sink(Protocol):

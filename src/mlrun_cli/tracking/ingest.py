@@ -255,8 +255,11 @@ class LiveIngester:
         events_path: Path,
         warn: Callable[[str], None],
         interval: float = 0.2,
+        log_path: Path | None = None,
     ) -> None:
+        """``log_path``: the run's output log, sent to a team server as it grows."""
         self._open_store = open_store
+        self._log_path = log_path
         self._run_id = run_id
         self._events_path = events_path
         self._warn = warn
@@ -279,9 +282,17 @@ class LiveIngester:
         seen, since = 0, time.monotonic()
         poll = min(self.POLL_S, self._interval)
         beat: float | None = heartbeat_seconds()
+        shipper = None
+        if self._log_path is not None:
+            from mlrun_cli.tracking.log_ship import LogShipper
+
+            shipper = LogShipper(self._run_id, self._log_path)
         try:
             while not self._stop.wait(poll):
                 now = time.monotonic()
+                if shipper is not None and shipper.due(now):
+                    store = store or self._open_store()
+                    shipper.ship(store, now)
                 if beat is not None and now - since >= beat:
                     # A team server fails a run whose runner is silent (a dead host): a child
                     # that logs nothing for a while still has a live runner, which says so.
@@ -417,11 +428,11 @@ OUTPUT_LOG = "_mlrun/output.log"
 
 def record_artifact(store: TrackingStore, run_id: str, relative: str) -> None:
     """Record a file already in the run's artifact folder (size and sha256), if it exists."""
-    from mlrun_cli.tracking.client import file_sha256
+    from mlrun_cli._sha import file_hexdigest
 
     path = store.location.staging_dir(run_id) / relative
     if path.exists():
-        artifact = Artifact(relative, path.stat().st_size, file_sha256(path))
+        artifact = Artifact(relative, path.stat().st_size, file_hexdigest(path))
         store.log_batch(run_id, EventBatch(artifacts=(artifact,)))
 
 

@@ -124,6 +124,16 @@ class RestStore:
             return raw
         raise self._error(status, _json(raw))
 
+    def call_answer(self, method: str, path: str, data: bytes | None = None) -> tuple[int, Any]:
+        """One API call's status and JSON answer, not raised: the caller reads an error's
+        fields (``error_from`` makes one mlrun's error)."""
+        status, raw = self._send(method, "/api/v1" + path, data)
+        return status, _json(raw)
+
+    def error_from(self, status: int, answer: Any) -> Exception:
+        """The server's error answer as mlrun's error class."""
+        return self._error(status, answer)
+
     def _error(self, status: int, answer: Any) -> Exception:
         """The server's error answer as mlrun's error class."""
         error = answer.get("error") if isinstance(answer, dict) else None

@@ -62,3 +62,11 @@ def test_unknown_experiment_name_names_the_store() -> None:
     code, _, err = mlrun("experiments", "get", "-n", "nope")
     assert code == 2
     assert f"error: no experiment named 'nope' in {store}" in err
+
+
+def test_plot_option_errors_are_the_only_line(two: list[str]) -> None:
+    for args in (("--x", "wallclock"), ("-o", "x.jpg"), ("-o", "nope/x.svg")):
+        code, out, err = mlrun("runs", "plot", *two, *args)
+        assert (code, out) == (2, "")
+        assert len(err.splitlines()) == 1, err
+        assert err.startswith("error: ")

@@ -78,11 +78,22 @@ def test_a_page_token_too_long_for_the_line_gets_a_line_of_its_own(runs: list[st
     lines = err.splitlines()[-2:]
     assert lines == [
         "mlrun: more runs: pass --page-token with this token (one word):",
-        f"mlrun: {token}",
+        token,  # alone: a triple click copies it whole
     ]
     assert all(len(line) <= 80 for line in lines[:1])
     _, _, err = mlrun(*args, "--wide")
     assert err.splitlines()[-1] == f"mlrun: more runs: --page-token {token}"
+
+
+def test_names_no_run_has_and_empty_results_are_said(runs: list[str]) -> None:
+    code, out, err = mlrun("runs", "search", "--order-by", "metrics.rmsee",
+                           "--columns", "run_id,params.nope")  # fmt: skip
+    assert code == 0
+    assert "no run shown has a metric 'rmsee' (did you mean metrics.rmse?)" in err
+    assert "no run shown has a param 'nope' (they have: " in err
+    code, out, err = mlrun("runs", "search", "--filter", "params.alpha = 'none'")
+    assert (code, len(out.splitlines())) == (0, 1)  # the header
+    assert err.strip().endswith("no runs match the filter")
 
 
 def test_bad_filter_and_order(runs: list[str]) -> None:

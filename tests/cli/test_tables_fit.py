@@ -168,8 +168,11 @@ def test_env_list_shows_recognisable_projects(monkeypatch: pytest.MonkeyPatch) -
     )
     checkout = paths.git_cache_dir() / "checkouts" / "k1" / COMMIT / "models"
     (cache / "mlrun-projects").write_text(f"{home_project}\n{checkout}\n")
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", "80")
     _, out, _ = mlrun("env", "list")
+    assert out.splitlines()[1].endswith("#models (+1 more: --wide)")  # the newest, and a count
+    monkeypatch.setenv("COLUMNS", "200")
+    _, out, _ = mlrun("env", "list", "--wide")
     assert "~/work/wine" in out
     assert f"https://***@example.invalid/r.git@{COMMIT[:12]}#models" in out
     assert "tok" not in out

@@ -89,3 +89,31 @@ def choices(*values: str) -> Callable[[str], list[str]]:
         return [value for value in values if value.startswith(incomplete)]
 
     return complete
+
+
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def completion_for(option: str, shell: str) -> int:
+    """``--show-completion SHELL`` / ``--install-completion SHELL``: typer's own options detect
+    the shell and take no value; given one, it is the shell meant (not a command named zsh)."""
+    import sys
+
+    from typer._completion_shared import get_completion_script, install
+
+    from mlrun_cli.cli._output import report_error
+    from mlrun_cli.errors import UsageError
+
+    if shell not in SHELLS:
+        return report_error(
+            UsageError(f"{option}: expected bash, zsh, fish or powershell; got {shell!r}")
+        )
+    if option == "--show-completion":
+        script = get_completion_script(prog_name="mlrun", complete_var="_MLRUN_COMPLETE",
+                                       shell=shell)  # fmt: skip
+        sys.stdout.write(script + "\n")
+        return 0
+    done, path = install(shell=shell, prog_name="mlrun", complete_var="_MLRUN_COMPLETE")
+    sys.stdout.write(f"{done} completion installed in {path}\n"
+                     "Completion will take effect once you restart the terminal\n")  # fmt: skip
+    return 0

@@ -76,6 +76,10 @@ def serve(args: list[str], fallback: Fallback) -> int:
     """Answer ``args`` here if possible, else through ``fallback`` (the typer app)."""
     if any(name.startswith("_MLRUN_COMPLETE") for name in os.environ):
         return fallback(args)  # shell completion is click's
+    if len(args) == 2 and args[0] in ("--show-completion", "--install-completion"):
+        from mlrun_cli.cli._complete import completion_for
+
+        return completion_for(args[0], args[1])
     if args == ["--version"]:
         from mlrun_cli import __version__
 

@@ -44,7 +44,7 @@ def list_command(json_output: JsonOption = False, wide: WideOption = False) -> N
     from mlrun_cli.cli._columns import short_hash
     from mlrun_cli.cli._places import project_place
 
-    headers = ["Key", "Python", "Builder", "Size", "Last used", "Projects"]
+    headers = ["key", "python", "builder", "size", "last used", "projects"]
     table = Table(headers, right={3}, fixed={0, 1, 3, 4}, paths={5})
     for env in envs:
         # To the minute, as `runs search` shows times: the room goes to the projects' paths.
@@ -55,9 +55,17 @@ def list_command(json_output: JsonOption = False, wide: WideOption = False) -> N
             str(env.metadata.get("builder", "?")),
             _human_size(env.size),
             last,
-            ", ".join(project_place(p) for p in env.projects) or "-",
+            _projects_cell([project_place(p) for p in env.projects], wide),
         )
     print_table(table, wide=wide)
+
+
+def _projects_cell(places: list[str], wide: bool) -> str:
+    """Every project with ``--wide``; else the newest and how many more (``(+2 more: --wide)``):
+    a path cut in its middle must not hide that there are others."""
+    if wide or len(places) < 2:
+        return ", ".join(places) or "-"
+    return f"{places[-1]} (+{len(places) - 1} more: --wide)"
 
 
 @app.command("show")

@@ -238,11 +238,16 @@ def plot_command(
     ids = run_ids_from(run_ids, run_id)
     if not ids:
         raise UsageError("runs plot: give one or more run ids")
+    # The options are checked first: an error is the only line printed.
+    if x_axis not in ("step", "time"):
+        raise UsageError(f"--x: expected step or time; got {x_axis!r}")
+    if output is not None and output.suffix.lower() not in (".png", ".svg", ".html", ".htm"):
+        raise UsageError(f"--output {output}: expected a .png, .svg or .html file")
+    if output is not None and not output.parent.is_dir():
+        raise UsageError(f"--output {output}: no such folder {output.parent}")
     store = open_cli_store(tracking_uri)
     runs = store.get_runs(distinct_run_ids(store, ids))
     keys = metric or _default_metric(store, runs)
     if not keys:
         raise UsageError("runs plot: the runs logged no metrics")
-    if output is not None and output.suffix.lower() not in (".png", ".svg", ".html", ".htm"):
-        raise UsageError(f"--output {output}: expected a .png, .svg or .html file")
     draw_curves(store, runs, keys, x_axis, output)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from mlrun_cli.cli._args import open_cli_store, view_name
 from mlrun_cli.cli._columns import all_columns, cell, display, varying_columns
-from mlrun_cli.cli._output import STATUS_STYLES, format_time, info, print_json
+from mlrun_cli.cli._output import STATUS_STYLES, State, format_time, info, message, print_json
 from mlrun_cli.tracking.record import Record
 
 if TYPE_CHECKING:
@@ -69,8 +69,42 @@ def print_runs(
     else:
         named = named_columns(query.filter_text, query.order_by)
         _print_table(page.runs, chosen, named, wide)
+        if not page.runs:
+            info("no runs match the filter" if query.filter_text.strip() else "no runs found")
+        for note in missing_keys(page.runs, [*(chosen or []), *named]):
+            info(note)
         if page.next_page_token:
             more_footer("runs", page.next_page_token, wide)
+
+
+def missing_keys(runs: list[Run], columns: list[str]) -> list[str]:
+    """A note for each params./metrics./tags. column no run shown has (a typo, most often):
+    ``no run shown has a metric 'lose' (did you mean metrics.loss?)``."""
+    if not runs:
+        return []
+    notes = []
+    kinds = {"params.": "param", "metrics.": "metric", "tags.": "tag"}
+    known = all_columns(runs, user_tags_only=False)
+    shown = all_columns(runs)  # what to suggest: not mlrun's own tags
+    for column in dict.fromkeys(columns):
+        prefix = next((p for p in kinds if column.startswith(p)), None)
+        if prefix is None or column in known:
+            continue
+        have = [c[len(prefix) :] for c in shown if c.startswith(prefix)]
+        key = column[len(prefix) :]
+        import difflib  # (only for a key no run has: difflib costs a search ~5 ms)
+
+        close = difflib.get_close_matches(key, have, n=1)
+        if close:
+            hint = f"did you mean {prefix}{close[0]}?"
+        else:
+            hint = (
+                f"they have: {', '.join(have[:8])}{', …' if len(have) > 8 else ''}"
+                if have
+                else f"they have no {kinds[prefix]}s"
+            )
+        notes.append(f"no run shown has a {kinds[prefix]} {key!r} ({hint})")
+    return notes
 
 
 def more_footer(noun: str, token: str, wide: bool) -> None:
@@ -83,7 +117,8 @@ def more_footer(noun: str, token: str, wide: bool) -> None:
         info(line)
         return
     info(f"more {noun}: pass --page-token with this token (one word):")
-    info(token)
+    if not State.quiet:
+        message(token)  # alone on its line, without the "mlrun: " prefix: copied whole
 
 
 def named_columns(filter_text: str, order_by: list[str]) -> list[str]:

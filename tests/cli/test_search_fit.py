@@ -75,3 +75,16 @@ def test_run_names_keep_16_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     assert max(len(line) for line in lines) <= 80
     assert "run_nnnnnnnnnnnn" in lines[2] or "run_nnnnnnnnnnnn" in lines[1]
     assert "metrics.loss" in lines[0]  # metrics get their turn before more params
+
+
+def test_a_sweep_at_80_columns_shows_a_param_and_a_metric_before_the_start_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for i, alpha in enumerate(("0.1", "0.7", "1.2")):
+        record_run("sweep80", f"steady-falcon-30{i}", {"alpha": alpha, "l1_ratio": alpha},
+                   {"mae": [0.4 + i / 10], "rmse": [0.5 + i / 10]})  # fmt: skip
+    monkeypatch.setenv("COLUMNS", "80")
+    _, out, err = mlrun("runs", "search", "--experiment-name", "sweep80")
+    header = out.splitlines()[0].split()
+    assert "params.alpha" in header and "metrics.mae" in header, out
+    assert "start_time" in err  # named among the dropped columns

@@ -195,13 +195,18 @@ def _print_table(found: list[Run], columns: list[str] | None, named: list[str], 
 
 def drop_order(columns: list[str]) -> list[int]:
     """The columns most wanted first: the others in order, then params and metrics taken in
-    turn (a wide sweep's params do not push out every metric)."""
+    turn (a wide sweep's params do not push out every metric). The start time goes before the
+    first metric and the first param do: at 80 columns a sweep shows what it varied and what
+    came of it (the rows are in start order anyway)."""
     params = [i for i, c in enumerate(columns) if c.startswith("params.")]
     metrics = [i for i, c in enumerate(columns) if c.startswith("metrics.")]
-    order = [i for i in range(len(columns)) if i not in params and i not in metrics]
+    late = [i for i, c in enumerate(columns) if c == "start_time"]
+    order = [i for i in range(len(columns)) if i not in params + metrics + late]
     for index in range(max(len(params), len(metrics))):
         order += [group[index] for group in (metrics, params) if index < len(group)]
-    return order
+        if index == 0:
+            order += late
+    return order + [i for i in late if i not in order]
 
 
 def same_note(pairs: list[str], width: int) -> str:

@@ -100,3 +100,13 @@ def test_runs_show_fits_80(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert max(width_of(line) for line in text.splitlines()) <= 30
     assert text.replace("\n", "").replace(" ", "") == "name:" + "实验🚀测试" * 12
+
+
+def test_step_axes_get_whole_number_ticks() -> None:
+    from mlrun_cli.cli.plot import integer_ticks
+
+    assert integer_ticks(0, 5) == [0, 1, 2, 3, 4, 5]
+    assert integer_ticks(0, 9) == [0, 2, 4, 6, 8]
+    assert integer_ticks(-7, 12) == [-5, 0, 5, 10]
+    assert integer_ticks(3, 3) == [3]
+    assert len(integer_ticks(0, 99_999)) <= 6

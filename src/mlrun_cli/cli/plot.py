@@ -57,6 +57,18 @@ class Chart:
     series: tuple[Series, ...]
 
 
+def integer_ticks(low: float, high: float, most: int = 6) -> list[int]:
+    """Up to ``most`` whole-number ticks from ``low`` to ``high``, at a round stride."""
+    start, end = math.floor(low), math.ceil(high)
+    rank = 0
+    stride = 1  # 1, 2, 5, 10, 20, 50, ...
+    while (end - start) // stride + 1 > most:
+        rank += 1
+        stride = (1, 2, 5)[rank % 3] * 10 ** (rank // 3)
+    first = start + (-start) % stride
+    return list(range(first, end + 1, stride)) or [start]
+
+
 def terminal_chart(chart: Chart, width: int, height: int, colour: bool) -> str:
     """The chart drawn with braille dots (colour) or one marker per run (no colour), and a
     legend under it (plotext's own sits inside the plot, over the first points)."""
@@ -79,6 +91,9 @@ def terminal_chart(chart: Chart, width: int, height: int, colour: bool) -> str:
         legend.append(f"  {sample} {legend_name(series.label, width - 5)}")
     plt.title(chart.key)
     plt.xlabel(chart.x_label)
+    xs_all = [x for series in chart.series for x in series.xs if math.isfinite(x)]
+    if chart.x_label == "step" and xs_all:
+        plt.xticks(integer_ticks(min(xs_all), max(xs_all)))  # steps are whole: 0 1 2, not 1.2
     text: str = plt.build()
     plt.clear_figure()
     if not colour:

@@ -94,6 +94,10 @@ def test_line_after_every_run_and_store_in_not_found(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", "entry_points:\n  main:\n    command: python -c pass\n")
     result = run_mlrun("run", str(project), "--env-manager", "local")
     assert result.returncode == 0, result.stderr
+    # The first run creates the store and says so (a run from a subfolder starts its own).
+    assert result.stderr.strip().endswith(" (sqlite, new) · mlrun runs show " + result.stderr
+                                          .strip()[-8:])  # fmt: skip
+    result = run_mlrun("run", str(project), "--env-manager", "local")
     match = re.search(r"recorded in \./mlruns \(sqlite\) · mlrun runs show ([0-9a-f]{8})$",
                       result.stderr.strip())  # fmt: skip
     assert match
@@ -104,7 +108,7 @@ def test_line_after_every_run_and_store_in_not_found(tmp_path: Path) -> None:
     assert f"error: no run with id 'deadbeef' in {db}" in missing.stderr
     other = tmp_path / "store"
     result = run_mlrun("run", str(project), "--env-manager", "local", "--tracking-uri", str(other))
-    assert f"recorded in {other} (sqlite)" in result.stderr
+    assert f"recorded in {other} (sqlite, new)" in result.stderr
     unknown = run_mlrun("experiments", "get", "-x", "9")
     assert unknown.returncode == 2
     assert f"error: no experiment with id 9 in {db}" in unknown.stderr

@@ -85,6 +85,7 @@ def run_and_report(args: RunArgs) -> int:
         return run_on_backend(
             request, args.backend, args.backend_config, args.no_wait, args.json_output, args.quiet
         )
+    new_store = _sqlite_store_missing(args.tracking_uri)
     result = execute_run(request, CliReporter())
     run = result.run
     from mlrun_cli.cli.summary import append_summary
@@ -102,8 +103,17 @@ def run_and_report(args: RunArgs) -> int:
         info_status(f"run {run.run_id} ", run.status, f"{reason} in {seconds:.1f}s")
         if run.metrics:
             info(metrics_line(run))
-        info(recorded_line(args.tracking_uri, run.run_id))
+        info(recorded_line(args.tracking_uri, run.run_id, new=new_store))
     return result.exit_code
+
+
+def _sqlite_store_missing(tracking_uri: str | None) -> bool:
+    """Whether the run's SQLite store does not exist yet (the run creates it): worth a word,
+    a run started from a subfolder starts a store of its own there."""
+    from mlrun_cli.tracking.store import resolve_location
+
+    location = resolve_location(tracking_uri)
+    return location.remote is None and location.database is None and not location.db_path.exists()
 
 
 def metrics_line(run: object) -> str:
@@ -151,9 +161,9 @@ def _tag(item: str) -> tuple[str, str]:
     return key, value
 
 
-def recorded_line(tracking_uri: str | None, run_id: str) -> str:
+def recorded_line(tracking_uri: str | None, run_id: str, *, new: bool = False) -> str:
     """Where the run went and what to type next: ``recorded in ./mlruns (sqlite) · mlrun runs
-    show 0666ebd1``."""
+    show 0666ebd1``; ``(sqlite, new)`` when this run created the store."""
     import shlex
 
     from mlrun_cli.tracking.store import resolve_location
@@ -168,7 +178,10 @@ def recorded_line(tracking_uri: str | None, run_id: str) -> str:
     shown = re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", tracking_uri or location.shown_uri)
     typed = shlex.quote(shown)
     where = f" --tracking-uri {typed}" if location.source == "--tracking-uri" else ""
-    return f"recorded in {store_place(location)} · mlrun runs show {run_id[:8]}{where}"
+    place = store_place(location)
+    if new:
+        place = place[:-1] + ", new)"
+    return f"recorded in {place} · mlrun runs show {run_id[:8]}{where}"
 
 
 def store_place(location: object) -> str:

@@ -40,17 +40,80 @@ def test_appends_are_idempotent_and_only_for_a_running_run(
         assert files.append(LOG, 2, b"b\n") == 4
         assert files.append(LOG, 0, b"a\nb\nc\n") == 6  # overlap compared, the rest appended
         assert files.append(LOG, 10, b"z") == 6  # a gap: the server says where it is
-        with pytest.raises(StoreError, match="differ from what it has"):
-            files.append(LOG, 0, b"X")
+        assert files.append(LOG, 0, b"X") == -1  # other bytes there: 409
+        status, answer = store.call_answer("PUT", f"/runs/{run_id}/artifacts/{LOG}?offset=0", b"X")
+        assert status == 409
+        assert "differ from what it has" in answer["error"]["message"]
         # Another machine reads it while the run is RUNNING.
         monkeypatch.setenv("MLRUN_HOME", str(isolated / "reader"))
         reader = RestStore(server.url)
         assert reader.artifacts(run_id).read_bytes(LOG) == b"a\nb\nc\n"
         assert store.finish_run(run_id, "FINISHED", 0)
-        with pytest.raises(StoreError, match="only a RUNNING run's files grow"):
-            files.append(LOG, 6, b"late\n")
+        assert files.append(LOG, 6, b"late\n") == -1  # only a RUNNING run's files grow
         assert reader.artifacts(run_id).read_bytes(LOG) == b"a\nb\nc\n"
         reader.close()
+        store.close()
+
+
+def test_pieces_race_resync_and_end_whole(isolated: Path, backend: Backend) -> None:
+    """Identical pieces at once are written once; a shipper whose server file was changed
+    under it makes it its log again; an ended run still takes the whole log that extends
+    what arrived in pieces (its recorded sha256)."""
+    import hashlib
+    import threading
+
+    from mlrun_cli.errors import UsageError
+    from mlrun_cli.tracking.log_ship import LogShipper
+    from mlrun_cli.tracking.models import Artifact, EventBatch
+
+    with running_server(backend, "--no-auth") as server:
+        store = RestStore(server.url)
+        experiment = store.get_or_create_experiment("live")
+        spec = RunCreate(experiment.experiment_id, "r", "main", "c", CodeVersion("local", "/p"))
+        run_id = store.create_run(spec).run_id
+        piece = b"x" * 300_000
+        answers: list[int] = []
+
+        def send() -> None:
+            client = RestStore(server.url)
+            answers.append(client.artifacts(run_id).append(LOG, 0, piece))
+            client.close()
+
+        threads = [threading.Thread(target=send) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers == [len(piece)] * 8
+        files = store.artifacts(run_id)
+        assert files.read_bytes(LOG) == piece
+        with pytest.raises(UsageError, match=r"only _mlrun/output\.log is sent in pieces"):
+            files.append("other.txt", 0, b"x")
+        status, _ = store.call_answer("PUT", f"/runs/{run_id}/artifacts/{LOG}?offset=1_0", b"")
+        assert status == 400
+
+        log = isolated / "output.log"
+        log.write_bytes(b"line 1\n")
+        shipper = LogShipper(run_id, log)
+        files.put_bytes(LOG, b"something else\n")  # another writer
+        assert shipper.due(0.0)
+        shipper.ship(store, 0.0)
+        assert files.read_bytes(LOG) == b"line 1\n"  # resynced: the runner's log again
+        with log.open("ab") as handle:
+            handle.write(b"line 2\n")
+        assert not shipper.due(0.5)  # not a second yet
+        shipper.ship(store, 1.0)
+        assert (shipper.stopped, files.read_bytes(LOG)) == (False, b"line 1\nline 2\n")
+
+        # The run ends (a heartbeat timeout, say) before the runner's final upload.
+        whole = b"line 1\nline 2\nline 3\n"
+        artifact = Artifact(LOG, len(whole), hashlib.sha256(whole).hexdigest())
+        store.log_batch(run_id, EventBatch(artifacts=(artifact,)))
+        assert store.finish_run(run_id, "FAILED", None, "no heartbeat")
+        files.put_bytes(LOG, whole)
+        assert files.read_bytes(LOG) == whole
+        with pytest.raises(StoreError, match=r"not replaced|receives only"):
+            files.put_bytes(LOG, b"line 1\nsomething else\n")
         store.close()
 
 

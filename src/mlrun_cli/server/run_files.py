@@ -9,6 +9,7 @@ it comes; the whole file still goes up at the end, which sends it to the destina
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -16,8 +17,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from mlrun_cli.artifacts.writes import ReplaceRefusedError, check_replace, written_error
-from mlrun_cli.errors import MlrunError, NotFoundError
+from mlrun_cli.errors import MlrunError, NotFoundError, UsageError
 from mlrun_cli.server import api_v1
+from mlrun_cli.tracking.ingest import OUTPUT_LOG  # the one file that grows in pieces
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -171,6 +173,8 @@ def whole(text: str | None) -> int | None:
     """A query's offset or limit: None when absent; ValueError unless 0..MAX_OFFSET."""
     if text in (None, ""):
         return None
+    if not (text.isascii() and text.isdigit()):  # not "1_0", "+0", " 3" nor other digits
+        raise ValueError(text)
     value = int(text)
     if not 0 <= value <= MAX_OFFSET:
         raise ValueError(text)
@@ -187,7 +191,10 @@ def receive_whole(files: ServedArtifacts, relative: str, data: bytes, run: Run) 
     if existing is not None and file_hexdigest(existing) == digest:
         files.send(relative)  # a retry, or the log that arrived in pieces: on to the destination
         return
-    check_replace(relative, run.status, replacing=existing is not None)
+    # The output log that arrived in pieces, now whole: it grows, it is not replaced (the run
+    # may have ended meanwhile: a heartbeat timeout while its host was suspended).
+    grows = existing is not None and _starts(data, existing)
+    check_replace(relative, run.status, replacing=existing is not None and not grows)
     recorded = {artifact.path: artifact.sha256 for artifact in run.artifacts}
     if run.status != "RUNNING" and recorded.get(relative) != digest:
         # After its end a run receives only what it recorded (a token that outlived its run,
@@ -206,6 +213,13 @@ def receive_whole(files: ServedArtifacts, relative: str, data: bytes, run: Run) 
     files.send(relative)
 
 
+def _starts(data: bytes, path: Path) -> bool:
+    """Whether ``data`` starts with the bytes of the file ``path``."""
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        return size <= len(data) and handle.read() == data[:size]
+
+
 class AppendGapError(ReplaceRefusedError):
     """Bytes from past the file's end (the server lost some): send from ``size``."""
 
@@ -220,9 +234,12 @@ def receive_appended(
     """Append a PUT's body to the RUNNING run's file ``relative`` at ``offset``; its new size.
 
     Only the receiving folder grows (the destination gets the whole file at the end). The
-    overlap with what the file has must be the same bytes: a retry is not written twice."""
-    import os
+    overlap with what the file has must be the same bytes: a retry is not written twice, even
+    one that arrives while the first is being written (appends to a file take its lock)."""
+    import fcntl
 
+    if relative != OUTPUT_LOG:
+        raise UsageError(f"artifact {relative!r}: only {OUTPUT_LOG} is sent in pieces (offset)")
     if run.status != "RUNNING":
         raise ReplaceRefusedError(
             f"artifact {relative!r}: the run is {run.status}; only a RUNNING run's files grow "
@@ -232,6 +249,7 @@ def receive_appended(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "ab+") as handle:  # noqa: PTH123 - one descriptor for read and append
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file is closed
             size = os.fstat(handle.fileno()).st_size
             if offset > size:
                 raise AppendGapError(

@@ -83,18 +83,25 @@ class ProxiedArtifacts:
 
     def put(self, path: str, source: Path) -> None:
         """Upload ``source`` (a PUT replaces: a retried upload is the same file)."""
-        relative = relative_path(path)
-        self._store.call_bytes("PUT", self._path(relative), source.read_bytes())
+        self.put_bytes(path, source.read_bytes())
+
+    def put_bytes(self, path: str, data: bytes) -> None:
+        """Upload ``data`` as the file ``path``."""
+        self._store.call_bytes("PUT", self._path(relative_path(path)), data)
 
     def append(self, path: str, offset: int, data: bytes) -> int:
         """Send the bytes from ``offset`` of a RUNNING run's growing file (its output log);
         the server's size of the file now, from which to send next (less than ``offset``
-        when the server lost some: a restarted host)."""
+        when the server lost some: a restarted host); -1 when its file has other bytes."""
         relative = relative_path(path)
         status, answer = self._store.call_answer("PUT", self._path(relative, offset=offset), data)
-        error = answer.get("error") if isinstance(answer, dict) else None
+        if not isinstance(answer, dict):
+            answer = {}
+        error = answer.get("error")
         if status == 200 and isinstance(answer.get("size"), int):
             return int(answer["size"])
         if status == 409 and isinstance(error, dict) and isinstance(error.get("size"), int):
             return int(error["size"])
+        if status == 409:
+            return -1  # the server's file has other bytes there
         raise self._store.error_from(status, answer)

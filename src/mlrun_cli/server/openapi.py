@@ -39,8 +39,9 @@ _FILES = (
      "RUNNING only receives files it lacks, or the same bytes again (409 otherwise). Paths "
      "through a symlink out of the run's folder, onto a folder, under a file or with a name "
      "over 255 bytes are refused (400). It is recorded by the run's events "
-     "(POST /runs/{run_id}/events), not by this call. offset=N (a RUNNING run only): the "
-     "bytes from N of a growing file (the output log), appended; bytes it already has are "
+     "(POST /runs/{run_id}/events), not by this call. offset=N (a RUNNING run's "
+     "_mlrun/output.log only): the bytes from N of that growing file, appended under a file "
+     "lock; bytes it already has are "
      "compared, not written twice; an offset past its end answers 409 with error.size, "
      "where to send from. Answers {\"size\": N}, the file's size now; counts as a "
      "heartbeat."), ("offset",), _BYTES),

@@ -177,6 +177,40 @@ def test_auth_matrix(backend: Backend) -> None:
         assert token not in backend.dump()
 
 
+def test_revoked_tokens_and_removed_users_are_refused_at_once(backend: Backend) -> None:
+    admin = add_user(backend, "root", "admin")
+    first = add_user(backend, "vera", "write")
+    second = run_mlrun("server", "--backend-store-uri", backend.uri, "tokens", "create", "vera")
+    second_token = second.stdout.strip()
+    uri = ("server", "--backend-store-uri", backend.uri)
+    with running_server(backend) as server:
+        _, run = server.call("POST", "/api/v1/tokens/run", {"run_id": "a" * 32,
+                             "experiment_id": "0"}, token=first)  # fmt: skip
+        run_token = run["token"]
+        listed = run_mlrun(*uri, "tokens", "list", "vera")
+        assert listed.returncode == 0, listed.stderr
+        rows = [line.split("\t") for line in listed.stdout.splitlines()]
+        assert [row[1] for row in rows] == ["vera"] * 3
+        assert [row[3].split(" until ")[0] for row in rows if len(row) > 3] == [f"run {'a' * 32}"]
+        for token in (first, second_token, run_token):
+            assert token not in listed.stdout  # ids, never the tokens
+        assert server.call("GET", "/api/v1/experiments/0", token=first)[0] == 200
+        revoked = run_mlrun(*uri, "tokens", "revoke", first)
+        assert revoked.returncode == 0, revoked.stderr
+        assert server.call("GET", "/api/v1/experiments/0", token=first)[0] == 401
+        assert server.call("GET", "/api/v1/experiments/0", token=second_token)[0] == 200
+        by_id = run_mlrun(*uri, "tokens", "revoke", "0" * 8)
+        assert (by_id.returncode, by_id.stderr.count("error:")) == (2, 1)
+        removed = run_mlrun(*uri, "users", "remove", "vera")
+        assert removed.returncode == 0, removed.stderr
+        assert "with 2 token(s)" in removed.stderr  # the second and the run-scoped one
+        assert server.call("GET", "/api/v1/experiments/0", token=second_token)[0] == 401
+        assert server.call("GET", "/api/v1/experiments/0", token=run_token)[0] == 401
+        assert server.call("GET", "/api/v1/experiments/0", token=admin)[0] == 200
+        assert "vera" not in run_mlrun(*uri, "users", "list").stdout
+        assert run_mlrun(*uri, "tokens", "list").stdout.count("\troot\t") == 1
+
+
 def test_acknowledged_writes_survive_kill_9(backend: Backend) -> None:
     port = free_port()
     server = ServerProcess(backend, port, ("--no-auth",)).start()

@@ -142,6 +142,55 @@ def tokens_create(
     typer.echo(token)
 
 
+@users_app.command("remove")
+@handle_errors
+def users_remove(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user to remove.")],
+    backend_store_uri: BackendStore = None,
+) -> None:
+    """Remove a user, their roles and every token of theirs (refused from the next request)."""
+    with _auth(ctx, backend_store_uri) as auth:
+        gone = auth.remove_user(name)
+    info(f"user {name} removed, with {gone} token(s)")
+
+
+@tokens_app.command("list")
+@handle_errors
+def tokens_list(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Argument(metavar="[NAME]", help="Only this user's tokens.")
+    ] = None,
+    backend_store_uri: BackendStore = None,
+) -> None:
+    """List live tokens by id (never the tokens): user, created, run-scoped ones' run and
+    expiry."""
+    from mlrun_cli.cli._output import format_time
+
+    with _auth(ctx, backend_store_uri) as auth:
+        found = auth.tokens(name)
+    for token in found:
+        scope = (f"\trun {token.run_id} until {format_time(token.expires_at)[:16]}"
+                 if token.run_id else "")  # fmt: skip
+        typer.echo(f"{token.token_id}\t{token.name}\t{format_time(token.created_at)[:16]}{scope}")
+
+
+@tokens_app.command("revoke")
+@handle_errors
+def tokens_revoke(
+    ctx: typer.Context,
+    token: Annotated[
+        str, typer.Argument(metavar="TOKEN_OR_ID", help="The token, or its id from `tokens list`.")
+    ],
+    backend_store_uri: BackendStore = None,
+) -> None:
+    """Revoke a token: refused from the next request on."""
+    with _auth(ctx, backend_store_uri) as auth:
+        gone = auth.revoke_token(token)
+    info(f"token {gone.token_id} of {gone.name} revoked")
+
+
 @db_app.command("upgrade")
 @handle_errors
 def db_upgrade(ctx: typer.Context, backend_store_uri: BackendStore = None) -> None:

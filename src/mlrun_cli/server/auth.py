@@ -41,6 +41,20 @@ MAX_RUN_TOKEN_TTL_S = 30 * 24 * 3600
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
+TOKEN_ID_CHARS = 16  # a token's id: the start of its stored sha256 (says nothing of the token)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as ``tokens list`` shows it: never the token itself."""
+
+    token_id: str
+    name: str
+    created_at: int
+    run_id: str | None = None  # a run-scoped token's run
+    expires_at: int | None = None
+
+
 def hash_token(token: str) -> str:
     """The stored form of a token."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -176,6 +190,57 @@ class AuthStore:
                 (hash_token(token), user.name, run_id, experiment_id, now, expires, pinned),
             )
         return token, expires
+
+    def tokens(self, name: str | None = None) -> list[TokenInfo]:
+        """The live tokens (a user's, or everyone's), oldest first: ids, never the tokens.
+        Expired run tokens are dropped here."""
+        now = int(time.time() * 1000)
+        self._conn.execute("DELETE FROM run_tokens WHERE expires_at <= ?", (now,))
+        where, args = (" WHERE name = ?", (name,)) if name is not None else ("", ())
+        rows = self._conn.execute(
+            f"SELECT token_hash, name, created_at, NULL, NULL FROM tokens{where} "
+            f"UNION ALL SELECT token_hash, name, created_at, run_id, expires_at "
+            f"FROM run_tokens{where} ORDER BY 3, 1",
+            args * 2,
+        ).fetchall()
+        return [TokenInfo(str(h)[:TOKEN_ID_CHARS], str(n), int(c),
+                          None if r is None else str(r), None if e is None else int(e))
+                for h, n, c, r, e in rows]  # fmt: skip
+
+    def revoke_token(self, token_or_id: str) -> TokenInfo:
+        """Delete one token, named by itself or by its id (``tokens list``; a unique prefix of
+        at least 8 characters); it is refused from the next request on."""
+        text = token_or_id.strip()
+        is_token = text.startswith((TOKEN_PREFIX, RUN_TOKEN_PREFIX))
+        if is_token:
+            matches = [t for t in self.tokens() if t.token_id == hash_token(text)[:TOKEN_ID_CHARS]]
+        elif len(text) >= 8 and all(c in "0123456789abcdef" for c in text):
+            matches = [t for t in self.tokens() if t.token_id.startswith(text)]
+        else:
+            raise UsageError(f"token {text[:12]!r}: expected a token or a token id from "
+                             "`mlrun server tokens list` (8 or more hex characters)")  # fmt: skip
+        what = "the token given" if is_token else f"id {text!r}"
+        if not matches:
+            raise NotFoundError(f"no live token matches {what} (`mlrun server tokens list`)")
+        if len(matches) > 1:
+            raise UsageError(f"{len(matches)} tokens match {what}: give more of the id")
+        like = matches[0].token_id + "%"
+        with self._store.transaction() as conn:
+            conn.execute("DELETE FROM tokens WHERE token_hash LIKE ?", (like,))
+            conn.execute("DELETE FROM run_tokens WHERE token_hash LIKE ?", (like,))
+        return matches[0]
+
+    def remove_user(self, name: str) -> int:
+        """Delete a user with their roles and every token of theirs; how many tokens went."""
+        with self._store.transaction() as conn:
+            if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is None:
+                raise NotFoundError(f"no user {name!r} (`mlrun server users list` names them)")
+            gone = 0
+            for table in ("tokens", "run_tokens"):
+                gone += conn.execute(f"DELETE FROM {table} WHERE name = ?", (name,)).rowcount
+            conn.execute("DELETE FROM user_roles WHERE name = ?", (name,))
+            conn.execute("DELETE FROM users WHERE name = ?", (name,))
+        return int(gone)
 
     def users(self) -> list[User]:
         """Every user with their roles, by name."""

@@ -113,12 +113,16 @@ class SqliteStore(SqlStore):
             # WAL lets readers proceed while one process writes; it is persistent per file.
             # Switching needs a moment alone with the file, and SQLite does not wait for that
             # with the busy timeout: retry while another process creates the same new store.
+            # (The connection raises StoreError, its cause sqlite3's "database is locked".)
             deadline = time.monotonic() + BUSY_TIMEOUT_S
-            while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            while True:
                 try:
+                    if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                        break
                     conn.execute("PRAGMA journal_mode = WAL")
-                except sqlite3.OperationalError:
-                    if time.monotonic() > deadline:
+                except StoreError as exc:
+                    locked = isinstance(exc.__cause__, sqlite3.OperationalError)
+                    if not locked or time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
             with self._write():

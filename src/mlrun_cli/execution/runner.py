@@ -436,6 +436,13 @@ def launch(
         f"[id {experiment.experiment_id}]"
     )
     reporter.info(f"$ {prepared.bound.command}")
+    code = prepared.checkout.code
+    if prepared.checkout.snapshot is not None:
+        size = len(prepared.checkout.snapshot)
+        reporter.info(f"code: {(code.commit or '')[:12]} + uncommitted changes, recorded as "
+                      f"{SNAPSHOT_ARTIFACT} ({size:,} bytes)")  # fmt: skip
+    elif code.dirty:
+        reporter.warn("code: uncommitted changes are not recorded (--dirty allow)")
     assert spec.events_path is not None  # noqa: S101 - run_spec always sets it
     return _supervise(store, run, experiment, prepared, Path(spec.events_path), request, reporter)
 

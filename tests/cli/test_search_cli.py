@@ -94,6 +94,8 @@ def test_names_no_run_has_and_empty_results_are_said(runs: list[str]) -> None:
     code, out, err = mlrun("runs", "search", "--filter", "params.alpha = 'none'")
     assert (code, len(out.splitlines())) == (0, 1)  # the header
     assert err.strip().endswith("no runs match the filter")
+    code, _, err = mlrun("runs", "search", "--columns", " , ")
+    assert (code, err.count("error: --columns")) == (2, 1)
 
 
 def test_bad_filter_and_order(runs: list[str]) -> None:

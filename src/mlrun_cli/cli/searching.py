@@ -45,7 +45,12 @@ def search_runs_command(
 ) -> None:
     """``runs search``: ``columns`` as typed (``a,b,c``), ``output`` table, json or csv."""
     output = check_format(output)
-    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns is not None else None
+    if chosen == []:
+        from mlrun_cli.errors import UsageError
+
+        raise UsageError(f"--columns {columns!r}: expected column names separated by commas "
+                         "(run_id,params.alpha,metrics.rmse)")  # fmt: skip
     print_runs(query, chosen, output, wide=wide, tracking_uri=tracking_uri)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 BULK_BYTES = 1 << 20  # a file at least this large is hashed with OpenSSL's sha256
@@ -24,17 +25,21 @@ class Hash(Protocol):
     def hexdigest(self) -> str: ...
 
 
+_FOUND: list[Callable[[bytes], Hash]] = []  # the constructor, looked up once a process
+
+
 def sha256(data: bytes = b"") -> Hash:
     """A sha256 hash object (CPython's built-in one where available)."""
-    try:
-        from _sha2 import sha256 as builtin  # type: ignore[import-not-found]  # Python 3.12+
-    except ImportError:
+    if not _FOUND:  # a failed import searches sys.path again each time: once is enough
         try:
-            from _sha256 import sha256 as builtin  # type: ignore[import-not-found]
-        except ImportError:  # a build without it
-            from hashlib import sha256 as builtin
-    hashed: Hash = builtin(data)
-    return hashed
+            from _sha2 import sha256 as builtin  # type: ignore[import-not-found]  # Python 3.12+
+        except ImportError:
+            try:
+                from _sha256 import sha256 as builtin  # type: ignore[import-not-found]
+            except ImportError:  # a build without it
+                from hashlib import sha256 as builtin
+        _FOUND.append(builtin)
+    return _FOUND[0](data)
 
 
 def hexdigest(data: bytes) -> str:

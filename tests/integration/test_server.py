@@ -184,31 +184,48 @@ def test_revoked_tokens_and_removed_users_are_refused_at_once(backend: Backend) 
     second_token = second.stdout.strip()
     uri = ("server", "--backend-store-uri", backend.uri)
     with running_server(backend) as server:
-        _, run = server.call("POST", "/api/v1/tokens/run", {"run_id": "a" * 32,
-                             "experiment_id": "0"}, token=first)  # fmt: skip
-        run_token = run["token"]
+
+        def mint(token: str, run_id: str) -> str:
+            status, answer = server.call(
+                "POST", "/api/v1/tokens/run", {"run_id": run_id, "experiment_id": "0"}, token=token
+            )
+            assert status == 200, answer
+            return str(answer["token"])  # fmt: skip
+
+        by_first, by_second = mint(first, "a" * 32), mint(second_token, "b" * 32)
         listed = run_mlrun(*uri, "tokens", "list", "vera")
         assert listed.returncode == 0, listed.stderr
-        rows = [line.split("\t") for line in listed.stdout.splitlines()]
-        assert [row[1] for row in rows] == ["vera"] * 3
-        assert [row[3].split(" until ")[0] for row in rows if len(row) > 3] == [f"run {'a' * 32}"]
-        for token in (first, second_token, run_token):
+        rows = [line.split() for line in listed.stdout.splitlines()[1:]]
+        assert [row[1] for row in rows] == ["vera"] * 4
+        assert sorted(row[4] for row in rows if len(row) > 4) == ["a" * 8, "b" * 8]
+        assert max(len(line) for line in listed.stdout.splitlines()) <= 80
+        for token in (first, second_token, by_first, by_second):
             assert token not in listed.stdout  # ids, never the tokens
         assert server.call("GET", "/api/v1/experiments/0", token=first)[0] == 200
+        # Revoking a token revokes the run tokens it minted, not the others.
         revoked = run_mlrun(*uri, "tokens", "revoke", first)
         assert revoked.returncode == 0, revoked.stderr
-        assert server.call("GET", "/api/v1/experiments/0", token=first)[0] == 401
-        assert server.call("GET", "/api/v1/experiments/0", token=second_token)[0] == 200
-        by_id = run_mlrun(*uri, "tokens", "revoke", "0" * 8)
-        assert (by_id.returncode, by_id.stderr.count("error:")) == (2, 1)
+        assert "with the 1 run token(s) it minted" in revoked.stderr
+        for gone in (first, by_first):
+            assert server.call("GET", "/api/v1/experiments/0", token=gone)[0] == 401
+        for alive in (second_token, by_second):
+            assert server.call("GET", "/api/v1/experiments/0", token=alive)[0] == 200
+        for bad in ("0" * 8, second_token[5:], "zz"):  # no token, one without its prefix
+            refused = run_mlrun(*uri, "tokens", "revoke", bad)
+            assert (refused.returncode, refused.stderr.count("error:")) == (2, 1)
+            assert second_token[5:17] not in refused.stderr  # never echoed
+        assert run_mlrun(*uri, "tokens", "list", "nobody").returncode == 2
         removed = run_mlrun(*uri, "users", "remove", "vera")
         assert removed.returncode == 0, removed.stderr
-        assert "with 2 token(s)" in removed.stderr  # the second and the run-scoped one
-        assert server.call("GET", "/api/v1/experiments/0", token=second_token)[0] == 401
-        assert server.call("GET", "/api/v1/experiments/0", token=run_token)[0] == 401
+        assert "with 2 token(s)" in removed.stderr  # the second and its run token
+        for gone in (second_token, by_second):
+            assert server.call("GET", "/api/v1/experiments/0", token=gone)[0] == 401
         assert server.call("GET", "/api/v1/experiments/0", token=admin)[0] == 200
         assert "vera" not in run_mlrun(*uri, "users", "list").stdout
-        assert run_mlrun(*uri, "tokens", "list").stdout.count("\troot\t") == 1
+        root_id = run_mlrun(*uri, "tokens", "list").stdout.splitlines()[1].split()[0]
+        by_id = run_mlrun(*uri, "tokens", "revoke", root_id.upper())  # ids in any case
+        assert by_id.returncode == 0, by_id.stderr
+        assert server.call("GET", "/api/v1/experiments/0", token=admin)[0] == 401
 
 
 def test_acknowledged_writes_survive_kill_9(backend: Backend) -> None:

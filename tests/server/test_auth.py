@@ -214,3 +214,16 @@ def test_a_missing_run_through_the_server_names_the_server_not_its_database(
         finally:
             store.close()
     assert str(caught.value) == f"no run with id {'f' * 32!r} on the tracking server {server.url}"
+
+
+def test_revoking_a_token_revokes_the_run_tokens_it_minted(auth: AuthStore) -> None:
+    auth.add_user("ana", "write")
+    first, second = auth.create_token("ana"), auth.create_token("ana")
+    by_first, _ = auth.create_run_token(auth.authenticate(first), "a" * 32, "0")  # type: ignore[arg-type]
+    by_second, _ = auth.create_run_token(auth.authenticate(second), "b" * 32, "0")  # type: ignore[arg-type]
+    info, minted = auth.revoke_token(first)
+    assert (info.name, minted) == ("ana", 1)
+    assert auth.authenticate(first) is None
+    assert auth.authenticate(by_first) is None
+    assert auth.authenticate(second) is not None
+    assert auth.authenticate(by_second) is not None

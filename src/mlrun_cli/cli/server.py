@@ -164,16 +164,27 @@ def tokens_list(
     ] = None,
     backend_store_uri: BackendStore = None,
 ) -> None:
-    """List live tokens by id (never the tokens): user, created, run-scoped ones' run and
-    expiry."""
-    from mlrun_cli.cli._output import format_time
+    """List live tokens by id (never the tokens): user, created (UTC), and a run-scoped one's
+    run and expiry."""
+    import datetime
+
+    from mlrun_cli.cli._table import Table, print_table
+
+    def utc(ms: int | None) -> str:
+        if ms is None:
+            return ""
+        moment = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc)
+        return moment.strftime("%Y-%m-%d %H:%M")
 
     with _auth(ctx, backend_store_uri) as auth:
         found = auth.tokens(name)
+    table = Table(["id", "user", "created (UTC)", "run", "expires (UTC)"], fixed={0, 2, 4})
     for token in found:
-        scope = (f"\trun {token.run_id} until {format_time(token.expires_at)[:16]}"
-                 if token.run_id else "")  # fmt: skip
-        typer.echo(f"{token.token_id}\t{token.name}\t{format_time(token.created_at)[:16]}{scope}")
+        run = token.run_id[:8] if token.run_id else ""
+        table.add_row(token.token_id, token.name, utc(token.created_at), run,
+                      utc(token.expires_at))  # fmt: skip
+    if found:
+        print_table(table)
 
 
 @tokens_app.command("revoke")
@@ -181,14 +192,19 @@ def tokens_list(
 def tokens_revoke(
     ctx: typer.Context,
     token: Annotated[
-        str, typer.Argument(metavar="TOKEN_OR_ID", help="The token, or its id from `tokens list`.")
+        str,
+        typer.Argument(
+            metavar="TOKEN_OR_ID",
+            help="The token, or its id from `tokens list` (a unique prefix of 8 or more).",
+        ),
     ],
     backend_store_uri: BackendStore = None,
 ) -> None:
-    """Revoke a token: refused from the next request on."""
+    """Revoke a token and the run-scoped tokens it minted: refused from the next request on."""
     with _auth(ctx, backend_store_uri) as auth:
-        gone = auth.revoke_token(token)
-    info(f"token {gone.token_id} of {gone.name} revoked")
+        gone, minted = auth.revoke_token(token)
+    also = f", with the {minted} run token(s) it minted" if minted else ""
+    info(f"token {gone.token_id} of {gone.name} revoked{also}")
 
 
 @db_app.command("upgrade")

@@ -23,7 +23,7 @@ import hmac
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mlrun_cli.errors import NotFoundError, UsageError
@@ -75,6 +75,8 @@ class User:
     run_id: str | None = None
     run_experiment: str | None = None
     run_pin: str | None = None  # what the submitter pinned at mint (canonical JSON)
+    # The sha256 of the token that authenticated them (what a run token it mints links to).
+    token_hash: str | None = field(default=None, compare=False, repr=False)
 
     def role_on(self, experiment_id: str | None) -> int:
         """The rank of the user's role on an experiment (None: on every experiment)."""
@@ -186,14 +188,15 @@ class AuthStore:
             conn.execute("DELETE FROM run_tokens WHERE expires_at <= ?", (now,))
             conn.execute(
                 "INSERT INTO run_tokens (token_hash, name, run_id, experiment_id, created_at, "
-                "expires_at, pinned) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (hash_token(token), user.name, run_id, experiment_id, now, expires, pinned),
-            )
+                "expires_at, pinned, minted_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (hash_token(token), user.name, run_id, experiment_id, now, expires, pinned,
+                 user.token_hash),
+            )  # fmt: skip
         return token, expires
 
-    def tokens(self, name: str | None = None) -> list[TokenInfo]:
-        """The live tokens (a user's, or everyone's), oldest first: ids, never the tokens.
-        Expired run tokens are dropped here."""
+    def _live(self, name: str | None = None) -> list[tuple[str, TokenInfo]]:
+        """(stored sha256, info) of the live tokens, oldest first; expired run tokens are
+        dropped here."""
         now = int(time.time() * 1000)
         self._conn.execute("DELETE FROM run_tokens WHERE expires_at <= ?", (now,))
         where, args = (" WHERE name = ?", (name,)) if name is not None else ("", ())
@@ -203,32 +206,45 @@ class AuthStore:
             f"FROM run_tokens{where} ORDER BY 3, 1",
             args * 2,
         ).fetchall()
-        return [TokenInfo(str(h)[:TOKEN_ID_CHARS], str(n), int(c),
-                          None if r is None else str(r), None if e is None else int(e))
+        return [(str(h), TokenInfo(str(h)[:TOKEN_ID_CHARS], str(n), int(c),
+                                   None if r is None else str(r), None if e is None else int(e)))
                 for h, n, c, r, e in rows]  # fmt: skip
 
-    def revoke_token(self, token_or_id: str) -> TokenInfo:
-        """Delete one token, named by itself or by its id (``tokens list``; a unique prefix of
-        at least 8 characters); it is refused from the next request on."""
+    def tokens(self, name: str | None = None) -> list[TokenInfo]:
+        """The live tokens (a user's, or everyone's), oldest first: ids, never the tokens."""
+        if (
+            name is not None
+            and self._conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is None
+        ):
+            raise NotFoundError(f"no user {name!r} (`mlrun server users list` names them)")
+        return [info for _, info in self._live(name)]
+
+    def revoke_token(self, token_or_id: str) -> tuple[TokenInfo, int]:
+        """Delete one token, named by itself or by its id (``tokens list``: a unique prefix of
+        at least 8 hex characters, or the whole stored sha256), and the run tokens it minted;
+        (the token, how many run tokens went with it). Refused from the next request on."""
         text = token_or_id.strip()
         is_token = text.startswith((TOKEN_PREFIX, RUN_TOKEN_PREFIX))
+        wanted = text.lower()
         if is_token:
-            matches = [t for t in self.tokens() if t.token_id == hash_token(text)[:TOKEN_ID_CHARS]]
-        elif len(text) >= 8 and all(c in "0123456789abcdef" for c in text):
-            matches = [t for t in self.tokens() if t.token_id.startswith(text)]
+            live = [(h, t) for h, t in self._live() if h == hash_token(text)]
+        elif len(wanted) >= 8 and all(c in "0123456789abcdef" for c in wanted):
+            live = [(h, t) for h, t in self._live() if h.startswith(wanted)]
         else:
-            raise UsageError(f"token {text[:12]!r}: expected a token or a token id from "
+            # Never echoed: it may be a token pasted without its prefix.
+            raise UsageError("expected a token (mlrt_... or mlrr_...) or a token id from "
                              "`mlrun server tokens list` (8 or more hex characters)")  # fmt: skip
-        what = "the token given" if is_token else f"id {text!r}"
-        if not matches:
+        what = "the token given" if is_token else f"id {wanted[:TOKEN_ID_CHARS]!r}"
+        if not live:
             raise NotFoundError(f"no live token matches {what} (`mlrun server tokens list`)")
-        if len(matches) > 1:
-            raise UsageError(f"{len(matches)} tokens match {what}: give more of the id")
-        like = matches[0].token_id + "%"
+        if len(live) > 1:
+            raise UsageError(f"{len(live)} tokens match {what}: give more of the id")
+        digest, info = live[0]
         with self._store.transaction() as conn:
-            conn.execute("DELETE FROM tokens WHERE token_hash LIKE ?", (like,))
-            conn.execute("DELETE FROM run_tokens WHERE token_hash LIKE ?", (like,))
-        return matches[0]
+            conn.execute("DELETE FROM tokens WHERE token_hash = ?", (digest,))
+            conn.execute("DELETE FROM run_tokens WHERE token_hash = ?", (digest,))
+            minted = conn.execute("DELETE FROM run_tokens WHERE minted_by = ?", (digest,))
+        return info, int(minted.rowcount)
 
     def remove_user(self, name: str) -> int:
         """Delete a user with their roles and every token of theirs; how many tokens went."""
@@ -281,5 +297,5 @@ class AuthStore:
         ).fetchall()
         granted = tuple((str(t), str(r)) for t, r in roles)
         if scope is None:
-            return User(row[1], granted)
-        return User(row[1], granted, *scope)
+            return User(row[1], granted, token_hash=digest)
+        return User(row[1], granted, *scope, token_hash=digest)

@@ -257,6 +257,12 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
         # commit, -P values; server/api_v1.py): its run's create must match it.
         "ALTER TABLE run_tokens ADD COLUMN pinned TEXT",
     ),
+    (
+        # The user token that minted a run token (its sha256): revoking that token revokes
+        # what it minted (server/auth.py).
+        "ALTER TABLE run_tokens ADD COLUMN minted_by TEXT",
+        "CREATE INDEX run_tokens_by_minter ON run_tokens (minted_by)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -62,7 +62,11 @@ class _RecordType(type):
             fields = tuple(namespace.get("__annotations__", ()))
             namespace["_defaults"] = {f: namespace.pop(f) for f in fields if f in namespace}
             namespace["__slots__"] = fields
-        return super().__new__(cls, name, bases, namespace)
+        made: Any = super().__new__(cls, name, bases, namespace)
+        # The slots' own setters, in field order: ``_fill`` calls them directly, ~2x faster
+        # than object.__setattr__ (a page of 1,000 runs fills ~7,000 records).
+        made._setters = tuple(vars(made)[field].__set__ for field in namespace.get("__slots__", ()))
+        return made  # type: ignore[no-any-return]
 
 
 class Record(metaclass=_RecordType):
@@ -71,6 +75,7 @@ class Record(metaclass=_RecordType):
     __slots__: ClassVar[tuple[str, ...]] = ()
     __dataclass_fields__: ClassVar[dict[str, Field[Any]]] = _DataclassFields()  # type: ignore[assignment]
     _defaults: ClassVar[dict[str, Any]] = {}
+    _setters: ClassVar[tuple[Callable[[Any, Any], None], ...]] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         names = self.__slots__
@@ -93,8 +98,8 @@ class Record(metaclass=_RecordType):
 
     def _fill(self, *values: Any) -> None:
         """Set the fields, in order (what ``__init__`` does)."""
-        for name, value in zip(self.__slots__, values, strict=True):
-            set_field(self, name, value)
+        for setter, value in zip(self._setters, values, strict=True):
+            setter(self, value)
 
     def _values(self) -> tuple[Any, ...]:
         return tuple([getattr(self, name) for name in self.__slots__])

@@ -82,7 +82,11 @@ class Dialect(Record):
                 array = json.dumps(ids)
             return f"json_each(?) AS i JOIN {table} x ON x.{column} = i.value", array
         lateral = f"(SELECT * FROM {table} WHERE {column} = i.value OFFSET 0) x"
-        return f"unnest(CAST(? AS TEXT[])) AS i(value) CROSS JOIN LATERAL {lateral}", ids
+        # Run ids need no quoting in an array literal: sent as one, psycopg does not check
+        # every element for quoting (5 queries a page x 1,000 ids: ~14 ms).
+        plain = all(i.isascii() and i.isalnum() for i in ids)
+        arg: object = "{" + ",".join(ids) + "}" if plain else ids
+        return f"unnest(CAST(? AS TEXT[])) AS i(value) CROSS JOIN LATERAL {lateral}", arg
 
     def column(self, expression: str) -> str:
         """A schema column expression as this dialect computes it."""

@@ -44,9 +44,10 @@ def sha256(data: bytes = b"") -> Hash:
 
 def hexdigest(data: bytes) -> str:
     """The sha256 of ``data``, by whichever implementation suits its size."""
-    hashed = sha256(data) if len(data) < BULK_BYTES else bulk()
-    if len(data) >= BULK_BYTES:
-        hashed.update(data)
+    if len(data) < BULK_BYTES:
+        return sha256(data).hexdigest()
+    hashed = bulk()
+    hashed.update(data)
     return hashed.hexdigest()
 
 

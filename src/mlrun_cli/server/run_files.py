@@ -193,8 +193,11 @@ def receive_whole(files: ServedArtifacts, relative: str, data: bytes, run: Run) 
         return
     # The output log that arrived in pieces, now whole: it grows, it is not replaced (the run
     # may have ended meanwhile: a heartbeat timeout while its host was suspended).
-    grows = existing is not None and _starts(data, existing)
-    check_replace(relative, run.status, replacing=existing is not None and not grows)
+    # Compared only for an ended run: a RUNNING one's files may be replaced anyway.
+    replacing = existing is not None
+    if existing is not None and run.status != "RUNNING" and _starts(data, existing):
+        replacing = False
+    check_replace(relative, run.status, replacing=replacing)
     recorded = {artifact.path: artifact.sha256 for artifact in run.artifacts}
     if run.status != "RUNNING" and recorded.get(relative) != digest:
         # After its end a run receives only what it recorded (a token that outlived its run,

@@ -120,10 +120,12 @@ def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[
     for index in range(runs):
         run_id = uuid.UUID(int=rng.getrandbits(128)).hex
         ids.append(run_id)
+        run_key = index + 1
         start = 1_700_000_000_000 + index * 1000
         rows.append(
             (
                 run_id,
+                run_key,
                 int(experiment),
                 f"trial-{index:03d}",
                 "FINISHED",
@@ -143,19 +145,19 @@ def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[
         for step in range(steps):
             value = value * rate + rng.gauss(0, 0.004)
             points.append((step, start + step, value))
-        history.extend(chunk_row(run_id, "loss", seq, points[first : first + CHUNK])
+        history.extend(chunk_row(run_key, "loss", seq, points[first : first + CHUNK])
                        for seq, first in enumerate(range(0, steps, CHUNK)))  # fmt: skip
-        latest.append((run_id, "loss", value, steps - 1, start + steps))
+        latest.append((run_key, "loss", value, steps - 1, start + steps))
     conn.execute("BEGIN")
     conn.executemany(
-        "INSERT INTO runs (run_id, experiment_id, name, status, start_time, end_time, user_id, "
-        "host, source_kind, source_uri, entry_point, command, exit_code) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO runs (run_id, run_key, experiment_id, name, status, start_time, end_time, "
+        "user_id, host, source_kind, source_uri, entry_point, command, exit_code) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
-    conn.executemany("INSERT INTO metric_chunks (run_id, key, seq, min_step, max_step, points, "
+    conn.executemany("INSERT INTO metric_chunks (run_key, key, seq, min_step, max_step, points, "
                      "data) VALUES (?, ?, ?, ?, ?, ?, ?)", history)  # fmt: skip
-    conn.executemany("INSERT INTO latest_metrics (run_id, key, value, step, timestamp) "
+    conn.executemany("INSERT INTO latest_metrics (run_key, key, value, step, timestamp) "
                      "VALUES (?, ?, ?, ?, ?)", latest)  # fmt: skip
     conn.execute("COMMIT")
     store.close()
@@ -183,6 +185,7 @@ experiment_id = store.create_experiment("bench")
 src = sqlite3.connect(source)
 dst = sqlite3.connect(target)
 runs = src.execute("SELECT run_id, name, start_time, end_time FROM runs").fetchall()
+ID = "(SELECT run_id FROM runs r WHERE r.run_key = x.run_key)"
 dst.execute("BEGIN")
 dst.executemany(
     "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, "
@@ -190,19 +193,19 @@ dst.executemany(
     "VALUES (?, ?, 'LOCAL', '', 'main', 'bench', 'FINISHED', ?, ?, '', 'active', ?, ?)",
     [(r, n, s, e, f"{artifacts}/{r}", int(experiment_id)) for r, n, s, e in runs])
 dst.executemany("INSERT INTO params (key, value, run_uuid) VALUES (?, ?, ?)",
-    [(k, v, r) for r, k, v in src.execute("SELECT run_id, key, value FROM params")])
+    [(k, v, r) for r, k, v in src.execute(f"SELECT {ID}, key, value FROM params x")])
 dst.executemany("INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?)",
-    [(k, v, r) for r, k, v in src.execute("SELECT run_id, key, value FROM tags")]
+    [(k, v, r) for r, k, v in src.execute(f"SELECT {ID}, key, value FROM tags x")]
     + [("mlflow.runName", n, r) for r, n, _, _ in runs])
 dst.executemany(
     "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, 0)",
-    [(k, v, t, r, s) for r, k, data in src.execute("SELECT run_id, key, data FROM metric_chunks")
+    [(k, v, t, r, s) for r, k, data in src.execute(f"SELECT {ID}, key, data FROM metric_chunks x")
      for s, t, v in points(data)])
 dst.executemany(
     "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
     "VALUES (?, ?, ?, ?, 0, ?)",
     [(k, v, t, s, r) for r, k, v, s, t in
-     src.execute("SELECT run_id, key, value, step, timestamp FROM latest_metrics")])
+     src.execute(f"SELECT {ID}, key, value, step, timestamp FROM latest_metrics x")])
 # MLflow 3 opens GenAI experiments on an overview page: this one is classic model training.
 dst.execute("INSERT INTO experiment_tags (key, value, experiment_id) VALUES "
             "('mlflow.experimentKind', 'custom_model_development', ?)", (int(experiment_id),))

@@ -6,6 +6,8 @@ Each run: 5 params (alpha, l1_ratio, epochs, optimizer, seed), 5 metrics with 10
 histories (rmse, mae, r2, loss, accuracy; one chunk each, tracking/sql/points.py), 3 tags,
 spread over 10 experiments. Rows go in with bulk inserts through the store's own schema
 (created by mlrun), 10,000 runs per transaction; on PostgreSQL (migrated first) with COPY.
+Secondary indexes are built after the load unless ``--arrival-order`` (every index grows
+row by row, as a live server's do: a larger store).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def main() -> int:
     parser.add_argument("store")
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--arrival-order", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)  # noqa: S311 - synthetic data, not security
     started = time.perf_counter()
@@ -43,45 +46,52 @@ def main() -> int:
     insert = _copier(conn) if postgres else _inserter(conn)
     # Secondary indexes are dropped for the load and built again after it (one sort each
     # instead of a random B-tree insert per row): the schema ends exactly as mlrun made it.
-    indexes = _drop_indexes(conn, postgres)
+    indexes = [] if args.arrival_order else _drop_indexes(conn, postgres)
     if not postgres:
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA cache_size = -500000")  # 500 MB
     base_time = 1_700_000_000_000
+    # runs.run_key in creation order (PostgreSQL's COPY writes given identity values)
+    next_key = int(conn.execute("SELECT COALESCE(MAX(run_key), 0) + 1 FROM runs").fetchone()[0])
     for first in range(0, args.runs, BATCH):
         runs, params, tags, history, latest = [], [], [], [], []
         for index in range(first, min(first + BATCH, args.runs)):
             run_id = uuid.UUID(int=rng.getrandbits(128)).hex
+            key_of_run, next_key = next_key, next_key + 1
             start = base_time + index * 1000
-            runs.append((run_id, int(rng.choice(experiments)), f"run-{index}", "FINISHED",
-                         start, start + 500, "bench", "host", "local", "/p", "main", "python x.py",
-                         0))  # fmt: skip
+            runs.append((run_id, key_of_run, int(rng.choice(experiments)), f"run-{index}",
+                         "FINISHED", start, start + 500, "bench", "host", "local", "/p", "main",
+                         "python x.py", 0))  # fmt: skip
             params += [
-                (run_id, "alpha", rng.choice(ALPHAS)),
-                (run_id, "l1_ratio", f"{rng.random():.2f}"),
-                (run_id, "epochs", str(rng.randint(1, 100))),
-                (run_id, "optimizer", rng.choice(OPTIMIZERS)),
-                (run_id, "seed", str(index)),
+                (key_of_run, "alpha", rng.choice(ALPHAS)),
+                (key_of_run, "l1_ratio", f"{rng.random():.2f}"),
+                (key_of_run, "epochs", str(rng.randint(1, 100))),
+                (key_of_run, "optimizer", rng.choice(OPTIMIZERS)),
+                (key_of_run, "seed", str(index)),
             ]
             for key, value in (("team", rng.choice(("a", "b", "c"))), ("model", "enet"),
                                ("stage", rng.choice(("dev", "prod")))):  # fmt: skip
-                tags.append((run_id, key, value))
+                tags.append((key_of_run, key, value))
             for key in ("rmse", "mae", "r2", "loss", "accuracy"):
                 value = rng.random() * 2
                 points = []
                 for step in range(10):
                     value *= 0.95
                     points.append((step, start + step, value))
-                history.append(chunk_row(run_id, key, 0, points))
-                latest.append((run_id, key, value, 9, start + 9))
+                history.append(chunk_row(key_of_run, key, 0, points))
+                latest.append((key_of_run, key, value, 9, start + 9))
         conn.execute("BEGIN")
-        insert("runs", "run_id, experiment_id, name, status, start_time, end_time, user_id, "
-               "host, source_kind, source_uri, entry_point, command, exit_code", runs)  # fmt: skip
-        insert("params", "run_id, key, value", params)
-        insert("tags", "run_id, key, value", tags)
-        insert("metric_chunks", "run_id, key, seq, min_step, max_step, points, data", history)
-        insert("latest_metrics", "run_id, key, value, step, timestamp", latest)
+        insert("runs", "run_id, run_key, experiment_id, name, status, start_time, end_time, "
+               "user_id, host, source_kind, source_uri, entry_point, command, exit_code",
+               runs)  # fmt: skip
+        insert("params", "run_key, key, value", params)
+        insert("tags", "run_key, key, value", tags)
+        insert("metric_chunks", "run_key, key, seq, min_step, max_step, points, data", history)
+        insert("latest_metrics", "run_key, key, value, step, timestamp", latest)
         conn.execute("COMMIT")
+    if postgres:  # the identity continues after the keys written here
+        conn.execute("SELECT setval(pg_get_serial_sequence('runs', 'run_key'), "
+                     "(SELECT MAX(run_key) FROM runs))")  # fmt: skip
     conn.execute("BEGIN")
     for sql in indexes:
         conn.execute(sql)
@@ -98,7 +108,8 @@ def _drop_indexes(conn: Any, postgres: bool) -> list[str]:
     if postgres:
         rows = conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-            f"AND tablename IN ({tables}) AND indexname NOT LIKE '%pkey'"
+            f"AND tablename IN ({tables}) AND indexname NOT LIKE '%pkey' "
+            "AND indexname <> 'runs_by_key'"  # the side tables' foreign keys need it
         ).fetchall()
     else:
         rows = conn.execute(

@@ -117,7 +117,8 @@ def test_ten_thousand_metric_points(tmp_path: Path) -> None:
     result = run_mlrun("run", str(project), "--json")
     run = json.loads(result.stdout)
     assert run["metrics"]["loss"] == 1.0 / 10000
-    points = store_rows("SELECT SUM(points) FROM metric_chunks WHERE run_id = ?", run["run_id"])
+    points = store_rows("SELECT SUM(c.points) FROM metric_chunks c JOIN runs r "
+                        "ON r.run_key = c.run_key WHERE r.run_id = ?", run["run_id"])  # fmt: skip
     assert points == [(10000,)]
 
 
@@ -255,7 +256,7 @@ def test_concurrent_runs_lose_nothing(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
     assert store_rows("SELECT status, COUNT(*) FROM runs GROUP BY status") == [("FINISHED", 8)]
-    counts = store_rows("SELECT run_id, SUM(points) FROM metric_chunks GROUP BY run_id")
+    counts = store_rows("SELECT run_key, SUM(points) FROM metric_chunks GROUP BY run_key")
     assert sorted(c for _, c in counts) == [2000] * 8
     assert sorted(
         int(str(v)) for (v,) in store_rows("SELECT value FROM params WHERE key = 'worker'")

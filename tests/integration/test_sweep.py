@@ -79,7 +79,7 @@ def test_grid_of_six_with_two_jobs_records_trials_under_a_parent(project: Path) 
     assert len(parents) == 1
     assert parents[0][1] == "FINISHED"
     parent_id = parents[0][0]
-    trials = store_rows("SELECT run_id FROM tags WHERE key = 'mlrun.parent_run_id' AND value = ?",
+    trials = store_rows("SELECT t.value FROM tags t WHERE t.key = 'mlrun.parent_run_id' AND t.value = ?",
                         parent_id)  # fmt: skip
     assert len(trials) == 6
     listing = run_mlrun("runs", "search", "--filter", f"parent_run_id = '{parent_id}'",
@@ -101,7 +101,7 @@ def test_grid_of_six_with_two_jobs_records_trials_under_a_parent(project: Path) 
     trials_again = again["trials"]
     assert isinstance(trials_again, list)
     assert all(t["reused"] for t in trials_again)
-    assert len(store_rows("SELECT run_id FROM tags WHERE key = 'mlrun.parent_run_id'")) == 6
+    assert len(store_rows("SELECT value FROM tags WHERE key = 'mlrun.parent_run_id'")) == 6
 
 
 def test_bad_values_are_refused_before_anything_runs(project: Path) -> None:

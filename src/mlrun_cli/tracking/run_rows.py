@@ -28,7 +28,7 @@ RUN_COLUMNS = (
     "command, exit_code, status_reason, lifecycle_stage, source_kind, source_uri, commit_sha, "
     "dirty, content_hash, subdirectory, env_lock_hash, source_version, snapshot_sha256, "
     "data_fingerprint, data_revision, data_dirty, data_remote, data_pulled, fingerprint, "
-    "parent_run_id"
+    "parent_run_id, run_key"
 )
 
 
@@ -46,7 +46,12 @@ def _opt_int(value: object) -> int | None:
 
 
 def _rows(
-    conn: Connection, dialect: Dialect, columns: str, table: str, ids: list[str], **how: str
+    conn: Connection,
+    dialect: Dialect,
+    columns: str,
+    table: str,
+    ids: list[str] | list[int],
+    **how: str,
 ) -> list[Any]:
     """``columns`` of ``table``'s rows for ``ids`` (matched on ``how["on"]``, default
     run_id), in ``how["order"]``: one query, one fetch (not one guarded call per row)."""
@@ -56,10 +61,12 @@ def _rows(
     return rows
 
 
-def _params(conn: Connection, dialect: Dialect, ids: list[str]) -> dict[str, list[Param]]:
-    params: dict[str, list[Param]] = {}
-    rows = _rows(conn, dialect, "x.run_id, x.key, x.value, x.type", "params", ids,
-                 order="x.run_id, x.key")  # fmt: skip
+# The side tables hang off runs.run_key (schema migration 13): their rows are fetched and
+# grouped by it.
+def _params(conn: Connection, dialect: Dialect, keys: list[int]) -> dict[int, list[Param]]:
+    params: dict[int, list[Param]] = {}
+    rows = _rows(conn, dialect, "x.run_key, x.key, x.value, x.type", "params", keys,
+                 on="run_key", order="x.run_key, x.key")  # fmt: skip
     for run_id, key, value, kind in rows:
         param = Param(key, value, kind)
         if run_id in params:
@@ -69,9 +76,10 @@ def _params(conn: Connection, dialect: Dialect, ids: list[str]) -> dict[str, lis
     return params
 
 
-def _tags(conn: Connection, dialect: Dialect, ids: list[str]) -> dict[str, dict[str, str]]:
-    tags: dict[str, dict[str, str]] = {}
-    for run_id, key, value in _rows(conn, dialect, "x.run_id, x.key, x.value", "tags", ids):
+def _tags(conn: Connection, dialect: Dialect, keys: list[int]) -> dict[int, dict[str, str]]:
+    tags: dict[int, dict[str, str]] = {}
+    rows = _rows(conn, dialect, "x.run_key, x.key, x.value", "tags", keys, on="run_key")
+    for run_id, key, value in rows:
         if run_id in tags:
             tags[run_id][key] = value
         else:
@@ -79,12 +87,12 @@ def _tags(conn: Connection, dialect: Dialect, ids: list[str]) -> dict[str, dict[
     return tags
 
 
-def _metrics(conn: Connection, dialect: Dialect, ids: list[str]) -> dict[str, dict[str, Metric]]:
-    metrics: dict[str, dict[str, Metric]] = {}
+def _metrics(conn: Connection, dialect: Dialect, keys: list[int]) -> dict[int, dict[str, Metric]]:
+    metrics: dict[int, dict[str, Metric]] = {}
     nan = math.nan
     # NaN is stored as value NULL (with is_nan = 1): the value alone says it.
-    rows = _rows(conn, dialect, "x.run_id, x.key, x.value, x.step, x.timestamp",
-                 "latest_metrics", ids)  # fmt: skip
+    rows = _rows(conn, dialect, "x.run_key, x.key, x.value, x.step, x.timestamp",
+                 "latest_metrics", keys, on="run_key")  # fmt: skip
     for run_id, key, value, step, stamp in rows:
         metric = checked_metric(key, nan if value is None else value, step, stamp)
         if run_id in metrics:
@@ -122,10 +130,11 @@ def _runs(
     runs: dict[str, Run] = {}
     root = str(artifact_root)
     ids = [str(row[0]) for row in rows]
+    keys = [int(row[29]) for row in rows]
     params, tags, metrics = (
-        _params(conn, dialect, ids),
-        _tags(conn, dialect, ids),
-        _metrics(conn, dialect, ids),
+        _params(conn, dialect, keys),
+        _tags(conn, dialect, keys),
+        _metrics(conn, dialect, keys),
     )
     artifacts = _grouped(conn, dialect, "x.run_id, x.path, x.size, x.sha256", "artifacts", ids,
                          order="x.run_id, x.path")  # fmt: skip
@@ -143,7 +152,7 @@ def _runs(
         else {}
     )  # fmt: skip
     for row in rows:
-        run_id = str(row[0])
+        run_id, run_key = str(row[0]), row[29]
         lock_hash = row[19]
         code = CodeVersion(
             kind=row[13], uri=row[14], commit=row[15],
@@ -156,8 +165,8 @@ def _runs(
             start_time=row[4], end_time=row[5], user=row[6], host=row[7],
             entry_point=row[8], command=row[9], exit_code=row[10],
             status_reason=row[11], lifecycle_stage=row[12], code=code,
-            params=tuple(params.get(run_id, ())), tags=tags.get(run_id) or {},
-            metrics=metrics.get(run_id) or {},
+            params=tuple(params.get(run_key, ())), tags=tags.get(run_key) or {},
+            metrics=metrics.get(run_key) or {},
             artifacts=tuple(Artifact(p, n, h) for p, n, h in found) if found else (),
             artifact_uri=f"{root}/{run_id}",  # str(artifact_root / run_id), 2 us less
             env_lock_hash=lock_hash,

@@ -5,7 +5,7 @@ walking an index in the requested order and stopping after one page:
 
 - default order (``start_time DESC``) walks ``runs_by_start``;
 - when the first key is a metric or a param, the query is driven by that side table's
-  ``(key, value, run_id)`` index: runs that have the value, in order, then (NULLs last) the
+  ``(key, value, run_key)`` index: runs that have the value, in order, then (NULLs last) the
   runs that lack it, in a second query only when the first page is not full.
 
 Its frozen values are ``Record``s (tracking/record.py), not dataclasses: startup time.
@@ -195,7 +195,7 @@ def _order_sql(
         if not (skip_first_join and index == 0):
             table = _SIDE[item.entity][0]
             joins.append(
-                f"LEFT JOIN {table} {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
+                f"LEFT JOIN {table} {alias} ON {alias}.run_key = r.run_key AND {alias}.key = ?"
             )
             args.append(item.key)
         value = f"CASE WHEN {_present(alias, item.entity)} THEN {alias}.value END"
@@ -226,25 +226,25 @@ def page_sql(query: RunQuery, dialect: Dialect = SQLITE) -> tuple[tuple[str, lis
     first = query.order[0] if query.order else None
     if first is None or first.entity == "attribute":
         joins, terms, join_args = _order_sql(query.order, skip_first_join=False, dialect=dialect)
-        order = ", ".join([*terms, "r.run_id ASC"])
+        order = ", ".join([*terms, "r.run_key ASC"])
         sql = f"SELECT r.run_id FROM runs r {joins} WHERE {base} ORDER BY {order}"
         return ((sql, [*join_args, *base_args]),)
     table = _SIDE[first.entity][0]
     joins, terms, join_args = _order_sql(query.order, skip_first_join=True, dialect=dialect)
     having = (
         f"SELECT r.run_id FROM {table} o0 {dialect.join_in_order} runs r "
-        f"ON r.run_id = o0.run_id {joins} "
+        f"ON r.run_key = o0.run_key {joins} "
         f"WHERE o0.key = ? AND {_present('o0', first.entity)} AND {base}"
     )
     lacking = (
         f"SELECT r.run_id FROM runs r {joins} WHERE NOT EXISTS (SELECT 1 FROM {table} x "
-        f"WHERE x.run_id = r.run_id AND x.key = ? AND {_present('x', first.entity)}) "
+        f"WHERE x.run_key = r.run_key AND x.key = ? AND {_present('x', first.entity)}) "
         f"AND {base}"
     )
     # CROSS JOIN keeps SQLite from reordering: it must walk the (key, value) index in order.
     having_order = ", ".join([f"o0.value {'DESC' if first.descending else 'ASC'}", *terms[1:],
-                              "r.run_id ASC"])  # fmt: skip
-    lacking_order = ", ".join([*terms[1:], "r.run_id ASC"])
+                              "r.run_key ASC"])  # fmt: skip
+    lacking_order = ", ".join([*terms[1:], "r.run_key ASC"])
     args = [*join_args, first.key, *base_args]
     return (
         (f"{having} ORDER BY {having_order}", args),

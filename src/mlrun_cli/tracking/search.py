@@ -87,7 +87,8 @@ Expr: TypeAlias = Comparison | And | Or | Not
 
 
 class SideTable(Record):
-    """A key/value table hanging off the base table: ``table(<id_column>, key, value[, nan])``."""
+    """A key/value table hanging off the base table: ``table(<id_column>, key, value[, nan])``,
+    joined on the base table's column of the same name (runs: ``run_key``)."""
 
     table: str
     alias: str
@@ -152,9 +153,9 @@ RUN_SCHEMA = Schema(
         "parent_run_id": ("r.parent_run_id", "string"),
     },
     entities={
-        "param": SideTable("params", "p", "run_id"),
-        "tag": SideTable("tags", "t", "run_id"),
-        "metric": SideTable("latest_metrics", "m", "run_id", nan_column="is_nan"),
+        "param": SideTable("params", "p", "run_key"),
+        "tag": SideTable("tags", "t", "run_key"),
+        "metric": SideTable("latest_metrics", "m", "run_key", nan_column="is_nan"),
     },
 )
 
@@ -562,7 +563,10 @@ def _compile_comparison(
     side = schema.entities[expr.entity]
     a = side.alias
     # Only schema-defined names are interpolated; keys and values are bound parameters.
-    row = f"SELECT 1 FROM {side.table} {a} WHERE {a}.{side.id_column} = {schema.id_expr}"
+    row = (
+        f"SELECT 1 FROM {side.table} {a} "
+        f"WHERE {a}.{side.id_column} = {schema.alias}.{side.id_column}"
+    )
     row += f" AND {a}.key = ?"
     args.append(expr.key)
     if expr.op == "IS NULL":

@@ -115,6 +115,15 @@ def _check_migrated(store: object) -> None:
     assert [r.run_id for r in page.runs] == ["abcd1234"]
     store.log_batch("abcd1234", EventBatch(metrics=(Metric("loss", 1.0, 1500, 6),)))  # type: ignore[attr-defined]
     assert len(store.metric_history("abcd1234", "loss")) == 1501  # type: ignore[attr-defined]
+    # A run created after the migrations gets the next run key; the two never mix.
+    new = store.create_run(RunCreate("0", "new", "main", "x", CodeVersion("local", "/p"),  # type: ignore[attr-defined]
+                                     params=(Param("alpha", "0.5"),), tags=(("team", "a"),)))  # fmt: skip
+    store.log_batch(new.run_id, EventBatch(metrics=(Metric("loss", 2.0, 0, 6),)))  # type: ignore[attr-defined]
+    both = search_runs(store, ["0"], "params.alpha = '0.5' and tags.team = 'a'",  # type: ignore[arg-type]
+                       ["metrics.loss DESC"])  # fmt: skip
+    assert [r.run_id for r in both.runs] == [new.run_id, "abcd1234"]  # loss 2.0, 1.0
+    assert [m.value for m in store.metric_history(new.run_id, "loss")] == [2.0]  # type: ignore[attr-defined]
+    assert len(store.metric_history("abcd1234", "loss")) == 1501  # type: ignore[attr-defined]
 
 
 def test_a_sqlite_store_with_metric_rows_is_migrated(tmp_path: Path) -> None:

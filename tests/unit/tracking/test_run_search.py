@@ -50,7 +50,7 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     opened.close()
 
 
-def reference(runs, order: list[OrderKey]):  # type: ignore[no-untyped-def]
+def reference(runs, order: list[OrderKey], created: list[str]):  # type: ignore[no-untyped-def]
     def value(run, key: OrderKey):  # type: ignore[no-untyped-def]
         if key.entity == "metric":
             metric = run.metrics.get(key.key)
@@ -62,7 +62,8 @@ def reference(runs, order: list[OrderKey]):  # type: ignore[no-untyped-def]
         return {"start_time": run.start_time, "end_time": run.end_time, "status": run.status,
                 "run_name": run.name}[key.key]  # fmt: skip
 
-    ordered = sorted(runs, key=lambda r: r.run_id)
+    rank = {run_id: index for index, run_id in enumerate(created)}
+    ordered = sorted(runs, key=lambda r: rank[r.run_id])  # ties: creation order
     for key in reversed(order):
         present = [r for r in ordered if value(r, key) is not None]
         missing = [r for r in ordered if value(r, key) is None]
@@ -146,7 +147,9 @@ def _check_pages(store, order: list[str], filter_text: str) -> None:  # type: ig
     expr = parse_filter(filter_text, schema=RUN_SCHEMA)
     matching = [r for r in everything if expr is None or evaluate(expr, record(r))]
     keys = [parse_order_by(o) for o in order] or [parse_order_by("start_time DESC")]
-    expected = reference(matching, keys)
+    created = [str(row[0]) for row in store.connection.execute(
+        "SELECT run_id FROM runs ORDER BY run_key").fetchall()]  # fmt: skip
+    expected = reference(matching, keys, created)
     got, token = [], None
     while True:
         page = search_runs(store, ["1"], filter_text, order or None, 7, token)

@@ -63,11 +63,11 @@ RUN_DDL = (
     """CREATE TABLE runs (run_id TEXT PRIMARY KEY, experiment_id INTEGER NOT NULL, name TEXT NOT NULL,
         status TEXT NOT NULL, user_id TEXT NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT,
         commit_sha TEXT, fingerprint TEXT, data_fingerprint TEXT, env_lock_hash TEXT,
-        lifecycle_stage TEXT NOT NULL)""",
-    "CREATE TABLE params (run_id TEXT, key TEXT, value TEXT NOT NULL, PRIMARY KEY (run_id, key))",
-    "CREATE TABLE tags (run_id TEXT, key TEXT, value TEXT NOT NULL, PRIMARY KEY (run_id, key))",
-    """CREATE TABLE latest_metrics (run_id TEXT, key TEXT, value DOUBLE PRECISION,
-        is_nan INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run_id, key))""",
+        lifecycle_stage TEXT NOT NULL, run_key INTEGER NOT NULL UNIQUE)""",
+    "CREATE TABLE params (run_key INTEGER, key TEXT, value TEXT NOT NULL, PRIMARY KEY (run_key, key))",
+    "CREATE TABLE tags (run_key INTEGER, key TEXT, value TEXT NOT NULL, PRIMARY KEY (run_key, key))",
+    """CREATE TABLE latest_metrics (run_key INTEGER, key TEXT, value DOUBLE PRECISION,
+        is_nan INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run_key, key))""",
 )
 COLUMNS = {name: column.split(".")[1] for name, (column, _) in RUN_SCHEMA.attributes.items()}
 
@@ -83,18 +83,20 @@ def run_db(records: list[Record]) -> sqlite3.Connection:
 def insert_records(db: Any, records: list[Record]) -> None:
     """Rows for ``records`` through ``db.execute`` (``?`` placeholders: any SQL store)."""
     for rec in records:
-        run_id = rec.attributes["run_id"]
-        names = ", ".join(COLUMNS[a] for a in rec.attributes)
-        marks = ", ".join("?" * len(rec.attributes))
-        db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", list(rec.attributes.values()))
+        run_key = db.execute("SELECT COALESCE(MAX(run_key), 0) + 1 FROM runs").fetchone()[0]
+        names = ", ".join([*(COLUMNS[a] for a in rec.attributes), "run_key"])
+        marks = ", ".join("?" * (len(rec.attributes) + 1))
+        db.execute(
+            f"INSERT INTO runs ({names}) VALUES ({marks})", [*rec.attributes.values(), run_key]
+        )
         for table, entries in (("params", rec.params), ("tags", rec.tags)):
             for key, value in entries.items():
-                db.execute(f"INSERT INTO {table} VALUES (?, ?, ?)", (run_id, key, value))
+                db.execute(f"INSERT INTO {table} VALUES (?, ?, ?)", (run_key, key, value))
         for key, number in rec.metrics.items():
             nan = math.isnan(number)
             db.execute(
                 "INSERT INTO latest_metrics VALUES (?, ?, ?, ?)",
-                (run_id, key, None if nan else number, int(nan)),
+                (run_key, key, None if nan else number, int(nan)),
             )
 
 
@@ -445,16 +447,16 @@ def test_compile_rechecks_the_ast_against_the_schema() -> None:
 
 def test_compiled_sql_shapes() -> None:
     assert compile_filter(parse_filter("params.lr = '0.1'"), RUN_SCHEMA) == (
-        "EXISTS (SELECT 1 FROM params p WHERE p.run_id = r.run_id AND p.key = ? AND p.value = ?)",
+        "EXISTS (SELECT 1 FROM params p WHERE p.run_key = r.run_key AND p.key = ? AND p.value = ?)",
         ["lr", "0.1"],
     )
     assert compile_filter(parse_filter("tags.t IS NULL"), RUN_SCHEMA) == (
-        "NOT EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.run_id AND t.key = ?)",
+        "NOT EXISTS (SELECT 1 FROM tags t WHERE t.run_key = r.run_key AND t.key = ?)",
         ["t"],
     )
     sql, args = compile_filter(parse_filter("NOT metrics.acc >= 0.5"), RUN_SCHEMA)
     assert sql == (
-        "NOT (EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_id = r.run_id AND m.key = ?"
+        "NOT (EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_key = r.run_key AND m.key = ?"
         " AND m.is_nan = 0 AND m.value >= ?))"
     )
     assert args == ["acc", 0.5]

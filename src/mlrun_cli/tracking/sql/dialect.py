@@ -48,6 +48,8 @@ class Dialect(Record):
     by_status: str
     # Locks one run's row for the transaction ("": the write transaction locks everything).
     lock_run: str
+    # The value of a new run's ``run_key`` in its INSERT (schema migration 13).
+    new_run_key: str
 
     def like(self, column: str, op: str, pattern: str, args: list[object]) -> str:
         """``column LIKE/ILIKE pattern`` (``%``, ``_``, backslash escape), case rules exact:
@@ -68,7 +70,7 @@ class Dialect(Record):
         args.append(_escaped_tail(ascii_lower(pattern)))
         return f"translate({column}, '{_UPPER}', '{_UPPER.lower()}') LIKE ?"
 
-    def rows_of(self, table: str, column: str, ids: list[str]) -> tuple[str, object]:
+    def rows_of(self, table: str, column: str, ids: list[str] | list[int]) -> tuple[str, object]:
         """A FROM clause yielding the rows of ``table`` (as ``x``) whose ``column`` is one of
         ``ids``, by one index lookup per id, and its one argument. PostgreSQL plans a join
         with 1,000 ids (or ``IN`` 500 of them) as a scan of the whole table: a lateral
@@ -76,9 +78,13 @@ class Dialect(Record):
         # Run ids need no quoting: the array is written here, without json (SQLite: ~3 ms to
         # import) or psycopg checking every element for quoting (5 queries a page x 1,000
         # ids: ~14 ms).
-        plain = all(i.isascii() and i.isalnum() for i in ids)
+        # Run keys are integers: written as they are, into an INT array.
+        numbers = bool(ids) and isinstance(ids[0], int)
+        plain = numbers or all(isinstance(i, str) and i.isascii() and i.isalnum() for i in ids)
         if self.name == "sqlite":
-            if plain:
+            if numbers:
+                array = "[" + ",".join(map(str, ids)) + "]"
+            elif plain:
                 array = "[" + ",".join(f'"{i}"' for i in ids) + "]"
             else:
                 import json
@@ -86,8 +92,9 @@ class Dialect(Record):
                 array = json.dumps(ids)
             return f"json_each(?) AS i JOIN {table} x ON x.{column} = i.value", array
         lateral = f"(SELECT * FROM {table} WHERE {column} = i.value OFFSET 0) x"
-        arg: object = "{" + ",".join(ids) + "}" if plain else ids
-        return f"unnest(CAST(? AS TEXT[])) AS i(value) CROSS JOIN LATERAL {lateral}", arg
+        arg: object = "{" + ",".join(map(str, ids)) + "}" if plain else ids
+        kind = "INT" if numbers else "TEXT"
+        return f"unnest(CAST(? AS {kind}[])) AS i(value) CROSS JOIN LATERAL {lateral}", arg
 
     def column(self, expression: str) -> str:
         """A schema column expression as this dialect computes it."""
@@ -129,7 +136,13 @@ def _escaped_tail(pattern: str) -> str:
 SQLITE = Dialect(
     "sqlite", begin_write="BEGIN IMMEDIATE", join_in_order="CROSS JOIN",
     by_status="INDEXED BY runs_by_status", lock_run="",
+    new_run_key="(SELECT COALESCE(MAX(run_key), 0) + 1 FROM runs)",
 )  # fmt: skip
 POSTGRESQL = Dialect(
-    "postgresql", begin_write="BEGIN", join_in_order="JOIN", by_status="", lock_run="FOR UPDATE"
+    "postgresql",
+    begin_write="BEGIN",
+    join_in_order="JOIN",
+    by_status="",
+    lock_run="FOR UPDATE",
+    new_run_key="DEFAULT",
 )

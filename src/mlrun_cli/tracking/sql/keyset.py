@@ -3,9 +3,10 @@
 A page token carries that row's sort values and run id, so page 1,000 costs what page 1 does
 (an OFFSET walks and drops every earlier row). The order stays MLflow's, exactly as
 ``run_search.page_sql`` sorts: each key ascending or descending with NULLs (and NaN metrics)
-last, ties broken by run id.
+last, ties broken by the runs' creation order (``runs.run_key``, looked up from the token's
+run id).
 
-An order led by a metric, param or tag walks that key's ``(key, value, run_id)`` index. With
+An order led by a metric, param or tag walks that key's ``(key, value, run_key)`` index. With
 more keys after it (``tags.team, metrics.r2``) the runs are taken one leading value at a time
 ("order classes"): a large class (one team of a million runs) is walked in the second key's
 own index, checking the class per row, instead of sorting the whole class; small classes are
@@ -40,10 +41,17 @@ SMALL_CLASS = 2000  # a class this small is sorted; a larger one walks the next 
 
 
 class After(Record):
-    """A position in a search's order: the sort values of a row, and its run id."""
+    """A position in a search's order: the sort values of a row, and its run's key."""
 
     values: tuple[Value, ...]
-    run_id: str
+    run_key: int
+
+
+def after_run(conn: Connection, values: tuple[Value, ...], run_id: str) -> After:
+    """The position of a page token's row (sort values, run id). A run this store does not
+    have (a token from elsewhere) is placed before every run of its values."""
+    row = conn.execute("SELECT run_key FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    return After(values, 0 if row is None else int(row[0]))
 
 
 class _Scope(Record):
@@ -68,16 +76,16 @@ def page_ids(
     return _ids(conn, dialect, _Scope(query), query.order, limit, after)
 
 
-def position(conn: Connection, dialect: Dialect, query: RunQuery, run_id: str) -> After:
+def position(conn: Connection, dialect: Dialect, query: RunQuery, run_id: str) -> tuple[Value, ...]:
     """The sort values of one run in the search's order (for the next page's token)."""
     joins, terms, join_args = _order_sql(query.order, skip_first_join=False, dialect=dialect)
     values = [term.rsplit(" ", 3)[0] for term in terms]  # drop "ASC|DESC NULLS LAST|FIRST"
     if not values:
-        return After((), run_id)
+        return ()
     row = conn.execute(
         f"SELECT {', '.join(values)} FROM runs r {joins} WHERE r.run_id = ?", [*join_args, run_id]
     ).fetchone()
-    return After(tuple(row) if row is not None else tuple(None for _ in values), run_id)
+    return tuple(row) if row is not None else tuple(None for _ in values)
 
 
 def _ids(
@@ -102,12 +110,12 @@ def _ids(
     if len(ids) < limit:  # then the runs lacking the leading value (NULLs last)
         table = _SIDE[first.entity][0]
         lacking = scope.narrowed(
-            f"NOT EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.run_id AND x.key = ? "
+            f"NOT EXISTS (SELECT 1 FROM {table} x WHERE x.run_key = r.run_key AND x.key = ? "
             f"AND {_present('x', first.entity)})",
             (first.key,),
         )
         rest_after = (
-            After(after.values[1:], after.run_id)
+            After(after.values[1:], after.run_key)
             if after is not None and after.values[0] is None
             else None
         )
@@ -116,13 +124,13 @@ def _ids(
 
 
 def _after_sql(
-    exprs: list[tuple[str, bool]], values: tuple[Value, ...], run_id: str
+    exprs: list[tuple[str, bool]], values: tuple[Value, ...], run_key: int
 ) -> tuple[str, list[object]]:
-    """Rows strictly after (values, run_id) in ORDER BY exprs (NULLS LAST), run_id ASC."""
+    """Rows strictly after (values, run_key) in ORDER BY exprs (NULLS LAST), run_key ASC."""
     if not exprs:
-        return "r.run_id > ?", [run_id]
+        return "r.run_key > ?", [run_key]
     (expr, descending), value = exprs[0], values[0]
-    rest, rest_args = _after_sql(exprs[1:], values[1:], run_id)
+    rest, rest_args = _after_sql(exprs[1:], values[1:], run_key)
     if value is None:
         return f"({expr} IS NULL AND {rest})", rest_args
     op = "<" if descending else ">"
@@ -153,7 +161,7 @@ def _sorted(
     joins, terms, join_args, exprs = _terms(order, dialect, skip_first=False)
     where, args = scope.where(dialect)
     if after is not None:
-        condition, after_args = _after_sql(exprs, after.values, after.run_id)
+        condition, after_args = _after_sql(exprs, after.values, after.run_key)
         where += f" AND {condition}"
         args += after_args
         first = order[0] if order else None
@@ -164,7 +172,7 @@ def _sorted(
                 args.append(after.values[0])
     sql = (
         f"SELECT r.run_id FROM runs r {joins} WHERE {where} "
-        f"ORDER BY {', '.join([*terms, 'r.run_id ASC'])} LIMIT ?"
+        f"ORDER BY {', '.join([*terms, 'r.run_key ASC'])} LIMIT ?"
     )
     return [str(row[0]) for row in conn.execute(sql, [*join_args, *args, limit]).fetchall()]
 
@@ -182,7 +190,7 @@ def _walk(
     after: After | None,
     beyond: Value = None,
 ) -> list[str]:
-    """The runs having the leading metric/param/tag, walking its (key, value, run_id) index
+    """The runs having the leading metric/param/tag, walking its (key, value, run_key) index
     (its NULL and NaN values are the lacking runs' part)."""
     first = order[0]
     table = _SIDE[first.entity][0]
@@ -192,19 +200,19 @@ def _walk(
     conditions = [f"o0.key = ? AND {_present('o0', first.entity)}", where]
     cond_args: list[object] = [first.key, *args]
     if after is not None:
-        condition, after_args = _after_sql(exprs, after.values, after.run_id)
+        condition, after_args = _after_sql(exprs, after.values, after.run_key)
         conditions += [f"o0.value {'<=' if first.descending else '>='} ?", condition]
         cond_args += [after.values[0], *after_args]
     if beyond is not None:  # past the classes already listed
         conditions.append(f"o0.value {'<' if first.descending else '>'} ?")
         cond_args.append(beyond)
     order_sql = ", ".join(
-        [f"o0.value {'DESC' if first.descending else 'ASC'}", *terms[1:], "r.run_id ASC"]
+        [f"o0.value {'DESC' if first.descending else 'ASC'}", *terms[1:], "r.run_key ASC"]
     )
     # CROSS JOIN keeps SQLite from reordering: it must walk the (key, value) index in order.
     sql = (
         f"SELECT r.run_id FROM {table} o0 {dialect.join_in_order} runs r "
-        f"ON r.run_id = o0.run_id {joins} WHERE {' AND '.join(conditions)} "
+        f"ON r.run_key = o0.run_key {joins} WHERE {' AND '.join(conditions)} "
         f"ORDER BY {order_sql} LIMIT ?"
     )
     return [str(row[0]) for row in conn.execute(sql, [*join_args, *cond_args, limit])]
@@ -229,7 +237,7 @@ def _by_class(
         rest_after = None
         if index == 0 and after is not None:
             value = after.values[0]  # the token's class first, from its position
-            rest_after = After(after.values[1:], after.run_id)
+            rest_after = After(after.values[1:], after.run_key)
         else:
             bound = "" if current is None else f"AND value {step} ?"
             row = conn.execute(
@@ -241,7 +249,7 @@ def _by_class(
                 return ids
             value = row[0]
         in_class = scope.narrowed(
-            f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.run_id AND x.key = ? "
+            f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_key = r.run_key AND x.key = ? "
             "AND x.value = ?)",
             (first.key, value),
         )

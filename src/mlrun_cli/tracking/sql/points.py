@@ -117,8 +117,8 @@ def step_columns(
         chunk = list(run_ids[start : start + 500])
         marks = ", ".join("?" for _ in chunk)
         for run_id, data in conn.execute(
-            f"SELECT run_id, data FROM metric_chunks WHERE key = ? AND run_id IN ({marks}) "
-            "ORDER BY run_id, seq",
+            "SELECT r.run_id, c.data FROM runs r JOIN metric_chunks c ON c.run_key = r.run_key "
+            f"WHERE c.key = ? AND r.run_id IN ({marks}) ORDER BY c.run_key, c.seq",
             [key, *chunk],
         ).fetchall():
             steps, _, values = decode_columns(data)
@@ -138,16 +138,16 @@ def increasing_steps(steps: list[int]) -> bool:
     return len(steps) < 2 or (steps == sorted(steps) and len(set(steps)) == len(steps))
 
 
-def append_points(conn: Connection, run_id: str, key: str, points: Sequence[Point]) -> int:
+def append_points(conn: Connection, run_key: int, key: str, points: Sequence[Point]) -> int:
     """Store the points of one key not stored yet (inside the caller's write transaction,
     which holds the run's lock); return how many were new."""
     steps = [p[0] for p in points]
     increasing = increasing_steps(steps)
     low, high = (steps[0], steps[-1]) if increasing else (min(steps), max(steps))
     overlapping = conn.execute(
-        "SELECT data FROM metric_chunks WHERE run_id = ? AND key = ? AND max_step >= ? "
+        "SELECT data FROM metric_chunks WHERE run_key = ? AND key = ? AND max_step >= ? "
         "AND min_step <= ?",
-        (run_id, key, low, high),
+        (run_key, key, low, high),
     ).fetchall()
     if increasing and not overlapping:  # an ingest's new steps: nothing to compare
         new: Sequence[Point] = points
@@ -161,9 +161,9 @@ def append_points(conn: Connection, run_id: str, key: str, points: Sequence[Poin
             return 0
         new = sorted(fresh.values())  # by step, time (then value: the same order either way)
     last = conn.execute(
-        "SELECT seq, points, data FROM metric_chunks WHERE run_id = ? AND key = ? "
+        "SELECT seq, points, data FROM metric_chunks WHERE run_key = ? AND key = ? "
         "ORDER BY seq DESC LIMIT 1",
-        (run_id, key),
+        (run_key, key),
     ).fetchone()
     seq = 0
     rest: Sequence[Point] = new
@@ -174,39 +174,40 @@ def append_points(conn: Connection, run_id: str, key: str, points: Sequence[Poin
             merged = sorted([*decode(last[2]), *new[:take]], key=lambda p: (p[0], p[1]))
             conn.execute(
                 "UPDATE metric_chunks SET min_step = ?, max_step = ?, points = ?, data = ? "
-                "WHERE run_id = ? AND key = ? AND seq = ?",
-                (merged[0][0], merged[-1][0], len(merged), encode(merged), run_id, key,
+                "WHERE run_key = ? AND key = ? AND seq = ?",
+                (merged[0][0], merged[-1][0], len(merged), encode(merged), run_key, key,
                  int(last[0])),
             )  # fmt: skip
             rest = new[take:]
-    insert_chunks(conn, run_id, key, rest, seq)
+    insert_chunks(conn, run_key, key, rest, seq)
     return len(new)
 
 
 def insert_chunks(
-    conn: Connection, run_id: str, key: str, points: Sequence[Point], first_seq: int
+    conn: Connection, run_key: int, key: str, points: Sequence[Point], first_seq: int
 ) -> None:
     """Insert sorted points as new chunks numbered from ``first_seq``."""
     conn.executemany(
-        "INSERT INTO metric_chunks (run_id, key, seq, min_step, max_step, points, data) "
+        "INSERT INTO metric_chunks (run_key, key, seq, min_step, max_step, points, data) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [chunk_row(run_id, key, first_seq + index, points[start : start + CHUNK])
+        [chunk_row(run_key, key, first_seq + index, points[start : start + CHUNK])
          for index, start in enumerate(range(0, len(points), CHUNK))],
     )  # fmt: skip
 
 
 def chunk_row(
-    run_id: str, key: str, seq: int, points: Sequence[Point]
-) -> tuple[str, str, int, int, int, int, bytes]:
-    """One ``metric_chunks`` row for sorted points."""
-    return (run_id, key, seq, points[0][0], points[-1][0], len(points), encode(points))
+    run: int | str, key: str, seq: int, points: Sequence[Point]
+) -> tuple[int | str, str, int, int, int, int, bytes]:
+    """One ``metric_chunks`` row for sorted points (of the run's key; migration 9: its id)."""
+    return (run, key, seq, points[0][0], points[-1][0], len(points), encode(points))
 
 
 def history(conn: Connection, run_id: str, key: str) -> list[Point]:
     """Every stored point of one key of one run, by step then timestamp."""
     points: list[Point] = []
     for (data,) in conn.execute(
-        "SELECT data FROM metric_chunks WHERE run_id = ? AND key = ? ORDER BY seq",
+        "SELECT c.data FROM runs r JOIN metric_chunks c ON c.run_key = r.run_key "
+        "WHERE r.run_id = ? AND c.key = ? ORDER BY c.seq",
         (run_id, key),
     ).fetchall():
         points.extend(decode(data))
@@ -221,8 +222,8 @@ def histories(conn: Connection, run_ids: Sequence[str], key: str) -> dict[str, l
         chunk = list(run_ids[start : start + 500])
         marks = ", ".join("?" for _ in chunk)
         for run_id, data in conn.execute(
-            f"SELECT run_id, data FROM metric_chunks WHERE key = ? AND run_id IN ({marks}) "
-            "ORDER BY run_id, seq",
+            "SELECT r.run_id, c.data FROM runs r JOIN metric_chunks c ON c.run_key = r.run_key "
+            f"WHERE c.key = ? AND r.run_id IN ({marks}) ORDER BY c.run_key, c.seq",
             [key, *chunk],
         ).fetchall():
             found.setdefault(str(run_id), []).extend(decode(data))
@@ -234,7 +235,7 @@ def histories(conn: Connection, run_ids: Sequence[str], key: str) -> dict[str, l
 def migrate_metrics(conn: Connection) -> None:
     """Migration 9's data step: the per-point ``metrics`` rows become chunks (then the
     migration drops the table). Runs inside the migration's transaction."""
-    batch: list[tuple[str, str, int, int, int, int, bytes]] = []
+    batch: list[tuple[int | str, str, int, int, int, int, bytes]] = []
     current: tuple[str, str] | None = None
     points: list[Point] = []
     seq = 0
@@ -263,7 +264,7 @@ def migrate_metrics(conn: Connection) -> None:
     _insert(conn, batch)
 
 
-def _insert(conn: Connection, rows: list[tuple[str, str, int, int, int, int, bytes]]) -> None:
+def _insert(conn: Connection, rows: list[tuple[int | str, str, int, int, int, int, bytes]]) -> None:
     if rows:
         conn.executemany(
             "INSERT INTO metric_chunks (run_id, key, seq, min_step, max_step, points, data) "

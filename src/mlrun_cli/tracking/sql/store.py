@@ -39,13 +39,13 @@ class SqlStore(SqlExperiments):
         run_id = spec.run_id
         code = spec.code
         with self._write() as conn:
-            conn.execute(
+            run_key = conn.execute(
                 "INSERT INTO runs (run_id, experiment_id, name, status, start_time, user_id, "
                 "host, pid, pid_start, source_kind, source_uri, subdirectory, commit_sha, dirty, "
                 "content_hash, entry_point, command, events_path, env_lock_hash, source_version, "
-                "snapshot_sha256, fingerprint, parent_run_id) "
+                "snapshot_sha256, fingerprint, parent_run_id, run_key) "
                 "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?)",
+                f"?, {self.dialect.new_run_key}) RETURNING run_key",
                 (
                     run_id, int(spec.experiment_id), spec.name, now_ms(), spec.user, spec.host,
                     spec.pid, spec.pid_start, code.kind, code.uri, code.subdirectory,
@@ -54,7 +54,7 @@ class SqlStore(SqlExperiments):
                     spec.env_lock_hash, code.version, code.snapshot_sha256, spec.fingerprint,
                     spec.parent_run_id,
                 ),
-            )  # fmt: skip
+            ).fetchone()[0]  # fmt: skip
             if spec.data is not None:
                 data = spec.data
                 conn.execute(
@@ -76,12 +76,12 @@ class SqlStore(SqlExperiments):
                     (spec.env_lock_hash, spec.env_lock),
                 )
             conn.executemany(
-                "INSERT INTO params (run_id, key, value, type) VALUES (?, ?, ?, ?)",
-                [(run_id, p.key, p.value, p.type) for p in spec.params],
+                "INSERT INTO params (run_key, key, value, type) VALUES (?, ?, ?, ?)",
+                [(run_key, p.key, p.value, p.type) for p in spec.params],
             )
             conn.executemany(
-                "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)",
-                [(run_id, key, value) for key, value in spec.tags],
+                "INSERT INTO tags (run_key, key, value) VALUES (?, ?, ?)",
+                [(run_key, key, value) for key, value in spec.tags],
             )
         return self.get_run(run_id)
 
@@ -146,17 +146,16 @@ class SqlStore(SqlExperiments):
     ) -> list[str]:
         """One keyset page of the run ids a search selects: the first ``limit`` after the row
         with sort values and run id ``after`` (None: from the top)."""
-        from mlrun_cli.tracking.sql.keyset import After, page_ids
+        from mlrun_cli.tracking.sql.keyset import after_run, page_ids
 
-        start = None if after is None else After(*after)
+        start = None if after is None else after_run(self._conn, *after)
         return page_ids(self._conn, self.dialect, query, min(limit, INT64_MAX), start)
 
     def run_position(self, query: RunQuery, run_id: str) -> tuple[tuple[Value, ...], str]:
         """A run's sort values in a search's order, for the next page's token."""
         from mlrun_cli.tracking.sql.keyset import position
 
-        found = position(self._conn, self.dialect, query, run_id)
-        return found.values, found.run_id
+        return position(self._conn, self.dialect, query, run_id), run_id
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         """Several runs, in the given order (missing ids are skipped)."""
@@ -216,9 +215,13 @@ class SqlStore(SqlExperiments):
                 step, stamp, value = max(reversed(points), key=lambda p: (p[0], p[1]))
             latest[key] = Metric(key, value, step, stamp)
         with self._write() as conn:
-            if self.dialect.lock_run:  # writers of one run take turns (SQLite: the whole store)
-                conn.execute(f"SELECT run_id FROM runs WHERE run_id = ? {self.dialect.lock_run}",
-                             (run_id,))  # fmt: skip
+            # writers of one run take turns (SQLite: the write transaction locks the store)
+            found = conn.execute(
+                f"SELECT run_key FROM runs WHERE run_id = ? {self.dialect.lock_run}", (run_id,)
+            ).fetchone()
+            if found is None:
+                raise NotFoundError(f"no run with id {run_id!r} in {self.label}")
+            run_key = int(found[0])
             if events_range is not None:
                 moved = conn.execute(
                     "UPDATE runs SET events_offset = ? WHERE run_id = ? AND events_offset = ?",
@@ -228,12 +231,12 @@ class SqlStore(SqlExperiments):
                     return None
             for param in batch.params:
                 row = conn.execute(
-                    "SELECT value FROM params WHERE run_id = ? AND key = ?", (run_id, param.key)
+                    "SELECT value FROM params WHERE run_key = ? AND key = ?", (run_key, param.key)
                 ).fetchone()
                 if row is None:
                     conn.execute(
-                        "INSERT INTO params (run_id, key, value, type) VALUES (?, ?, ?, ?)",
-                        (run_id, param.key, param.value, param.type),
+                        "INSERT INTO params (run_key, key, value, type) VALUES (?, ?, ?, ?)",
+                        (run_key, param.key, param.value, param.type),
                     )
                 elif row[0] != param.value:
                     warnings.append(
@@ -243,24 +246,24 @@ class SqlStore(SqlExperiments):
             # An identical point (key, value, step, timestamp) is one point, as in MLflow:
             # a client's retried request never duplicates it (tracking/sql/points.py).
             for key, points in by_key.items():
-                append_points(conn, run_id, key, points)
+                append_points(conn, run_key, key, points)
             conn.executemany(
-                "INSERT INTO latest_metrics (run_id, key, value, is_nan, step, timestamp) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "
+                "INSERT INTO latest_metrics (run_key, key, value, is_nan, step, timestamp) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_key, key) DO UPDATE SET "
                 "value = excluded.value, is_nan = excluded.is_nan, step = excluded.step, "
                 "timestamp = excluded.timestamp WHERE excluded.step > latest_metrics.step OR "
                 "(excluded.step = latest_metrics.step AND "
                 "excluded.timestamp >= latest_metrics.timestamp)",
                 [
-                    (run_id, m.key, None if math.isnan(m.value) else m.value,
+                    (run_key, m.key, None if math.isnan(m.value) else m.value,
                      int(math.isnan(m.value)), m.step, m.timestamp)
                     for m in latest.values()
                 ],
             )  # fmt: skip
             conn.executemany(
-                "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
-                [(run_id, key, value) for key, value in batch.tags],
+                "INSERT INTO tags (run_key, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (run_key, key) DO UPDATE SET value = excluded.value",
+                [(run_key, key, value) for key, value in batch.tags],
             )
             conn.executemany(
                 "INSERT INTO artifacts (run_id, path, size, sha256) VALUES (?, ?, ?, ?) "
@@ -273,7 +276,11 @@ class SqlStore(SqlExperiments):
     def delete_tag(self, run_id: str, key: str) -> bool:
         """Remove one run tag; False when the run had no such tag."""
         with self._write() as conn:
-            cursor = conn.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (run_id, key))
+            cursor = conn.execute(
+                "DELETE FROM tags WHERE run_key = (SELECT run_key FROM runs WHERE run_id = ?) "
+                "AND key = ?",
+                (run_id, key),
+            )
             return cursor.rowcount == 1
 
     def events_offset(self, run_id: str) -> int:

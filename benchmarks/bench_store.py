@@ -1,7 +1,7 @@
 """Store speed targets (issue 14), on SQLite and PostgreSQL stores built by make_runs.py.
 
     python benchmarks/bench_store.py STORE_DIR|postgresql://... [--repeat 5]
-    python benchmarks/bench_store.py --postgres N   # a temporary PostgreSQL with N runs
+    python benchmarks/bench_store.py --postgres N [--arrival-order]   # a temporary PostgreSQL
 
 Inside the process, median of --repeat: a page of 1,000 runs (search + load: <= 0.05 s); the
 first page ordered by ``tags.team, metrics.r2`` (<= 0.1 s at 1,000,000 runs); the orphan check
@@ -73,6 +73,8 @@ def main() -> int:
     parser.add_argument("store", nargs="?")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--postgres", type=int, metavar="N", help="a temporary PostgreSQL store")
+    parser.add_argument("--arrival-order", action="store_true",
+                        help="--postgres: indexes grow row by row, as a server's")  # fmt: skip
     args = parser.parse_args()
     if args.postgres is None:
         return measure(args.store, args.repeat)
@@ -84,8 +86,9 @@ def main() -> int:
         sys.exit("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
     try:
         uri = server.new_database(migrated=False)
+        order = ["--arrival-order"] if args.arrival_order else []
         make = [sys.executable, str(Path(__file__).parent / "make_runs.py"), uri, "--runs",
-                str(args.postgres)]  # fmt: skip
+                str(args.postgres), *order]  # fmt: skip
         subprocess.run(make, check=True)
         return measure(uri, args.repeat)
     finally:

@@ -155,8 +155,8 @@ def build_compare_store(path: Path, runs: int = 500, steps: int = 1000) -> list[
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
-    conn.executemany("INSERT INTO metric_chunks (run_key, key, seq, min_step, max_step, points, "
-                     "data) VALUES (?, ?, ?, ?, ?, ?, ?)", history)  # fmt: skip
+    conn.executemany("INSERT INTO metric_chunks (run_key, key, seq, max_step, data) "
+                     "VALUES (?, ?, ?, ?, ?)", history)  # fmt: skip
     conn.executemany("INSERT INTO latest_metrics (run_key, key, value, step, timestamp) "
                      "VALUES (?, ?, ?, ?, ?)", latest)  # fmt: skip
     conn.execute("COMMIT")

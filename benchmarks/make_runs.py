@@ -86,7 +86,7 @@ def main() -> int:
                runs)  # fmt: skip
         insert("params", "run_key, key, value", params)
         insert("tags", "run_key, key, value", tags)
-        insert("metric_chunks", "run_key, key, seq, min_step, max_step, points, data", history)
+        insert("metric_chunks", "run_key, key, seq, max_step, data", history)
         insert("latest_metrics", "run_key, key, value, step, timestamp", latest)
         conn.execute("COMMIT")
     if postgres:  # the identity continues after the keys written here

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mlrun_cli.tracking.sql.points import head
 from tests.conftest import EXAMPLE_PROJECT, mlrun_argv, run_mlrun, write_project
 
 pytestmark = pytest.mark.integration
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.integration
 
 def store_rows(sql: str, *args: object) -> list[tuple[object, ...]]:
     conn = sqlite3.connect(Path.cwd() / "mlruns" / "mlrun.db")
+    conn.create_function("chunk_points", 1, lambda data: head(data)[0])  # a chunk's count
     try:
         return conn.execute(sql, args).fetchall()
     finally:
@@ -117,7 +119,7 @@ def test_ten_thousand_metric_points(tmp_path: Path) -> None:
     result = run_mlrun("run", str(project), "--json")
     run = json.loads(result.stdout)
     assert run["metrics"]["loss"] == 1.0 / 10000
-    points = store_rows("SELECT SUM(c.points) FROM metric_chunks c JOIN runs r "
+    points = store_rows("SELECT SUM(chunk_points(c.data)) FROM metric_chunks c JOIN runs r "
                         "ON r.run_key = c.run_key WHERE r.run_id = ?", run["run_id"])  # fmt: skip
     assert points == [(10000,)]
 
@@ -230,7 +232,7 @@ def test_concurrent_reapers_ingest_each_event_once(tmp_path: Path) -> None:
     ]
     for reader in readers:
         reader.wait(timeout=60)
-    assert store_rows("SELECT SUM(points) FROM metric_chunks") == [(20000,)]
+    assert store_rows("SELECT SUM(chunk_points(data)) FROM metric_chunks") == [(20000,)]
     ((status, reason),) = store_rows("SELECT status, status_reason FROM runs")
     assert status == "FAILED"
     assert "disappeared" in str(reason)
@@ -256,7 +258,9 @@ def test_concurrent_runs_lose_nothing(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
     assert store_rows("SELECT status, COUNT(*) FROM runs GROUP BY status") == [("FINISHED", 8)]
-    counts = store_rows("SELECT run_key, SUM(points) FROM metric_chunks GROUP BY run_key")
+    counts = store_rows(
+        "SELECT run_key, SUM(chunk_points(data)) FROM metric_chunks GROUP BY run_key"
+    )
     assert sorted(c for _, c in counts) == [2000] * 8
     assert sorted(
         int(str(v)) for (v,) in store_rows("SELECT value FROM params WHERE key = 'worker'")

@@ -74,7 +74,7 @@ def test_grid_of_six_with_two_jobs_records_trials_under_a_parent(project: Path) 
     assert "best: run" in result.stderr
     assert "loss=1" in result.stderr
     assert "training x=" not in result.stdout + result.stderr  # trial output: its log only
-    parents = store_rows("SELECT run_id, status FROM runs WHERE run_id IN (SELECT run_id FROM "
+    parents = store_rows("SELECT run_id, status FROM runs WHERE run_key IN (SELECT run_key FROM "
                          "tags WHERE key = 'mlrun.sweep.kind')")  # fmt: skip
     assert len(parents) == 1
     assert parents[0][1] == "FINISHED"

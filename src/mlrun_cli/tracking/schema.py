@@ -325,13 +325,13 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
             "x.value, x.step, x.timestamp, r.run_key, x.is_nan, x.key",
             "CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, value, run_key)",
         ),
+        # (a chunk's point count and lowest step are in its data: not stored again)
         *_rekeyed(
             "metric_chunks",
-            "min_step BIGINT NOT NULL, max_step BIGINT NOT NULL, "
-            "run_key INT NOT NULL REFERENCES runs (run_key), seq INT NOT NULL, "
-            "points INT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL",
+            "max_step BIGINT NOT NULL, run_key INT NOT NULL REFERENCES runs (run_key), "
+            "seq INT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL",
             "run_key, key, seq",
-            "x.min_step, x.max_step, r.run_key, x.seq, x.points, x.key, x.data",
+            "x.max_step, r.run_key, x.seq, x.key, x.data",
             None,
         ),
     ),

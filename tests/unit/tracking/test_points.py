@@ -34,6 +34,9 @@ def test_chunks_round_trip_every_value_and_extreme_steps() -> None:
     widths = [(0, 5, 1.0), (1, 3, 2.0), (40_000, 2**40, 3.0), (2**40, 1, 4.0), (2**40, 2, 5.0)]
     assert points.decode(points.encode(widths)) == widths  # each width, negative differences
     assert points.decode(points.encode([(7, 9, 0.5)])) == [(7, 9, 0.5)]
+    # a chunk's count and lowest step come from its head (the table stores neither)
+    for sample in (pts, extreme, widths, [(7, 9, 0.5)]):
+        assert points.head(points.encode(sample)) == (len(sample), sample[0][0])
 
 
 def test_ten_points_take_a_few_bytes_each() -> None:

@@ -1,7 +1,8 @@
 """Metric histories stored compactly: a run's points of one key packed into chunks.
 
-One row per chunk of up to ``CHUNK`` points (``metric_chunks``: run, key, seq, step range,
-count, data) instead of one row per point with two indexes: ~11 bytes a point instead of ~190
+One row per chunk of up to ``CHUNK`` points (``metric_chunks``: run key, metric key, seq,
+highest step, data; the count and lowest step are read from the data's head) instead of one
+row per point with two indexes: ~11 bytes a point instead of ~190
 (12 KB per run of 5 metrics x 10 steps before, under 3 KB now), and 100,000 points are ~100
 rows to write. ``data`` holds little-endian arrays (see :func:`encode`): steps and timestamps
 as differences in the narrowest integer type that fits (usually a byte each), values as
@@ -82,6 +83,16 @@ def _unpacked(code: str, data: bytes) -> array[int] | array[float]:
     return packed
 
 
+def head(data: bytes) -> tuple[int, int]:
+    """A chunk's point count and first (lowest) step, without decoding its points."""
+    data = bytes(data)
+    if data[0] == _PLAIN:
+        return (len(data) - 1) // 24, int(_unpacked("q", data[1:9])[0])
+    step_width, stamp_width = array(chr(data[1])).itemsize, array(chr(data[2])).itemsize
+    count = (len(data) - 19 + step_width + stamp_width) // (step_width + stamp_width + 8)
+    return count, int(_unpacked("q", data[3:11])[0])
+
+
 def decode(data: bytes) -> list[Point]:
     """The points of a chunk's ``data``, in stored order."""
     return list(zip(*decode_columns(data), strict=True))
@@ -144,11 +155,15 @@ def append_points(conn: Connection, run_key: int, key: str, points: Sequence[Poi
     steps = [p[0] for p in points]
     increasing = increasing_steps(steps)
     low, high = (steps[0], steps[-1]) if increasing else (min(steps), max(steps))
-    overlapping = conn.execute(
-        "SELECT data FROM metric_chunks WHERE run_key = ? AND key = ? AND max_step >= ? "
-        "AND min_step <= ?",
-        (run_key, key, low, high),
-    ).fetchall()
+    # (a chunk's lowest step is its first: read from its data, not stored twice)
+    overlapping = [
+        row
+        for row in conn.execute(
+            "SELECT data FROM metric_chunks WHERE run_key = ? AND key = ? AND max_step >= ?",
+            (run_key, key, low),
+        ).fetchall()
+        if head(row[0])[1] <= high
+    ]
     if increasing and not overlapping:  # an ingest's new steps: nothing to compare
         new: Sequence[Point] = points
     else:
@@ -161,7 +176,7 @@ def append_points(conn: Connection, run_key: int, key: str, points: Sequence[Poi
             return 0
         new = sorted(fresh.values())  # by step, time (then value: the same order either way)
     last = conn.execute(
-        "SELECT seq, points, data FROM metric_chunks WHERE run_key = ? AND key = ? "
+        "SELECT seq, data FROM metric_chunks WHERE run_key = ? AND key = ? "
         "ORDER BY seq DESC LIMIT 1",
         (run_key, key),
     ).fetchone()
@@ -169,15 +184,15 @@ def append_points(conn: Connection, run_key: int, key: str, points: Sequence[Poi
     rest: Sequence[Point] = new
     if last is not None:
         seq = int(last[0]) + 1
-        if int(last[1]) < MERGE_BELOW:
-            take = CHUNK - int(last[1])
-            merged = sorted([*decode(last[2]), *new[:take]], key=lambda p: (p[0], p[1]))
+        held = head(last[1])[0]
+        if held < MERGE_BELOW:
+            take = CHUNK - held
+            merged = sorted([*decode(last[1]), *new[:take]], key=lambda p: (p[0], p[1]))
             conn.execute(
-                "UPDATE metric_chunks SET min_step = ?, max_step = ?, points = ?, data = ? "
+                "UPDATE metric_chunks SET max_step = ?, data = ? "
                 "WHERE run_key = ? AND key = ? AND seq = ?",
-                (merged[0][0], merged[-1][0], len(merged), encode(merged), run_key, key,
-                 int(last[0])),
-            )  # fmt: skip
+                (merged[-1][0], encode(merged), run_key, key, int(last[0])),
+            )
             rest = new[take:]
     insert_chunks(conn, run_key, key, rest, seq)
     return len(new)
@@ -188,18 +203,17 @@ def insert_chunks(
 ) -> None:
     """Insert sorted points as new chunks numbered from ``first_seq``."""
     conn.executemany(
-        "INSERT INTO metric_chunks (run_key, key, seq, min_step, max_step, points, data) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO metric_chunks (run_key, key, seq, max_step, data) VALUES (?, ?, ?, ?, ?)",
         [chunk_row(run_key, key, first_seq + index, points[start : start + CHUNK])
          for index, start in enumerate(range(0, len(points), CHUNK))],
     )  # fmt: skip
 
 
 def chunk_row(
-    run: int | str, key: str, seq: int, points: Sequence[Point]
-) -> tuple[int | str, str, int, int, int, int, bytes]:
-    """One ``metric_chunks`` row for sorted points (of the run's key; migration 9: its id)."""
-    return (run, key, seq, points[0][0], points[-1][0], len(points), encode(points))
+    run_key: int, key: str, seq: int, points: Sequence[Point]
+) -> tuple[int, str, int, int, bytes]:
+    """One ``metric_chunks`` row (run_key, key, seq, max_step, data) for sorted points."""
+    return (run_key, key, seq, points[-1][0], encode(points))
 
 
 def history(conn: Connection, run_id: str, key: str) -> list[Point]:
@@ -234,8 +248,9 @@ def histories(conn: Connection, run_ids: Sequence[str], key: str) -> dict[str, l
 
 def migrate_metrics(conn: Connection) -> None:
     """Migration 9's data step: the per-point ``metrics`` rows become chunks (then the
-    migration drops the table). Runs inside the migration's transaction."""
-    batch: list[tuple[int | str, str, int, int, int, int, bytes]] = []
+    migration drops the table). Runs inside the migration's transaction; writes that
+    migration's ``metric_chunks`` (run_id, key, seq, min_step, max_step, points, data)."""
+    batch: list[tuple[str, str, int, int, int, int, bytes]] = []
     current: tuple[str, str] | None = None
     points: list[Point] = []
     seq = 0
@@ -243,7 +258,8 @@ def migrate_metrics(conn: Connection) -> None:
     def flush() -> None:
         nonlocal seq
         if current is not None and points:
-            batch.append(chunk_row(current[0], current[1], seq, points))
+            batch.append((current[0], current[1], seq, points[0][0], points[-1][0],
+                          len(points), encode(points)))  # fmt: skip
             seq += 1
         points.clear()
         if len(batch) >= 1000 or current is None:
@@ -264,7 +280,7 @@ def migrate_metrics(conn: Connection) -> None:
     _insert(conn, batch)
 
 
-def _insert(conn: Connection, rows: list[tuple[int | str, str, int, int, int, int, bytes]]) -> None:
+def _insert(conn: Connection, rows: list[tuple[str, str, int, int, int, int, bytes]]) -> None:
     if rows:
         conn.executemany(
             "INSERT INTO metric_chunks (run_id, key, seq, min_step, max_step, points, data) "

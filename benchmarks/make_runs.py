@@ -114,7 +114,7 @@ def _drop_indexes(conn: Any, postgres: bool) -> list[str]:
     else:
         rows = conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN ({tables})"
+            f"AND tbl_name IN ({tables}) AND name <> 'runs_by_key'"
         ).fetchall()
     for name, _ in rows:
         conn.execute(f"DROP INDEX {name}")

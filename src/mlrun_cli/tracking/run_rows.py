@@ -67,23 +67,23 @@ def _params(conn: Connection, dialect: Dialect, keys: list[int]) -> dict[int, li
     params: dict[int, list[Param]] = {}
     rows = _rows(conn, dialect, "x.run_key, x.key, x.value, x.type", "params", keys,
                  on="run_key", order="x.run_key, x.key")  # fmt: skip
-    for run_id, key, value, kind in rows:
+    for run_key, key, value, kind in rows:
         param = Param(key, value, kind)
-        if run_id in params:
-            params[run_id].append(param)
+        if run_key in params:
+            params[run_key].append(param)
         else:
-            params[run_id] = [param]
+            params[run_key] = [param]
     return params
 
 
 def _tags(conn: Connection, dialect: Dialect, keys: list[int]) -> dict[int, dict[str, str]]:
     tags: dict[int, dict[str, str]] = {}
     rows = _rows(conn, dialect, "x.run_key, x.key, x.value", "tags", keys, on="run_key")
-    for run_id, key, value in rows:
-        if run_id in tags:
-            tags[run_id][key] = value
+    for run_key, key, value in rows:
+        if run_key in tags:
+            tags[run_key][key] = value
         else:
-            tags[run_id] = {key: value}
+            tags[run_key] = {key: value}
     return tags
 
 
@@ -93,12 +93,12 @@ def _metrics(conn: Connection, dialect: Dialect, keys: list[int]) -> dict[int, d
     # NaN is stored as value NULL (with is_nan = 1): the value alone says it.
     rows = _rows(conn, dialect, "x.run_key, x.key, x.value, x.step, x.timestamp",
                  "latest_metrics", keys, on="run_key")  # fmt: skip
-    for run_id, key, value, step, stamp in rows:
+    for run_key, key, value, step, stamp in rows:
         metric = checked_metric(key, nan if value is None else value, step, stamp)
-        if run_id in metrics:
-            metrics[run_id][key] = metric
+        if run_key in metrics:
+            metrics[run_key][key] = metric
         else:
-            metrics[run_id] = {key: metric}
+            metrics[run_key] = {key: metric}
     return metrics
 
 

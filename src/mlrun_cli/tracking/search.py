@@ -102,7 +102,6 @@ class Schema(Record):
     noun: str  # "runs" / "experiments", for messages
     table: str
     alias: str
-    id_column: str
     attributes: Mapping[str, tuple[str, Kind]]  # name -> (column expression, kind)
     entities: Mapping[str, SideTable]  # "metric" / "param" / "tag" -> side table
 
@@ -110,16 +109,11 @@ class Schema(Record):
     def from_clause(self) -> str:
         return f"{self.table} {self.alias}"
 
-    @property
-    def id_expr(self) -> str:
-        return f"{self.alias}.{self.id_column}"
-
 
 EXPERIMENT_SCHEMA = Schema(
     noun="experiments",
     table="experiments",
     alias="e",
-    id_column="experiment_id",
     attributes={
         "name": ("e.name", "string"),
         "experiment_id": ("e.experiment_id", "number"),
@@ -134,7 +128,6 @@ RUN_SCHEMA = Schema(
     noun="runs",
     table="runs",
     alias="r",
-    id_column="run_id",
     attributes={
         "run_id": ("r.run_id", "string"),
         "run_name": ("r.name", "string"),

@@ -564,9 +564,7 @@ def test_experiment_filters_run_in_sqlite() -> None:
         where, args = compile_filter(
             parse_filter(text, schema=EXPERIMENT_SCHEMA), EXPERIMENT_SCHEMA
         )
-        sql = (
-            f"SELECT {EXPERIMENT_SCHEMA.id_expr} FROM {EXPERIMENT_SCHEMA.from_clause} WHERE {where}"
-        )
+        sql = f"SELECT e.experiment_id FROM {EXPERIMENT_SCHEMA.from_clause} WHERE {where}"
         return sorted(row[0] for row in db.execute(sql, args))
 
     assert ids("") == [1, 2, 3]

@@ -25,7 +25,7 @@ from math import isnan
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from mlrun_cli.tracking.sql.dialect import Connection
 
@@ -83,14 +83,18 @@ def _unpacked(code: str, data: bytes) -> array[int] | array[float]:
     return packed
 
 
+def _count(data: bytes) -> int:
+    """How many points a chunk's ``data`` holds (from its length and difference widths)."""
+    if data[0] == _PLAIN:
+        return (len(data) - 1) // 24
+    step_width, stamp_width = array(chr(data[1])).itemsize, array(chr(data[2])).itemsize
+    return (len(data) - 19 + step_width + stamp_width) // (step_width + stamp_width + 8)
+
+
 def head(data: bytes) -> tuple[int, int]:
     """A chunk's point count and first (lowest) step, without decoding its points."""
-    data = bytes(data)
-    if data[0] == _PLAIN:
-        return (len(data) - 1) // 24, int(_unpacked("q", data[1:9])[0])
-    step_width, stamp_width = array(chr(data[1])).itemsize, array(chr(data[2])).itemsize
-    count = (len(data) - 19 + step_width + stamp_width) // (step_width + stamp_width + 8)
-    return count, int(_unpacked("q", data[3:11])[0])
+    start = 1 if data[0] == _PLAIN else 3
+    return _count(data), int(_unpacked("q", bytes(data[start : start + 8]))[0])
 
 
 def decode(data: bytes) -> list[Point]:
@@ -101,14 +105,13 @@ def decode(data: bytes) -> list[Point]:
 def decode_columns(data: bytes) -> tuple[list[int], list[int], array[float]]:
     """A chunk's steps, timestamps and values, in stored order."""
     data = bytes(data)
+    count = _count(data)
     if data[0] == _PLAIN:
-        count = (len(data) - 1) // 24
         ints = _unpacked("q", data[1 : 1 + 16 * count]).tolist()
         return ints[:count], ints[count:], _unpacked("d", data[1 + 16 * count :])  # type: ignore[return-value]
     step_code, stamp_code = chr(data[1]), chr(data[2])
     step_width, stamp_width = array(step_code).itemsize, array(stamp_code).itemsize
     first_step, first_stamp = _unpacked("q", data[3:19])
-    count = (len(data) - 19 + step_width + stamp_width) // (step_width + stamp_width + 8)
     at = 19 + (count - 1) * step_width
     step_deltas = _unpacked(step_code, data[19:at])
     stamp_deltas = _unpacked(stamp_code, data[at : at + (count - 1) * stamp_width])
@@ -124,6 +127,15 @@ def step_columns(
     """Each run's chunks of one key as (steps, values) columns, in chunk order: charts of
     many long histories without a Python object a point."""
     found: dict[str, list[tuple[list[int], array[float]]]] = {}
+    for run_id, data in _chunks(conn, run_ids, key):
+        steps, _, values = decode_columns(data)
+        found.setdefault(run_id, []).append((steps, values))
+    return found
+
+
+def _chunks(conn: Connection, run_ids: Sequence[str], key: str) -> Iterator[tuple[str, bytes]]:
+    """(run id, data) of the chunks of one key of many runs (500 runs a query), each run's
+    in chunk order."""
     for start in range(0, len(run_ids), 500):
         chunk = list(run_ids[start : start + 500])
         marks = ", ".join("?" for _ in chunk)
@@ -132,9 +144,7 @@ def step_columns(
             f"WHERE c.key = ? AND r.run_id IN ({marks}) ORDER BY c.run_key, c.seq",
             [key, *chunk],
         ).fetchall():
-            steps, _, values = decode_columns(data)
-            found.setdefault(str(run_id), []).append((steps, values))
-    return found
+            yield str(run_id), data
 
 
 def _identity(point: Point) -> tuple[int, int, float | None]:
@@ -232,15 +242,8 @@ def history(conn: Connection, run_id: str, key: str) -> list[Point]:
 def histories(conn: Connection, run_ids: Sequence[str], key: str) -> dict[str, list[Point]]:
     """The histories of one key of many runs (500 runs a query), each by step then time."""
     found: dict[str, list[Point]] = {}
-    for start in range(0, len(run_ids), 500):
-        chunk = list(run_ids[start : start + 500])
-        marks = ", ".join("?" for _ in chunk)
-        for run_id, data in conn.execute(
-            "SELECT r.run_id, c.data FROM runs r JOIN metric_chunks c ON c.run_key = r.run_key "
-            f"WHERE c.key = ? AND r.run_id IN ({marks}) ORDER BY c.run_key, c.seq",
-            [key, *chunk],
-        ).fetchall():
-            found.setdefault(str(run_id), []).extend(decode(data))
+    for run_id, data in _chunks(conn, run_ids, key):
+        found.setdefault(run_id, []).extend(decode(data))
     for points in found.values():
         points.sort()  # by step, time (then value); one chunk is sorted already
     return found
